@@ -1,0 +1,161 @@
+// The `slimtrain` command: parses flags, calls the library, prints results.
+// Usage errors exit with 2, failures of the job with 1.
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { initEngine, backendNames } from '../engine/backend.js';
+import { datasetNames } from '../data/datasets.js';
+import { zooNames } from '../models/zoo.js';
+import { optimizerNames, type OptimizerName } from '../train/optimizers.js';
+import { scheduleNames, type ScheduleName } from '../train/schedules.js';
+import { runEvalJob, runTrainJob } from '../train/job.js';
+import { formatTable } from '../util/table.js';
+import { progressCallbacks } from './progress.js';
+
+const USAGE_ERROR = 2;
+
+function number(kind: 'positive' | 'non-negative' | 'fraction', integer = false) {
+  return (value: string): number => {
+    const x = Number(value);
+    const ok =
+      value.trim() !== '' &&
+      Number.isFinite(x) &&
+      (!integer || Number.isInteger(x)) &&
+      (kind === 'positive' ? x > 0 : kind === 'non-negative' ? x >= 0 : x >= 0 && x < 1);
+    if (!ok) {
+      const want = kind === 'fraction' ? 'a number in [0, 1)' : `a ${kind} ${integer ? 'integer' : 'number'}`;
+      throw new InvalidArgumentError(`expected ${want}, got '${value}'.`);
+    }
+    return x;
+  };
+}
+
+function epochList(value: string): number[] {
+  const parts = value.split(',').map((s) => s.trim());
+  return parts.map((p) => number('positive', true)(p));
+}
+
+/** A zoo name, or something that names a model.json (a .json path or a folder). */
+function modelSpec(value: string): string {
+  if ((zooNames as string[]).includes(value) || value.endsWith('.json') || value.includes('/')) return value;
+  throw new InvalidArgumentError(`'${value}' is neither a zoo model (${zooNames.join(', ')}) nor a path to a model.json.`);
+}
+
+const backendOption = () =>
+  new Option('--backend <name>', 'TensorFlow.js backend (default: $SLIMTRAIN_BACKEND or wasm)').choices([...backendNames]);
+
+const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
+
+export function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name('slimtrain')
+    .description('Train, compress and evaluate TensorFlow.js models by group-sparse optimisation.')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+
+  program
+    .command('train')
+    .description('train a zoo model (or a model.json) on a data set, print its accuracy, optionally save it')
+    .requiredOption('--model <name|path>', `zoo model (${zooNames.join(', ')}) or a model.json to continue from`, modelSpec)
+    .addOption(new Option('--data <name>', 'data set').choices([...datasetNames]).makeOptionMandatory())
+    .option('--epochs <n>', 'training epochs', number('positive', true), 2)
+    .option('--batch-size <n>', 'mini-batch size', number('positive', true), 32)
+    .addOption(new Option('--optimizer <name>', 'optimizer').choices([...optimizerNames]).default('sgd'))
+    .option('--lr <rate>', 'base learning rate', number('positive'), 0.05)
+    .option('--momentum <m>', 'SGD momentum', number('fraction'), 0.9)
+    .option('--no-nesterov', 'plain heavy-ball momentum instead of Nesterov')
+    .option('--weight-decay <wd>', 'L2 weight decay (decoupled for adamw)', number('non-negative'), 5e-4)
+    .addOption(new Option('--schedule <name>', 'learning-rate schedule').choices([...scheduleNames]).default('cosine'))
+    .option('--warmup-epochs <n>', 'linear learning-rate warm-up', number('non-negative'), 0)
+    .option('--milestones <epochs>', "'step' schedule: comma-separated epochs", epochList, [] as number[])
+    .option('--gamma <g>', "'step' schedule: factor at each milestone", number('positive'), 0.1)
+    .option('--augment', 'random crop (pad 4) and horizontal flip; for 32x32 natural images', false)
+    .option('--subset <n>', 'use only the first N images of each split (smoke runs)', number('positive', true))
+    .option('--seed <n>', 'seed for weights, shuffling and augmentation', number('non-negative', true), 0)
+    .option('--out <dir>', 'save the trained model there (model.json + weights.bin)')
+    .addOption(backendOption())
+    .option('--json', 'print the results as JSON on stdout', false)
+    .option('--quiet', 'no progress output', false)
+    .action(async (o) => {
+      await initEngine({ backend: o.backend, announce: !o.quiet });
+      const result = await runTrainJob(
+        {
+          model: o.model,
+          data: o.data,
+          epochs: o.epochs,
+          batchSize: o.batchSize,
+          seed: o.seed,
+          lr: o.lr,
+          schedule: o.schedule as ScheduleName,
+          warmupEpochs: o.warmupEpochs,
+          milestones: o.milestones,
+          gamma: o.gamma,
+          optimizer: {
+            name: o.optimizer as OptimizerName,
+            momentum: o.momentum,
+            nesterov: o.nesterov && o.momentum > 0,
+            weightDecay: o.weightDecay,
+          },
+          augmentation: o.augment ? { cropPadding: 4, horizontalFlip: true } : undefined,
+          out: o.out,
+          subset: o.subset,
+        },
+        progressCallbacks(o.epochs, o.quiet || o.json),
+      );
+      const seconds = result.history.reduce((s, m) => s + m.seconds, 0);
+      if (o.json) {
+        process.stdout.write(`${JSON.stringify({ model: o.model, data: o.data, test: result.test, history: result.history, savedTo: result.savedTo ?? null }, null, 2)}\n`);
+        return;
+      }
+      process.stdout.write(
+        `${formatTable(
+          ['epoch', 'lr', 'train loss', 'train acc', 'test loss', 'test acc', 'img/s', 'seconds'],
+          result.history.map((m) => [
+            m.epoch, m.lr.toPrecision(3), m.trainLoss.toFixed(4), pct(m.trainAccuracy),
+            m.testLoss.toFixed(4), pct(m.testAccuracy), m.imagesPerSecond.toFixed(0), m.seconds.toFixed(1),
+          ]),
+        )}\n`,
+      );
+      process.stdout.write(
+        `\n${o.model} on ${o.data}: test accuracy ${pct(result.test.accuracy)} after ${o.epochs} epoch(s), ` +
+          `${seconds.toFixed(1)} s of training\n`,
+      );
+      if (result.savedTo) process.stdout.write(`saved ${result.savedTo}\n`);
+    });
+
+  program
+    .command('eval')
+    .description("evaluate a saved model on a data set's test split")
+    .requiredOption('--model <path>', 'model.json (or the folder holding it)')
+    .addOption(new Option('--data <name>', 'data set').choices([...datasetNames]).makeOptionMandatory())
+    .option('--batch-size <n>', 'evaluation batch size', number('positive', true), 256)
+    .option('--subset <n>', 'use only the first N test images', number('positive', true))
+    .addOption(backendOption())
+    .option('--json', 'print the results as JSON on stdout', false)
+    .action(async (o) => {
+      await initEngine({ backend: o.backend, announce: !o.json });
+      const r = await runEvalJob({ model: o.model, data: o.data, batchSize: o.batchSize, subset: o.subset });
+      if (o.json) {
+        process.stdout.write(`${JSON.stringify({ model: o.model, data: o.data, ...r }, null, 2)}\n`);
+      } else {
+        process.stdout.write(`${o.model} on ${o.data} test (${r.count} images): accuracy ${pct(r.accuracy)}, loss ${r.loss.toFixed(4)}\n`);
+      }
+    });
+
+  for (const command of program.commands) command.exitOverride().showHelpAfterError('(run with --help for usage)');
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // commander has printed the message (or the help) already
+      return e.exitCode === 0 ? 0 : USAGE_ERROR;
+    }
+    process.stderr.write(`slimtrain: error: ${(e as Error).message}\n`);
+    if (process.env.SLIMTRAIN_DEBUG) process.stderr.write(`${(e as Error).stack}\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,132 @@
+// Models on disk in the TensorFlow.js LayersModel format (model.json + weights.bin),
+// readable by tf.loadLayersModel in browsers and Node alike. Files are written to a
+// temporary name and renamed, so a crash never leaves a half-written model.
+import { mkdirSync, readFileSync, renameSync, writeFileSync, rmSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+
+export const WEIGHTS_FILE = 'weights.bin';
+
+/** What slimtrain records about a model beside its topology. */
+export interface SlimtrainMetadata {
+  dataset?: string;
+  normalization?: { mean: number[]; std: number[] };
+  [key: string]: unknown;
+}
+
+export class ModelFileError extends Error {
+  override name = 'ModelFileError';
+}
+
+/** Writes `data` to `path` atomically: a temporary file in the same folder, then rename. */
+export function writeFileAtomic(path: string, data: string | Uint8Array): void {
+  const tmp = `${path}.${process.pid}.tmp`;
+  try {
+    writeFileSync(tmp, data);
+    renameSync(tmp, path);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw e;
+  }
+}
+
+/** Saves `model` as DIR/model.json + DIR/weights.bin; returns the model.json path. */
+export async function saveModel(model: tfl.LayersModel, dir: string, metadata: SlimtrainMetadata = {}): Promise<string> {
+  mkdirSync(dir, { recursive: true });
+  const modelPath = join(dir, 'model.json');
+  model.setUserDefinedMetadata({ slimtrain: metadata } as never);
+  await model.save(
+    tf.io.withSaveHandler(async (artifacts) => {
+      const weightData = tf.io.CompositeArrayBuffer.join(artifacts.weightData!);
+      const json = {
+        format: 'layers-model',
+        generatedBy: artifacts.generatedBy,
+        convertedBy: artifacts.convertedBy ?? null,
+        modelTopology: artifacts.modelTopology,
+        weightsManifest: [{ paths: [WEIGHTS_FILE], weights: artifacts.weightSpecs }],
+        userDefinedMetadata: artifacts.userDefinedMetadata,
+      };
+      // weights first: a model.json never points at weights that are not there yet
+      writeFileAtomic(join(dir, WEIGHTS_FILE), new Uint8Array(weightData));
+      writeFileAtomic(modelPath, JSON.stringify(json));
+      return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) };
+    }),
+  );
+  return modelPath;
+}
+
+interface ModelJson {
+  modelTopology?: unknown;
+  weightsManifest?: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[];
+  userDefinedMetadata?: { slimtrain?: SlimtrainMetadata };
+}
+
+function readModelJson(path: string): ModelJson {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new ModelFileError(`cannot read model file ${path}: ${(e as Error).message}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new ModelFileError(`${path} is not valid JSON (${(e as Error).message}); is it a TensorFlow.js model.json?`);
+  }
+  if (typeof json !== 'object' || json === null || !('modelTopology' in json)) {
+    throw new ModelFileError(`${path} has no modelTopology: it is not a TensorFlow.js LayersModel model.json`);
+  }
+  return json as ModelJson;
+}
+
+function bytesPerValue(spec: tf.io.WeightsManifestEntry): number {
+  const stored = spec.quantization?.dtype ?? spec.dtype;
+  const sizes: Record<string, number> = { float32: 4, int32: 4, bool: 1, uint8: 1, uint16: 2, float16: 2 };
+  const size = sizes[stored];
+  if (size === undefined) throw new ModelFileError(`weight ${spec.name} has unsupported type ${stored}`);
+  return size;
+}
+
+export interface LoadedModel {
+  model: tfl.LayersModel;
+  metadata: SlimtrainMetadata;
+  path: string;
+}
+
+/** Loads a LayersModel from a model.json path (or a folder holding model.json). */
+export async function loadModel(path: string): Promise<LoadedModel> {
+  const modelPath = path.endsWith('.json') ? resolve(path) : resolve(path, 'model.json');
+  const json = readModelJson(modelPath);
+  const manifest = json.weightsManifest ?? [];
+  const weightSpecs = manifest.flatMap((group) => group.weights);
+  const buffers = manifest.flatMap((group) =>
+    group.paths.map((p) => {
+      const file = join(dirname(modelPath), p);
+      try {
+        const b = readFileSync(file);
+        return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
+      } catch (e) {
+        throw new ModelFileError(`cannot read weights file ${file} named by ${modelPath}: ${(e as Error).message}`);
+      }
+    }),
+  );
+  const weightData = tf.io.CompositeArrayBuffer.join(buffers);
+  const expectedBytes = weightSpecs.reduce((n, s) => n + s.shape.reduce((a, b) => a * b, 1) * bytesPerValue(s), 0);
+  if (weightData.byteLength !== expectedBytes) {
+    throw new ModelFileError(
+      `weights of ${modelPath} hold ${weightData.byteLength} bytes but its manifest needs ${expectedBytes}; ` +
+        'the weights file is truncated or belongs to another model',
+    );
+  }
+  let model: tfl.LayersModel;
+  try {
+    model = await tfl.loadLayersModel(
+      tf.io.fromMemory({ modelTopology: json.modelTopology as object, weightSpecs, weightData }),
+    );
+  } catch (e) {
+    throw new ModelFileError(`cannot build the model in ${modelPath}: ${(e as Error).message}`);
+  }
+  return { model, metadata: json.userDefinedMetadata?.slimtrain ?? {}, path: modelPath };
+}

@@ -1,0 +1,65 @@
+// Whole jobs as the CLI runs them, usable from the library: pick the model and the
+// data, train or evaluate, save.
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { loadDataset, subsetSplits, type DataSplits } from '../data/datasets.js';
+import { loadModel, saveModel } from '../io/model_files.js';
+import { buildZooModel, isZooName, zooNames } from '../models/zoo.js';
+import { checkDataFitsModel, evaluate, train, type EpochMetrics, type EvalResult, type TrainCallbacks, type TrainConfig } from './loop.js';
+
+/** A zoo name builds a fresh model for the data; anything else is a model.json path. */
+export async function resolveModel(spec: string, data: DataSplits, seed: number): Promise<tfl.LayersModel> {
+  if (isZooName(spec)) {
+    return buildZooModel(spec, { inputShape: data.train.shape, numClasses: data.train.numClasses, seed });
+  }
+  if (!spec.endsWith('.json') && !spec.includes('/')) {
+    throw new Error(`unknown model '${spec}': use a zoo model (${zooNames.join(', ')}) or a path to a model.json`);
+  }
+  return (await loadModel(spec)).model;
+}
+
+export interface TrainJob extends TrainConfig {
+  model: string;
+  data: string;
+  /** folder for model.json + weights.bin; nothing is saved when absent */
+  out?: string;
+  /** use only the first N images of each split */
+  subset?: number;
+}
+
+export interface TrainJobResult {
+  model: tfl.LayersModel;
+  history: EpochMetrics[];
+  test: EvalResult;
+  savedTo?: string;
+}
+
+export async function runTrainJob(job: TrainJob, callbacks: TrainCallbacks = {}): Promise<TrainJobResult> {
+  const data = subsetSplits(loadDataset(job.data), job.subset);
+  const model = await resolveModel(job.model, data, job.seed);
+  const history = train(model, data, job, callbacks);
+  const last = history[history.length - 1];
+  const test = last
+    ? { loss: last.testLoss, accuracy: last.testAccuracy, count: data.test.count }
+    : evaluate(model, data.test, data.normalization);
+  const savedTo = job.out
+    ? await saveModel(model, job.out, { dataset: data.name, normalization: data.normalization })
+    : undefined;
+  return { model, history, test, savedTo };
+}
+
+export interface EvalJob {
+  model: string;
+  data: string;
+  batchSize?: number;
+  subset?: number;
+}
+
+/** Evaluates a saved model on a data set's test split, with the normalisation it was trained with. */
+export async function runEvalJob(job: EvalJob): Promise<EvalResult & { normalization: 'model' | 'dataset' }> {
+  const data = subsetSplits(loadDataset(job.data), job.subset);
+  const { model, metadata } = await loadModel(job.model);
+  checkDataFitsModel(model, data);
+  const fromModel = metadata.normalization !== undefined;
+  const result = evaluate(model, data.test, metadata.normalization ?? data.normalization, job.batchSize);
+  return { ...result, normalization: fromModel ? 'model' : 'dataset' };
+}

@@ -1,0 +1,238 @@
+// The training loop: a plain custom loop over mini-batches (tf.variableGrads and our
+// optimizers), so that later the sparse optimizers can take each step instead.
+import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { batchCount, batches, type Augmentation, type Batch } from '../data/batches.js';
+import type { DataSplits, ImageSet, Normalization } from '../data/datasets.js';
+import { Rng } from '../util/random.js';
+import { createOptimizer, type Optimizer, type OptimizerConfig } from './optimizers.js';
+import { createSchedule, type ScheduleName } from './schedules.js';
+
+export interface TrainConfig {
+  epochs: number;
+  batchSize: number;
+  seed: number;
+  optimizer: OptimizerConfig;
+  lr: number;
+  schedule: ScheduleName;
+  warmupEpochs?: number;
+  /** 'step' schedule: epochs at which the rate is multiplied by gamma */
+  milestones?: number[];
+  gamma?: number;
+  augmentation?: Augmentation;
+}
+
+export interface EvalResult {
+  loss: number;
+  accuracy: number;
+  count: number;
+}
+
+export interface EpochMetrics {
+  epoch: number;
+  lr: number;
+  trainLoss: number;
+  trainAccuracy: number;
+  testLoss: number;
+  testAccuracy: number;
+  seconds: number;
+  imagesPerSecond: number;
+}
+
+export interface BatchProgress {
+  epoch: number;
+  batch: number;
+  batches: number;
+  images: number;
+  loss: number;
+  accuracy: number;
+  seconds: number;
+}
+
+export interface TrainCallbacks {
+  onEpochBegin?(epoch: number, batches: number): void;
+  onBatchEnd?(p: BatchProgress): void;
+  onEpochEnd?(m: EpochMetrics): void;
+}
+
+/**
+ * Models that end in softmax give probabilities; the zoo's give logits. The loss
+ * must match, or training silently optimises the wrong thing.
+ */
+export function outputsProbabilities(model: tfl.LayersModel): boolean {
+  const last = model.outputLayers[0];
+  const config = last.getConfig() as { activation?: string };
+  return last.getClassName() === 'Softmax' || config.activation === 'softmax';
+}
+
+export function classificationLoss(model: tfl.LayersModel): (output: tf.Tensor, oneHot: tf.Tensor) => tf.Scalar {
+  if (outputsProbabilities(model)) {
+    return (probs, oneHot) =>
+      tf.neg(tf.mean(tf.sum(tf.mul(oneHot, tf.log(tf.clipByValue(probs, 1e-7, 1))), -1))) as tf.Scalar;
+  }
+  return (logits, oneHot) => tf.losses.softmaxCrossEntropy(oneHot, logits) as tf.Scalar;
+}
+
+/** Labels as a one-hot float tensor with `classes` columns. */
+function oneHotLabels(labels: Uint8Array, classes: number): tf.Tensor2D {
+  return tf.cast(tf.oneHot(tf.tensor1d(labels, 'int32'), classes), 'float32') as tf.Tensor2D;
+}
+
+function batchTensor(batch: Batch, shape: readonly number[]): tf.Tensor4D {
+  return tf.tensor4d(batch.x, [batch.size, shape[0], shape[1], shape[2]]);
+}
+
+function countCorrect(output: tf.Tensor, labels: Uint8Array): number {
+  return tf.tidy(() => tf.sum(tf.equal(tf.argMax(output, -1), tf.tensor1d(labels, 'int32'))).dataSync()[0]);
+}
+
+export function trainableVariables(model: tfl.LayersModel): tf.Variable[] {
+  return model.trainableWeights.map((w) => w.read() as tf.Variable);
+}
+
+export interface StepResult {
+  loss: number;
+  correct: number;
+}
+
+/** One optimisation step on one mini-batch; returns the batch loss and correct count. */
+export function trainStep(
+  model: tfl.LayersModel,
+  variables: tf.Variable[],
+  optimizer: Optimizer,
+  batch: Batch,
+  inputShape: readonly number[],
+  lr: number,
+): StepResult {
+  const lossFn = classificationLoss(model);
+  const classes = model.outputs[0].shape[1] as number;
+  let output: tf.Tensor | undefined;
+  const loss = tf.tidy(() => {
+    const x = batchTensor(batch, inputShape);
+    const y = oneHotLabels(batch.labels, classes);
+    const { value, grads } = tf.variableGrads(() => {
+      const out = model.apply(x, { training: true }) as tf.Tensor;
+      output = tf.keep(out);
+      return lossFn(out, y);
+    }, variables);
+    optimizer.step(variables, variables.map((v) => grads[v.name]), lr);
+    return value;
+  });
+  const result = { loss: loss.dataSync()[0], correct: countCorrect(output!, batch.labels) };
+  tf.dispose([loss, output!]);
+  return result;
+}
+
+/** Loss and accuracy of `model` (inference mode) over a whole image set. */
+export function evaluate(
+  model: tfl.LayersModel,
+  set: ImageSet,
+  normalization: Normalization,
+  batchSize = 256,
+): EvalResult {
+  const lossFn = classificationLoss(model);
+  const classes = model.outputs[0].shape[1] as number;
+  let lossSum = 0;
+  let correct = 0;
+  for (const batch of batches(set, { batchSize, normalization })) {
+    tf.tidy(() => {
+      const out = model.predict(batchTensor(batch, set.shape)) as tf.Tensor;
+      lossSum += lossFn(out, oneHotLabels(batch.labels, classes)).dataSync()[0] * batch.size;
+      correct += countCorrect(out, batch.labels);
+    });
+  }
+  return { loss: lossSum / set.count, accuracy: correct / set.count, count: set.count };
+}
+
+/** Checks that the data fit the model; names both shapes when they do not. */
+export function checkDataFitsModel(model: tfl.LayersModel, data: DataSplits): void {
+  const modelShape = model.inputs[0].shape.slice(1);
+  const dataShape = data.train.shape;
+  if (modelShape.length !== 3 || modelShape.some((d, i) => d !== null && d !== dataShape[i])) {
+    throw new Error(
+      `data set ${data.name} has images of shape [${dataShape.join(', ')}] but model '${model.name}' ` +
+        `takes inputs of shape [${modelShape.join(', ')}]`,
+    );
+  }
+  const classes = model.outputs[0].shape[1];
+  if (classes !== data.train.numClasses) {
+    throw new Error(`data set ${data.name} has ${data.train.numClasses} classes but model '${model.name}' outputs ${classes}`);
+  }
+}
+
+/** Trains `model` in place and evaluates it on the test split after every epoch. */
+export function train(
+  model: tfl.LayersModel,
+  data: DataSplits,
+  config: TrainConfig,
+  callbacks: TrainCallbacks = {},
+): EpochMetrics[] {
+  checkDataFitsModel(model, data);
+  const stepsPerEpoch = batchCount(data.train, { batchSize: config.batchSize });
+  const schedule = createSchedule({
+    name: config.schedule,
+    baseLr: config.lr,
+    totalSteps: config.epochs * stepsPerEpoch,
+    warmupSteps: Math.round((config.warmupEpochs ?? 0) * stepsPerEpoch),
+    milestones: (config.milestones ?? []).map((e) => e * stepsPerEpoch),
+    gamma: config.gamma,
+  });
+  const optimizer = createOptimizer(config.optimizer);
+  const variables = trainableVariables(model);
+  const rng = new Rng(config.seed);
+  const history: EpochMetrics[] = [];
+  let step = 0;
+  try {
+    for (let epoch = 1; epoch <= config.epochs; epoch++) {
+      callbacks.onEpochBegin?.(epoch, stepsPerEpoch);
+      const start = performance.now();
+      let lossSum = 0;
+      let correct = 0;
+      let images = 0;
+      let lr = schedule(step);
+      let batchIndex = 0;
+      for (const batch of batches(data.train, {
+        batchSize: config.batchSize,
+        normalization: data.normalization,
+        rng,
+        augmentation: config.augmentation,
+      })) {
+        lr = schedule(step);
+        const r = trainStep(model, variables, optimizer, batch, data.train.shape, lr);
+        if (!Number.isFinite(r.loss)) {
+          throw new Error(`loss became ${r.loss} at epoch ${epoch}, step ${step + 1}: lower the learning rate (now ${lr})`);
+        }
+        step++;
+        lossSum += r.loss * batch.size;
+        correct += r.correct;
+        images += batch.size;
+        callbacks.onBatchEnd?.({
+          epoch,
+          batch: ++batchIndex,
+          batches: stepsPerEpoch,
+          images,
+          loss: lossSum / images,
+          accuracy: correct / images,
+          seconds: (performance.now() - start) / 1000,
+        });
+      }
+      const seconds = (performance.now() - start) / 1000;
+      const test = evaluate(model, data.test, data.normalization);
+      const metrics: EpochMetrics = {
+        epoch,
+        lr,
+        trainLoss: lossSum / images,
+        trainAccuracy: correct / images,
+        testLoss: test.loss,
+        testAccuracy: test.accuracy,
+        seconds,
+        imagesPerSecond: images / seconds,
+      };
+      history.push(metrics);
+      callbacks.onEpochEnd?.(metrics);
+    }
+  } finally {
+    optimizer.dispose();
+  }
+  return history;
+}

@@ -1,0 +1,70 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const cli = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'main.js');
+
+function run(...args: string[]) {
+  const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 120_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+test('--help lists the commands; each command has its own help', () => {
+  const top = run('--help');
+  assert.equal(top.code, 0);
+  assert.match(top.stdout, /train \[options\]/);
+  assert.match(top.stdout, /eval \[options\]/);
+  const train = run('train', '--help');
+  assert.equal(train.code, 0);
+  assert.match(train.stdout, /--model <name\|path>/);
+  assert.match(train.stdout, /--weight-decay <wd>/);
+  assert.equal(run('eval', '--help').code, 0);
+});
+
+test('usage errors exit with 2 and say what is wrong', () => {
+  const cases: [string[], RegExp][] = [
+    [['train', '--model', 'lenet5', '--data', 'mnist', '--bogus'], /unknown option '--bogus'/],
+    [['train', '--model', 'lenet5', '--data', 'mnist', '--lr', '-1'], /--lr <rate>' argument '-1' is invalid\. expected a positive number/],
+    [['train', '--model', 'lenet5', '--data', 'mnist', '--epochs', '1.5'], /expected a positive integer, got '1\.5'/],
+    [['train', '--model', 'lenet5', '--data', 'mnist', '--momentum', '1'], /expected a number in \[0, 1\)/],
+    [['train', '--model', 'lenet6', '--data', 'mnist'], /'lenet6' is neither a zoo model/],
+    [['train', '--model', 'lenet5', '--data', 'imagenet'], /argument 'imagenet' is invalid\. Allowed choices are mnist, fashion-mnist/],
+    [['train', '--data', 'mnist'], /required option '--model <name\|path>' not specified/],
+    [['train', '--model', 'lenet5', '--data', 'mnist', '--backend', 'gpu'], /Allowed choices are wasm, cpu/],
+    [['frobnicate'], /unknown command 'frobnicate'/],
+  ];
+  for (const [args, message] of cases) {
+    const r = run(...args);
+    assert.equal(r.code, 2, `${args.join(' ')}: exit ${r.code}\n${r.stderr}`);
+    assert.match(r.stderr, message, args.join(' '));
+  }
+});
+
+test('a job that fails exits with 1 and names the file', () => {
+  const r = run('eval', '--model', '/nonexistent/model.json', '--data', 'mnist');
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /slimtrain: error: cannot read model file \/nonexistent\/model\.json/);
+});
+
+test('train saves a model that eval scores the same, with the same normalisation', () => {
+  const out = join(mkdtempSync(join(tmpdir(), 'slimtrain-cli-')), 'lenet5');
+  const t = run('train', '--model', 'lenet5', '--data', 'mnist', '--epochs', '1', '--subset', '2000', '--out', out, '--json');
+  assert.equal(t.code, 0, t.stderr);
+  const trained = JSON.parse(t.stdout);
+  assert.ok(existsSync(join(out, 'model.json')) && existsSync(join(out, 'weights.bin')));
+  assert.equal(trained.history.length, 1);
+  assert.ok(trained.test.accuracy > 0.5, `accuracy ${trained.test.accuracy} after one epoch on 2000 images`);
+  const e = run('eval', '--model', join(out, 'model.json'), '--data', 'mnist', '--subset', '2000', '--json');
+  assert.equal(e.code, 0, e.stderr);
+  const evaluated = JSON.parse(e.stdout);
+  assert.equal(evaluated.normalization, 'model');
+  assert.ok(Math.abs(evaluated.accuracy - trained.test.accuracy) < 1e-9, `${evaluated.accuracy} vs ${trained.test.accuracy}`);
+  // the table form for people
+  const human = run('eval', '--model', out, '--data', 'mnist', '--subset', '100');
+  assert.equal(human.code, 0, human.stderr);
+  assert.match(human.stdout, /test \(100 images\): accuracy \d+\.\d\d%/);
+});

@@ -1,0 +1,271 @@
+// Our convolution gradient kernels against two independent references: the cpu
+// backend's own kernels, and central differences of the forward convolution.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs-core';
+import { initEngine, gradientKernelConfig } from '../src/engine/index.js';
+import { Rng } from '../src/util/random.js';
+
+type Pad = 'same' | 'valid';
+interface Case {
+  n: number;
+  h: number;
+  w: number;
+  c: number;
+  kh: number;
+  kw: number;
+  co: number; // output channels (regular) or channel multiplier (depthwise)
+  stride: number;
+  dilation: number;
+  pad: Pad;
+}
+
+function randomCases(seed: number, count: number): Case[] {
+  const rng = new Rng(seed);
+  const cases: Case[] = [];
+  const pick = <T>(xs: T[]): T => xs[rng.int(xs.length)];
+  for (let i = 0; i < count; i++) {
+    const stride = pick([1, 2, 3]);
+    // TensorFlow.js's forward convolutions take a dilation only with stride 1.
+    const dilation = stride === 1 ? pick([1, 2]) : 1;
+    const kh = pick([1, 2, 3, 5]);
+    const kw = pick([1, 3]);
+    const pad: Pad = pick(['same', 'valid']);
+    const minH = pad === 'valid' ? (kh - 1) * dilation + 1 : 1;
+    const minW = pad === 'valid' ? (kw - 1) * dilation + 1 : 1;
+    cases.push({
+      n: pick([1, 2, 3]),
+      h: minH + rng.int(7),
+      w: minW + rng.int(7),
+      c: pick([1, 2, 3, 4]),
+      kh,
+      kw,
+      co: pick([1, 2, 3]),
+      stride,
+      dilation,
+      pad,
+    });
+  }
+  return cases;
+}
+
+// Always include the shapes the issue names explicitly.
+const fixedCases: Case[] = [
+  { n: 1, h: 7, w: 5, c: 3, kh: 3, kw: 3, co: 2, stride: 2, dilation: 1, pad: 'same' },
+  { n: 1, h: 9, w: 9, c: 2, kh: 3, kw: 3, co: 2, stride: 1, dilation: 2, pad: 'valid' },
+  { n: 2, h: 8, w: 6, c: 4, kh: 5, kw: 3, co: 1, stride: 2, dilation: 1, pad: 'valid' },
+  { n: 3, h: 6, w: 6, c: 1, kh: 2, kw: 2, co: 3, stride: 1, dilation: 1, pad: 'same' },
+];
+const cases = [...fixedCases, ...randomCases(7, 28)];
+
+function randomTensor(rng: Rng, shape: number[]): tf.Tensor {
+  const size = shape.reduce((a, b) => a * b, 1);
+  const v = new Float32Array(size);
+  for (let i = 0; i < size; i++) v[i] = rng.normal();
+  return tf.tensor(v, shape);
+}
+
+function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  assert.equal(a.length, b.length);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
+
+function maxAbs(a: ArrayLike<number>): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]));
+  return m;
+}
+
+function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, what: string): void {
+  const diff = maxAbsDiff(actual, expected);
+  const tol = 1e-4 * Math.max(1, maxAbs(expected));
+  assert.ok(diff <= tol, `${what}: max abs difference ${diff} > ${tol}`);
+}
+
+/** Runs `fn` on backend `name`, releasing every tensor it made. */
+async function onBackend<T>(name: string, fn: () => T): Promise<T> {
+  await tf.setBackend(name);
+  tf.engine().startScope();
+  try {
+    return fn();
+  } finally {
+    tf.engine().endScope();
+  }
+}
+
+interface Problem {
+  x: Float32Array;
+  filter: Float32Array;
+  xShape: [number, number, number, number];
+  filterShape: [number, number, number, number];
+  dyShape: [number, number, number, number];
+  dy: Float32Array;
+}
+
+function makeProblem(k: Case, depthwise: boolean, rng: Rng): Problem {
+  const xShape: [number, number, number, number] = [k.n, k.h, k.w, k.c];
+  const filterShape: [number, number, number, number] = [k.kh, k.kw, k.c, k.co];
+  const x = randomTensor(rng, xShape);
+  const f = randomTensor(rng, filterShape);
+  const y = depthwise
+    ? tf.depthwiseConv2d(x as tf.Tensor4D, f as tf.Tensor4D, k.stride, k.pad, 'NHWC', k.dilation)
+    : tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, k.stride, k.pad, 'NHWC', k.dilation);
+  const dy = randomTensor(rng, y.shape);
+  const problem = {
+    x: x.dataSync() as Float32Array,
+    filter: f.dataSync() as Float32Array,
+    dy: dy.dataSync() as Float32Array,
+    xShape,
+    filterShape,
+    dyShape: y.shape as [number, number, number, number],
+  };
+  tf.dispose([x, f, y, dy]);
+  return problem;
+}
+
+function attrsOf(k: Case, p: Problem, kernel: string): tf.NamedAttrMap {
+  const base = { strides: [k.stride, k.stride], pad: k.pad, dilations: [k.dilation, k.dilation], dimRoundingMode: undefined, dataFormat: 'NHWC' };
+  return (kernel.endsWith('Filter')
+    ? { ...base, filterShape: p.filterShape }
+    : { ...base, inputShape: p.xShape }) as unknown as tf.NamedAttrMap;
+}
+
+function inputsOf(p: Problem, kernel: string): tf.NamedTensorMap {
+  const dy = tf.tensor(p.dy, p.dyShape);
+  return kernel.endsWith('Filter')
+    ? { x: tf.tensor(p.x, p.xShape), dy }
+    : { dy, filter: tf.tensor(p.filter, p.filterShape) };
+}
+
+/** Runs `kernel` through the engine on the active backend (ours on wasm, native on cpu). */
+function engineKernel(kernel: string, p: Problem, attrs: tf.NamedAttrMap): Float32Array {
+  const out = tf.engine().runKernel(kernel, inputsOf(p, kernel), attrs) as tf.Tensor;
+  return out.dataSync() as Float32Array;
+}
+
+/** Runs our composed kernel on the cpu backend (independent of the wasm kernels). */
+function composedOnCpu(kernel: string, p: Problem, attrs: tf.NamedAttrMap): Float32Array {
+  const config = gradientKernelConfig(kernel, 'cpu');
+  const inputs = inputsOf(p, kernel);
+  const info = config.kernelFunc({ inputs, attrs, backend: tf.backend() }) as tf.TensorInfo;
+  const out = tf.engine().makeTensorFromTensorInfo(info);
+  return out.dataSync() as Float32Array;
+}
+
+/**
+ * Central differences of L = sum(conv(x, filter) * dy), which is linear in x and in
+ * the filter, so a large step is exact up to float32 round-off.
+ */
+function finiteDifferences(k: Case, p: Problem, depthwise: boolean, wrt: 'x' | 'filter', indices: number[]): number[] {
+  const loss = (x: Float32Array, f: Float32Array): number =>
+    tf.tidy(() => {
+      const xt = tf.tensor4d(x, p.xShape);
+      const ft = tf.tensor4d(f, p.filterShape);
+      const y = depthwise
+        ? tf.depthwiseConv2d(xt, ft, k.stride, k.pad, 'NHWC', k.dilation)
+        : tf.conv2d(xt, ft, k.stride, k.pad, 'NHWC', k.dilation);
+      return tf.sum(tf.mul(y, tf.tensor(p.dy, p.dyShape))).dataSync()[0];
+    });
+  const step = 0.5;
+  return indices.map((i) => {
+    const base = wrt === 'x' ? p.x : p.filter;
+    const plus = Float32Array.from(base);
+    const minus = Float32Array.from(base);
+    plus[i] += step;
+    minus[i] -= step;
+    const lp = wrt === 'x' ? loss(plus, p.filter) : loss(p.x, plus);
+    const lm = wrt === 'x' ? loss(minus, p.filter) : loss(p.x, minus);
+    return (lp - lm) / (2 * step);
+  });
+}
+
+const kernels = [
+  { kernel: 'Conv2DBackpropFilter', depthwise: false, wrt: 'filter' as const },
+  { kernel: 'DepthwiseConv2dNativeBackpropFilter', depthwise: true, wrt: 'filter' as const },
+  { kernel: 'DepthwiseConv2dNativeBackpropInput', depthwise: true, wrt: 'x' as const },
+];
+
+await initEngine({ backend: 'wasm' });
+
+for (const { kernel, depthwise, wrt } of kernels) {
+  test(`${kernel}: wasm and composed-on-cpu agree with the cpu kernel and finite differences`, async () => {
+    const rng = new Rng(11);
+    for (const k of cases) {
+      const label = `${kernel} ${JSON.stringify(k)}`;
+      const p = await onBackend('cpu', () => makeProblem(k, depthwise, rng));
+      const attrs = attrsOf(k, p, kernel);
+      const onWasm = await onBackend('wasm', () => engineKernel(kernel, p, attrs));
+      const composed = await onBackend('cpu', () => composedOnCpu(kernel, p, attrs));
+      // The cpu backend's backprop kernels ignore dilation; there finite
+      // differences are the only reference.
+      if (k.dilation === 1) {
+        const reference = await onBackend('cpu', () => engineKernel(kernel, p, attrs));
+        assertClose(onWasm, reference, `${label} wasm vs cpu`);
+        assertClose(composed, reference, `${label} composed-on-cpu vs cpu`);
+      }
+      const size = onWasm.length;
+      const indices = [0, size - 1, rng.int(size), rng.int(size), rng.int(size)];
+      const fd = await onBackend('cpu', () => finiteDifferences(k, p, depthwise, wrt, indices));
+      const tol = 2e-3 * Math.max(1, maxAbs(onWasm));
+      indices.forEach((idx, j) => {
+        assert.ok(Math.abs(onWasm[idx] - fd[j]) <= tol, `${label} finite differences at ${idx}: ${onWasm[idx]} vs ${fd[j]}`);
+      });
+    }
+  });
+}
+
+test('no tensor or wasm buffer leaks in the gradient kernels', async () => {
+  await tf.setBackend('wasm');
+  const rng = new Rng(3);
+  const k = fixedCases[0];
+  const p = await onBackend('wasm', () => makeProblem(k, true, rng));
+  for (const { kernel } of kernels) {
+    const attrs = attrsOf(k, p, kernel);
+    await onBackend('wasm', () => engineKernel(kernel, p, attrs));
+    const before = { ...tf.memory(), backendIds: tf.backend().numDataIds() };
+    for (let i = 0; i < 3; i++) await onBackend('wasm', () => engineKernel(kernel, p, attrs));
+    const after = { ...tf.memory(), backendIds: tf.backend().numDataIds() };
+    assert.equal(after.numTensors, before.numTensors, `${kernel} leaks tensors`);
+    assert.equal(after.numBytes, before.numBytes, `${kernel} leaks bytes`);
+    assert.equal(after.backendIds, before.backendIds, `${kernel} leaks wasm buffers`);
+  }
+});
+
+test('MaxPoolGrad: ours (wasm, and on cpu) equals the cpu kernel and finite differences, negative inputs included', async () => {
+  const rng = new Rng(21);
+  for (let t = 0; t < 30; t++) {
+    const pool = 1 + rng.int(3);
+    const stride = 1 + rng.int(3);
+    const pad: Pad = rng.next() < 0.5 ? 'same' : 'valid';
+    const shape: [number, number, number, number] = [1 + rng.int(2), pool + rng.int(6), pool + rng.int(6), 1 + rng.int(3)];
+    // shifted negative half the time: the wasm backend's own kernel fails there
+    const shift = rng.next() < 0.5 ? -3 : 0;
+    const size = shape.reduce((a, b) => a * b, 1);
+    const x = Float32Array.from({ length: size }, () => rng.normal() + shift);
+    const outShape = await onBackend('cpu', () => tf.maxPool(tf.tensor4d(x, shape), pool, stride, pad).shape);
+    const dy = Float32Array.from({ length: outShape.reduce((a, b) => a * b, 1) }, () => rng.normal());
+    const attrs = { filterSize: [pool, pool], strides: [stride, stride], pad, dimRoundingMode: undefined } as unknown as tf.NamedAttrMap;
+    const inputs = () => ({ dy: tf.tensor(dy, outShape), input: tf.tensor(x, shape) });
+    const label = `MaxPoolGrad ${JSON.stringify({ shape, pool, stride, pad, shift })}`;
+    const onWasm = await onBackend('wasm', () => (tf.engine().runKernel('MaxPoolGrad', inputs(), attrs) as tf.Tensor).dataSync());
+    const reference = await onBackend('cpu', () => (tf.engine().runKernel('MaxPoolGrad', inputs(), attrs) as tf.Tensor).dataSync());
+    const composed = await onBackend('cpu', () => {
+      const info = gradientKernelConfig('MaxPoolGrad', 'cpu').kernelFunc({ inputs: inputs(), attrs, backend: tf.backend() }) as tf.TensorInfo;
+      return tf.engine().makeTensorFromTensorInfo(info).dataSync();
+    });
+    assertClose(onWasm, reference, `${label} wasm vs cpu`);
+    assertClose(composed, reference, `${label} ours-on-cpu vs cpu`);
+    const loss = (v: Float32Array) => tf.tidy(() =>
+      tf.sum(tf.mul(tf.maxPool(tf.tensor4d(v, shape), pool, stride, pad), tf.tensor(dy, outShape))).dataSync()[0]);
+    const fd = await onBackend('cpu', () => [0, size - 1, rng.int(size), rng.int(size)].map((i) => {
+      const plus = Float32Array.from(x);
+      const minus = Float32Array.from(x);
+      plus[i] += 1e-3;
+      minus[i] -= 1e-3;
+      return [i, (loss(plus) - loss(minus)) / 2e-3];
+    }));
+    for (const [i, g] of fd) assert.ok(Math.abs(onWasm[i] - g) < 2e-2, `${label} finite differences at ${i}: ${onWasm[i]} vs ${g}`);
+  }
+});
