@@ -1,5 +1,5 @@
-// Our convolution gradient kernels against two independent references: the cpu
-// backend's own kernels, and central differences of the forward convolution.
+// Our gradient kernels against two independent references: the cpu backend's own
+// kernels, and central differences of the forward operation.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
@@ -183,6 +183,7 @@ function finiteDifferences(k: Case, p: Problem, depthwise: boolean, wrt: 'x' | '
 
 const kernels = [
   { kernel: 'Conv2DBackpropFilter', depthwise: false, wrt: 'filter' as const },
+  { kernel: 'Conv2DBackpropInput', depthwise: false, wrt: 'x' as const },
   { kernel: 'DepthwiseConv2dNativeBackpropFilter', depthwise: true, wrt: 'filter' as const },
   { kernel: 'DepthwiseConv2dNativeBackpropInput', depthwise: true, wrt: 'x' as const },
 ];
@@ -220,8 +221,8 @@ test('no tensor or wasm buffer leaks in the gradient kernels', async () => {
   await tf.setBackend('wasm');
   const rng = new Rng(3);
   const k = fixedCases[0];
-  const p = await onBackend('wasm', () => makeProblem(k, true, rng));
-  for (const { kernel } of kernels) {
+  for (const { kernel, depthwise } of kernels) {
+    const p = await onBackend('wasm', () => makeProblem(k, depthwise, rng));
     const attrs = attrsOf(k, p, kernel);
     await onBackend('wasm', () => engineKernel(kernel, p, attrs));
     const before = { ...tf.memory(), backendIds: tf.backend().numDataIds() };

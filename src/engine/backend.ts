@@ -6,6 +6,7 @@ import '@tensorflow/tfjs-layers';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import { registerMissingGradientKernels } from './gradient_kernels.js';
+import { registerFastGradients } from './gradients.js';
 
 export const backendNames = ['wasm', 'cpu'] as const;
 export type BackendName = (typeof backendNames)[number];
@@ -32,6 +33,7 @@ export async function initEngine(
   }
   const backend = requested as BackendName;
   const addedKernels = registerMissingGradientKernels(backend);
+  registerFastGradients();
   if (tf.getBackend() !== backend) {
     const ok = await tf.setBackend(backend);
     if (!ok) throw new Error(`TensorFlow.js backend '${backend}' failed to initialise`);
