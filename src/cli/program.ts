@@ -65,7 +65,7 @@ export function buildProgram(): Command {
     .option('--no-nesterov', 'plain heavy-ball momentum instead of Nesterov')
     .option('--weight-decay <wd>', 'L2 weight decay (decoupled for adamw)', number('non-negative'), 5e-4)
     .addOption(new Option('--schedule <name>', 'learning-rate schedule').choices([...scheduleNames]).default('cosine'))
-    .option('--warmup-epochs <n>', 'linear learning-rate warm-up', number('non-negative'), 0)
+    .option('--warmup-epochs <n>', 'linear learning-rate warm-up (epochs, may be fractional)', number('non-negative'), 0.5)
     .option('--milestones <epochs>', "'step' schedule: comma-separated epochs", epochList, [] as number[])
     .option('--gamma <g>', "'step' schedule: factor at each milestone", number('positive'), 0.1)
     .option('--augment', 'random crop (pad 4) and horizontal flip; for 32x32 natural images', false)

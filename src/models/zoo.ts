@@ -18,7 +18,8 @@ type Initializer = ReturnType<typeof tfl.initializers.heNormal>;
 class Initializers {
   private next: number;
   constructor(seed: number) {
-    this.next = seed * 1000;
+    // TensorFlow.js treats seed 0 as "no seed", so never hand it out
+    this.next = seed * 1000 + 1;
   }
   /** He normal for layers followed by ReLU (the ResNet/VGG convention) */
   he(): Initializer {
