@@ -198,7 +198,7 @@ test('LeNet-5 learns MNIST: one epoch on 3000 images beats 85% on 1000 test imag
   const model = buildZooModel('lenet5', { inputShape: [28, 28, 1], numClasses: 10, seed: 1 });
   const before = evaluate(model, { ...data.test, count: 1000, labels: data.test.labels.subarray(0, 1000) }, data.normalization);
   const history = train(model, data, {
-    epochs: 1, batchSize: 32, seed: 1, lr: 0.05, schedule: 'cosine',
+    epochs: 1, batchSize: 32, seed: 1, lr: 0.05, schedule: 'cosine', warmupEpochs: 0.5,
     optimizer: { name: 'sgd', momentum: 0.9, nesterov: true, weightDecay: 5e-4 },
   });
   assert.ok(before.accuracy < 0.3, `untrained accuracy ${before.accuracy}`);
