@@ -1,0 +1,370 @@
+// Zero-invariant groups (../shared/DESIGN.md 1.1): the sets of weight slices that,
+// once all exactly zero, let a channel or unit be removed without changing any
+// output. Channels are traced through the layer graph; joins merge them (union-find).
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { layerMacs } from '../metrics/count.js';
+import { buildLayerGraph, GraphError, type GraphNode, type LayerGraph } from './layer_graph.js';
+
+/** Slices of one weight along one axis. */
+export interface WeightSlice {
+  layer: string;
+  role: string;
+  /** engine variable name */
+  variable: string;
+  axis: number;
+  indices: number[];
+}
+
+export interface ChannelGroup {
+  id: number;
+  prunable: boolean;
+  /** why the group cannot be removed (empty when prunable) */
+  reasons: string[];
+  /** output channels (or units) it removes from each producing layer */
+  channels: { layer: string; indices: number[] }[];
+  /** the regularised slices: all of them exactly zero means the group can go */
+  slices: WeightSlice[];
+  /** batch-norm moving statistics, sliced along but not regularised */
+  statSlices: WeightSlice[];
+  /** input slices of the layers that consume the channels */
+  consumerSlices: WeightSlice[];
+  /** number of scalars in `slices` */
+  size: number;
+  /** trainable parameters and MACs that removing this group alone saves */
+  savings: { params: number; macs: number };
+}
+
+export interface Partition {
+  graph: LayerGraph;
+  groups: ChannelGroup[];
+}
+
+export interface PartitionOptions {
+  /** layers kept whole: their channels are never removed, unsupported classes become opaque */
+  freeze?: string[];
+}
+
+/** Activations f with f(0) = 0 that act on each channel alone. */
+const ZERO_INVARIANT_ACTIVATIONS = new Set([
+  'linear', 'relu', 'relu6', 'elu', 'selu', 'tanh', 'softsign', 'swish', 'mish', 'gelu', 'gelu_new',
+]);
+
+const PASS_THROUGH = new Set([
+  'MaxPooling2D', 'AveragePooling2D', 'GlobalAveragePooling2D', 'GlobalMaxPooling2D', 'Dropout',
+  'SpatialDropout2D', 'ZeroPadding2D', 'Cropping2D', 'UpSampling2D', 'ReLU', 'LeakyReLU', 'ELU',
+  'ThresholdedReLU', 'Activation',
+]);
+const JOINS = new Set(['Add', 'Multiply', 'Average', 'Maximum', 'Minimum']);
+const OWN_WEIGHTS = new Set(['Conv2D', 'Dense', 'DepthwiseConv2D', 'SeparableConv2D', 'BatchNormalization']);
+
+export const supportedLayerClasses = [
+  'InputLayer', 'Flatten', 'Concatenate', 'Softmax', ...OWN_WEIGHTS, ...PASS_THROUGH, ...JOINS,
+];
+
+interface Entry {
+  layer: string;
+  role: string;
+  variable: string;
+  axis: number;
+  index: number;
+}
+
+/** One channel as it flows through the graph; merged channels share a root. */
+class Channels {
+  private parent: number[] = [];
+  readonly owned: Entry[][] = [];
+  readonly stats: Entry[][] = [];
+  readonly consumers: Entry[][] = [];
+  readonly reasons: string[][] = [];
+  readonly produced: { layer: string; index: number }[][] = [];
+
+  create(reason?: string): number {
+    const id = this.parent.length;
+    this.parent.push(id);
+    this.owned.push([]);
+    this.stats.push([]);
+    this.consumers.push([]);
+    this.reasons.push(reason ? [reason] : []);
+    this.produced.push([]);
+    return id;
+  }
+
+  find(x: number): number {
+    while (this.parent[x] !== x) {
+      this.parent[x] = this.parent[this.parent[x]];
+      x = this.parent[x];
+    }
+    return x;
+  }
+
+  union(a: number, b: number): number {
+    const ra = this.find(a);
+    const rb = this.find(b);
+    if (ra === rb) return ra;
+    this.parent[rb] = ra;
+    for (const list of [this.owned, this.stats, this.consumers, this.reasons, this.produced] as unknown[][][]) {
+      list[ra].push(...list[rb]);
+      list[rb] = [];
+    }
+    return ra;
+  }
+
+  block(x: number, reason: string): void {
+    const r = this.find(x);
+    if (!this.reasons[r].includes(reason)) this.reasons[r].push(reason);
+  }
+
+  get count(): number {
+    return this.parent.length;
+  }
+}
+
+function weightOf(node: GraphNode, role: string) {
+  return node.weights.find((w) => w.role === role);
+}
+
+function lastAxis(node: GraphNode, role: string): number {
+  return weightOf(node, role)!.shape.length - 1;
+}
+
+export function zeroInvariantGroups(model: tfl.LayersModel, options: PartitionOptions = {}): Partition {
+  const graph = buildLayerGraph(model);
+  const freeze = new Set(options.freeze ?? []);
+  for (const name of freeze) {
+    if (!graph.byName.has(name)) {
+      throw new GraphError(`cannot freeze '${name}': the model has no layer of that name (layers: ${graph.nodes.map((n) => n.name).join(', ')})`);
+    }
+  }
+  const ch = new Channels();
+  /** channel ids of each node's output, along its last axis */
+  const maps = new Map<string, number[]>();
+
+  const record = (list: Entry[][], id: number, node: GraphNode, role: string, axis: number, index: number) => {
+    const w = weightOf(node, role);
+    if (w) list[ch.find(id)].push({ layer: node.name, role, variable: w.variable, axis, index });
+  };
+  const fresh = (n: number, reason?: string) => Array.from({ length: n }, () => ch.create(reason));
+  const activationOk = (node: GraphNode) => {
+    const act = (node.config.activation as string | undefined) ?? 'linear';
+    return ZERO_INVARIANT_ACTIVATIONS.has(act) ? undefined : `activation '${act}' of ${node.name} is not zero at zero`;
+  };
+  /** the node consumes channel ids `input` through weight `role` along `axis` */
+  const consume = (node: GraphNode, input: number[], role: string, axis: number) => {
+    input.forEach((id, i) => record(ch.consumers, id, node, role, axis, i));
+  };
+  /** new output channels of a producer: weight `role` along its last axis, plus bias */
+  const produce = (node: GraphNode, role: string, units: number): number[] => {
+    const out = fresh(units);
+    const blocked = activationOk(node);
+    out.forEach((id, j) => {
+      record(ch.owned, id, node, role, lastAxis(node, role), j);
+      record(ch.owned, id, node, 'bias', 0, j);
+      ch.produced[id].push({ layer: node.name, index: j });
+      if (blocked) ch.block(id, blocked);
+    });
+    return out;
+  };
+  /** a depthwise kernel: channel i of the input owns kernel[:, :, i, :] and its m biases */
+  const depthwise = (node: GraphNode, input: number[], activated: boolean): number[] => {
+    const m = weightOf(node, 'depthwise_kernel')!.shape[3];
+    const blocked = activated ? activationOk(node) : undefined;
+    const out: number[] = [];
+    input.forEach((id, i) => {
+      record(ch.owned, id, node, 'depthwise_kernel', 2, i);
+      if (blocked) ch.block(id, blocked);
+      for (let q = 0; q < m; q++) out.push(id);
+    });
+    return out;
+  };
+
+  for (const node of graph.nodes) {
+    const inputs = node.inputs.map((name) => {
+      const m = maps.get(name);
+      if (!m) throw new GraphError(`layer '${node.name}' comes before its input '${name}'`);
+      return m;
+    });
+    const channelsOut = node.outputShape[node.outputShape.length - 1];
+    const opaque = (reason: string) => {
+      for (const input of inputs) for (const id of input) ch.block(id, reason);
+      return fresh(channelsOut, reason);
+    };
+    let out: number[];
+    const frozen = freeze.has(node.name);
+    if (node.isInput) {
+      out = fresh(channelsOut, 'network input');
+    } else if (frozen && !OWN_WEIGHTS.has(node.className) && !PASS_THROUGH.has(node.className)) {
+      out = opaque(`feeds frozen layer ${node.name}`);
+    } else {
+      switch (node.className) {
+        case 'Conv2D': {
+          consume(node, inputs[0], 'kernel', 2);
+          out = produce(node, 'kernel', channelsOut);
+          break;
+        }
+        case 'Dense': {
+          consume(node, inputs[0], 'kernel', 0);
+          out = produce(node, 'kernel', channelsOut);
+          break;
+        }
+        case 'DepthwiseConv2D': {
+          out = depthwise(node, inputs[0], true);
+          // the bias of output channel i*m+q goes with input channel i
+          out.forEach((id, k) => record(ch.owned, id, node, 'bias', 0, k));
+          break;
+        }
+        case 'SeparableConv2D': {
+          // the activation acts after the pointwise part
+          const mid = depthwise(node, inputs[0], false);
+          consume(node, mid, 'pointwise_kernel', 2);
+          out = produce(node, 'pointwise_kernel', channelsOut);
+          break;
+        }
+        case 'BatchNormalization': {
+          const axis = node.config.axis as number | number[];
+          const a = Array.isArray(axis) ? axis : [axis];
+          if (a.length !== 1 || (a[0] !== -1 && a[0] !== node.outputShape.length)) {
+            out = opaque(`${node.name} normalises axis ${JSON.stringify(axis)}, not channels`);
+            break;
+          }
+          out = inputs[0];
+          out.forEach((id, i) => {
+            record(ch.owned, id, node, 'gamma', 0, i);
+            record(ch.owned, id, node, 'beta', 0, i);
+            record(ch.stats, id, node, 'moving_mean', 0, i);
+            record(ch.stats, id, node, 'moving_variance', 0, i);
+            // without gamma, a zero channel comes out as -mean/sqrt(var + eps), not 0
+            if (!weightOf(node, 'gamma')) ch.block(id, `${node.name} has no scale (gamma)`);
+          });
+          break;
+        }
+        case 'Activation': {
+          const blocked = activationOk(node);
+          if (blocked) for (const id of inputs[0]) ch.block(id, blocked);
+          out = inputs[0];
+          break;
+        }
+        case 'Softmax':
+          out = opaque(`${node.name} (Softmax) mixes channels`);
+          break;
+        case 'Flatten': {
+          const shape = node.inputShapes[0];
+          const spatial = shape.slice(0, -1).reduce((x, y) => x * y, 1);
+          const c = inputs[0].length;
+          out = [];
+          for (let p = 0; p < spatial; p++) for (let k = 0; k < c; k++) out.push(inputs[0][k]);
+          break;
+        }
+        case 'Concatenate': {
+          const axis = node.config.axis as number;
+          if (axis !== -1 && axis !== node.outputShape.length) {
+            out = opaque(`${node.name} concatenates along axis ${axis}, not channels`);
+            break;
+          }
+          out = inputs.flat();
+          break;
+        }
+        default:
+          if (PASS_THROUGH.has(node.className)) {
+            out = inputs[0];
+          } else if (JOINS.has(node.className)) {
+            const widths = new Set(inputs.map((m) => m.length));
+            if (widths.size !== 1) {
+              out = opaque(`${node.name} broadcasts inputs of different widths`);
+              break;
+            }
+            out = inputs[0].map((id, i) => inputs.reduce((acc, m) => ch.union(acc, m[i]), id));
+          } else {
+            throw new GraphError(
+              `layer '${node.name}' has class ${node.className}, which slimtrain cannot analyse yet. ` +
+                `Mark it unprunable with --freeze ${node.name} (API: { freeze: ['${node.name}'] }); ` +
+                'the rest of the model is still compressed.',
+            );
+          }
+      }
+    }
+    if (frozen) for (const id of out) ch.block(id, `${node.name} is frozen`);
+    if (node.isOutput) for (const id of out) ch.block(id, `produces the model output (${node.name})`);
+    maps.set(node.name, out);
+  }
+  return { graph, groups: collectGroups(ch, graph) };
+}
+
+function slicesOf(entries: Entry[]): WeightSlice[] {
+  const byKey = new Map<string, WeightSlice>();
+  for (const e of entries) {
+    const key = `${e.variable}#${e.axis}`;
+    let s = byKey.get(key);
+    if (!s) {
+      s = { layer: e.layer, role: e.role, variable: e.variable, axis: e.axis, indices: [] };
+      byKey.set(key, s);
+    }
+    s.indices.push(e.index);
+  }
+  for (const s of byKey.values()) s.indices = [...new Set(s.indices)].sort((a, b) => a - b);
+  return [...byKey.values()];
+}
+
+function collectGroups(ch: Channels, graph: LayerGraph): ChannelGroup[] {
+  const groups: ChannelGroup[] = [];
+  for (let id = 0; id < ch.count; id++) {
+    if (ch.find(id) !== id || ch.owned[id].length === 0) continue;
+    const slices = slicesOf(ch.owned[id]);
+    const produced = new Map<string, number[]>();
+    for (const p of ch.produced[id]) produced.set(p.layer, [...(produced.get(p.layer) ?? []), p.index]);
+    const group: ChannelGroup = {
+      id: groups.length,
+      prunable: ch.reasons[id].length === 0,
+      reasons: ch.reasons[id],
+      channels: [...produced.entries()].map(([layer, indices]) => ({ layer, indices })),
+      slices,
+      statSlices: slicesOf(ch.stats[id]),
+      consumerSlices: slicesOf(ch.consumers[id]),
+      size: 0,
+      savings: { params: 0, macs: 0 },
+    };
+    group.size = slices.reduce((n, s) => n + s.indices.length * sliceWidth(graph, s), 0);
+    group.savings = predictRemoval(graph, [group]);
+    groups.push(group);
+  }
+  return groups;
+}
+
+/** scalars per index of a slice: the product of the weight's other axes */
+function sliceWidth(graph: LayerGraph, s: WeightSlice): number {
+  const w = graph.byName.get(s.layer)!.weights.find((x) => x.variable === s.variable)!;
+  return w.shape.reduce((n, d, a) => (a === s.axis ? n : n * d), 1);
+}
+
+/** Indices removed from each variable along each axis when `groups` go. */
+export function removedIndices(groups: readonly ChannelGroup[]): Map<string, Map<number, Set<number>>> {
+  const removed = new Map<string, Map<number, Set<number>>>();
+  for (const g of groups) {
+    for (const s of [...g.slices, ...g.statSlices, ...g.consumerSlices]) {
+      const axes = removed.get(s.variable) ?? new Map<number, Set<number>>();
+      const set = axes.get(s.axis) ?? new Set<number>();
+      for (const i of s.indices) set.add(i);
+      axes.set(s.axis, set);
+      removed.set(s.variable, axes);
+    }
+  }
+  return removed;
+}
+
+/** Trainable parameters and MACs saved by removing `groups` together (overlaps counted once). */
+export function predictRemoval(graph: LayerGraph, groups: readonly ChannelGroup[]): { params: number; macs: number } {
+  const removed = removedIndices(groups);
+  let params = 0;
+  let macs = 0;
+  for (const node of graph.nodes) {
+    if (!node.weights.some((w) => removed.has(w.variable))) continue;
+    const shapes = new Map<string, number[]>();
+    for (const w of node.weights) {
+      const axes = removed.get(w.variable);
+      const shape = w.shape.map((d, a) => d - (axes?.get(a)?.size ?? 0));
+      shapes.set(w.role, shape);
+      if (w.trainable) params += w.shape.reduce((x, y) => x * y, 1) - shape.reduce((x, y) => x * y, 1);
+    }
+    macs += layerMacs(node) - layerMacs(node, shapes);
+  }
+  return { params, macs };
+}

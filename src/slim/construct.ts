@@ -1,0 +1,174 @@
+// Building the slim model (../shared/DESIGN.md 1.7): every prunable group whose
+// slices are all exactly zero goes; the smaller model gets new widths and the kept
+// weights, and is ALWAYS checked against its sparse parent on a batch.
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { predictRemoval, removedIndices, zeroInvariantGroups, type ChannelGroup, type Partition } from '../graph/groups.js';
+import { countModel } from '../metrics/count.js';
+import { Rng } from '../util/random.js';
+
+export interface SlimOptions {
+  /** layers to keep whole (see zeroInvariantGroups) */
+  freeze?: string[];
+  /** a partition computed before, to skip recomputing it */
+  partition?: Partition;
+  /** inputs for the equivalence check; default: 8 seeded standard-normal samples */
+  checkInputs?: tf.Tensor[];
+  /** largest accepted |slim - sparse| relative to max(1, max |sparse output|); default 1e-4 */
+  tolerance?: number;
+}
+
+export interface SlimCheck {
+  maxAbsDiff: number;
+  /** the bound maxAbsDiff had to stay under */
+  bound: number;
+  samples: number;
+}
+
+export interface SlimResult {
+  model: tfl.LayersModel;
+  removed: ChannelGroup[];
+  check: SlimCheck;
+  before: { params: number; macs: number };
+  after: { params: number; macs: number };
+  /** what the groups predicted the removal saves */
+  predictedSavings: { params: number; macs: number };
+}
+
+export class SlimCheckError extends Error {
+  override name = 'SlimCheckError';
+}
+
+/** For each variable and axis used by a slice: does index i along that axis hold a non-zero? */
+function nonZeroIndex(values: Float32Array, shape: number[], axis: number): Uint8Array {
+  const dim = shape[axis];
+  const inner = shape.slice(axis + 1).reduce((a, b) => a * b, 1);
+  const nz = new Uint8Array(dim);
+  for (let k = 0; k < values.length; k++) {
+    if (values[k] !== 0) nz[Math.floor(k / inner) % dim] = 1;
+  }
+  return nz;
+}
+
+/** Prunable groups whose regularised slices are all exactly zero in `model` now. */
+export function zeroGroups(model: tfl.LayersModel, groups: readonly ChannelGroup[]): ChannelGroup[] {
+  const values = new Map<string, { data: Float32Array; shape: number[] }>();
+  for (const w of model.weights) values.set(w.name, { data: w.read().dataSync() as Float32Array, shape: w.shape as number[] });
+  const cache = new Map<string, Uint8Array>();
+  const nz = (variable: string, axis: number) => {
+    const key = `${variable}#${axis}`;
+    let v = cache.get(key);
+    if (!v) {
+      const { data, shape } = values.get(variable)!;
+      v = nonZeroIndex(data, shape, axis);
+      cache.set(key, v);
+    }
+    return v;
+  };
+  return groups.filter((g) => g.prunable && g.slices.every((s) => s.indices.every((i) => nz(s.variable, s.axis)[i] === 0)));
+}
+
+interface LayerJson {
+  class_name: string;
+  config: Record<string, unknown>;
+}
+
+/** The layer configs of a Sequential or functional model's JSON topology. */
+function layerConfigs(topology: { config: unknown }): LayerJson[] {
+  const config = topology.config as { layers?: LayerJson[] } | LayerJson[];
+  return Array.isArray(config) ? config : (config.layers ?? []);
+}
+
+const WIDTH_KEY: Record<string, string> = { Conv2D: 'filters', SeparableConv2D: 'filters', Dense: 'units' };
+
+/** Gathers the kept indices of `t` along every axis that lost some. */
+function keep(t: tf.Tensor, removed: Map<number, Set<number>> | undefined): tf.Tensor {
+  if (!removed) return t.clone();
+  return tf.tidy(() => {
+    let out = t;
+    for (const [axis, gone] of removed) {
+      const kept = [...Array(t.shape[axis]).keys()].filter((i) => !gone.has(i));
+      out = tf.gather(out, tf.tensor1d(kept, 'int32'), axis);
+    }
+    return out;
+  });
+}
+
+function defaultCheckInputs(model: tfl.LayersModel, samples: number): tf.Tensor[] {
+  const rng = new Rng(20201110);
+  return model.inputs.map((input) => {
+    const shape = [samples, ...(input.shape.slice(1) as number[])];
+    const size = shape.reduce((a, b) => a * b, 1);
+    return tf.tensor(Float32Array.from({ length: size }, () => rng.normal()), shape);
+  });
+}
+
+/** Largest |a - b| over all outputs, and the largest |a|. */
+export function compareOutputs(a: tf.Tensor[], b: tf.Tensor[]): { maxAbsDiff: number; maxAbs: number } {
+  let maxAbsDiff = 0;
+  let maxAbs = 0;
+  a.forEach((t, i) => {
+    const x = t.dataSync();
+    const y = b[i].dataSync();
+    if (x.length !== y.length) throw new SlimCheckError(`output ${i} has ${y.length} values in the slim model, ${x.length} in the sparse one`);
+    for (let k = 0; k < x.length; k++) {
+      maxAbsDiff = Math.max(maxAbsDiff, Number.isNaN(y[k] - x[k]) ? Infinity : Math.abs(y[k] - x[k]));
+      maxAbs = Math.max(maxAbs, Math.abs(x[k]));
+    }
+  });
+  return { maxAbsDiff, maxAbs };
+}
+
+const asList = (t: tf.Tensor | tf.Tensor[]) => (Array.isArray(t) ? t : [t]);
+
+/**
+ * Removes every prunable group of `model` that is exactly zero and returns the
+ * smaller model, checked to give the same outputs (a failed check throws).
+ */
+export async function constructSlimModel(model: tfl.LayersModel, options: SlimOptions = {}): Promise<SlimResult> {
+  const partition = options.partition ?? zeroInvariantGroups(model, { freeze: options.freeze });
+  const removed = zeroGroups(model, partition.groups);
+  const gone = removedIndices(removed);
+
+  const topology = model.toJSON(null, false) as unknown as { config: unknown };
+  const widthLoss = new Map<string, number>();
+  for (const g of removed) for (const c of g.channels) widthLoss.set(c.layer, (widthLoss.get(c.layer) ?? 0) + c.indices.length);
+  for (const layer of layerConfigs(topology)) {
+    const key = WIDTH_KEY[layer.class_name];
+    const loss = widthLoss.get(layer.config.name as string);
+    if (key && loss) layer.config[key] = (layer.config[key] as number) - loss;
+  }
+  const slim = await tfl.models.modelFromJSON({ modelTopology: topology as never });
+  for (const layer of slim.layers) {
+    if (layer.weights.length === 0) continue;
+    const original = model.getLayer(layer.name);
+    const weights = original.getWeights().map((t, i) => keep(t, gone.get(original.weights[i].name)));
+    layer.setWeights(weights);
+    tf.dispose(weights);
+  }
+
+  const inputs = options.checkInputs ?? defaultCheckInputs(model, 8);
+  const sparseOut = asList(model.predict(inputs.length === 1 ? inputs[0] : inputs) as tf.Tensor | tf.Tensor[]);
+  const slimOut = asList(slim.predict(inputs.length === 1 ? inputs[0] : inputs) as tf.Tensor | tf.Tensor[]);
+  const { maxAbsDiff, maxAbs } = compareOutputs(sparseOut, slimOut);
+  tf.dispose([...sparseOut, ...slimOut]);
+  if (!options.checkInputs) tf.dispose(inputs);
+  const bound = (options.tolerance ?? 1e-4) * Math.max(1, maxAbs);
+  if (!(maxAbsDiff <= bound)) {
+    slim.dispose();
+    throw new SlimCheckError(
+      `the slim model's outputs differ from the sparse model's by up to ${maxAbsDiff} (allowed ${bound}); ` +
+        'the removed groups were not zero-invariant. Please report this model.',
+    );
+  }
+  const before = countModel(model);
+  const after = countModel(slim);
+  return {
+    model: slim,
+    removed,
+    check: { maxAbsDiff, bound, samples: inputs[0].shape[0] },
+    before: { params: before.params, macs: before.macs },
+    after: { params: after.params, macs: after.macs },
+    predictedSavings: predictRemoval(partition.graph, removed),
+  };
+}
