@@ -6,5 +6,14 @@ export * from './train/optimizers.js';
 export * from './train/schedules.js';
 export * from './train/loop.js';
 export * from './train/job.js';
-export { saveModel, loadModel, writeFileAtomic, ModelFileError, type LoadedModel, type SlimtrainMetadata } from './io/model_files.js';
+export { saveModel, loadModel, writeFileAtomic, modelTopology, ModelFileError, type LoadedModel, type SlimtrainMetadata } from './io/model_files.js';
 export { Rng } from './util/random.js';
+export { buildLayerGraph, GraphError, type LayerGraph, type GraphNode, type WeightInfo } from './graph/layer_graph.js';
+export {
+  zeroInvariantGroups, predictRemoval, removedIndices, supportedLayerClasses,
+  type ChannelGroup, type WeightSlice, type Partition, type PartitionOptions,
+} from './graph/groups.js';
+export { analyzeModel, type ModelAnalysis, type LayerAnalysis } from './graph/analyze.js';
+export { countModel, layerMacs, type ModelCount, type LayerCount } from './metrics/count.js';
+export { constructSlimModel, zeroGroups, SlimCheckError, type SlimResult, type SlimOptions } from './slim/construct.js';
+export { analysisToDot } from './report/dot.js';

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 const cli = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'main.js');
 
 function run(...args: string[]) {
-  const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 120_000 });
+  const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 120_000, maxBuffer: 256 << 20 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -67,4 +67,49 @@ test('train saves a model that eval scores the same, with the same normalisation
   const human = run('eval', '--model', out, '--data', 'mnist', '--subset', '100');
   assert.equal(human.code, 0, human.stderr);
   assert.match(human.stdout, /test \(100 images\): accuracy \d+\.\d\d%/);
+});
+
+test('analyze prints the per-layer table and totals; --json and --dot for scripts and pictures', () => {
+  const table = run('analyze', 'resnet20', '--input', '32x32x3');
+  assert.equal(table.code, 0, table.stderr);
+  assert.match(table.stdout, /stage1_block1_conv1\s+Conv2D\s+32x32x16\s+2,304\s+2,359,296\s+16\s+16/);
+  assert.match(table.stdout, /predictions .* produces the model output \(predictions\)/);
+  assert.match(table.stdout, /272,474 trainable parameters .* 458 groups, 448 prunable, 112 of them tied/);
+  const dir = mkdtempSync(join(tmpdir(), 'slimtrain-analyze-'));
+  const dot = join(dir, 'g.dot');
+  const json = run('analyze', 'mobilenetv2-small', '--input', '32x32x3', '--json', '--dot', dot);
+  assert.equal(json.code, 0, json.stderr);
+  const parsed = JSON.parse(json.stdout);
+  assert.equal(parsed.totals.prunable, 2248);
+  assert.ok(parsed.groups.every((g: { slices: unknown[] }) => g.slices.length > 0));
+  assert.match(readFileSync(dot, 'utf8'), /^digraph "mobilenetv2-small" \{[\s\S]*"block2_expand" -> "block2_expand_bn";/);
+  const bad = run('analyze', 'lenet5', '--input', '28x28');
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /expected HEIGHTxWIDTHxCHANNELS/);
+});
+
+test('analyze: an unsupported layer names the --freeze option, which then works', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'slimtrain-freeze-'));
+  const script = `
+    import * as tfl from '@tensorflow/tfjs-layers';
+    import { initEngine, saveModel } from '${join(dirname(cli), '..', 'index.js')}';
+    await initEngine({ backend: 'cpu' });
+    const input = tfl.input({ shape: [4, 4, 2] });
+    let y = tfl.layers.conv2d({ filters: 3, kernelSize: 3, padding: 'same', name: 'c1' }).apply(input);
+    y = tfl.layers.reshape({ targetShape: [16, 3], name: 'odd' }).apply(y);
+    y = tfl.layers.flatten({ name: 'flat' }).apply(y);
+    y = tfl.layers.dense({ units: 4, name: 'hidden' }).apply(y);
+    y = tfl.layers.dense({ units: 2, name: 'out' }).apply(y);
+    await saveModel(tfl.model({ inputs: input, outputs: y }), ${JSON.stringify(dir)});
+  `;
+  const made = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', cwd: join(dirname(cli), '..', '..', '..') });
+  assert.equal(made.status, 0, made.stderr);
+  const model = join(dir, 'model.json');
+  const refused = run('analyze', model);
+  assert.equal(refused.code, 1);
+  assert.match(refused.stderr, /layer 'odd' has class Reshape, which slimtrain cannot analyse yet\. Mark it unprunable with --freeze odd/);
+  const frozen = run('analyze', model, '--freeze', 'odd');
+  assert.equal(frozen.code, 0, frozen.stderr);
+  assert.match(frozen.stdout, /c1 .* feeds frozen layer odd/);
+  assert.match(frozen.stdout, /hidden\s+Dense\s+4\s+196\s+192\s+4\s+4/);
 });

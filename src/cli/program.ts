@@ -6,7 +6,10 @@ import { datasetNames } from '../data/datasets.js';
 import { zooNames } from '../models/zoo.js';
 import { optimizerNames, type OptimizerName } from '../train/optimizers.js';
 import { scheduleNames, type ScheduleName } from '../train/schedules.js';
-import { runEvalJob, runTrainJob } from '../train/job.js';
+import { resolveModel, runEvalJob, runTrainJob } from '../train/job.js';
+import { analyzeModel } from '../graph/analyze.js';
+import { analysisToDot } from '../report/dot.js';
+import { writeFileAtomic } from '../io/model_files.js';
 import { formatTable } from '../util/table.js';
 import { progressCallbacks } from './progress.js';
 
@@ -43,6 +46,19 @@ const backendOption = () =>
   new Option('--backend <name>', 'TensorFlow.js backend (default: $SLIMTRAIN_BACKEND or wasm)').choices([...backendNames]);
 
 const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
+const thousands = (x: number) => x.toLocaleString('en-US');
+
+function shape3(value: string): [number, number, number] {
+  const dims = value.split('x').map(Number);
+  if (dims.length !== 3 || dims.some((d) => !Number.isInteger(d) || d <= 0)) {
+    throw new InvalidArgumentError(`expected HEIGHTxWIDTHxCHANNELS such as 28x28x1, got '${value}'.`);
+  }
+  return dims as [number, number, number];
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, ...value.split(',').map((s) => s.trim()).filter(Boolean)];
+}
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -139,6 +155,54 @@ export function buildProgram(): Command {
       } else {
         process.stdout.write(`${o.model} on ${o.data} test (${r.count} images): accuracy ${pct(r.accuracy)}, loss ${r.loss.toFixed(4)}\n`);
       }
+    });
+
+  program
+    .command('analyze')
+    .description('show the zero-invariant groups of a model: per-layer params, MACs, groups, and why some cannot be removed')
+    .argument('<model>', `zoo model (${zooNames.join(', ')}) or a model.json`, modelSpec)
+    .option('--input <HxWxC>', 'input shape for a zoo model', shape3, [28, 28, 1] as [number, number, number])
+    .option('--classes <n>', 'classes for a zoo model', number('positive', true), 10)
+    .option('--freeze <layers>', 'keep these layers whole (comma-separated, repeatable)', collect, [] as string[])
+    .option('--dot <file>', 'write a Graphviz picture of the graph and its groups')
+    .addOption(backendOption())
+    .option('--json', 'print the analysis as JSON on stdout', false)
+    .action(async (spec: string, o) => {
+      await initEngine({ backend: o.backend ?? 'cpu' });
+      const model = await resolveModel(spec, { inputShape: o.input, numClasses: o.classes });
+      const analysis = analyzeModel(model, { freeze: o.freeze });
+      if (o.dot) writeFileAtomic(o.dot, analysisToDot(analysis, model.name));
+      const t = analysis.totals;
+      if (o.json) {
+        const groups = analysis.partition.groups.map((g) => ({
+          id: g.id,
+          prunable: g.prunable,
+          reasons: g.reasons,
+          channels: g.channels,
+          size: g.size,
+          savings: g.savings,
+          slices: g.slices,
+          statSlices: g.statSlices,
+          consumerSlices: g.consumerSlices,
+        }));
+        process.stdout.write(`${JSON.stringify({ model: model.name, layers: analysis.layers, totals: t, groups }, null, 2)}\n`);
+        return;
+      }
+      process.stdout.write(
+        `${formatTable(
+          ['layer', 'class', 'output', 'params', 'MACs', 'groups', 'prunable', 'why not'],
+          analysis.layers.map((l) => [
+            l.name, l.className, l.outputShape.join('x'), thousands(l.params), thousands(l.macs),
+            l.groups, l.prunable, l.reasons.join('; '),
+          ]),
+        )}\n\n`,
+      );
+      process.stdout.write(
+        `${model.name}: ${thousands(t.params)} trainable parameters (+${thousands(t.nonTrainableParams)} non-trainable), ` +
+          `${thousands(t.macs)} MACs (convolutions and dense layers); ${t.groups} groups, ${t.prunable} prunable, ` +
+          `${t.tiedGroups} of them tied across layers by joins\n`,
+      );
+      if (o.dot) process.stdout.write(`wrote ${o.dot}\n`);
     });
 
   for (const command of program.commands) command.exitOverride().showHelpAfterError('(run with --help for usage)');

@@ -19,6 +19,38 @@ export class ModelFileError extends Error {
   override name = 'ModelFileError';
 }
 
+interface LayerJson {
+  class_name: string;
+  config: Record<string, unknown>;
+}
+
+/** The layer configs of a Sequential or functional model's JSON topology. */
+export function layerConfigs(topology: unknown): LayerJson[] {
+  const config = (topology as { config?: unknown }).config as { layers?: LayerJson[] } | LayerJson[] | undefined;
+  if (!config) return [];
+  return Array.isArray(config) ? config : (config.layers ?? []);
+}
+
+/**
+ * The model's topology as Keras-style JSON that reloads as the same model.
+ * TensorFlow.js 4.22 leaves SeparableConv2D's depth multiplier out of its config,
+ * so such a model with a multiplier above 1 would not reload; we write it as Keras
+ * does (depth_multiplier).
+ */
+export function modelTopology(model: tfl.LayersModel): Record<string, unknown> {
+  const topology = model.toJSON(null, false) as unknown as Record<string, unknown>;
+  patchTopology(model, topology);
+  return topology;
+}
+
+function patchTopology(model: tfl.LayersModel, topology: unknown): void {
+  for (const layer of layerConfigs(topology)) {
+    if (layer.class_name !== 'SeparableConv2D' || layer.config.depth_multiplier !== undefined) continue;
+    const kernel = model.getLayer(layer.config.name as string).weights.find((w) => w.originalName.endsWith('depthwise_kernel'));
+    if (kernel) layer.config.depth_multiplier = kernel.shape[3];
+  }
+}
+
 /** Writes `data` to `path` atomically: a temporary file in the same folder, then rename. */
 export function writeFileAtomic(path: string, data: string | Uint8Array): void {
   const tmp = `${path}.${process.pid}.tmp`;
@@ -39,6 +71,7 @@ export async function saveModel(model: tfl.LayersModel, dir: string, metadata: S
   await model.save(
     tf.io.withSaveHandler(async (artifacts) => {
       const weightData = tf.io.CompositeArrayBuffer.join(artifacts.weightData!);
+      patchTopology(model, artifacts.modelTopology);
       const json = {
         format: 'layers-model',
         generatedBy: artifacts.generatedBy,

@@ -4,6 +4,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { predictRemoval, removedIndices, zeroInvariantGroups, type ChannelGroup, type Partition } from '../graph/groups.js';
+import { layerConfigs, modelTopology } from '../io/model_files.js';
 import { countModel } from '../metrics/count.js';
 import { Rng } from '../util/random.js';
 
@@ -27,6 +28,7 @@ export interface SlimCheck {
 
 export interface SlimResult {
   model: tfl.LayersModel;
+  /** the groups removed: the zero ones, less one per layer that would have lost every channel */
   removed: ChannelGroup[];
   check: SlimCheck;
   before: { params: number; macs: number };
@@ -66,17 +68,6 @@ export function zeroGroups(model: tfl.LayersModel, groups: readonly ChannelGroup
     return v;
   };
   return groups.filter((g) => g.prunable && g.slices.every((s) => s.indices.every((i) => nz(s.variable, s.axis)[i] === 0)));
-}
-
-interface LayerJson {
-  class_name: string;
-  config: Record<string, unknown>;
-}
-
-/** The layer configs of a Sequential or functional model's JSON topology. */
-function layerConfigs(topology: { config: unknown }): LayerJson[] {
-  const config = topology.config as { layers?: LayerJson[] } | LayerJson[];
-  return Array.isArray(config) ? config : (config.layers ?? []);
 }
 
 const WIDTH_KEY: Record<string, string> = { Conv2D: 'filters', SeparableConv2D: 'filters', Dense: 'units' };
@@ -119,6 +110,23 @@ export function compareOutputs(a: tf.Tensor[], b: tf.Tensor[]): { maxAbsDiff: nu
   return { maxAbsDiff, maxAbs };
 }
 
+/**
+ * A layer cannot have zero filters or units: where every channel of a producer is
+ * zero, one zero channel stays (its output is zero, so the model is still exact).
+ */
+function keepEveryLayer(partition: Partition, zero: ChannelGroup[]): ChannelGroup[] {
+  const width = (layer: string) => partition.graph.byName.get(layer)!.outputShape.at(-1)!;
+  let result = zero;
+  for (;;) {
+    const lost = new Map<string, number>();
+    for (const g of result) for (const c of g.channels) lost.set(c.layer, (lost.get(c.layer) ?? 0) + c.indices.length);
+    const emptied = [...lost.entries()].find(([layer, n]) => n >= width(layer));
+    if (!emptied) return result;
+    const spare = result.find((g) => g.channels.some((c) => c.layer === emptied[0]))!;
+    result = result.filter((g) => g !== spare);
+  }
+}
+
 const asList = (t: tf.Tensor | tf.Tensor[]) => (Array.isArray(t) ? t : [t]);
 
 /**
@@ -127,10 +135,10 @@ const asList = (t: tf.Tensor | tf.Tensor[]) => (Array.isArray(t) ? t : [t]);
  */
 export async function constructSlimModel(model: tfl.LayersModel, options: SlimOptions = {}): Promise<SlimResult> {
   const partition = options.partition ?? zeroInvariantGroups(model, { freeze: options.freeze });
-  const removed = zeroGroups(model, partition.groups);
+  const removed = keepEveryLayer(partition, zeroGroups(model, partition.groups));
   const gone = removedIndices(removed);
 
-  const topology = model.toJSON(null, false) as unknown as { config: unknown };
+  const topology = modelTopology(model);
   const widthLoss = new Map<string, number>();
   for (const g of removed) for (const c of g.channels) widthLoss.set(c.layer, (widthLoss.get(c.layer) ?? 0) + c.indices.length);
   for (const layer of layerConfigs(topology)) {

@@ -1,16 +1,18 @@
 // Whole jobs as the CLI runs them, usable from the library: pick the model and the
 // data, train or evaluate, save.
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { loadDataset, subsetSplits, type DataSplits } from '../data/datasets.js';
+import { loadDataset, subsetSplits } from '../data/datasets.js';
 import { loadModel, saveModel } from '../io/model_files.js';
 import { buildZooModel, isZooName, zooNames } from '../models/zoo.js';
 import { checkDataFitsModel, evaluate, train, type EpochMetrics, type EvalResult, type TrainCallbacks, type TrainConfig } from './loop.js';
 
-/** A zoo name builds a fresh model for the data; anything else is a model.json path. */
-export async function resolveModel(spec: string, data: DataSplits, seed: number): Promise<tfl.LayersModel> {
-  if (isZooName(spec)) {
-    return buildZooModel(spec, { inputShape: data.train.shape, numClasses: data.train.numClasses, seed });
-  }
+/** A zoo name builds a fresh model for the given input and classes; anything else is a model.json path. */
+export async function resolveModel(
+  spec: string,
+  shape: { inputShape: [number, number, number]; numClasses: number },
+  seed = 0,
+): Promise<tfl.LayersModel> {
+  if (isZooName(spec)) return buildZooModel(spec, { ...shape, seed });
   if (!spec.endsWith('.json') && !spec.includes('/')) {
     throw new Error(`unknown model '${spec}': use a zoo model (${zooNames.join(', ')}) or a path to a model.json`);
   }
@@ -35,7 +37,7 @@ export interface TrainJobResult {
 
 export async function runTrainJob(job: TrainJob, callbacks: TrainCallbacks = {}): Promise<TrainJobResult> {
   const data = subsetSplits(loadDataset(job.data), job.subset);
-  const model = await resolveModel(job.model, data, job.seed);
+  const model = await resolveModel(job.model, { inputShape: data.train.shape, numClasses: data.train.numClasses }, job.seed);
   const history = train(model, data, job, callbacks);
   const last = history[history.length - 1];
   const test = last
