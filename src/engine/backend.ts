@@ -32,7 +32,9 @@ export async function initEngine(
     throw new Error(`unknown backend '${requested}': use one of ${backendNames.join(', ')}`);
   }
   const backend = requested as BackendName;
-  const addedKernels = registerMissingGradientKernels(backend);
+  // every backend gets its kernels, so that a later tf.setBackend can train too
+  const added = new Map(backendNames.map((name) => [name, registerMissingGradientKernels(name)]));
+  const addedKernels = added.get(backend)!;
   registerFastGradients();
   if (tf.getBackend() !== backend) {
     const ok = await tf.setBackend(backend);

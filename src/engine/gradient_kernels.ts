@@ -358,19 +358,19 @@ const replacedKernels: Record<string, string[]> = { wasm: ['MaxPoolGrad', 'Conv2
 
 /**
  * Registers our gradient kernels on `backendName` for every one it lacks or that we
- * replace there; returns the names registered. The backend's other kernels stay.
+ * replace there; returns the names of ours in use there. Its other kernels stay.
  */
 export function registerMissingGradientKernels(backendName: string): string[] {
-  const added: string[] = [];
+  const ours: string[] = [];
   const replaced = replacedKernels[backendName] ?? [];
   for (const name of gradientKernelNames) {
     const existing = getKernel(name, backendName);
-    if (existing != null) {
-      if (!replaced.includes(name) || existing.kernelFunc.name === 'slimtrainKernel') continue;
+    if (existing != null && existing.kernelFunc.name !== 'slimtrainKernel') {
+      if (!replaced.includes(name)) continue;
       unregisterKernel(name, backendName);
     }
-    registerKernel(gradientKernelConfig(name, backendName));
-    added.push(name);
+    if (existing == null || existing.kernelFunc.name !== 'slimtrainKernel') registerKernel(gradientKernelConfig(name, backendName));
+    ours.push(name);
   }
-  return added;
+  return ours;
 }

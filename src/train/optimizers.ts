@@ -1,7 +1,8 @@
 // First-order optimizers with PyTorch semantics (so results compare with the
 // reference numbers): coupled L2 weight decay, heavy-ball or Nesterov momentum,
 // Adam with optional decoupled decay (AdamW). The learning rate is passed to each
-// step, so schedules live outside.
+// step, so schedules live outside. A Direction turns a gradient into the step
+// direction; the sparse optimizers (src/optim) reuse the same directions.
 import * as tf from '@tensorflow/tfjs-core';
 
 export interface Optimizer {
@@ -11,16 +12,10 @@ export interface Optimizer {
   dispose(): void;
 }
 
-export interface SgdOptions {
-  momentum?: number;
-  nesterov?: boolean;
-  weightDecay?: number;
-}
-
 let slotSerial = 0;
 
 /** A named buffer per variable, created at first use and kept across steps. */
-class SlotStore {
+export class SlotStore {
   private readonly slots = new Map<string, tf.Variable>();
 
   get(v: tf.Variable, slot: string): tf.Variable {
@@ -34,52 +29,91 @@ class SlotStore {
     return s;
   }
 
+  /** the buffers as plain arrays, by slot key */
+  snapshot(): Record<string, { shape: number[]; values: number[] }> {
+    const out: Record<string, { shape: number[]; values: number[] }> = {};
+    for (const [key, s] of this.slots) out[key] = { shape: s.shape, values: Array.from(s.dataSync()) };
+    return out;
+  }
+
+  restore(v: tf.Variable, slot: string, values: { shape: number[]; values: number[] }): void {
+    this.get(v, slot).assign(tf.tensor(values.values, values.shape));
+  }
+
   dispose(): void {
     for (const s of this.slots.values()) s.dispose();
     this.slots.clear();
   }
 }
 
-function checkLengths(variables: readonly tf.Variable[], grads: readonly tf.Tensor[]): void {
-  if (variables.length !== grads.length) {
-    throw new Error(`optimizer got ${grads.length} gradients for ${variables.length} variables`);
+/** Turns gradients into step directions (call inside tf.tidy). */
+export interface Direction {
+  /** once per optimisation step, before `direction` */
+  beginStep(): void;
+  direction(v: tf.Variable, g: tf.Tensor): tf.Tensor;
+  readonly slots: SlotStore;
+}
+
+/** SGD direction: the gradient, or its heavy-ball / Nesterov momentum average. */
+export class MomentumDirection implements Direction {
+  readonly slots = new SlotStore();
+  constructor(
+    private readonly momentum = 0,
+    private readonly nesterov = false,
+  ) {
+    if (nesterov && momentum <= 0) throw new Error('Nesterov momentum needs momentum > 0');
+  }
+
+  beginStep(): void {}
+
+  direction(v: tf.Variable, g: tf.Tensor): tf.Tensor {
+    if (this.momentum === 0) return g;
+    const buf = this.slots.get(v, 'momentum');
+    const next = tf.add(tf.mul(buf, this.momentum), g);
+    buf.assign(next);
+    return this.nesterov ? tf.add(g, tf.mul(next, this.momentum)) : next;
   }
 }
 
-export class Sgd implements Optimizer {
-  readonly name = 'sgd';
-  private readonly slots = new SlotStore();
-  private readonly momentum: number;
-  private readonly nesterov: boolean;
-  private readonly weightDecay: number;
+/** Adam direction: bias-corrected m / (sqrt(v) + eps). */
+export class AdamDirection implements Direction {
+  readonly slots = new SlotStore();
+  private t = 0;
+  constructor(
+    private readonly beta1 = 0.9,
+    private readonly beta2 = 0.999,
+    private readonly epsilon = 1e-8,
+  ) {}
 
-  constructor(options: SgdOptions = {}) {
-    this.momentum = options.momentum ?? 0;
-    this.nesterov = options.nesterov ?? false;
-    this.weightDecay = options.weightDecay ?? 0;
-    if (this.nesterov && this.momentum <= 0) throw new Error('Nesterov momentum needs momentum > 0');
+  beginStep(): void {
+    this.t++;
   }
 
-  step(variables: readonly tf.Variable[], grads: readonly tf.Tensor[], lr: number): void {
-    checkLengths(variables, grads);
-    tf.tidy(() => {
-      variables.forEach((v, i) => {
-        let g = grads[i];
-        if (this.weightDecay !== 0) g = tf.add(g, tf.mul(v, this.weightDecay));
-        if (this.momentum !== 0) {
-          const buf = this.slots.get(v, 'momentum');
-          const next = tf.add(tf.mul(buf, this.momentum), g);
-          buf.assign(next);
-          g = this.nesterov ? tf.add(g, tf.mul(next, this.momentum)) : next;
-        }
-        v.assign(tf.sub(v, tf.mul(g, lr)));
-      });
-    });
+  direction(v: tf.Variable, g: tf.Tensor): tf.Tensor {
+    const m = this.slots.get(v, 'm');
+    const s = this.slots.get(v, 'v');
+    const mNext = tf.add(tf.mul(m, this.beta1), tf.mul(g, 1 - this.beta1));
+    const sNext = tf.add(tf.mul(s, this.beta2), tf.mul(tf.square(g), 1 - this.beta2));
+    m.assign(mNext);
+    s.assign(sNext);
+    const c1 = 1 - this.beta1 ** this.t;
+    const c2 = 1 - this.beta2 ** this.t;
+    return tf.div(tf.div(mNext, c1), tf.add(tf.sqrt(tf.div(sNext, c2)), this.epsilon));
   }
 
-  dispose(): void {
-    this.slots.dispose();
+  get step(): number {
+    return this.t;
   }
+
+  set step(t: number) {
+    this.t = t;
+  }
+}
+
+export interface SgdOptions {
+  momentum?: number;
+  nesterov?: boolean;
+  weightDecay?: number;
 }
 
 export interface AdamOptions {
@@ -91,52 +125,45 @@ export interface AdamOptions {
   decoupledWeightDecay?: boolean;
 }
 
-export class Adam implements Optimizer {
-  readonly name: string;
-  private readonly slots = new SlotStore();
-  private t = 0;
-  private readonly beta1: number;
-  private readonly beta2: number;
-  private readonly epsilon: number;
-  private readonly weightDecay: number;
-  private readonly decoupled: boolean;
-
-  constructor(options: AdamOptions = {}) {
-    this.beta1 = options.beta1 ?? 0.9;
-    this.beta2 = options.beta2 ?? 0.999;
-    this.epsilon = options.epsilon ?? 1e-8;
-    this.weightDecay = options.weightDecay ?? 0;
-    this.decoupled = options.decoupledWeightDecay ?? false;
-    this.name = this.decoupled ? 'adamw' : 'adam';
-  }
+/** x <- x - lr * direction(grad + wd * x), or with decoupled decay x <- x(1 - lr wd) - lr * direction(grad). */
+class DirectionalOptimizer implements Optimizer {
+  constructor(
+    readonly name: string,
+    private readonly dir: Direction,
+    private readonly weightDecay: number,
+    private readonly decoupled: boolean,
+  ) {}
 
   step(variables: readonly tf.Variable[], grads: readonly tf.Tensor[], lr: number): void {
-    checkLengths(variables, grads);
-    this.t++;
-    const c1 = 1 - this.beta1 ** this.t;
-    const c2 = 1 - this.beta2 ** this.t;
+    if (variables.length !== grads.length) {
+      throw new Error(`optimizer got ${grads.length} gradients for ${variables.length} variables`);
+    }
+    this.dir.beginStep();
     tf.tidy(() => {
       variables.forEach((v, i) => {
-        let g = grads[i];
-        let w: tf.Tensor = v;
-        if (this.weightDecay !== 0) {
-          if (this.decoupled) w = tf.mul(v, 1 - lr * this.weightDecay);
-          else g = tf.add(g, tf.mul(v, this.weightDecay));
-        }
-        const m = this.slots.get(v, 'm');
-        const s = this.slots.get(v, 'v');
-        const mNext = tf.add(tf.mul(m, this.beta1), tf.mul(g, 1 - this.beta1));
-        const sNext = tf.add(tf.mul(s, this.beta2), tf.mul(tf.square(g), 1 - this.beta2));
-        m.assign(mNext);
-        s.assign(sNext);
-        const denom = tf.add(tf.sqrt(tf.div(sNext, c2)), this.epsilon);
-        v.assign(tf.sub(w, tf.mul(tf.div(mNext, denom), lr / c1)));
+        const coupled = this.weightDecay !== 0 && !this.decoupled;
+        const g = coupled ? tf.add(grads[i], tf.mul(v, this.weightDecay)) : grads[i];
+        const w = this.decoupled && this.weightDecay !== 0 ? tf.mul(v, 1 - lr * this.weightDecay) : v;
+        v.assign(tf.sub(w, tf.mul(this.dir.direction(v, g), lr)));
       });
     });
   }
 
   dispose(): void {
-    this.slots.dispose();
+    this.dir.slots.dispose();
+  }
+}
+
+export class Sgd extends DirectionalOptimizer {
+  constructor(options: SgdOptions = {}) {
+    super('sgd', new MomentumDirection(options.momentum ?? 0, options.nesterov ?? false), options.weightDecay ?? 0, false);
+  }
+}
+
+export class Adam extends DirectionalOptimizer {
+  constructor(options: AdamOptions = {}) {
+    const decoupled = options.decoupledWeightDecay ?? false;
+    super(decoupled ? 'adamw' : 'adam', new AdamDirection(options.beta1, options.beta2, options.epsilon), options.weightDecay ?? 0, decoupled);
   }
 }
 

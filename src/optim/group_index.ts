@@ -1,0 +1,90 @@
+// Groups as the optimizers see them: for each variable, the axis its groups run
+// along and which group every index along that axis belongs to. Per-group sums
+// (norms, inner products) are reduced in tensors along the other axes, then summed
+// per group in JS on vectors no longer than a layer's width.
+import * as tf from '@tensorflow/tfjs-core';
+import type { ChannelGroup } from '../graph/groups.js';
+
+export interface GroupedVariable {
+  name: string;
+  shape: number[];
+  axis: number;
+  /** group number (0..groupCount-1) of each index along `axis`; -1: in no group */
+  groupOf: Int32Array;
+}
+
+/** A plain description of groups over variables: what tests and models both produce. */
+export interface GroupSpec {
+  /** per group, its slices: variable name, axis, indices */
+  groups: { variable: string; axis: number; indices: number[] }[][];
+}
+
+export class GroupIndex {
+  readonly groupCount: number;
+  /** by variable name */
+  readonly variables = new Map<string, GroupedVariable>();
+  /** scalars per group */
+  readonly sizes: Float64Array;
+
+  constructor(spec: GroupSpec, shapes: Map<string, number[]>) {
+    this.groupCount = spec.groups.length;
+    this.sizes = new Float64Array(this.groupCount);
+    spec.groups.forEach((slices, g) => {
+      for (const s of slices) {
+        const shape = shapes.get(s.variable);
+        if (!shape) throw new Error(`group ${g} names variable '${s.variable}', which is not being optimised`);
+        let v = this.variables.get(s.variable);
+        if (!v) {
+          v = { name: s.variable, shape, axis: s.axis, groupOf: new Int32Array(shape[s.axis]).fill(-1) };
+          this.variables.set(s.variable, v);
+        }
+        if (v.axis !== s.axis) throw new Error(`variable '${s.variable}' is grouped along two axes (${v.axis}, ${s.axis})`);
+        const width = shape.reduce((n, d, a) => (a === s.axis ? n : n * d), 1);
+        for (const i of s.indices) {
+          if (v.groupOf[i] !== -1 && v.groupOf[i] !== g) throw new Error(`index ${i} of '${s.variable}' is in groups ${v.groupOf[i]} and ${g}`);
+          v.groupOf[i] = g;
+          this.sizes[g] += width;
+        }
+      }
+    });
+  }
+
+  /** The prunable groups of a partition, in the order given (group number = position). */
+  static fromChannelGroups(groups: readonly ChannelGroup[], shapes: Map<string, number[]>): GroupIndex {
+    return new GroupIndex({ groups: groups.map((g) => g.slices) }, shapes);
+  }
+
+  grouped(name: string): GroupedVariable | undefined {
+    return this.variables.get(name);
+  }
+
+  /** sum over each group of f(name) reduced to the group axis, e.g. squares or products */
+  groupSums(perVariable: Map<string, tf.Tensor>): Float64Array {
+    const out = new Float64Array(this.groupCount);
+    for (const [name, t] of perVariable) {
+      const v = this.variables.get(name);
+      if (!v) continue;
+      const axes = v.shape.map((_, a) => a).filter((a) => a !== v.axis);
+      const reduced = tf.tidy(() => (axes.length ? tf.sum(t, axes) : t).dataSync());
+      for (let i = 0; i < reduced.length; i++) if (v.groupOf[i] >= 0) out[v.groupOf[i]] += reduced[i];
+    }
+    return out;
+  }
+
+  /**
+   * A tensor broadcastable against variable `name` holding `perGroup[g]` at indices
+   * of group g and `outside` elsewhere.
+   */
+  broadcast(name: string, perGroup: ArrayLike<number>, outside: number): tf.Tensor {
+    const v = this.variables.get(name)!;
+    const values = new Float32Array(v.groupOf.length);
+    for (let i = 0; i < values.length; i++) values[i] = v.groupOf[i] >= 0 ? perGroup[v.groupOf[i]] : outside;
+    const shape = v.shape.map((d, a) => (a === v.axis ? d : 1));
+    return tf.tensor(values, shape);
+  }
+
+  /** 1 at indices that belong to some group, 0 elsewhere (broadcastable against `name`) */
+  membership(name: string): tf.Tensor {
+    return this.broadcast(name, new Float64Array(this.groupCount).fill(1), 0);
+  }
+}

@@ -1,0 +1,339 @@
+// The group-sparsity optimizers of ../shared/DESIGN.md 1.2-1.5 on top of a
+// GroupIndex: Prox-SG, HSPG, OBProx-SG and DHSPG, each with an SGD-momentum or Adam
+// direction. Groups that reach exactly zero stay exactly zero. Weight decay acts
+// only on parameters outside every group (the group penalty regularises the rest).
+import * as tf from '@tensorflow/tfjs-core';
+import { AdamDirection, MomentumDirection, type Direction, type Optimizer } from '../train/optimizers.js';
+import type { GroupIndex } from './group_index.js';
+
+export const sparseMethods = ['proxsg', 'hspg', 'obproxsg', 'dhspg'] as const;
+export type SparseMethod = (typeof sparseMethods)[number];
+
+export interface SparseConfig {
+  method: SparseMethod;
+  /** group-lasso (or, for obproxsg, l1) weight */
+  lambda: number;
+  /** half-space projection threshold in [0, 1) (hspg, dhspg) */
+  epsilon?: number;
+  /**
+   * hspg: the step at which half-space steps replace Prox-SG (N_P);
+   * obproxsg: the step at which orthant steps replace Prox-SG;
+   * dhspg: the step from which groups are projected to zero.
+   */
+  switchStep?: number;
+  direction?: 'sgd' | 'adam';
+  momentum?: number;
+  nesterov?: boolean;
+  weightDecay?: number;
+  /** dhspg: the fraction of groups to make zero, in [0, 1) */
+  targetSparsity?: number;
+  /** dhspg: the step at which the penalised groups are chosen */
+  pruneStart?: number;
+  /** dhspg: the step by which every penalised group is zero (a last projection closes any gap) */
+  pruneEnd?: number;
+}
+
+export interface GroupStats {
+  groups: number;
+  zeroGroups: number;
+  /** fraction of groups that are exactly zero */
+  groupSparsity: number;
+  /** sum over groups of ||x_g||_2 */
+  normSum: number;
+  /** obproxsg: fraction of non-zero scalars in the grouped variables */
+  density?: number;
+}
+
+export interface SparseState {
+  method: SparseMethod;
+  step: number;
+  penalised: number[] | null;
+  slots: Record<string, { shape: number[]; values: number[] }>;
+}
+
+function checkConfig(c: SparseConfig): void {
+  if (!(sparseMethods as readonly string[]).includes(c.method)) {
+    throw new Error(`unknown sparse optimizer '${c.method}': use one of ${sparseMethods.join(', ')}`);
+  }
+  if (!(c.lambda >= 0) || !Number.isFinite(c.lambda)) throw new Error(`lambda must be a non-negative number, got ${c.lambda}`);
+  const eps = c.epsilon ?? 0;
+  if (!(eps >= 0 && eps < 1)) throw new Error(`epsilon must be in [0, 1), got ${eps}`);
+  if (c.method === 'dhspg') {
+    const t = c.targetSparsity;
+    if (t === undefined || !(t >= 0 && t < 1)) throw new Error(`dhspg needs a target sparsity in [0, 1), got ${t}`);
+  }
+}
+
+export class SparseOptimizer implements Optimizer {
+  readonly name: string;
+  private readonly dir: Direction;
+  private t = 0;
+  /** dhspg: 1 for the groups chosen to be penalised */
+  private penalised: Uint8Array | null = null;
+  private readonly masks = new Map<string, tf.Tensor>();
+
+  constructor(
+    readonly index: GroupIndex,
+    readonly config: SparseConfig,
+  ) {
+    checkConfig(config);
+    this.name = config.method;
+    this.dir = config.direction === 'adam' ? new AdamDirection() : new MomentumDirection(config.momentum ?? 0, config.nesterov ?? false);
+  }
+
+  /** optimisation steps taken */
+  get stepCount(): number {
+    return this.t;
+  }
+
+  private membership(name: string): tf.Tensor {
+    let m = this.masks.get(name);
+    if (!m) {
+      m = tf.keep(this.index.membership(name));
+      this.masks.set(name, m);
+    }
+    return m;
+  }
+
+  /** weight decay on the entries outside every group */
+  private decayed(v: tf.Variable, g: tf.Tensor): tf.Tensor {
+    const wd = this.config.weightDecay ?? 0;
+    if (wd === 0) return g;
+    if (!this.index.grouped(v.name)) return tf.add(g, tf.mul(v, wd));
+    return tf.add(g, tf.mul(tf.mul(v, tf.sub(1, this.membership(v.name))), wd));
+  }
+
+  step(variables: readonly tf.Variable[], grads: readonly tf.Tensor[], lr: number): void {
+    if (variables.length !== grads.length) throw new Error(`optimizer got ${grads.length} gradients for ${variables.length} variables`);
+    this.dir.beginStep();
+    const x = new Map<string, tf.Variable>();
+    const d = new Map<string, tf.Tensor>();
+    variables.forEach((v, i) => {
+      x.set(v.name, v);
+      d.set(v.name, tf.keep(tf.tidy(() => this.dir.direction(v, this.decayed(v, grads[i])))));
+    });
+    try {
+      tf.tidy(() => this.update(x, d, lr));
+    } finally {
+      tf.dispose([...d.values()]);
+    }
+    this.t++;
+  }
+
+  private update(x: Map<string, tf.Variable>, d: Map<string, tf.Tensor>, lr: number): void {
+    const c = this.config;
+    const stage2 = this.t >= (c.switchStep ?? 0);
+    switch (c.method) {
+      case 'proxsg':
+        return this.proxStep(x, d, lr);
+      case 'hspg':
+        if (stage2) this.halfSpaceStep(x, d, lr, null);
+        else this.proxStep(x, d, lr);
+        return;
+      case 'obproxsg':
+        return stage2 ? this.orthantStep(x, d, lr) : this.l1ProxStep(x, d, lr);
+      case 'dhspg':
+        return this.dhspgStep(x, d, lr);
+    }
+  }
+
+  private plainStep(x: Map<string, tf.Variable>, d: Map<string, tf.Tensor>, lr: number): Map<string, tf.Tensor> {
+    const u = new Map<string, tf.Tensor>();
+    for (const [name, v] of x) u.set(name, tf.sub(v, tf.mul(d.get(name)!, lr)));
+    return u;
+  }
+
+  /** group norms of the tensors in `t` */
+  private norms(t: Map<string, tf.Tensor>): Float64Array {
+    const squares = new Map([...t].filter(([n]) => this.index.grouped(n)).map(([n, v]) => [n, tf.square(v)] as const));
+    return this.index.groupSums(squares).map(Math.sqrt);
+  }
+
+  /** x_g <- factor_g * t_g for grouped entries, t elsewhere */
+  private assignScaled(x: Map<string, tf.Variable>, t: Map<string, tf.Tensor>, factor: ArrayLike<number>): void {
+    for (const [name, v] of x) {
+      const value = t.get(name)!;
+      v.assign(this.index.grouped(name) ? tf.mul(value, this.index.broadcast(name, factor, 1)) : value);
+    }
+  }
+
+  /** Prox-SG: group soft-thresholding of u = x - lr d */
+  private proxStep(x: Map<string, tf.Variable>, d: Map<string, tf.Tensor>, lr: number): void {
+    const u = this.plainStep(x, d, lr);
+    const threshold = lr * this.config.lambda;
+    const factor = this.norms(u).map((n) => (n > threshold ? 1 - threshold / n : 0));
+    this.assignScaled(x, u, factor);
+  }
+
+  /**
+   * Half-space step: s = d + lambda_g x/||x||, then groups whose new value leaves
+   * the half-space {<z, x_g> >= eps ||x_g||^2} go to zero. `lambdas` (dhspg) gives
+   * a per-group lambda (0: no penalty, no projection); null means lambda for all.
+   */
+  private halfSpaceStep(x: Map<string, tf.Variable>, d: Map<string, tf.Tensor>, lr: number, lambdas: Float64Array | null): void {
+    const eps = this.config.epsilon ?? 0;
+    const norm = this.norms(x);
+    const coef = norm.map((n, g) => (n > 0 ? (lambdas ? lambdas[g] : this.config.lambda) / n : 0));
+    const xt = new Map<string, tf.Tensor>();
+    for (const [name, v] of x) {
+      let s = d.get(name)!;
+      if (this.index.grouped(name)) s = tf.add(s, tf.mul(v, this.index.broadcast(name, coef, 0)));
+      xt.set(name, tf.sub(v, tf.mul(s, lr)));
+    }
+    const dots = this.index.groupSums(new Map([...xt].filter(([n]) => this.index.grouped(n)).map(([n, t]) => [n, tf.mul(t, x.get(n)!)] as const)));
+    const factor = norm.map((n, g) => {
+      if (n === 0) return 0; // zero groups stay zero
+      const projected = lambdas === null || lambdas[g] > 0;
+      return projected && dots[g] < eps * n * n ? 0 : 1;
+    });
+    this.assignScaled(x, xt, factor);
+  }
+
+  /** OBProx-SG, Prox-SG stage: elementwise soft-thresholding of the grouped variables */
+  private l1ProxStep(x: Map<string, tf.Variable>, d: Map<string, tf.Tensor>, lr: number): void {
+    const u = this.plainStep(x, d, lr);
+    const threshold = lr * this.config.lambda;
+    for (const [name, v] of x) {
+      const value = u.get(name)!;
+      v.assign(this.index.grouped(name) ? tf.mul(tf.sign(value), tf.relu(tf.sub(tf.abs(value), threshold))) : value);
+    }
+  }
+
+  /** OBProx-SG, orthant stage: step inside the current orthant; sign changes go to zero */
+  private orthantStep(x: Map<string, tf.Variable>, d: Map<string, tf.Tensor>, lr: number): void {
+    for (const [name, v] of x) {
+      const dn = d.get(name)!;
+      if (!this.index.grouped(name)) {
+        v.assign(tf.sub(v, tf.mul(dn, lr)));
+        continue;
+      }
+      const zeta = tf.sign(v);
+      const xt = tf.sub(v, tf.mul(tf.add(dn, tf.mul(zeta, this.config.lambda)), lr));
+      v.assign(tf.where(tf.equal(tf.sign(xt), zeta), xt, tf.zerosLike(xt)));
+    }
+  }
+
+  /** DHSPG: penalise only the chosen groups until the target sparsity is reached */
+  private dhspgStep(x: Map<string, tf.Variable>, d: Map<string, tf.Tensor>, lr: number): void {
+    const c = this.config;
+    const start = c.pruneStart ?? 0;
+    if (this.t < start) {
+      this.assignScaled(x, this.plainStep(x, d, lr), new Float64Array(this.index.groupCount).fill(1));
+      return;
+    }
+    if (this.penalised === null) this.penalised = this.choosePenalised(x, d);
+    const norm = this.norms(x);
+    if (c.pruneEnd !== undefined && this.t >= c.pruneEnd) {
+      // the pruning period is over: any penalised group still non-zero is projected now
+      const factor = norm.map((_, g) => (this.penalised![g] ? 0 : 1));
+      this.assignScaled(x, this.plainStep(x, d, lr), factor);
+      return;
+    }
+    const inner = this.index.groupSums(new Map([...x].filter(([n]) => this.index.grouped(n)).map(([n, v]) => [n, tf.mul(v, d.get(n)!)] as const)));
+    const dNorm2 = this.index.groupSums(new Map([...d].filter(([n]) => this.index.grouped(n)).map(([n, t]) => [n, tf.square(t)] as const)));
+    const lambdas = norm.map((n, g) => {
+      if (!this.penalised![g] || n === 0) return 0;
+      if (inner[g] >= 0) return c.lambda;
+      // <x, d> < 0: the plain step grows the group; pick lambda in (lb, ub) so that
+      // the step shrinks it while staying a descent direction
+      const lb = -inner[g] / n;
+      const ub = (-dNorm2[g] * n) / inner[g];
+      return Math.min(Math.max(c.lambda, lb * 1.1), 0.5 * (lb + ub));
+    });
+    if (this.t < (c.switchStep ?? start)) {
+      // before projections start: the penalised step alone
+      const coef = norm.map((n, g) => (n > 0 ? lambdas[g] / n : 0));
+      const xt = new Map<string, tf.Tensor>();
+      for (const [name, v] of x) {
+        let s = d.get(name)!;
+        if (this.index.grouped(name)) s = tf.add(s, tf.mul(v, this.index.broadcast(name, coef, 0)));
+        xt.set(name, tf.sub(v, tf.mul(s, lr)));
+      }
+      this.assignScaled(x, xt, norm.map((n) => (n === 0 ? 0 : 1)));
+      return;
+    }
+    this.halfSpaceStep(x, d, lr, lambdas);
+  }
+
+  /**
+   * OTOv2's redundancy score: groups whose direction points towards the origin and
+   * whose magnitude per scalar is small come first; the top target fraction is chosen.
+   */
+  private choosePenalised(x: Map<string, tf.Variable>, d: Map<string, tf.Tensor>): Uint8Array {
+    const G = this.index.groupCount;
+    const norm = this.norms(x);
+    const dNorm = this.norms(d);
+    const inner = this.index.groupSums(new Map([...x].filter(([n]) => this.index.grouped(n)).map(([n, v]) => [n, tf.mul(v, d.get(n)!)] as const)));
+    const cos = norm.map((n, g) => (n > 0 && dNorm[g] > 0 ? inner[g] / (n * dNorm[g]) : 0));
+    const magnitude = norm.map((n, g) => n / this.index.sizes[g]);
+    const normalise = (v: Float64Array) => {
+      const lo = Math.min(...v);
+      const hi = Math.max(...v);
+      return v.map((a) => (hi > lo ? (a - lo) / (hi - lo) : 0));
+    };
+    const nc = normalise(cos);
+    const nm = normalise(magnitude.map((m) => (m > 0 ? 1 / m : Number.MAX_VALUE)));
+    const score = nc.map((v, g) => 0.5 * v + 0.5 * nm[g]);
+    const k = Math.round(this.config.targetSparsity! * G);
+    const order = [...score.keys()].sort((a, b) => score[b] - score[a] || a - b);
+    const chosen = new Uint8Array(G);
+    for (const g of order.slice(0, k)) chosen[g] = 1;
+    return chosen;
+  }
+
+  /** Zero groups, group sparsity and the sum of group norms of `variables` now. */
+  stats(variables: readonly tf.Variable[]): GroupStats {
+    tf.engine().startScope();
+    try {
+      const norm = this.norms(new Map(variables.map((v) => [v.name, v as tf.Tensor])));
+      const zeroGroups = norm.filter((n) => n === 0).length;
+      const stats: GroupStats = {
+        groups: norm.length,
+        zeroGroups,
+        groupSparsity: norm.length ? zeroGroups / norm.length : 0,
+        normSum: norm.reduce((a, b) => a + b, 0),
+      };
+      if (this.config.method === 'obproxsg') {
+        let nonZero = 0;
+        let total = 0;
+        for (const v of variables) {
+          if (!this.index.grouped(v.name)) continue;
+          nonZero += tf.sum(tf.cast(tf.notEqual(v, 0), 'float32')).dataSync()[0];
+          total += v.size;
+        }
+        stats.density = total ? nonZero / total : 1;
+      }
+      return stats;
+    } finally {
+      tf.engine().endScope();
+    }
+  }
+
+  getState(): SparseState {
+    return {
+      method: this.config.method,
+      step: this.t,
+      penalised: this.penalised ? Array.from(this.penalised) : null,
+      slots: this.dir.slots.snapshot(),
+    };
+  }
+
+  setState(state: SparseState, variables: readonly tf.Variable[]): void {
+    if (state.method !== this.config.method) throw new Error(`state of a ${state.method} run cannot resume ${this.config.method}`);
+    this.t = state.step;
+    if (this.dir instanceof AdamDirection) this.dir.step = state.step;
+    this.penalised = state.penalised ? Uint8Array.from(state.penalised) : null;
+    for (const [key, value] of Object.entries(state.slots)) {
+      const slash = key.lastIndexOf('/');
+      const v = variables.find((x) => x.name === key.slice(0, slash));
+      if (!v) throw new Error(`saved optimizer state names variable '${key.slice(0, slash)}', which the model does not have`);
+      this.dir.slots.restore(v, key.slice(slash + 1), value);
+    }
+  }
+
+  dispose(): void {
+    this.dir.slots.dispose();
+    tf.dispose([...this.masks.values()]);
+    this.masks.clear();
+  }
+}
