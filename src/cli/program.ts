@@ -8,6 +8,8 @@ import { optimizerNames, type OptimizerName } from '../train/optimizers.js';
 import { scheduleNames, type ScheduleName } from '../train/schedules.js';
 import { resolveModel, runEvalJob, runTrainJob } from '../train/job.js';
 import { analyzeModel } from '../graph/analyze.js';
+import { runCompressJob } from '../compress/job.js';
+import { sparseMethods, type SparseMethod } from '../optim/sparse.js';
 import { analysisToDot } from '../report/dot.js';
 import { writeFileAtomic } from '../io/model_files.js';
 import { formatTable } from '../util/table.js';
@@ -60,22 +62,12 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, ...value.split(',').map((s) => s.trim()).filter(Boolean)];
 }
 
-export function buildProgram(): Command {
-  const program = new Command();
-  program
-    .name('slimtrain')
-    .description('Train, compress and evaluate TensorFlow.js models by group-sparse optimisation.')
-    .showHelpAfterError('(run with --help for usage)')
-    .exitOverride();
-
-  program
-    .command('train')
-    .description('train a zoo model (or a model.json) on a data set, print its accuracy, optionally save it')
-    .requiredOption('--model <name|path>', `zoo model (${zooNames.join(', ')}) or a model.json to continue from`, modelSpec)
+/** The flags `train` and `compress` share: data, epochs, learning rate and its schedule, seeds. */
+function addTrainingOptions(command: Command): Command {
+  return command
     .addOption(new Option('--data <name>', 'data set').choices([...datasetNames]).makeOptionMandatory())
     .option('--epochs <n>', 'training epochs', number('positive', true), 2)
     .option('--batch-size <n>', 'mini-batch size', number('positive', true), 32)
-    .addOption(new Option('--optimizer <name>', 'optimizer').choices([...optimizerNames]).default('sgd'))
     .option('--lr <rate>', 'base learning rate', number('positive'), 0.05)
     .option('--momentum <m>', 'SGD momentum', number('fraction'), 0.9)
     .option('--no-nesterov', 'plain heavy-ball momentum instead of Nesterov')
@@ -87,31 +79,55 @@ export function buildProgram(): Command {
     .option('--augment', 'random crop (pad 4) and horizontal flip; for 32x32 natural images', false)
     .option('--subset <n>', 'use only the first N images of each split (smoke runs)', number('positive', true))
     .option('--seed <n>', 'seed for weights, shuffling and augmentation', number('non-negative', true), 0)
-    .option('--out <dir>', 'save the trained model there (model.json + weights.bin)')
     .addOption(backendOption())
     .option('--json', 'print the results as JSON on stdout', false)
-    .option('--quiet', 'no progress output', false)
+    .option('--quiet', 'no progress output', false);
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function trainingSettings(o: any) {
+  return {
+    epochs: o.epochs as number,
+    batchSize: o.batchSize as number,
+    seed: o.seed as number,
+    lr: o.lr as number,
+    schedule: o.schedule as ScheduleName,
+    warmupEpochs: o.warmupEpochs as number,
+    milestones: o.milestones as number[],
+    gamma: o.gamma as number,
+    augmentation: o.augment ? { cropPadding: 4, horizontalFlip: true } : undefined,
+  };
+}
+
+export function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name('slimtrain')
+    .description('Train, compress and evaluate TensorFlow.js models by group-sparse optimisation.')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+
+  addTrainingOptions(
+    program
+      .command('train')
+      .description('train a zoo model (or a model.json) on a data set, print its accuracy, optionally save it')
+      .requiredOption('--model <name|path>', `zoo model (${zooNames.join(', ')}) or a model.json to continue from`, modelSpec)
+      .addOption(new Option('--optimizer <name>', 'optimizer').choices([...optimizerNames]).default('sgd')),
+  )
+    .option('--out <dir>', 'save the trained model there (model.json + weights.bin)')
     .action(async (o) => {
       await initEngine({ backend: o.backend, announce: !o.quiet });
       const result = await runTrainJob(
         {
+          ...trainingSettings(o),
           model: o.model,
           data: o.data,
-          epochs: o.epochs,
-          batchSize: o.batchSize,
-          seed: o.seed,
-          lr: o.lr,
-          schedule: o.schedule as ScheduleName,
-          warmupEpochs: o.warmupEpochs,
-          milestones: o.milestones,
-          gamma: o.gamma,
           optimizer: {
             name: o.optimizer as OptimizerName,
             momentum: o.momentum,
             nesterov: o.nesterov && o.momentum > 0,
             weightDecay: o.weightDecay,
           },
-          augmentation: o.augment ? { cropPadding: 4, horizontalFlip: true } : undefined,
           out: o.out,
           subset: o.subset,
         },
@@ -149,12 +165,82 @@ export function buildProgram(): Command {
     .option('--json', 'print the results as JSON on stdout', false)
     .action(async (o) => {
       await initEngine({ backend: o.backend, announce: !o.json });
-      const r = await runEvalJob({ model: o.model, data: o.data, batchSize: o.batchSize, subset: o.subset });
+      const { predictions: _predictions, ...r } = await runEvalJob({ model: o.model, data: o.data, batchSize: o.batchSize, subset: o.subset });
       if (o.json) {
         process.stdout.write(`${JSON.stringify({ model: o.model, data: o.data, ...r }, null, 2)}\n`);
       } else {
         process.stdout.write(`${o.model} on ${o.data} test (${r.count} images): accuracy ${pct(r.accuracy)}, loss ${r.loss.toFixed(4)}\n`);
       }
+    });
+
+  addTrainingOptions(
+    program
+      .command('compress')
+      .description('train once with a group-sparsity optimizer, remove the zero groups, check and save the slim model')
+      .option('--model <name>', `zoo model (${zooNames.join(', ')})`, modelSpec)
+      .option('--from <model.json>', "start from a user's trained model instead of random initialisation", modelSpec)
+      .addOption(new Option('--optimizer <name>', 'sparse optimizer').choices([...sparseMethods]).default('hspg'))
+      .option('--lambda <l>', 'group-lasso weight (l1 weight for obproxsg)', number('non-negative'), 1e-3)
+      .option('--epsilon <e>', 'half-space threshold in [0, 1) (hspg, dhspg)', number('fraction'), 0)
+      .option('--target-sparsity <s>', 'dhspg: fraction of groups to remove, in [0, 1)', number('fraction'))
+      .addOption(new Option('--direction <name>', 'step direction').choices(['sgd', 'adam']).default('sgd'))
+      .option('--switch-epoch <e>', 'hspg/obproxsg: epoch of the second stage (default: epochs/4)', number('non-negative'))
+      .option('--prune-start <e>', 'dhspg: epoch at which penalising starts (default: epochs/10)', number('non-negative'))
+      .option('--prune-end <e>', 'dhspg: epoch by which the chosen groups are zero (default: 3/4 of the epochs)', number('non-negative'))
+      .option('--freeze <layers>', 'keep these layers whole (comma-separated, repeatable)', collect, [] as string[])
+      .option('--baseline', 'also train the dense model with the same settings, for comparison', false),
+  )
+    .option('--out <dir>', 'write DIR/sparse, DIR/slim (model.json + weights.bin) and DIR/metrics.json')
+    .action(async (o) => {
+      const spec = o.from ?? o.model;
+      if (!spec) throw new CommanderError(USAGE_ERROR, 'slimtrain.usage', 'error: compress needs --model or --from');
+      if (o.optimizer === 'dhspg' && o.targetSparsity === undefined) {
+        throw new CommanderError(USAGE_ERROR, 'slimtrain.usage', 'error: --optimizer dhspg needs --target-sparsity');
+      }
+      await initEngine({ backend: o.backend, announce: !o.quiet });
+      const quiet = o.quiet || o.json;
+      const progress = progressCallbacks(o.epochs, quiet);
+      const r = await runCompressJob(
+        {
+          ...trainingSettings(o),
+          model: spec,
+          data: o.data,
+          method: o.optimizer as SparseMethod,
+          lambda: o.lambda,
+          epsilon: o.epsilon,
+          direction: o.direction,
+          momentum: o.momentum,
+          nesterov: o.nesterov && o.momentum > 0,
+          weightDecay: o.weightDecay,
+          switchEpoch: o.switchEpoch,
+          targetSparsity: o.targetSparsity,
+          pruneStartEpoch: o.pruneStart,
+          pruneEndEpoch: o.pruneEnd,
+          freeze: o.freeze,
+          subset: o.subset,
+          baseline: o.baseline,
+          out: o.out,
+        },
+        { ...progress, onStage: (stage) => !quiet && process.stderr.write(`-- ${stage}\n`) },
+      );
+      if (o.json) {
+        const { slimModel: _slim, ...rest } = r;
+        process.stdout.write(`${JSON.stringify(rest, null, 2)}\n`);
+        return;
+      }
+      const x = (v: number) => `${v.toFixed(2)}x`;
+      const rows: (string | number)[][] = [];
+      if (r.baseline) rows.push(['dense baseline', pct(r.baseline.accuracy), thousands(r.baseline.params), thousands(r.baseline.macs), '', '']);
+      rows.push([`sparse (${o.optimizer})`, pct(r.sparse.accuracy), thousands(r.sparse.params), thousands(r.sparse.macs), x(1), x(1)]);
+      rows.push(['slim', pct(r.slim.accuracy), thousands(r.slim.params), thousands(r.slim.macs), x(r.ratios.params), x(r.ratios.macs)]);
+      process.stdout.write(`\n${formatTable(['model', 'test acc', 'params', 'MACs', 'params /', 'MACs /'], rows)}\n\n`);
+      process.stdout.write(
+        `${r.sparse.zeroGroups} of ${r.sparse.groups} groups exactly zero, ${r.removedGroups} removed; ` +
+          `slim vs sparse outputs: max |diff| ${r.check.maxAbsDiff.toExponential(2)} (bound ${r.check.bound.toExponential(2)}), ` +
+          `${r.predictionMismatches} test predictions differ; ${r.trainSeconds.toFixed(1)} s of sparse training\n` +
+          'MACs count convolutions and dense layers; "MACs /" is the dense-to-slim ratio (FLOPs reduction).\n',
+      );
+      if (r.out) process.stdout.write(`wrote ${r.out.slim}, ${r.out.sparse}, ${r.out.metrics}\n`);
     });
 
   program

@@ -31,7 +31,7 @@ export interface TrainJob extends TrainConfig {
 export interface TrainJobResult {
   model: tfl.LayersModel;
   history: EpochMetrics[];
-  test: EvalResult;
+  test: Omit<EvalResult, 'predictions'>;
   savedTo?: string;
 }
 

@@ -1,5 +1,5 @@
-// The training loop: a plain custom loop over mini-batches (tf.variableGrads and our
-// optimizers), so that later the sparse optimizers can take each step instead.
+// The training loop: a plain custom loop over mini-batches (tf.variableGrads and an
+// Optimizer), so that a sparse optimizer can take each step instead of SGD.
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { batchCount, batches, type Augmentation, type Batch } from '../data/batches.js';
@@ -12,7 +12,8 @@ export interface TrainConfig {
   epochs: number;
   batchSize: number;
   seed: number;
-  optimizer: OptimizerConfig;
+  /** a configuration, or an optimizer made by the caller (who then disposes of it) */
+  optimizer: OptimizerConfig | Optimizer;
   lr: number;
   schedule: ScheduleName;
   warmupEpochs?: number;
@@ -26,6 +27,8 @@ export interface EvalResult {
   loss: number;
   accuracy: number;
   count: number;
+  /** the predicted class of every image */
+  predictions: Int32Array;
 }
 
 export interface EpochMetrics {
@@ -86,6 +89,10 @@ function countCorrect(output: tf.Tensor, labels: Uint8Array): number {
   return tf.tidy(() => tf.sum(tf.equal(tf.argMax(output, -1), tf.tensor1d(labels, 'int32'))).dataSync()[0]);
 }
 
+function predictedClasses(output: tf.Tensor): Int32Array {
+  return tf.tidy(() => tf.argMax(output, -1).dataSync() as Int32Array);
+}
+
 export function trainableVariables(model: tfl.LayersModel): tf.Variable[] {
   return model.trainableWeights.map((w) => w.read() as tf.Variable);
 }
@@ -133,15 +140,18 @@ export function evaluate(
   const lossFn = classificationLoss(model);
   const classes = model.outputs[0].shape[1] as number;
   let lossSum = 0;
-  let correct = 0;
+  let seen = 0;
+  const predictions = new Int32Array(set.count);
   for (const batch of batches(set, { batchSize, normalization })) {
     tf.tidy(() => {
       const out = model.predict(batchTensor(batch, set.shape)) as tf.Tensor;
       lossSum += lossFn(out, oneHotLabels(batch.labels, classes)).dataSync()[0] * batch.size;
-      correct += countCorrect(out, batch.labels);
+      predictions.set(predictedClasses(out), seen);
+      seen += batch.size;
     });
   }
-  return { loss: lossSum / set.count, accuracy: correct / set.count, count: set.count };
+  const correct = predictions.reduce((n, c, i) => n + (c === set.labels[i] ? 1 : 0), 0);
+  return { loss: lossSum / set.count, accuracy: correct / set.count, count: set.count, predictions };
 }
 
 /** Checks that the data fit the model; names both shapes when they do not. */
@@ -177,7 +187,8 @@ export function train(
     milestones: (config.milestones ?? []).map((e) => e * stepsPerEpoch),
     gamma: config.gamma,
   });
-  const optimizer = createOptimizer(config.optimizer);
+  const owned = !('step' in config.optimizer);
+  const optimizer = 'step' in config.optimizer ? config.optimizer : createOptimizer(config.optimizer);
   const variables = trainableVariables(model);
   const rng = new Rng(config.seed);
   const history: EpochMetrics[] = [];
@@ -232,7 +243,7 @@ export function train(
       callbacks.onEpochEnd?.(metrics);
     }
   } finally {
-    optimizer.dispose();
+    if (owned) optimizer.dispose();
   }
   return history;
 }

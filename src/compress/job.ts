@@ -1,0 +1,155 @@
+// `slimtrain compress`: train once with a group-sparsity optimizer, remove the zero
+// groups, check the slim model, and report what was gained.
+import { join } from 'node:path';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { loadDataset, subsetSplits } from '../data/datasets.js';
+import { zeroInvariantGroups } from '../graph/groups.js';
+import { saveModel, writeFileAtomic } from '../io/model_files.js';
+import { GroupIndex } from '../optim/group_index.js';
+import { SparseOptimizer, type GroupStats, type SparseMethod } from '../optim/sparse.js';
+import { constructSlimModel, type SlimCheck } from '../slim/construct.js';
+import { batchCount } from '../data/batches.js';
+import { countModel } from '../metrics/count.js';
+import { evaluate, train, trainableVariables, type EpochMetrics, type TrainCallbacks, type TrainConfig } from '../train/loop.js';
+import { resolveModel } from '../train/job.js';
+
+export interface CompressJob extends Omit<TrainConfig, 'optimizer'> {
+  /** zoo name, or a model.json to start from */
+  model: string;
+  data: string;
+  method: SparseMethod;
+  lambda: number;
+  epsilon?: number;
+  direction?: 'sgd' | 'adam';
+  momentum?: number;
+  nesterov?: boolean;
+  weightDecay?: number;
+  /** hspg/obproxsg: epoch at which the second stage starts (default: a quarter of the epochs) */
+  switchEpoch?: number;
+  /** dhspg */
+  targetSparsity?: number;
+  /** dhspg: epochs at which penalising starts and by which the chosen groups are zero */
+  pruneStartEpoch?: number;
+  pruneEndEpoch?: number;
+  freeze?: string[];
+  subset?: number;
+  /** also train the dense model with the same settings (plain SGD) for comparison */
+  baseline?: boolean;
+  out?: string;
+}
+
+export type CompressEpoch = EpochMetrics & GroupStats;
+
+export interface ModelSummary {
+  accuracy: number;
+  loss: number;
+  params: number;
+  macs: number;
+}
+
+export interface CompressResult {
+  history: CompressEpoch[];
+  baseline?: ModelSummary & { history: EpochMetrics[] };
+  sparse: ModelSummary & { groups: number; zeroGroups: number };
+  slim: ModelSummary;
+  /** full / slim */
+  ratios: { params: number; macs: number };
+  check: SlimCheck;
+  /** test images whose predicted class differs between the sparse and the slim model */
+  predictionMismatches: number;
+  removedGroups: number;
+  trainSeconds: number;
+  slimModel: tfl.LayersModel;
+  out?: { sparse: string; slim: string; metrics: string };
+}
+
+function summary(model: tfl.LayersModel, accuracy: number, loss: number): ModelSummary {
+  const c = countModel(model);
+  return { accuracy, loss, params: c.params, macs: c.macs };
+}
+
+export async function runCompressJob(job: CompressJob, callbacks: TrainCallbacks & { onStage?(message: string): void } = {}): Promise<CompressResult> {
+  const data = subsetSplits(loadDataset(job.data), job.subset);
+  const shape = { inputShape: data.train.shape, numClasses: data.train.numClasses };
+  const trainConfig = (optimizer: TrainConfig['optimizer']): TrainConfig => ({ ...job, optimizer });
+
+  let baseline: CompressResult['baseline'];
+  if (job.baseline) {
+    callbacks.onStage?.('dense baseline');
+    const dense = await resolveModel(job.model, shape, job.seed);
+    const history = train(dense, data, trainConfig({ name: 'sgd', momentum: job.momentum ?? 0.9, nesterov: job.nesterov, weightDecay: job.weightDecay }), callbacks);
+    const last = history[history.length - 1];
+    baseline = { ...summary(dense, last.testAccuracy, last.testLoss), history };
+    dense.dispose();
+  }
+
+  callbacks.onStage?.(`${job.method} training`);
+  const model = await resolveModel(job.model, shape, job.seed);
+  const partition = zeroInvariantGroups(model, { freeze: job.freeze });
+  const prunable = partition.groups.filter((g) => g.prunable);
+  const variables = trainableVariables(model);
+  const index = GroupIndex.fromChannelGroups(prunable, new Map(variables.map((v) => [v.name, v.shape])));
+  const steps = batchCount(data.train, { batchSize: job.batchSize });
+  const at = (epoch: number) => Math.round(epoch * steps);
+  const optimizer = new SparseOptimizer(index, {
+    method: job.method,
+    lambda: job.lambda,
+    epsilon: job.epsilon,
+    direction: job.direction,
+    momentum: job.momentum,
+    nesterov: job.nesterov,
+    weightDecay: job.weightDecay,
+    targetSparsity: job.targetSparsity,
+    switchStep: at(job.switchEpoch ?? job.epochs / 4),
+    pruneStart: at(job.pruneStartEpoch ?? job.epochs / 10),
+    pruneEnd: at(job.pruneEndEpoch ?? (job.epochs * 3) / 4),
+  });
+  const history: CompressEpoch[] = [];
+  try {
+    train(model, data, trainConfig(optimizer), {
+      ...callbacks,
+      onEpochEnd(m) {
+        const epoch = { ...m, ...optimizer.stats(variables) };
+        history.push(epoch);
+        callbacks.onEpochEnd?.(epoch);
+      },
+    });
+    const sparseStats = optimizer.stats(variables);
+    const sparseEval = evaluate(model, data.test, data.normalization);
+
+    callbacks.onStage?.('building the slim model');
+    const slim = await constructSlimModel(model, { partition });
+    const slimEval = evaluate(slim.model, data.test, data.normalization);
+    const predictionMismatches = sparseEval.predictions.reduce((n, c, i) => n + (c === slimEval.predictions[i] ? 0 : 1), 0);
+    // A flipped prediction or two can come from float32 round-off between near-equal
+    // logits; more means the slim model is not the sparse one.
+    if (predictionMismatches > Math.max(1, data.test.count / 1000)) {
+      throw new Error(`the slim model predicts a different class than the sparse model for ${predictionMismatches} test images`);
+    }
+    const result: CompressResult = {
+      history,
+      baseline,
+      sparse: { ...summary(model, sparseEval.accuracy, sparseEval.loss), groups: sparseStats.groups, zeroGroups: sparseStats.zeroGroups },
+      slim: summary(slim.model, slimEval.accuracy, slimEval.loss),
+      ratios: { params: slim.before.params / slim.after.params, macs: slim.before.macs / slim.after.macs },
+      check: slim.check,
+      predictionMismatches,
+      removedGroups: slim.removed.length,
+      trainSeconds: history.reduce((s, e) => s + e.seconds, 0),
+      slimModel: slim.model,
+    };
+    if (job.out) {
+      const metadata = { dataset: data.name, normalization: data.normalization };
+      const sparsePath = await saveModel(model, join(job.out, 'sparse'), metadata);
+      const slimPath = await saveModel(slim.model, join(job.out, 'slim'), metadata);
+      const metricsPath = join(job.out, 'metrics.json');
+      const { slimModel: _omit, ...serialisable } = result;
+      writeFileAtomic(metricsPath, `${JSON.stringify({ job, ...serialisable }, null, 2)}\n`);
+      result.out = { sparse: sparsePath, slim: slimPath, metrics: metricsPath };
+    }
+    return result;
+  } finally {
+    optimizer.dispose();
+    model.dispose();
+  }
+}
