@@ -321,3 +321,19 @@ test('a slim model saved as model.json loads with tf.loadLayersModel and predict
   assert.equal(countModel(loaded.model).params, slim.after.params);
   tf.dispose(x);
 });
+
+test('slim models build and run on the wasm backend too', async () => {
+  await tf.setBackend('wasm');
+  try {
+    const model = buildZooModel('lenet5', { ...mnist, seed: 1 });
+    const partition = zeroInvariantGroups(model);
+    const rng = new Rng(3);
+    zeroGroupsIn(model, partition.groups.filter((g) => g.prunable && rng.next() < 0.5));
+    const slim = await constructSlimModel(model, { partition });
+    assert.ok(slim.after.macs < slim.before.macs);
+    slim.model.dispose();
+    model.dispose();
+  } finally {
+    await tf.setBackend('cpu');
+  }
+});

@@ -72,16 +72,19 @@ export function zeroGroups(model: tfl.LayersModel, groups: readonly ChannelGroup
 
 const WIDTH_KEY: Record<string, string> = { Conv2D: 'filters', SeparableConv2D: 'filters', Dense: 'units' };
 
-/** Gathers the kept indices of `t` along every axis that lost some. */
+/**
+ * Gathers the kept indices of `t` along every axis that lost some, into a fresh
+ * tensor: the wasm backend records the 4-D shape of its gather's output buffer, and
+ * its FusedConv2D then refuses that buffer as a bias.
+ */
 function keep(t: tf.Tensor, removed: Map<number, Set<number>> | undefined): tf.Tensor {
-  if (!removed) return t.clone();
   return tf.tidy(() => {
     let out = t;
-    for (const [axis, gone] of removed) {
+    for (const [axis, gone] of removed ?? []) {
       const kept = [...Array(t.shape[axis]).keys()].filter((i) => !gone.has(i));
       out = tf.gather(out, tf.tensor1d(kept, 'int32'), axis);
     }
-    return out;
+    return tf.tensor(out.dataSync(), out.shape, out.dtype);
   });
 }
 
