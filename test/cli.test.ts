@@ -113,3 +113,51 @@ test('analyze: an unsupported layer names the --freeze option, which then works'
   assert.match(frozen.stdout, /c1 .* feeds frozen layer odd/);
   assert.match(frozen.stdout, /hidden\s+Dense\s+4\s+196\s+192\s+4\s+4/);
 });
+
+test('compress: trains sparse, writes sparse, slim and metrics.json; the slim model scores the same', () => {
+  const out = join(mkdtempSync(join(tmpdir(), 'slimtrain-compress-')), 'run');
+  const r = run('compress', '--model', 'lenet5', '--data', 'mnist', '--epochs', '1', '--subset', '2000', '--lambda', '0.8', '--out', out, '--json');
+  assert.equal(r.code, 0, r.stderr);
+  const result = JSON.parse(r.stdout);
+  assert.ok(result.sparse.zeroGroups > 0, `zero groups ${result.sparse.zeroGroups}`);
+  assert.equal(result.removedGroups, result.sparse.zeroGroups);
+  assert.equal(result.slim.accuracy, result.sparse.accuracy);
+  assert.ok(result.ratios.macs > 1 && result.slim.macs < result.sparse.macs);
+  assert.ok(result.history[0].groupSparsity > 0 && result.history[0].normSum > 0);
+  for (const f of ['slim/model.json', 'slim/weights.bin', 'sparse/model.json', 'sparse/weights.bin', 'metrics.json']) {
+    assert.ok(existsSync(join(out, f)), f);
+  }
+  const metrics = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8'));
+  assert.equal(metrics.slim.macs, result.slim.macs);
+  const e = run('eval', '--model', join(out, 'slim', 'model.json'), '--data', 'mnist', '--subset', '2000', '--json');
+  assert.equal(e.code, 0, e.stderr);
+  assert.equal(JSON.parse(e.stdout).accuracy, result.slim.accuracy);
+  const a = run('analyze', join(out, 'slim', 'model.json'), '--json');
+  assert.equal(JSON.parse(a.stdout).totals.macs, result.slim.macs);
+});
+
+test('compress: flag combinations that cannot work exit with 2', () => {
+  const cases: [string[], RegExp][] = [
+    [['compress', '--data', 'mnist'], /compress needs --model \(a zoo model\) or --from/],
+    [['compress', '--model', 'lenet5', '--data', 'mnist', '--optimizer', 'dhspg'], /--optimizer dhspg needs --target-sparsity/],
+    [['compress', '--model', 'lenet5', '--data', 'mnist', '--epsilon', '1'], /expected a number in \[0, 1\)/],
+    [['compress', '--model', 'lenet5', '--data', 'mnist', '--target-sparsity', '1.5'], /expected a number in \[0, 1\)/],
+    [['compress', '--model', 'lenet5', '--data', 'mnist', '--optimizer', 'sgd'], /Allowed choices are proxsg, hspg, obproxsg, dhspg/],
+  ];
+  for (const [args, message] of cases) {
+    const r = run(...args);
+    assert.equal(r.code, 2, `${args.join(' ')}: exit ${r.code}\n${r.stderr}`);
+    assert.match(r.stderr, message, args.join(' '));
+  }
+});
+
+test('prune: the L1-norm filter pruning baseline reaches its MACs target and fine-tunes', () => {
+  const r = run('prune', '--model', 'lenet5', '--data', 'mnist', '--epochs', '4', '--subset', '3000', '--macs-ratio', '2', '--json');
+  assert.equal(r.code, 0, r.stderr);
+  const result = JSON.parse(r.stdout);
+  assert.ok(result.ratios.macs >= 2, `MACs ratio ${result.ratios.macs}`);
+  assert.ok(result.removedGroups > 0);
+  assert.equal(result.history.length, 4);
+  assert.ok(result.pruned.accuracy > 0.6, `accuracy ${result.pruned.accuracy}`);
+  assert.equal(run('prune', '--model', 'lenet5', '--data', 'mnist', '--macs-ratio', '1').code, 2);
+});

@@ -214,3 +214,61 @@ test('DHSPG reaches the requested group sparsity on a small CNN, and zero groups
   model.dispose();
   await tf.setBackend('cpu');
 });
+
+test('per-group lambda weights: a heavily weighted signal group goes to zero, weight 0 leaves groups alone', () => {
+  const p = makeProblem(3);
+  const step = 1 / lipschitz(p);
+  const heavy = runOptimizer(p, { method: 'proxsg', lambda: LAMBDA, groupWeights: [20, 1, 1, 1, 1, 1, 1, 1, 1, 1] }, () => step, 1000, N);
+  assert.ok(zeroGroupsOf(heavy).includes(0), `zero groups ${zeroGroupsOf(heavy)}`);
+  assert.ok(!zeroGroupsOf(heavy).includes(1));
+  const none = runOptimizer(p, { method: 'proxsg', lambda: LAMBDA, groupWeights: new Array(GROUPS).fill(0) }, () => step, 500, N);
+  assert.deepEqual(zeroGroupsOf(none), []);
+  assert.throws(() => new SparseOptimizer(new GroupIndex(spec, new Map([['w', [P]]])), { method: 'proxsg', lambda: 1, groupWeights: [1] }), /groupWeights has 1 entries for 10 groups/);
+});
+
+test('after penaltyEnd, zero groups stay zero and the others are no longer shrunk', () => {
+  const p = makeProblem(3);
+  const steps = 40 * (N / 16);
+  const withEnd = runOptimizer(p, { method: 'hspg', lambda: LAMBDA, epsilon: 0.3, switchStep: steps / 4, penaltyEnd: steps / 2 }, () => 0.5, steps, 16);
+  const atEnd = runOptimizer(p, { method: 'hspg', lambda: LAMBDA, epsilon: 0.3, switchStep: steps / 4 }, () => 0.5, steps / 2, 16);
+  assert.deepEqual(zeroGroupsOf(withEnd), zeroGroupsOf(atEnd));
+  // without the penalty the signal groups grow back towards the unpenalised fit
+  const norm = (w: Float32Array, g: number) => Math.hypot(...w.subarray(g * SIZE, (g + 1) * SIZE));
+  for (let g = 0; g < TRUE_GROUPS; g++) assert.ok(norm(withEnd, g) > norm(atEnd, g), `group ${g}: ${norm(withEnd, g)} vs ${norm(atEnd, g)}`);
+});
+
+test('optimizer state (step, stage, momentum buffers, DHSPG choice) saved and restored continues the same run', () => {
+  const p = makeProblem(3);
+  const X = tf.tensor2d(Float32Array.from(p.X), [N, P]);
+  const y = tf.tensor1d(Float32Array.from(p.y));
+  const config: SparseConfig = { method: 'dhspg', lambda: LAMBDA, epsilon: 0.3, targetSparsity: 0.5, pruneStart: 5, switchStep: 10, pruneEnd: 40, momentum: 0.9 };
+  const make = () => new SparseOptimizer(new GroupIndex(spec, new Map([['w', [P]]])), config);
+  const stepOn = (opt: SparseOptimizer, w: tf.Variable, s: number) =>
+    tf.tidy(() => {
+      const rows = tf.tensor1d(Int32Array.from({ length: 16 }, (_, i) => (s * 16 + i) % N), 'int32');
+      const { grads } = tf.variableGrads(() => tf.mean(tf.softplus(tf.neg(tf.mul(tf.gather(y, rows), tf.squeeze(tf.matMul(tf.gather(X, rows), tf.reshape(w, [P, 1]))))))) as tf.Scalar, [w]);
+      opt.step([w], [grads[w.name]], 0.5);
+    });
+  // the groups are over the variable named 'w'
+  const straight = tf.variable(tf.zeros([P]), true, 'w');
+  const a = make();
+  for (let s = 0; s < 50; s++) stepOn(a, straight, s);
+  const expected = Array.from(straight.dataSync());
+  a.dispose();
+  straight.dispose();
+
+  const resumed = tf.variable(tf.zeros([P]), true, 'w');
+  const b = make();
+  for (let s = 0; s < 20; s++) stepOn(b, resumed, s);
+  const state = JSON.parse(JSON.stringify(b.getState()));
+  b.dispose();
+  const c = make();
+  // the state names variables; the resumed run's variable is the same one
+  c.setState(state, [resumed]);
+  assert.equal(c.stepCount, 20);
+  for (let s = 20; s < 50; s++) stepOn(c, resumed, s);
+  assert.deepEqual(Array.from(resumed.dataSync()), expected);
+  assert.equal(zeroGroupsOf(resumed.dataSync()).length, 5);
+  tf.dispose([X, y, resumed]);
+  c.dispose();
+});

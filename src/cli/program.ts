@@ -9,13 +9,17 @@ import { scheduleNames, type ScheduleName } from '../train/schedules.js';
 import { resolveModel, runEvalJob, runTrainJob } from '../train/job.js';
 import { analyzeModel } from '../graph/analyze.js';
 import { runCompressJob } from '../compress/job.js';
+import { runMagnitudePruneJob } from '../compress/magnitude.js';
 import { sparseMethods, type SparseMethod } from '../optim/sparse.js';
 import { analysisToDot } from '../report/dot.js';
-import { writeFileAtomic } from '../io/model_files.js';
+import { saveModel, writeFileAtomic } from '../io/model_files.js';
 import { formatTable } from '../util/table.js';
 import { progressCallbacks } from './progress.js';
 
 const USAGE_ERROR = 2;
+
+/** A combination of flags that is wrong; exits with 2 like commander's own errors. */
+class UsageError extends Error {}
 
 function number(kind: 'positive' | 'non-negative' | 'fraction', integer = false) {
   return (value: string): number => {
@@ -185,18 +189,18 @@ export function buildProgram(): Command {
       .option('--target-sparsity <s>', 'dhspg: fraction of groups to remove, in [0, 1)', number('fraction'))
       .addOption(new Option('--direction <name>', 'step direction').choices(['sgd', 'adam']).default('sgd'))
       .option('--switch-epoch <e>', 'hspg/obproxsg: epoch of the second stage (default: epochs/4)', number('non-negative'))
+      .option('--penalty-end <e>', 'proxsg/hspg: epoch at which the penalty stops; zero groups stay zero, the rest train on', number('non-negative'))
       .option('--prune-start <e>', 'dhspg: epoch at which penalising starts (default: epochs/10)', number('non-negative'))
       .option('--prune-end <e>', 'dhspg: epoch by which the chosen groups are zero (default: 3/4 of the epochs)', number('non-negative'))
       .option('--freeze <layers>', 'keep these layers whole (comma-separated, repeatable)', collect, [] as string[])
+      .addOption(new Option('--weighting <w>', "lambda per group: 'uniform', or 'macs' (scaled by the MACs each group costs)").choices(['uniform', 'macs']).default('uniform'))
       .option('--baseline', 'also train the dense model with the same settings, for comparison', false),
   )
     .option('--out <dir>', 'write DIR/sparse, DIR/slim (model.json + weights.bin) and DIR/metrics.json')
     .action(async (o) => {
       const spec = o.from ?? o.model;
-      if (!spec) throw new CommanderError(USAGE_ERROR, 'slimtrain.usage', 'error: compress needs --model or --from');
-      if (o.optimizer === 'dhspg' && o.targetSparsity === undefined) {
-        throw new CommanderError(USAGE_ERROR, 'slimtrain.usage', 'error: --optimizer dhspg needs --target-sparsity');
-      }
+      if (!spec) throw new UsageError('compress needs --model (a zoo model) or --from (a model.json)');
+      if (o.optimizer === 'dhspg' && o.targetSparsity === undefined) throw new UsageError('--optimizer dhspg needs --target-sparsity');
       await initEngine({ backend: o.backend, announce: !o.quiet });
       const quiet = o.quiet || o.json;
       const progress = progressCallbacks(o.epochs, quiet);
@@ -213,10 +217,12 @@ export function buildProgram(): Command {
           nesterov: o.nesterov && o.momentum > 0,
           weightDecay: o.weightDecay,
           switchEpoch: o.switchEpoch,
+          penaltyEndEpoch: o.penaltyEnd,
           targetSparsity: o.targetSparsity,
           pruneStartEpoch: o.pruneStart,
           pruneEndEpoch: o.pruneEnd,
           freeze: o.freeze,
+          weighting: o.weighting,
           subset: o.subset,
           baseline: o.baseline,
           out: o.out,
@@ -241,6 +247,51 @@ export function buildProgram(): Command {
           'MACs count convolutions and dense layers; "MACs /" is the dense-to-slim ratio (FLOPs reduction).\n',
       );
       if (r.out) process.stdout.write(`wrote ${r.out.slim}, ${r.out.sparse}, ${r.out.metrics}\n`);
+    });
+
+  addTrainingOptions(
+    program
+      .command('prune')
+      .description('baseline: L1-norm filter pruning (Li et al. 2017) to a MACs target, then fine-tuning, in the same epoch budget')
+      .requiredOption('--model <name|path>', `zoo model (${zooNames.join(', ')}) or a model.json`, modelSpec)
+      .requiredOption('--macs-ratio <r>', 'dense MACs / pruned MACs to reach (e.g. the ratio compress reached)', number('positive'))
+      .option('--prune-epoch <e>', 'epochs of dense training before pruning (default: half the epochs)', number('non-negative', true))
+      .option('--freeze <layers>', 'keep these layers whole (comma-separated, repeatable)', collect, [] as string[]),
+  )
+    .option('--out <dir>', 'save the pruned, fine-tuned model there')
+    .action(async (o) => {
+      if (!(o.macsRatio > 1)) throw new UsageError(`--macs-ratio must be above 1, got ${o.macsRatio}`);
+      await initEngine({ backend: o.backend, announce: !o.quiet });
+      const quiet = o.quiet || o.json;
+      const r = await runMagnitudePruneJob(
+        {
+          ...trainingSettings(o),
+          model: o.model,
+          data: o.data,
+          macsRatio: o.macsRatio,
+          pruneEpoch: o.pruneEpoch,
+          momentum: o.momentum,
+          nesterov: o.nesterov && o.momentum > 0,
+          weightDecay: o.weightDecay,
+          freeze: o.freeze,
+          subset: o.subset,
+        },
+        { ...progressCallbacks(o.epochs, quiet), onStage: (stage) => !quiet && process.stderr.write(`-- ${stage}\n`) },
+      );
+      const savedTo = o.out ? await saveModel(r.model, o.out) : undefined;
+      if (o.json) {
+        const { model: _model, ...rest } = r;
+        process.stdout.write(`${JSON.stringify({ ...rest, savedTo: savedTo ?? null }, null, 2)}\n`);
+        return;
+      }
+      const x = (v: number) => `${v.toFixed(2)}x`;
+      process.stdout.write(
+        `\n${formatTable(['model', 'test acc', 'params', 'MACs', 'params /', 'MACs /'], [
+          ['dense (before pruning)', pct(r.dense.accuracy), thousands(r.dense.params), thousands(r.dense.macs), x(1), x(1)],
+          ['L1-pruned + fine-tuned', pct(r.pruned.accuracy), thousands(r.pruned.params), thousands(r.pruned.macs), x(r.ratios.params), x(r.ratios.macs)],
+        ])}\n\n${r.removedGroups} groups removed by smallest mean |kernel weight|\n`,
+      );
+      if (savedTo) process.stdout.write(`saved ${savedTo}\n`);
     });
 
   program
@@ -303,6 +354,10 @@ export async function main(argv: string[]): Promise<number> {
     if (e instanceof CommanderError) {
       // commander has printed the message (or the help) already
       return e.exitCode === 0 ? 0 : USAGE_ERROR;
+    }
+    if (e instanceof UsageError) {
+      process.stderr.write(`slimtrain: error: ${e.message} (run with --help for usage)\n`);
+      return USAGE_ERROR;
     }
     process.stderr.write(`slimtrain: error: ${(e as Error).message}\n`);
     if (process.env.SLIMTRAIN_DEBUG) process.stderr.write(`${(e as Error).stack}\n`);

@@ -26,12 +26,19 @@ export interface CompressJob extends Omit<TrainConfig, 'optimizer'> {
   weightDecay?: number;
   /** hspg/obproxsg: epoch at which the second stage starts (default: a quarter of the epochs) */
   switchEpoch?: number;
+  /** proxsg/hspg: epoch at which the penalty stops and the surviving groups train freely */
+  penaltyEndEpoch?: number;
   /** dhspg */
   targetSparsity?: number;
   /** dhspg: epochs at which penalising starts and by which the chosen groups are zero */
   pruneStartEpoch?: number;
   pruneEndEpoch?: number;
   freeze?: string[];
+  /**
+   * 'uniform': one lambda for every group (the papers' setting); 'macs': lambda scaled
+   * by the MACs a group costs over the mean, so the penalty targets compute
+   */
+  weighting?: 'uniform' | 'macs';
   subset?: number;
   /** also train the dense model with the same settings (plain SGD) for comparison */
   baseline?: boolean;
@@ -61,6 +68,13 @@ export interface CompressResult {
   trainSeconds: number;
   slimModel: tfl.LayersModel;
   out?: { sparse: string; slim: string; metrics: string };
+}
+
+/** each group's MACs over the mean (groups that cost nothing get the smallest non-zero weight) */
+function macsWeights(macs: number[]): number[] {
+  const mean = macs.reduce((a, b) => a + b, 0) / Math.max(1, macs.length);
+  const floor = Math.min(...macs.filter((m) => m > 0), mean);
+  return macs.map((m) => Math.max(m, floor) / (mean || 1));
 }
 
 function summary(model: tfl.LayersModel, accuracy: number, loss: number): ModelSummary {
@@ -103,6 +117,8 @@ export async function runCompressJob(job: CompressJob, callbacks: TrainCallbacks
     switchStep: at(job.switchEpoch ?? job.epochs / 4),
     pruneStart: at(job.pruneStartEpoch ?? job.epochs / 10),
     pruneEnd: at(job.pruneEndEpoch ?? (job.epochs * 3) / 4),
+    penaltyEnd: job.penaltyEndEpoch === undefined ? undefined : at(job.penaltyEndEpoch),
+    groupWeights: job.weighting === 'macs' ? macsWeights(prunable.map((g) => g.savings.macs)) : undefined,
   });
   const history: CompressEpoch[] = [];
   try {

@@ -31,6 +31,13 @@ export interface SparseConfig {
   pruneStart?: number;
   /** dhspg: the step by which every penalised group is zero (a last projection closes any gap) */
   pruneEnd?: number;
+  /**
+   * proxsg/hspg: the step at which the penalty stops; from then on zero groups stay
+   * zero and the others train freely (default: never)
+   */
+  penaltyEnd?: number;
+  /** per-group multipliers of lambda (default 1): e.g. proportional to the MACs a group costs */
+  groupWeights?: ArrayLike<number>;
 }
 
 export interface GroupStats {
@@ -71,12 +78,18 @@ export class SparseOptimizer implements Optimizer {
   /** dhspg: 1 for the groups chosen to be penalised */
   private penalised: Uint8Array | null = null;
   private readonly masks = new Map<string, tf.Tensor>();
+  /** lambda of each group */
+  private readonly lambdas: Float64Array;
 
   constructor(
     readonly index: GroupIndex,
     readonly config: SparseConfig,
   ) {
     checkConfig(config);
+    if (config.groupWeights && config.groupWeights.length !== index.groupCount) {
+      throw new Error(`groupWeights has ${config.groupWeights.length} entries for ${index.groupCount} groups`);
+    }
+    this.lambdas = Float64Array.from({ length: index.groupCount }, (_, g) => config.lambda * (config.groupWeights?.[g] ?? 1));
     this.name = config.method;
     this.dir = config.direction === 'adam' ? new AdamDirection() : new MomentumDirection(config.momentum ?? 0, config.nesterov ?? false);
   }
@@ -123,6 +136,11 @@ export class SparseOptimizer implements Optimizer {
   private update(x: Map<string, tf.Variable>, d: Map<string, tf.Tensor>, lr: number): void {
     const c = this.config;
     const stage2 = this.t >= (c.switchStep ?? 0);
+    if ((c.method === 'proxsg' || c.method === 'hspg') && c.penaltyEnd !== undefined && this.t >= c.penaltyEnd) {
+      // no penalty and no projection: zero groups stay zero, the rest train freely
+      this.halfSpaceStep(x, d, lr, new Float64Array(this.index.groupCount));
+      return;
+    }
     switch (c.method) {
       case 'proxsg':
         return this.proxStep(x, d, lr);
@@ -160,8 +178,10 @@ export class SparseOptimizer implements Optimizer {
   /** Prox-SG: group soft-thresholding of u = x - lr d */
   private proxStep(x: Map<string, tf.Variable>, d: Map<string, tf.Tensor>, lr: number): void {
     const u = this.plainStep(x, d, lr);
-    const threshold = lr * this.config.lambda;
-    const factor = this.norms(u).map((n) => (n > threshold ? 1 - threshold / n : 0));
+    const factor = this.norms(u).map((n, g) => {
+      const threshold = lr * this.lambdas[g];
+      return n > threshold ? 1 - threshold / n : 0;
+    });
     this.assignScaled(x, u, factor);
   }
 
@@ -173,7 +193,7 @@ export class SparseOptimizer implements Optimizer {
   private halfSpaceStep(x: Map<string, tf.Variable>, d: Map<string, tf.Tensor>, lr: number, lambdas: Float64Array | null): void {
     const eps = this.config.epsilon ?? 0;
     const norm = this.norms(x);
-    const coef = norm.map((n, g) => (n > 0 ? (lambdas ? lambdas[g] : this.config.lambda) / n : 0));
+    const coef = norm.map((n, g) => (n > 0 ? (lambdas ?? this.lambdas)[g] / n : 0));
     const xt = new Map<string, tf.Tensor>();
     for (const [name, v] of x) {
       let s = d.get(name)!;
@@ -233,12 +253,12 @@ export class SparseOptimizer implements Optimizer {
     const dNorm2 = this.index.groupSums(new Map([...d].filter(([n]) => this.index.grouped(n)).map(([n, t]) => [n, tf.square(t)] as const)));
     const lambdas = norm.map((n, g) => {
       if (!this.penalised![g] || n === 0) return 0;
-      if (inner[g] >= 0) return c.lambda;
+      if (inner[g] >= 0) return this.lambdas[g];
       // <x, d> < 0: the plain step grows the group; pick lambda in (lb, ub) so that
       // the step shrinks it while staying a descent direction
       const lb = -inner[g] / n;
       const ub = (-dNorm2[g] * n) / inner[g];
-      return Math.min(Math.max(c.lambda, lb * 1.1), 0.5 * (lb + ub));
+      return Math.min(Math.max(this.lambdas[g], lb * 1.1), 0.5 * (lb + ub));
     });
     if (this.t < (c.switchStep ?? start)) {
       // before projections start: the penalised step alone

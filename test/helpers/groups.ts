@@ -2,28 +2,9 @@
 // initial values (so that a slicing mistake shows up in the outputs).
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import type { ChannelGroup } from '../../src/graph/groups.js';
 import { Rng } from '../../src/util/random.js';
 
-export function zeroGroupsIn(model: tfl.LayersModel, groups: readonly ChannelGroup[]): void {
-  const byName = new Map(model.weights.map((w) => [w.name, w]));
-  const edited = new Map<string, Float32Array>();
-  for (const g of groups) {
-    for (const s of g.slices) {
-      const w = byName.get(s.variable)!;
-      const data = edited.get(s.variable) ?? (w.read().dataSync().slice() as Float32Array);
-      edited.set(s.variable, data);
-      const shape = w.shape as number[];
-      const inner = shape.slice(s.axis + 1).reduce((a, b) => a * b, 1);
-      const drop = new Set(s.indices);
-      for (let k = 0; k < data.length; k++) if (drop.has(Math.floor(k / inner) % shape[s.axis])) data[k] = 0;
-    }
-  }
-  for (const [name, data] of edited) {
-    const w = byName.get(name)!;
-    w.write(tf.tensor(data, w.shape as number[]));
-  }
-}
+export { zeroOutGroups as zeroGroupsIn } from '../../src/slim/zero.js';
 
 export function randomizeBatchNorm(model: tfl.LayersModel, seed: number): void {
   const rng = new Rng(seed);
