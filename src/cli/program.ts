@@ -289,7 +289,7 @@ export function buildProgram(): Command {
         `\n${formatTable(['model', 'test acc', 'params', 'MACs', 'params /', 'MACs /'], [
           ['dense (before pruning)', pct(r.dense.accuracy), thousands(r.dense.params), thousands(r.dense.macs), x(1), x(1)],
           ['L1-pruned + fine-tuned', pct(r.pruned.accuracy), thousands(r.pruned.params), thousands(r.pruned.macs), x(r.ratios.params), x(r.ratios.macs)],
-        ])}\n\n${r.removedGroups} groups removed by smallest mean |kernel weight|\n`,
+        ])}\n\n${r.removedGroups} groups removed: the same fraction in every layer, smallest mean |kernel weight| first\n`,
       );
       if (savedTo) process.stdout.write(`saved ${savedTo}\n`);
     });

@@ -1,7 +1,8 @@
 // The baseline the method is compared with: L1-norm filter pruning (Li et al.,
 // "Pruning Filters for Efficient ConvNets", 2017) in the same framework. Train
-// dense, remove the groups with the smallest mean |kernel weight| until the MACs
-// target is met, then fine-tune the slim model for the rest of the epoch budget.
+// dense, remove in every layer the same fraction of groups with the smallest mean
+// |kernel weight| until the MACs target is met, then fine-tune the slim model for
+// the rest of the epoch budget.
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { loadDataset, subsetSplits } from '../data/datasets.js';
 import { predictRemoval, zeroInvariantGroups, type ChannelGroup, type Partition } from '../graph/groups.js';
@@ -58,23 +59,29 @@ export function l1Scores(model: tfl.LayersModel, groups: readonly ChannelGroup[]
 }
 
 /**
- * The lowest-scored prunable groups whose removal brings the MACs down by `ratio`,
- * never emptying a layer.
+ * Li et al.'s uniform setting: in every layer, the same fraction of its groups with
+ * the smallest scores goes (never all of a layer's). The smallest fraction that
+ * brings the MACs down by `ratio` is found by bisection.
  */
 export function chooseByScore(partition: Partition, scores: number[], macs: number, ratio: number): ChannelGroup[] {
   const prunable = partition.groups.filter((g) => g.prunable);
-  const order = prunable.map((g, i) => ({ g, score: scores[i] })).sort((a, b) => a.score - b.score);
-  const width = (layer: string) => partition.graph.byName.get(layer)!.outputShape.at(-1)!;
-  const lost = new Map<string, number>();
-  const chosen: ChannelGroup[] = [];
+  const byLayer = new Map<string, { g: ChannelGroup; score: number }[]>();
+  prunable.forEach((g, i) => {
+    const layer = g.channels[0]?.layer ?? g.slices[0].layer;
+    byLayer.set(layer, [...(byLayer.get(layer) ?? []), { g, score: scores[i] }]);
+  });
+  for (const list of byLayer.values()) list.sort((a, b) => a.score - b.score);
+  const pick = (fraction: number) =>
+    [...byLayer.values()].flatMap((list) => list.slice(0, Math.min(list.length - 1, Math.floor(fraction * list.length))).map((e) => e.g));
   const goal = macs * (1 - 1 / ratio);
-  for (const { g } of order) {
-    if (predictRemoval(partition.graph, chosen).macs >= goal) break;
-    if (g.channels.some((c) => (lost.get(c.layer) ?? 0) + c.indices.length >= width(c.layer))) continue;
-    chosen.push(g);
-    for (const c of g.channels) lost.set(c.layer, (lost.get(c.layer) ?? 0) + c.indices.length);
+  let lo = 0;
+  let hi = 1;
+  for (let i = 0; i < 30; i++) {
+    const mid = (lo + hi) / 2;
+    if (predictRemoval(partition.graph, pick(mid)).macs >= goal) hi = mid;
+    else lo = mid;
   }
-  return chosen;
+  return pick(hi);
 }
 
 export async function runMagnitudePruneJob(job: MagnitudePruneJob, callbacks: TrainCallbacks & { onStage?(message: string): void } = {}): Promise<MagnitudePruneResult> {
