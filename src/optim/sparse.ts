@@ -161,10 +161,26 @@ export class SparseOptimizer implements Optimizer {
     return u;
   }
 
+  /** per-group inner products <a_g, b_g> */
+  private dots(a: Map<string, tf.Tensor>, b: Map<string, tf.Tensor>): Float64Array {
+    const grouped = [...a].filter(([n]) => this.index.grouped(n));
+    return this.index.groupSums(new Map(grouped.map(([n, t]) => [n, tf.mul(t, b.get(n)!)] as const)));
+  }
+
   /** group norms of the tensors in `t` */
   private norms(t: Map<string, tf.Tensor>): Float64Array {
-    const squares = new Map([...t].filter(([n]) => this.index.grouped(n)).map(([n, v]) => [n, tf.square(v)] as const));
-    return this.index.groupSums(squares).map(Math.sqrt);
+    return this.dots(t, t).map(Math.sqrt);
+  }
+
+  /** x - lr (d + coef_g x) with the per-group coefficient coef_g = lambda_g / ||x_g|| */
+  private penalisedStep(x: Map<string, tf.Variable>, d: Map<string, tf.Tensor>, lr: number, coef: ArrayLike<number>): Map<string, tf.Tensor> {
+    const xt = new Map<string, tf.Tensor>();
+    for (const [name, v] of x) {
+      let s = d.get(name)!;
+      if (this.index.grouped(name)) s = tf.add(s, tf.mul(v, this.index.broadcast(name, coef, 0)));
+      xt.set(name, tf.sub(v, tf.mul(s, lr)));
+    }
+    return xt;
   }
 
   /** x_g <- factor_g * t_g for grouped entries, t elsewhere */
@@ -193,14 +209,8 @@ export class SparseOptimizer implements Optimizer {
   private halfSpaceStep(x: Map<string, tf.Variable>, d: Map<string, tf.Tensor>, lr: number, lambdas: Float64Array | null): void {
     const eps = this.config.epsilon ?? 0;
     const norm = this.norms(x);
-    const coef = norm.map((n, g) => (n > 0 ? (lambdas ?? this.lambdas)[g] / n : 0));
-    const xt = new Map<string, tf.Tensor>();
-    for (const [name, v] of x) {
-      let s = d.get(name)!;
-      if (this.index.grouped(name)) s = tf.add(s, tf.mul(v, this.index.broadcast(name, coef, 0)));
-      xt.set(name, tf.sub(v, tf.mul(s, lr)));
-    }
-    const dots = this.index.groupSums(new Map([...xt].filter(([n]) => this.index.grouped(n)).map(([n, t]) => [n, tf.mul(t, x.get(n)!)] as const)));
+    const xt = this.penalisedStep(x, d, lr, norm.map((n, g) => (n > 0 ? (lambdas ?? this.lambdas)[g] / n : 0)));
+    const dots = this.dots(xt, x);
     const factor = norm.map((n, g) => {
       if (n === 0) return 0; // zero groups stay zero
       const projected = lambdas === null || lambdas[g] > 0;
@@ -249,8 +259,8 @@ export class SparseOptimizer implements Optimizer {
       this.assignScaled(x, this.plainStep(x, d, lr), factor);
       return;
     }
-    const inner = this.index.groupSums(new Map([...x].filter(([n]) => this.index.grouped(n)).map(([n, v]) => [n, tf.mul(v, d.get(n)!)] as const)));
-    const dNorm2 = this.index.groupSums(new Map([...d].filter(([n]) => this.index.grouped(n)).map(([n, t]) => [n, tf.square(t)] as const)));
+    const inner = this.dots(x, d);
+    const dNorm2 = this.dots(d, d);
     const lambdas = norm.map((n, g) => {
       if (!this.penalised![g] || n === 0) return 0;
       if (inner[g] >= 0) return this.lambdas[g];
@@ -261,14 +271,8 @@ export class SparseOptimizer implements Optimizer {
       return Math.min(Math.max(this.lambdas[g], lb * 1.1), 0.5 * (lb + ub));
     });
     if (this.t < (c.switchStep ?? start)) {
-      // before projections start: the penalised step alone
-      const coef = norm.map((n, g) => (n > 0 ? lambdas[g] / n : 0));
-      const xt = new Map<string, tf.Tensor>();
-      for (const [name, v] of x) {
-        let s = d.get(name)!;
-        if (this.index.grouped(name)) s = tf.add(s, tf.mul(v, this.index.broadcast(name, coef, 0)));
-        xt.set(name, tf.sub(v, tf.mul(s, lr)));
-      }
+      // before projections start: the penalised step alone (zero groups stay zero)
+      const xt = this.penalisedStep(x, d, lr, norm.map((n, g) => (n > 0 ? lambdas[g] / n : 0)));
       this.assignScaled(x, xt, norm.map((n) => (n === 0 ? 0 : 1)));
       return;
     }
@@ -283,7 +287,7 @@ export class SparseOptimizer implements Optimizer {
     const G = this.index.groupCount;
     const norm = this.norms(x);
     const dNorm = this.norms(d);
-    const inner = this.index.groupSums(new Map([...x].filter(([n]) => this.index.grouped(n)).map(([n, v]) => [n, tf.mul(v, d.get(n)!)] as const)));
+    const inner = this.dots(x, d);
     const cos = norm.map((n, g) => (n > 0 && dNorm[g] > 0 ? inner[g] / (n * dNorm[g]) : 0));
     const magnitude = norm.map((n, g) => n / this.index.sizes[g]);
     const normalise = (v: Float64Array) => {
