@@ -139,7 +139,7 @@ test('compress: trains sparse, writes sparse, slim and metrics.json; the slim mo
 test('compress: flag combinations that cannot work exit with 2', () => {
   const cases: [string[], RegExp][] = [
     [['compress', '--data', 'mnist'], /compress needs --model \(a zoo model\) or --from/],
-    [['compress', '--model', 'lenet5', '--data', 'mnist', '--optimizer', 'dhspg'], /--optimizer dhspg needs --target-sparsity/],
+    [['compress', '--model', 'lenet5', '--data', 'mnist', '--optimizer', 'dhspg'], /--optimizer dhspg needs --target-sparsity or --target-macs-ratio/],
     [['compress', '--model', 'lenet5', '--data', 'mnist', '--epsilon', '1'], /expected a number in \[0, 1\)/],
     [['compress', '--model', 'lenet5', '--data', 'mnist', '--target-sparsity', '1.5'], /expected a number in \[0, 1\)/],
     [['compress', '--model', 'lenet5', '--data', 'mnist', '--optimizer', 'sgd'], /Allowed choices are proxsg, hspg, obproxsg, dhspg/],

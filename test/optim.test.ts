@@ -272,3 +272,30 @@ test('optimizer state (step, stage, momentum buffers, DHSPG choice) saved and re
   tf.dispose([X, y, resumed]);
   c.dispose();
 });
+
+test('DHSPG with a MACs target chooses groups until their MACs reach the target, then zeroes them', () => {
+  const p = makeProblem(3);
+  const groupMacs = [10, 1, 1, 1, 1, 1, 1, 1, 1, 1];
+  const X = tf.tensor2d(Float32Array.from(p.X), [N, P]);
+  const y = tf.tensor1d(Float32Array.from(p.y));
+  const w = tf.variable(tf.zeros([P]), true, 'w');
+  const opt = new SparseOptimizer(new GroupIndex(spec, new Map([['w', [P]]])), {
+    method: 'dhspg', lambda: LAMBDA, epsilon: 0.3, pruneStart: 5, switchStep: 10, pruneEnd: 40, momentum: 0.9,
+    targetMacs: { fraction: 0.3, groupMacs, totalMacs: 19, removedMacs: (ids) => ids.reduce((sum, g) => sum + groupMacs[g], 0) },
+  });
+  for (let s = 0; s < 50; s++) {
+    tf.tidy(() => {
+      const rows = tf.tensor1d(Int32Array.from({ length: 16 }, (_, i) => (s * 16 + i) % N), 'int32');
+      const { grads } = tf.variableGrads(() => tf.mean(tf.softplus(tf.neg(tf.mul(tf.gather(y, rows), tf.squeeze(tf.matMul(tf.gather(X, rows), tf.reshape(w, [P, 1]))))))) as tf.Scalar, [w]);
+      opt.step([w], [grads.w], 0.5);
+    });
+  }
+  const chosen = opt.getState().penalised!.flatMap((c, g) => (c ? [g] : []));
+  const macs = chosen.reduce((sum, g) => sum + groupMacs[g], 0);
+  assert.ok(macs >= 0.3 * 19, `chosen ${chosen} cost ${macs} MACs`);
+  // it stops at the first group that reaches the target: at most one group's MACs beyond it
+  assert.ok(macs < 0.3 * 19 + Math.max(...chosen.map((g) => groupMacs[g])), `chosen ${chosen} cost ${macs} MACs`);
+  assert.deepEqual(zeroGroupsOf(w.dataSync()), chosen);
+  tf.dispose([X, y, w]);
+  opt.dispose();
+});

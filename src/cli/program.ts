@@ -187,6 +187,7 @@ export function buildProgram(): Command {
       .option('--lambda <l>', 'group-lasso weight (l1 weight for obproxsg)', number('non-negative'), 1e-3)
       .option('--epsilon <e>', 'half-space threshold in [0, 1) (hspg, dhspg)', number('fraction'), 0)
       .option('--target-sparsity <s>', 'dhspg: fraction of groups to remove, in [0, 1)', number('fraction'))
+      .option('--target-macs-ratio <r>', 'dhspg: dense MACs / slim MACs to aim for (instead of --target-sparsity)', number('positive'))
       .addOption(new Option('--direction <name>', 'step direction').choices(['sgd', 'adam']).default('sgd'))
       .option('--switch-epoch <e>', 'hspg/obproxsg: epoch of the second stage (default: epochs/4)', number('non-negative'))
       .option('--penalty-end <e>', 'proxsg/hspg: epoch at which the penalty stops; zero groups stay zero, the rest train on', number('non-negative'))
@@ -200,7 +201,10 @@ export function buildProgram(): Command {
     .action(async (o) => {
       const spec = o.from ?? o.model;
       if (!spec) throw new UsageError('compress needs --model (a zoo model) or --from (a model.json)');
-      if (o.optimizer === 'dhspg' && o.targetSparsity === undefined) throw new UsageError('--optimizer dhspg needs --target-sparsity');
+      if (o.optimizer === 'dhspg' && o.targetSparsity === undefined && o.targetMacsRatio === undefined) {
+        throw new UsageError('--optimizer dhspg needs --target-sparsity or --target-macs-ratio');
+      }
+      if (o.targetMacsRatio !== undefined && !(o.targetMacsRatio > 1)) throw new UsageError(`--target-macs-ratio must be above 1, got ${o.targetMacsRatio}`);
       await initEngine({ backend: o.backend, announce: !o.quiet });
       const quiet = o.quiet || o.json;
       const progress = progressCallbacks(o.epochs, quiet);
@@ -219,6 +223,7 @@ export function buildProgram(): Command {
           switchEpoch: o.switchEpoch,
           penaltyEndEpoch: o.penaltyEnd,
           targetSparsity: o.targetSparsity,
+          targetMacsRatio: o.targetMacsRatio,
           pruneStartEpoch: o.pruneStart,
           pruneEndEpoch: o.pruneEnd,
           freeze: o.freeze,

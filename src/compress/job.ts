@@ -3,7 +3,7 @@
 import { join } from 'node:path';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { loadDataset, subsetSplits } from '../data/datasets.js';
-import { zeroInvariantGroups } from '../graph/groups.js';
+import { predictRemoval, zeroInvariantGroups } from '../graph/groups.js';
 import { saveModel, writeFileAtomic } from '../io/model_files.js';
 import { GroupIndex } from '../optim/group_index.js';
 import { SparseOptimizer, type GroupStats, type SparseMethod } from '../optim/sparse.js';
@@ -30,6 +30,8 @@ export interface CompressJob extends Omit<TrainConfig, 'optimizer'> {
   penaltyEndEpoch?: number;
   /** dhspg */
   targetSparsity?: number;
+  /** dhspg, instead of targetSparsity: dense MACs / slim MACs to aim for */
+  targetMacsRatio?: number;
   /** dhspg: epochs at which penalising starts and by which the chosen groups are zero */
   pruneStartEpoch?: number;
   pruneEndEpoch?: number;
@@ -114,6 +116,12 @@ export async function runCompressJob(job: CompressJob, callbacks: TrainCallbacks
     nesterov: job.nesterov,
     weightDecay: job.weightDecay,
     targetSparsity: job.targetSparsity,
+    targetMacs: job.targetMacsRatio === undefined ? undefined : {
+      fraction: 1 - 1 / job.targetMacsRatio,
+      groupMacs: prunable.map((g) => g.savings.macs),
+      totalMacs: countModel(model).macs,
+      removedMacs: (ids) => predictRemoval(partition.graph, ids.map((i) => prunable[i])).macs,
+    },
     switchStep: at(job.switchEpoch ?? job.epochs / 4),
     pruneStart: at(job.pruneStartEpoch ?? job.epochs / 10),
     pruneEnd: at(job.pruneEndEpoch ?? (job.epochs * 3) / 4),

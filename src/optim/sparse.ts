@@ -27,6 +27,17 @@ export interface SparseConfig {
   weightDecay?: number;
   /** dhspg: the fraction of groups to make zero, in [0, 1) */
   targetSparsity?: number;
+  /**
+   * dhspg, instead of targetSparsity: choose groups in order of redundancy times
+   * groupMacs (what each saves alone) until removing them together saves this
+   * fraction of totalMacs, as `removedMacs` (the exact joint saving) says
+   */
+  targetMacs?: {
+    fraction: number;
+    groupMacs: ArrayLike<number>;
+    totalMacs: number;
+    removedMacs: (groups: number[]) => number;
+  };
   /** dhspg: the step at which the penalised groups are chosen */
   pruneStart?: number;
   /** dhspg: the step by which every penalised group is zero (a last projection closes any gap) */
@@ -65,9 +76,12 @@ function checkConfig(c: SparseConfig): void {
   if (!(c.lambda >= 0) || !Number.isFinite(c.lambda)) throw new Error(`lambda must be a non-negative number, got ${c.lambda}`);
   const eps = c.epsilon ?? 0;
   if (!(eps >= 0 && eps < 1)) throw new Error(`epsilon must be in [0, 1), got ${eps}`);
-  if (c.method === 'dhspg') {
+  if (c.method === 'dhspg' && c.targetMacs === undefined) {
     const t = c.targetSparsity;
     if (t === undefined || !(t >= 0 && t < 1)) throw new Error(`dhspg needs a target sparsity in [0, 1), got ${t}`);
+  }
+  if (c.targetMacs && !(c.targetMacs.fraction > 0 && c.targetMacs.fraction < 1)) {
+    throw new Error(`the MACs fraction to remove must be in (0, 1), got ${c.targetMacs.fraction}`);
   }
 }
 
@@ -298,10 +312,22 @@ export class SparseOptimizer implements Optimizer {
     const nc = normalise(cos);
     const nm = normalise(magnitude.map((m) => (m > 0 ? 1 / m : Number.MAX_VALUE)));
     const score = nc.map((v, g) => 0.5 * v + 0.5 * nm[g]);
-    const k = Math.round(this.config.targetSparsity! * G);
-    const order = [...score.keys()].sort((a, b) => score[b] - score[a] || a - b);
+    const target = this.config.targetMacs;
+    // towards a MACs target, redundancy counts in proportion to the compute a group costs
+    const meanMacs = target ? target.totalMacs / G : 1;
+    const rank = target ? score.map((v, g) => v * (target.groupMacs[g] / meanMacs)) : score;
+    const order = [...rank.keys()].sort((a, b) => rank[b] - rank[a] || a - b);
     const chosen = new Uint8Array(G);
-    for (const g of order.slice(0, k)) chosen[g] = 1;
+    if (target) {
+      const picked: number[] = [];
+      for (const g of order) {
+        if (target.removedMacs(picked) >= target.fraction * target.totalMacs) break;
+        picked.push(g);
+        chosen[g] = 1;
+      }
+      return chosen;
+    }
+    for (const g of order.slice(0, Math.round(this.config.targetSparsity! * G))) chosen[g] = 1;
     return chosen;
   }
 
