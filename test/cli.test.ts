@@ -134,6 +134,10 @@ test('compress: trains sparse, writes sparse, slim and metrics.json; the slim mo
   assert.equal(JSON.parse(e.stdout).accuracy, result.slim.accuracy);
   const a = run('analyze', join(out, 'slim', 'model.json'), '--json');
   assert.equal(JSON.parse(a.stdout).totals.macs, result.slim.macs);
+  // --from: compress a model the user already has (here: the slim one)
+  const again = run('compress', '--from', join(out, 'slim', 'model.json'), '--data', 'mnist', '--epochs', '1', '--subset', '500', '--lambda', '0.8', '--json');
+  assert.equal(again.code, 0, again.stderr);
+  assert.equal(JSON.parse(again.stdout).sparse.macs, result.slim.macs);
 });
 
 test('compress: flag combinations that cannot work exit with 2', () => {

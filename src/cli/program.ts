@@ -194,7 +194,7 @@ export function buildProgram(): Command {
       .option('--prune-start <e>', 'dhspg: epoch at which penalising starts (default: epochs/10)', number('non-negative'))
       .option('--prune-end <e>', 'dhspg: epoch by which the chosen groups are zero (default: 3/4 of the epochs)', number('non-negative'))
       .option('--freeze <layers>', 'keep these layers whole (comma-separated, repeatable)', collect, [] as string[])
-      .addOption(new Option('--weighting <w>', "lambda per group: 'uniform', or 'macs' (scaled by the MACs each group costs)").choices(['uniform', 'macs']).default('uniform'))
+      .addOption(new Option('--weighting <w>', "lambda per group: 'uniform', 'macs' (scaled by the MACs each group costs) or 'sqrt-macs'").choices(['uniform', 'macs', 'sqrt-macs']).default('uniform'))
       .option('--baseline', 'also train the dense model with the same settings, for comparison', false),
   )
     .option('--out <dir>', 'write DIR/sparse, DIR/slim (model.json + weights.bin) and DIR/metrics.json')

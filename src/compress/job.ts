@@ -40,7 +40,7 @@ export interface CompressJob extends Omit<TrainConfig, 'optimizer'> {
    * 'uniform': one lambda for every group (the papers' setting); 'macs': lambda scaled
    * by the MACs a group costs over the mean, so the penalty targets compute
    */
-  weighting?: 'uniform' | 'macs';
+  weighting?: 'uniform' | 'macs' | 'sqrt-macs';
   subset?: number;
   /** also train the dense model with the same settings (plain SGD) for comparison */
   baseline?: boolean;
@@ -72,11 +72,11 @@ export interface CompressResult {
   out?: { sparse: string; slim: string; metrics: string };
 }
 
-/** each group's MACs over the mean (groups that cost nothing get the smallest non-zero weight) */
-function macsWeights(macs: number[]): number[] {
+/** (each group's MACs over the mean) ** power; groups that cost nothing get the smallest non-zero weight */
+function macsWeights(macs: number[], power: number): number[] {
   const mean = macs.reduce((a, b) => a + b, 0) / Math.max(1, macs.length);
   const floor = Math.min(...macs.filter((m) => m > 0), mean);
-  return macs.map((m) => Math.max(m, floor) / (mean || 1));
+  return macs.map((m) => (Math.max(m, floor) / (mean || 1)) ** power);
 }
 
 function summary(model: tfl.LayersModel, accuracy: number, loss: number): ModelSummary {
@@ -126,7 +126,9 @@ export async function runCompressJob(job: CompressJob, callbacks: TrainCallbacks
     pruneStart: at(job.pruneStartEpoch ?? job.epochs / 10),
     pruneEnd: at(job.pruneEndEpoch ?? (job.epochs * 3) / 4),
     penaltyEnd: job.penaltyEndEpoch === undefined ? undefined : at(job.penaltyEndEpoch),
-    groupWeights: job.weighting === 'macs' ? macsWeights(prunable.map((g) => g.savings.macs)) : undefined,
+    groupWeights: job.weighting === undefined || job.weighting === 'uniform'
+      ? undefined
+      : macsWeights(prunable.map((g) => g.savings.macs), job.weighting === 'sqrt-macs' ? 0.5 : 1),
   });
   const history: CompressEpoch[] = [];
   try {
