@@ -34,7 +34,7 @@ test('usage errors exit with 2 and say what is wrong', () => {
     [['train', '--model', 'lenet6', '--data', 'mnist'], /'lenet6' is neither a zoo model/],
     [['train', '--model', 'lenet5', '--data', 'imagenet'], /argument 'imagenet' is invalid\. Allowed choices are mnist, fashion-mnist/],
     [['train', '--data', 'mnist'], /required option '--model <name\|path>' not specified/],
-    [['train', '--model', 'lenet5', '--data', 'mnist', '--backend', 'gpu'], /Allowed choices are wasm, cpu/],
+    [['train', '--model', 'lenet5', '--data', 'mnist', '--backend', 'gpu'], /Allowed choices are native, wasm, cpu/],
     [['frobnicate'], /unknown command 'frobnicate'/],
   ];
   for (const [args, message] of cases) {

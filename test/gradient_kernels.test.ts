@@ -5,57 +5,10 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { initEngine, gradientKernelConfig } from '../src/engine/index.js';
 import { Rng } from '../src/util/random.js';
+import { trainingBackends } from './helpers/backends.js';
+import { fixedCases, randomCases, type Case } from './helpers/conv_cases.js';
 
 type Pad = 'same' | 'valid';
-interface Case {
-  n: number;
-  h: number;
-  w: number;
-  c: number;
-  kh: number;
-  kw: number;
-  co: number; // output channels (regular) or channel multiplier (depthwise)
-  stride: number;
-  dilation: number;
-  pad: Pad;
-}
-
-function randomCases(seed: number, count: number): Case[] {
-  const rng = new Rng(seed);
-  const cases: Case[] = [];
-  const pick = <T>(xs: T[]): T => xs[rng.int(xs.length)];
-  for (let i = 0; i < count; i++) {
-    const stride = pick([1, 2, 3]);
-    // TensorFlow.js's forward convolutions take a dilation only with stride 1.
-    const dilation = stride === 1 ? pick([1, 2]) : 1;
-    const kh = pick([1, 2, 3, 5]);
-    const kw = pick([1, 3]);
-    const pad: Pad = pick(['same', 'valid']);
-    const minH = pad === 'valid' ? (kh - 1) * dilation + 1 : 1;
-    const minW = pad === 'valid' ? (kw - 1) * dilation + 1 : 1;
-    cases.push({
-      n: pick([1, 2, 3]),
-      h: minH + rng.int(7),
-      w: minW + rng.int(7),
-      c: pick([1, 2, 3, 4]),
-      kh,
-      kw,
-      co: pick([1, 2, 3]),
-      stride,
-      dilation,
-      pad,
-    });
-  }
-  return cases;
-}
-
-// Always include the shapes the issue names explicitly.
-const fixedCases: Case[] = [
-  { n: 1, h: 7, w: 5, c: 3, kh: 3, kw: 3, co: 2, stride: 2, dilation: 1, pad: 'same' },
-  { n: 1, h: 9, w: 9, c: 2, kh: 3, kw: 3, co: 2, stride: 1, dilation: 2, pad: 'valid' },
-  { n: 2, h: 8, w: 6, c: 4, kh: 5, kw: 3, co: 1, stride: 2, dilation: 1, pad: 'valid' },
-  { n: 3, h: 6, w: 6, c: 1, kh: 2, kw: 2, co: 3, stride: 1, dilation: 1, pad: 'same' },
-];
 const cases = [...fixedCases, ...randomCases(7, 28)];
 
 function randomTensor(rng: Rng, shape: number[]): tf.Tensor {
@@ -190,20 +143,20 @@ const kernels = [
 
 await initEngine({ backend: 'wasm' });
 
-for (const { kernel, depthwise, wrt } of kernels) {
-  test(`${kernel}: wasm and composed-on-cpu agree with the cpu kernel and finite differences`, async () => {
+for (const backend of trainingBackends) for (const { kernel, depthwise, wrt } of kernels) {
+  test(`${kernel}: ${backend}${backend === 'wasm' ? ' and composed-on-cpu' : ''} agree with the cpu kernel and finite differences`, async () => {
     const rng = new Rng(11);
     for (const k of cases) {
       const label = `${kernel} ${JSON.stringify(k)}`;
       const p = await onBackend('cpu', () => makeProblem(k, depthwise, rng));
       const attrs = attrsOf(k, p, kernel);
-      const onWasm = await onBackend('wasm', () => engineKernel(kernel, p, attrs));
+      const onWasm = await onBackend(backend, () => engineKernel(kernel, p, attrs));
       const composed = await onBackend('cpu', () => composedOnCpu(kernel, p, attrs));
       // The cpu backend's backprop kernels ignore dilation; there finite
       // differences are the only reference.
       if (k.dilation === 1) {
         const reference = await onBackend('cpu', () => engineKernel(kernel, p, attrs));
-        assertClose(onWasm, reference, `${label} wasm vs cpu`);
+        assertClose(onWasm, reference, `${label} ${backend} vs cpu`);
         assertClose(composed, reference, `${label} composed-on-cpu vs cpu`);
       }
       const size = onWasm.length;
@@ -217,24 +170,24 @@ for (const { kernel, depthwise, wrt } of kernels) {
   });
 }
 
-test('no tensor or wasm buffer leaks in the gradient kernels', async () => {
-  await tf.setBackend('wasm');
+for (const backend of trainingBackends) test(`no tensor or ${backend} buffer leaks in the gradient kernels`, async () => {
+  await tf.setBackend(backend);
   const rng = new Rng(3);
   const k = fixedCases[0];
   for (const { kernel, depthwise } of kernels) {
-    const p = await onBackend('wasm', () => makeProblem(k, depthwise, rng));
+    const p = await onBackend(backend, () => makeProblem(k, depthwise, rng));
     const attrs = attrsOf(k, p, kernel);
-    await onBackend('wasm', () => engineKernel(kernel, p, attrs));
+    await onBackend(backend, () => engineKernel(kernel, p, attrs));
     const before = { ...tf.memory(), backendIds: tf.backend().numDataIds() };
-    for (let i = 0; i < 3; i++) await onBackend('wasm', () => engineKernel(kernel, p, attrs));
+    for (let i = 0; i < 3; i++) await onBackend(backend, () => engineKernel(kernel, p, attrs));
     const after = { ...tf.memory(), backendIds: tf.backend().numDataIds() };
     assert.equal(after.numTensors, before.numTensors, `${kernel} leaks tensors`);
     assert.equal(after.numBytes, before.numBytes, `${kernel} leaks bytes`);
-    assert.equal(after.backendIds, before.backendIds, `${kernel} leaks wasm buffers`);
+    assert.equal(after.backendIds, before.backendIds, `${kernel} leaks ${backend} buffers`);
   }
 });
 
-test('MaxPoolGrad: ours (wasm, and on cpu) equals the cpu kernel and finite differences, negative inputs included', async () => {
+test('MaxPoolGrad: ours (wasm, native, and on cpu) equals the cpu kernel and finite differences, negative inputs included', async () => {
   const rng = new Rng(21);
   for (let t = 0; t < 30; t++) {
     const pool = 1 + rng.int(3);
@@ -251,6 +204,10 @@ test('MaxPoolGrad: ours (wasm, and on cpu) equals the cpu kernel and finite diff
     const inputs = () => ({ dy: tf.tensor(dy, outShape), input: tf.tensor(x, shape) });
     const label = `MaxPoolGrad ${JSON.stringify({ shape, pool, stride, pad, shift })}`;
     const onWasm = await onBackend('wasm', () => (tf.engine().runKernel('MaxPoolGrad', inputs(), attrs) as tf.Tensor).dataSync());
+    for (const backend of trainingBackends.filter((b) => b !== 'wasm')) {
+      const other = await onBackend(backend, () => (tf.engine().runKernel('MaxPoolGrad', inputs(), attrs) as tf.Tensor).dataSync());
+      assertClose(other, onWasm, `${label} ${backend} vs wasm`);
+    }
     const reference = await onBackend('cpu', () => (tf.engine().runKernel('MaxPoolGrad', inputs(), attrs) as tf.Tensor).dataSync());
     const composed = await onBackend('cpu', () => {
       const info = gradientKernelConfig('MaxPoolGrad', 'cpu').kernelFunc({ inputs: inputs(), attrs, backend: tf.backend() }) as tf.TensorInfo;

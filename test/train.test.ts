@@ -13,6 +13,7 @@ import { createSchedule } from '../src/train/schedules.js';
 import { train, trainStep, trainableVariables, evaluate, classificationLoss } from '../src/train/loop.js';
 import { loadModel, saveModel } from '../src/io/model_files.js';
 import { Rng } from '../src/util/random.js';
+import { trainingBackends } from './helpers/backends.js';
 
 await initEngine({ backend: 'wasm' });
 
@@ -131,7 +132,8 @@ function randomBatch(rng: Rng, size: number, shape: number[], classes: number): 
   };
 }
 
-test('a stock model with Conv2D, DepthwiseConv2D, SeparableConv2D, BN and pooling: wasm gradients equal the cpu backend\'s', async () => {
+for (const backend of trainingBackends) {
+test(`a stock model with Conv2D, DepthwiseConv2D, SeparableConv2D, BN and pooling: ${backend} gradients equal the cpu backend's`, async () => {
   const batch = randomBatch(new Rng(1), 4, [9, 9, 2], 3);
   const grads = async (backend: string) => {
     await tf.setBackend(backend);
@@ -148,16 +150,16 @@ test('a stock model with Conv2D, DepthwiseConv2D, SeparableConv2D, BN and poolin
     return out;
   };
   const cpu = await grads('cpu');
-  const wasm = await grads('wasm');
+  const wasm = await grads(backend);
   assert.equal(cpu.length, wasm.length);
   cpu.forEach((g, i) => {
     const scale = Math.max(1e-3, ...g.map(Math.abs));
-    g.forEach((v, j) => assert.ok(Math.abs(v - wasm[i][j]) <= 1e-4 * scale, `variable ${i}[${j}]: cpu ${v}, wasm ${wasm[i][j]}`));
+    g.forEach((v, j) => assert.ok(Math.abs(v - wasm[i][j]) <= 1e-4 * scale, `variable ${i}[${j}]: cpu ${v}, ${backend} ${wasm[i][j]}`));
   });
 });
 
-test('training steps on wasm lower the loss and leak no tensors', async () => {
-  await tf.setBackend('wasm');
+test(`training steps on ${backend} lower the loss and leak no tensors`, async () => {
+  await tf.setBackend(backend);
   const model = mixedModel(3);
   const vars = trainableVariables(model);
   const opt = new Sgd({ momentum: 0.9, nesterov: true, weightDecay: 5e-4 });
@@ -175,8 +177,8 @@ test('training steps on wasm lower the loss and leak no tensors', async () => {
   model.dispose();
 });
 
-test('model.fit trains a stock conv model on wasm', async () => {
-  await tf.setBackend('wasm');
+test(`model.fit trains a stock conv model on ${backend}`, async () => {
+  await tf.setBackend(backend);
   const model = mixedModel(5);
   model.compile({
     optimizer: tf.train.momentum(0.05, 0.9),
@@ -191,6 +193,7 @@ test('model.fit trains a stock conv model on wasm', async () => {
   tf.dispose([x, y]);
   model.dispose();
 });
+}
 
 test('LeNet-5 learns MNIST: one epoch on 3000 images beats 85% on 1000 test images', async () => {
   await tf.setBackend('wasm');

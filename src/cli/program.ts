@@ -2,6 +2,7 @@
 // Usage errors exit with 2, failures of the job with 1.
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { initEngine, backendNames } from '../engine/backend.js';
+import { diagnose } from '../engine/doctor.js';
 import { datasetNames } from '../data/datasets.js';
 import { zooNames } from '../models/zoo.js';
 import { optimizerNames, type OptimizerName } from '../train/optimizers.js';
@@ -49,7 +50,7 @@ function modelSpec(value: string): string {
 }
 
 const backendOption = () =>
-  new Option('--backend <name>', 'TensorFlow.js backend (default: $SLIMTRAIN_BACKEND or wasm)').choices([...backendNames]);
+  new Option('--backend <name>', 'compute backend (default: $SLIMTRAIN_BACKEND, else native where its addon loads, else wasm)').choices([...backendNames]);
 
 const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
 const thousands = (x: number) => x.toLocaleString('en-US');
@@ -156,6 +157,34 @@ export function buildProgram(): Command {
           `${seconds.toFixed(1)} s of training\n`,
       );
       if (result.savedTo) process.stdout.write(`saved ${result.savedTo}\n`);
+    });
+
+  program
+    .command('doctor')
+    .description('show the compute backend, its native libraries and threads, and check the native kernels against the cpu backend')
+    .option('--json', 'print the diagnosis as JSON on stdout', false)
+    .action(async (o) => {
+      const d = await diagnose();
+      if (o.json) {
+        process.stdout.write(`${JSON.stringify(d, null, 2)}\n`);
+      } else {
+        const rows: [string, string][] = [
+          ['backend', d.summary],
+          ['node', `${d.node} on ${d.platform}`],
+          ['cpu', `${d.cpu}, ${d.cores} cores`],
+          ['native addon', d.native.loaded ? d.native.addon : `not available: ${d.native.error}`],
+        ];
+        if (d.native.info) {
+          rows.push(['oneDNN', d.native.info.onednn], ['BLAS', `${d.native.info.blas} (${d.native.info.blasThreads} threads)`], ['OpenMP threads', String(d.native.info.threads)]);
+        }
+        if (d.selfCheck) {
+          rows.push(['self-check', `${d.selfCheck.ok ? 'ok' : 'FAILED'}: native vs cpu max relative difference ${d.selfCheck.maxRelativeDifference.toExponential(1)}`]);
+        } else {
+          rows.push(['to enable native', 'apt-get install libopenblas-dev libdnnl-dev g++, then npm run build:native']);
+        }
+        process.stdout.write(`${formatTable(['check', 'result'], rows)}\n`);
+      }
+      if (d.selfCheck && !d.selfCheck.ok) process.exitCode = 1;
     });
 
   program

@@ -7,8 +7,10 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import { registerMissingGradientKernels } from './gradient_kernels.js';
 import { registerFastGradients } from './gradients.js';
+import { installFusedTraining } from './fused_training.js';
+import { nativeAddon, registerNativeBackend, type NativeInfo } from './native.js';
 
-export const backendNames = ['wasm', 'cpu'] as const;
+export const backendNames = ['native', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof backendNames)[number];
 
 export interface EngineInfo {
@@ -16,26 +18,39 @@ export interface EngineInfo {
   /** kernels slimtrain registered because the backend lacked them */
   addedKernels: string[];
   simd: boolean;
+  /** the native addon's libraries and threads, when the native backend runs */
+  native?: NativeInfo;
+  /** why the native backend is not available, when it is not */
+  nativeUnavailable?: string;
 }
 
 let announced = false;
 
 /**
- * Activates `backend` (default: $SLIMTRAIN_BACKEND, else wasm) and registers the
- * gradient kernels it lacks. `announce` prints the choice once per process.
+ * Activates `backend` (default: $SLIMTRAIN_BACKEND, else native where its addon
+ * loads, else wasm) and registers the gradient kernels it lacks. `announce` prints
+ * the choice once per process.
  */
 export async function initEngine(
   options: { backend?: string; announce?: boolean } = {},
 ): Promise<EngineInfo> {
-  const requested = options.backend ?? process.env.SLIMTRAIN_BACKEND ?? 'wasm';
+  const hasNative = registerNativeBackend();
+  const loaded = nativeAddon();
+  const nativeUnavailable = 'error' in loaded ? loaded.error : undefined;
+  const requested = options.backend || process.env.SLIMTRAIN_BACKEND || (hasNative ? 'native' : 'wasm');
   if (!(backendNames as readonly string[]).includes(requested)) {
     throw new Error(`unknown backend '${requested}': use one of ${backendNames.join(', ')}`);
   }
+  if (requested === 'native' && !hasNative) {
+    throw new Error(`the native backend is not available: ${nativeUnavailable}; use --backend wasm or run 'slimtrain doctor'`);
+  }
   const backend = requested as BackendName;
   // every backend gets its kernels, so that a later tf.setBackend can train too
-  const added = new Map(backendNames.map((name) => [name, registerMissingGradientKernels(name)]));
+  const available = backendNames.filter((name) => name !== 'native' || hasNative);
+  const added = new Map(available.map((name) => [name, registerMissingGradientKernels(name)]));
   const addedKernels = added.get(backend)!;
   registerFastGradients();
+  if (hasNative) installFusedTraining();
   if (tf.getBackend() !== backend) {
     const ok = await tf.setBackend(backend);
     if (!ok) throw new Error(`TensorFlow.js backend '${backend}' failed to initialise`);
@@ -43,12 +58,25 @@ export async function initEngine(
   await tf.ready();
   // The cpu backend greets Node users once with advice to install tfjs-node, which
   // cannot install offline; mark its first use as done so users see our line instead.
-  const cpu = tf.engine().findBackend('cpu') as unknown as { firstUse?: boolean } | null;
-  if (cpu) cpu.firstUse = false;
+  for (const name of ['cpu', 'native']) {
+    const cpuLike = tf.engine().findBackend(name) as unknown as { firstUse?: boolean } | null;
+    if (cpuLike) cpuLike.firstUse = false;
+  }
   const simd = backend === 'wasm' && tf.env().getBool('WASM_HAS_SIMD_SUPPORT');
+  const native = backend === 'native' && 'addon' in loaded ? loaded.addon.info() : undefined;
   if (options.announce && !announced) {
     announced = true;
-    process.stderr.write(`slimtrain: TensorFlow.js ${backend} backend${simd ? ' (SIMD)' : ''}\n`);
+    process.stderr.write(`slimtrain: ${describeBackend({ backend, simd, native, nativeUnavailable })}\n`);
   }
-  return { backend, addedKernels, simd };
+  return { backend, addedKernels, simd, native, nativeUnavailable };
+}
+
+/** One line naming the backend in use and, for native, its libraries. */
+export function describeBackend(e: Pick<EngineInfo, 'backend' | 'simd' | 'native' | 'nativeUnavailable'>): string {
+  if (e.native) {
+    const blas = e.native.blas.split(' ').slice(0, 2).join(' ');
+    return `native backend (oneDNN ${e.native.onednn}, ${blas}, ${e.native.threads} threads)`;
+  }
+  const why = e.nativeUnavailable && e.backend === 'wasm' ? `; native kernels unavailable: ${e.nativeUnavailable}` : '';
+  return `TensorFlow.js ${e.backend} backend${e.simd ? ' (SIMD)' : ''}${why}`;
 }

@@ -1,0 +1,83 @@
+// The native kernels slimtrain registers with TensorFlow.js; data in TensorFlow.js's
+// layouts (NHWC, row-major), float32.
+#pragma once
+#include <cstdint>
+#include <string>
+
+namespace slimtrain {
+
+/** A convolution in TensorFlow.js's terms (backend_util.Conv2DInfo). */
+struct ConvShape {
+  int batch, inHeight, inWidth, inChannels;
+  int outHeight, outWidth, outChannels;
+  int filterHeight, filterWidth;
+  int strideHeight, strideWidth, dilationHeight, dilationWidth;
+  int padTop, padLeft;
+  bool depthwise;  // a [h, w, channels, multiplier] filter, one group per input channel
+};
+
+/** Fused activations, numbered as the JavaScript side sends them. */
+enum class Activation : int { Linear = 0, Relu = 1, Relu6 = 2, Elu = 3, LeakyRelu = 4, Sigmoid = 5 };
+
+// Each returns the oneDNN implementation that ran (for `slimtrain doctor` and tests).
+std::string convForward(const ConvShape &s, const float *x, const float *w, const float *bias, float *y,
+                        Activation act, float alpha);
+std::string convBackwardData(const ConvShape &s, const float *dy, const float *w, float *dx);
+std::string convBackwardWeights(const ConvShape &s, const float *x, const float *dy, float *dw);
+std::string onednnVersion();
+
+/** y[i] = act(y[i] + bias[i % channels]) (bias may be null). */
+void biasActivation(float *y, int64_t size, const float *bias, int64_t channels, Activation act, float alpha);
+
+/** c[b] = op(a[b]) x op(b[b]) for each batch entry; a batch size of 1 broadcasts. */
+void batchMatMul(const float *a, const float *b, float *c, int batchA, int batchB, int m, int n, int k,
+                 bool transposeA, bool transposeB);
+std::string blasInfo();
+int blasThreads();
+
+}  // namespace slimtrain
+
+namespace slimtrain {
+
+enum class BinaryOp : int { Add = 0, Sub = 1, Mul = 2, Div = 3, SquaredDifference = 4, Maximum = 5, Minimum = 6 };
+enum class UnaryOp : int {
+  Relu = 0, Relu6 = 1, Step = 2, Square = 3, Neg = 4, Sqrt = 5, Rsqrt = 6, Exp = 7, Log = 8, Abs = 9, Sigmoid = 10
+};
+
+/**
+ * out = op(a, b) over `shape` (rank >= 1); each operand is read at the given strides
+ * per output dimension, 0 where it broadcasts. The last dimension's strides are 0 or 1.
+ */
+void binary(BinaryOp op, const float *a, const int64_t *aStrides, const float *b, const int64_t *bStrides, float *out,
+            const int64_t *shape, int rank);
+/** y = op(x); alpha is Step's value for x <= 0. */
+void unary(UnaryOp op, const float *x, float *y, int64_t size, float alpha);
+/** x viewed as [outer, reduce, inner]; out[o, i] = scale * sum over r (accumulated in double). */
+void reduceSum(const float *x, int64_t outer, int64_t reduce, int64_t inner, float *out, float scale);
+/** y = (x - mean) * scale / sqrt(variance + epsilon) + offset, per channel (the last dimension). */
+void batchNorm(const float *x, int64_t size, int64_t channels, const float *mean, const float *variance,
+               const float *offset, const float *scale, float epsilon, float *y);
+
+struct PoolShape {
+  int batch, inHeight, inWidth, channels, outHeight, outWidth;
+  int filterHeight, filterWidth, strideHeight, strideWidth, padTop, padLeft;
+};
+void maxPool(const PoolShape &s, const float *x, float *y);
+/** dx for max pooling: each window's first maximum gets the window's gradient. */
+void maxPoolGrad(const PoolShape &s, const float *dy, const float *x, float *dx);
+
+}  // namespace slimtrain
+
+namespace slimtrain {
+
+/** Training-mode batch norm over the rows of [rows, channels]: batch mean, biased variance, normalised y. */
+void batchNormTraining(const float *x, int64_t rows, int64_t channels, const float *gamma, const float *beta,
+                       float epsilon, float *y, float *mean, float *variance);
+/** Its gradient, including the paths through the batch mean and variance (dmean, dvariance may be null). */
+void batchNormTrainingGrad(const float *dy, const float *x, int64_t rows, int64_t channels, const float *gamma,
+                           const float *mean, const float *variance, const float *dmean, const float *dvariance,
+                           float epsilon, float *dx, float *dgamma, float *dbeta);
+/** dx = dy where x > 0, else 0 (TensorFlow's ReluGrad). */
+void reluGrad(const float *dy, const float *x, float *dx, int64_t size);
+
+}  // namespace slimtrain

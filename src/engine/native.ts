@@ -1,0 +1,526 @@
+// The 'native' backend: TensorFlow.js's cpu backend (same tensor storage, same
+// kernels for everything else) with the kernels that dominate training replaced by
+// our N-API addon (native/): oneDNN convolutions, BLAS matrix products, OpenMP
+// elementwise work. The addon is optional; where it did not build or cannot load,
+// `nativeAddon()` says why and slimtrain runs on wasm.
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import {
+  backend_util,
+  getKernel,
+  getKernelsForBackend,
+  registerBackend,
+  registerKernel,
+  type DataId,
+  type DataType,
+  type KernelConfig,
+  type NamedAttrMap,
+  type TensorInfo,
+  util,
+} from '@tensorflow/tfjs-core';
+import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
+
+export interface NativeInfo {
+  onednn: string;
+  blas: string;
+  blasThreads: number;
+  threads: number;
+}
+
+/** The functions native/src/addon.cc exports. */
+interface NativeAddon {
+  convForward(shape: Int32Array, x: Float32Array, w: Float32Array, bias: Float32Array | null, y: Float32Array, activation: number, alpha: number): string;
+  convBackwardData(shape: Int32Array, dy: Float32Array, w: Float32Array, dx: Float32Array): string;
+  convBackwardWeights(shape: Int32Array, x: Float32Array, dy: Float32Array, dw: Float32Array): string;
+  batchMatMul(a: Float32Array, b: Float32Array, c: Float32Array, batchA: number, batchB: number, m: number, n: number, k: number, transposeA: boolean, transposeB: boolean): void;
+  biasActivation(y: Float32Array, bias: Float32Array | null, channels: number, activation: number, alpha: number): void;
+  binary(op: number, a: Float32Array, aStrides: Int32Array, b: Float32Array, bStrides: Int32Array, out: Float32Array, shape: Int32Array): void;
+  unary(op: number, x: Float32Array, y: Float32Array, alpha: number): void;
+  reduceSum(x: Float32Array, outer: number, reduce: number, inner: number, out: Float32Array, scale: number): void;
+  batchNorm(x: Float32Array, channels: number, mean: Float32Array, variance: Float32Array, offset: Float32Array | null, scale: Float32Array | null, epsilon: number, y: Float32Array): void;
+  maxPool(shape: Int32Array, x: Float32Array, y: Float32Array): void;
+  maxPoolGrad(shape: Int32Array, dy: Float32Array, x: Float32Array, dx: Float32Array): void;
+  batchNormTraining(x: Float32Array, channels: number, gamma: Float32Array | null, beta: Float32Array | null, epsilon: number, y: Float32Array, mean: Float32Array, variance: Float32Array): void;
+  batchNormTrainingGrad(dy: Float32Array, x: Float32Array, channels: number, gamma: Float32Array | null, mean: Float32Array, variance: Float32Array, dmean: Float32Array | null, dvariance: Float32Array | null, epsilon: number, dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array): void;
+  reluGrad(dy: Float32Array, x: Float32Array, dx: Float32Array): void;
+  info(): NativeInfo;
+}
+
+export const addonPath = fileURLToPath(new URL('../../../native/build/Release/slimtrain_native.node', import.meta.url));
+
+let loaded: { addon: NativeAddon } | { error: string } | undefined;
+
+/** The addon, or why it is not available (not built, a missing library, another OS). */
+export function nativeAddon(): { addon: NativeAddon } | { error: string } {
+  if (loaded === undefined) {
+    try {
+      loaded = { addon: createRequire(import.meta.url)(addonPath) as NativeAddon };
+    } catch (e) {
+      const reason = (e as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND' ? `${addonPath} was not built (npm run build:native)` : (e as Error).message.split('\n')[0];
+      loaded = { error: reason };
+    }
+  }
+  return loaded;
+}
+
+/**
+ * Reuses the output buffers of the native kernels once their tensors are disposed,
+ * as PyTorch's caching allocator does: a fresh multi-megabyte buffer per kernel
+ * costs page faults and drives V8 into a full garbage collection every few steps.
+ * A buffer is reused only when no registered tensor refers to it any more and its
+ * array was never handed out (readSync marks it escaped); views of it that other
+ * kernels register count as references.
+ */
+class BufferPool {
+  private readonly free = new Map<number, Float32Array[]>();
+  private readonly references = new Map<ArrayBufferLike, number>();
+  private readonly owned = new WeakSet<ArrayBufferLike>();
+  private readonly escaped = new WeakSet<ArrayBufferLike>();
+  private freeBytes = 0;
+  constructor(private readonly limitBytes: number) {}
+
+  /** An uninitialised buffer of `length` floats; kernels write every element. */
+  take(length: number): Float32Array {
+    if (length < 4096) return new Float32Array(length);
+    const reused = this.free.get(length)?.pop();
+    if (reused) {
+      this.freeBytes -= reused.byteLength;
+      return reused;
+    }
+    // at this size Buffer.allocUnsafe gives the buffer its own ArrayBuffer and skips the zero fill
+    const bytes = Buffer.allocUnsafe(length * 4);
+    const array = new Float32Array(bytes.buffer, bytes.byteOffset, length);
+    this.owned.add(array.buffer);
+    return array;
+  }
+
+  /** A tensor now refers to `values`. */
+  register(values: unknown): void {
+    const buffer = (values as { buffer?: ArrayBufferLike } | null)?.buffer;
+    if (buffer && this.owned.has(buffer)) this.references.set(buffer, (this.references.get(buffer) ?? 0) + 1);
+  }
+
+  /** A tensor that referred to `values` is gone; the last one returns the buffer to the pool. */
+  release(values: unknown): void {
+    const buffer = (values as { buffer?: ArrayBufferLike } | null)?.buffer;
+    if (!buffer || !this.owned.has(buffer)) return;
+    const left = (this.references.get(buffer) ?? 1) - 1;
+    if (left > 0) {
+      this.references.set(buffer, left);
+      return;
+    }
+    this.references.delete(buffer);
+    if (this.escaped.has(buffer) || this.freeBytes + buffer.byteLength > this.limitBytes) return;
+    const length = buffer.byteLength / 4;
+    const list = this.free.get(length) ?? [];
+    list.push(new Float32Array(buffer, 0, length));
+    this.free.set(length, list);
+    this.freeBytes += buffer.byteLength;
+  }
+
+  /** Someone outside the backend holds `values`: never reuse its buffer. */
+  escape(values: unknown): void {
+    const buffer = (values as { buffer?: ArrayBufferLike } | null)?.buffer;
+    if (buffer && this.owned.has(buffer)) this.escaped.add(buffer);
+  }
+
+  clear(): void {
+    this.free.clear();
+    this.freeBytes = 0;
+  }
+}
+
+export class NativeBackend extends MathBackendCPU {
+  readonly pool = new BufferPool(512 * 2 ** 20);
+
+  override write(values: backend_util.BackendValues, shape: number[], dtype: DataType): DataId {
+    this.pool.register(values);
+    return super.write(values, shape, dtype);
+  }
+
+  override move(dataId: DataId, values: backend_util.BackendValues, shape: number[], dtype: DataType, refCount: number): void {
+    this.pool.register(values);
+    super.move(dataId, values, shape, dtype, refCount);
+  }
+
+  override readSync(dataId: DataId): backend_util.BackendValues {
+    const values = super.readSync(dataId);
+    this.pool.escape(this.data.get(dataId)?.values);
+    return values;
+  }
+
+  override disposeData(dataId: DataId, force = false): boolean {
+    const values = this.data.get(dataId)?.values;
+    const released = super.disposeData(dataId, force);
+    if (released && values !== undefined && !this.data.has(dataId)) this.pool.release(values);
+    return released;
+  }
+
+  override dispose(): void {
+    this.pool.clear();
+    super.dispose();
+  }
+}
+
+type Backend = NativeBackend;
+/** A native kernel; returns null where the cpu kernel should run instead (a layout or dtype we do not cover). */
+type Inputs = Record<string, TensorInfo>;
+type NativeKernel = (addon: NativeAddon, inputs: Inputs, attrs: NamedAttrMap, backend: Backend) => TensorInfo | TensorInfo[] | null;
+
+/** A float32 tensor's data as a Float32Array (the cpu backend's Cast from bool keeps a Uint8Array). */
+function values(backend: Backend, t: TensorInfo): Float32Array {
+  const v = backend.data.get(t.dataId).values;
+  return v instanceof Float32Array ? v : Float32Array.from(v as ArrayLike<number>);
+}
+
+/** An output buffer from the backend's pool. */
+function allocate(backend: Backend, length: number): Float32Array {
+  return backend.pool.take(length);
+}
+
+function output(backend: Backend, shape: number[], data: Float32Array, dtype: DataType = 'float32'): TensorInfo {
+  return backend.makeTensorInfo(shape, dtype, data);
+}
+
+const activationCodes: Record<string, number> = { linear: 0, relu: 1, relu6: 2, elu: 3, leakyrelu: 4, sigmoid: 5 };
+
+function allFloat(...ts: (TensorInfo | undefined)[]): boolean {
+  return ts.every((t) => t == null || t.dtype === 'float32');
+}
+
+function convShape(info: backend_util.Conv2DInfo, depthwise: boolean): Int32Array {
+  return Int32Array.of(
+    info.batchSize, info.inHeight, info.inWidth, info.inChannels,
+    info.outHeight, info.outWidth, info.outChannels,
+    info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth,
+    info.dilationHeight, info.dilationWidth, info.padInfo.top, info.padInfo.left, depthwise ? 1 : 0,
+  );
+}
+
+type Pair = [number, number] | number;
+
+function convInfo(xShape: number[], filterShape: number[], attrs: NamedAttrMap, depthwise: boolean): backend_util.Conv2DInfo | null {
+  const dataFormat = (attrs.dataFormat as string | undefined) ?? 'NHWC';
+  if (dataFormat !== 'NHWC') return null;
+  return backend_util.computeConv2DInfo(
+    xShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    attrs.strides as Pair,
+    (attrs.dilations as Pair | undefined) ?? 1,
+    attrs.pad as 'same' | 'valid' | number | backend_util.ExplicitPadding,
+    attrs.dimRoundingMode as 'floor' | 'round' | 'ceil' | undefined,
+    depthwise,
+  );
+}
+
+function convForward(depthwise: boolean, fused: boolean): NativeKernel {
+  return (addon, inputs, attrs, backend) => {
+    const { x, filter } = inputs;
+    const { bias, preluActivationWeights } = inputs as Partial<Inputs>;
+    const activation = fused ? ((attrs.activation as string | undefined) ?? 'linear') : 'linear';
+    const code = activationCodes[activation];
+    if (code === undefined || preluActivationWeights != null || !allFloat(x, filter, bias)) return null;
+    const info = convInfo(x.shape, filter.shape, attrs, depthwise);
+    if (info == null || (bias != null && bias.shape.reduce((a, b) => a * b, 1) !== info.outChannels)) return null;
+    const y = allocate(backend, info.batchSize * info.outHeight * info.outWidth * info.outChannels);
+    addon.convForward(convShape(info, depthwise), values(backend, x), values(backend, filter), bias ? values(backend, bias) : null, y, code, (attrs.leakyreluAlpha as number | undefined) ?? 0.2);
+    return output(backend, info.outShape, y);
+  };
+}
+
+function convBackwardData(depthwise: boolean): NativeKernel {
+  return (addon, inputs, attrs, backend) => {
+    const { dy, filter } = inputs;
+    if (!allFloat(dy, filter)) return null;
+    const inputShape = attrs.inputShape as number[];
+    const info = convInfo(inputShape, filter.shape, attrs, depthwise);
+    if (info == null) return null;
+    const dx = allocate(backend, inputShape.reduce((a, b) => a * b, 1));
+    addon.convBackwardData(convShape(info, depthwise), values(backend, dy), values(backend, filter), dx);
+    return output(backend, inputShape, dx);
+  };
+}
+
+function convBackwardWeights(depthwise: boolean): NativeKernel {
+  return (addon, inputs, attrs, backend) => {
+    const { x, dy } = inputs;
+    if (!allFloat(x, dy)) return null;
+    const filterShape = attrs.filterShape as number[];
+    const info = convInfo(x.shape, filterShape, attrs, depthwise);
+    if (info == null) return null;
+    const dw = allocate(backend, filterShape.reduce((a, b) => a * b, 1));
+    addon.convBackwardWeights(convShape(info, depthwise), values(backend, x), values(backend, dy), dw);
+    return output(backend, filterShape, dw);
+  };
+}
+
+function matMul(fused: boolean): NativeKernel {
+  return (addon, inputs, attrs, backend) => {
+    const { a, b } = inputs;
+    const { bias, preluActivationWeights } = inputs as Partial<Inputs>;
+    const activation = fused ? ((attrs.activation as string | undefined) ?? 'linear') : 'linear';
+    const code = activationCodes[activation];
+    if (code === undefined || preluActivationWeights != null || !allFloat(a, b, bias)) return null;
+    const transposeA = attrs.transposeA as boolean;
+    const transposeB = attrs.transposeB as boolean;
+    const rank = a.shape.length;
+    if (rank !== b.shape.length) return null;
+    const m = transposeA ? a.shape[rank - 1] : a.shape[rank - 2];
+    const k = transposeA ? a.shape[rank - 2] : a.shape[rank - 1];
+    const n = transposeB ? b.shape[rank - 2] : b.shape[rank - 1];
+    const batchA = a.shape.slice(0, -2).reduce((s, d) => s * d, 1);
+    const batchB = b.shape.slice(0, -2).reduce((s, d) => s * d, 1);
+    // only equal batch shapes or one side without batch; other broadcasts go to the cpu kernel
+    const batchShape = batchA >= batchB ? a.shape.slice(0, -2) : b.shape.slice(0, -2);
+    if (batchA !== batchB && Math.min(batchA, batchB) !== 1) return null;
+    if (bias != null && bias.shape.reduce((s, d) => s * d, 1) !== n) return null;
+    const c = k === 0 ? new Float32Array(Math.max(batchA, batchB) * m * n) : allocate(backend, Math.max(batchA, batchB) * m * n);
+    addon.batchMatMul(values(backend, a), values(backend, b), c, batchA, batchB, m, n, k, transposeA, transposeB);
+    if (bias != null || code !== 0) {
+      addon.biasActivation(c, bias ? values(backend, bias) : null, n, code, (attrs.leakyreluAlpha as number | undefined) ?? 0.2);
+    }
+    return output(backend, [...batchShape, m, n], c);
+  };
+}
+
+const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
+
+/**
+ * Per-dimension read strides of an operand of `shape` broadcast to `outShape`, with
+ * dimensions merged where both operands step through them alike (so a channel vector
+ * against an NHWC tensor becomes a [rows, channels] loop and equal shapes one flat run).
+ */
+function broadcastLoop(aShape: number[], bShape: number[], outShape: number[]) {
+  const strides = (shape: number[]) => {
+    const out = new Array<number>(outShape.length).fill(0);
+    let step = 1;
+    for (let i = shape.length - 1, d = outShape.length - 1; i >= 0; i--, d--) {
+      out[d] = shape[i] === 1 ? 0 : step;
+      step *= shape[i];
+    }
+    return out;
+  };
+  const as = strides(aShape);
+  const bs = strides(bShape);
+  const dims: { size: number; a: number; b: number }[] = [];
+  outShape.forEach((n, d) => {
+    if (n === 1) return;
+    const last = dims[dims.length - 1];
+    const merges = (s: number, ls: number) => (s === 0 && ls === 0) || (s !== 0 && ls === s * n);
+    if (last && merges(as[d], last.a) && merges(bs[d], last.b)) {
+      last.size *= n;
+      last.a = as[d];
+      last.b = bs[d];
+    } else {
+      dims.push({ size: n, a: as[d], b: bs[d] });
+    }
+  });
+  if (dims.length === 0) dims.push({ size: 1, a: 0, b: 0 });
+  return {
+    shape: Int32Array.from(dims, (d) => d.size),
+    a: Int32Array.from(dims, (d) => d.a),
+    b: Int32Array.from(dims, (d) => d.b),
+  };
+}
+
+function binary(op: number): NativeKernel {
+  return (addon, inputs, _attrs, backend) => {
+    const { a, b } = inputs;
+    if (!allFloat(a, b)) return null;
+    const outShape = backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
+    if (size(outShape) === 0) return null;
+    const loop = broadcastLoop(a.shape, b.shape, outShape);
+    const out = allocate(backend, size(outShape));
+    addon.binary(op, values(backend, a), loop.a, values(backend, b), loop.b, out, loop.shape);
+    return output(backend, outShape, out);
+  };
+}
+
+function unary(op: number): NativeKernel {
+  return (addon, inputs, attrs, backend) => {
+    const { x } = inputs;
+    if (!allFloat(x) || size(x.shape) === 0) return null;
+    const y = allocate(backend, size(x.shape));
+    addon.unary(op, values(backend, x), y, (attrs.alpha as number | undefined) ?? 0);
+    return output(backend, x.shape, y);
+  };
+}
+
+/** Sum or mean over axes that form one run (size-1 dimensions aside): x as [outer, reduce, inner]. */
+function reduce(mean: boolean): NativeKernel {
+  return (addon, inputs, attrs, backend) => {
+    const { x } = inputs;
+    if (!allFloat(x) || size(x.shape) === 0) return null;
+    const axes = util.parseAxisParam(attrs.axis as number | number[], x.shape);
+    const [outShape, reduceShape] = backend_util.computeOutAndReduceShapes(x.shape, axes);
+    const runs = x.shape.map((n, d) => (n === 1 ? '' : axes.includes(d) ? 'r' : 'k')).join('');
+    if (!/^k*r*k*$/.test(runs)) return null;
+    const split = (x.shape.map((n, d) => ({ n, d })).filter(({ n }) => n > 1));
+    const firstReduced = split.findIndex(({ d }) => axes.includes(d));
+    const outer = size(split.slice(0, firstReduced < 0 ? split.length : firstReduced).map(({ n }) => n));
+    const reduceSize = size(reduceShape);
+    const inner = size(x.shape) / outer / reduceSize;
+    const out = allocate(backend, size(outShape));
+    addon.reduceSum(values(backend, x), outer, reduceSize, inner, out, mean ? 1 / reduceSize : 1);
+    const shape = attrs.keepDims ? backend_util.expandShapeToKeepDim(outShape, axes) : outShape;
+    return output(backend, shape, out);
+  };
+}
+
+const batchNorm: NativeKernel = (addon, inputs, attrs, backend) => {
+  const { x, mean, variance } = inputs;
+  const { offset, scale } = inputs as Partial<Inputs>;
+  const channels = x.shape[x.shape.length - 1];
+  const perChannel = [mean, variance, offset, scale].every((t) => t == null || size(t.shape) === channels);
+  if (!allFloat(x, mean, variance, offset, scale) || !perChannel || size(x.shape) === 0) return null;
+  const y = allocate(backend, size(x.shape));
+  const optional = (t?: TensorInfo) => (t ? values(backend, t) : null);
+  addon.batchNorm(values(backend, x), channels, values(backend, mean), values(backend, variance), optional(offset), optional(scale), (attrs.varianceEpsilon as number | undefined) ?? 0.001, y);
+  return output(backend, x.shape, y);
+};
+
+function poolInfo(xShape: number[], attrs: NamedAttrMap): backend_util.Conv2DInfo {
+  return backend_util.computePool2DInfo(
+    xShape as [number, number, number, number],
+    attrs.filterSize as Pair,
+    attrs.strides as Pair,
+    1,
+    attrs.pad as 'same' | 'valid' | number,
+    attrs.dimRoundingMode as 'floor' | 'round' | 'ceil' | undefined,
+  );
+}
+
+function poolShape(info: backend_util.Conv2DInfo): Int32Array {
+  return Int32Array.of(
+    info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.outHeight, info.outWidth,
+    info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth, info.padInfo.top, info.padInfo.left,
+  );
+}
+
+const maxPool: NativeKernel = (addon, inputs, attrs, backend) => {
+  const { x } = inputs;
+  if (!allFloat(x) || x.shape.length !== 4) return null;
+  const info = poolInfo(x.shape, attrs);
+  const y = allocate(backend, size(info.outShape));
+  addon.maxPool(poolShape(info), values(backend, x), y);
+  return output(backend, info.outShape, y);
+};
+
+const maxPoolGrad: NativeKernel = (addon, inputs, attrs, backend) => {
+  const { dy, input } = inputs;
+  if (!allFloat(dy, input) || input.shape.length !== 4) return null;
+  const info = poolInfo(input.shape, attrs);
+  const dx = allocate(backend, size(input.shape));
+  addon.maxPoolGrad(poolShape(info), values(backend, dy), values(backend, input), dx);
+  return output(backend, input.shape, dx);
+};
+
+// Kernels of our own, which only the native backend has (src/engine/fused_training.ts uses them)
+export const BatchNormTraining = 'SlimtrainBatchNormTraining';
+export const BatchNormTrainingGrad = 'SlimtrainBatchNormTrainingGrad';
+export const ReluGrad = 'SlimtrainReluGrad';
+
+const optional = (backend: Backend, t?: TensorInfo) => (t ? values(backend, t) : null);
+
+/** Training-mode batch norm over the last axis: outputs y, batch mean, biased batch variance. */
+const batchNormTraining: NativeKernel = (addon, inputs, attrs, backend) => {
+  const { x } = inputs;
+  const { gamma, beta } = inputs as Partial<Inputs>;
+  const channels = x.shape[x.shape.length - 1];
+  const y = allocate(backend, size(x.shape));
+  const mean = allocate(backend, channels);
+  const variance = allocate(backend, channels);
+  addon.batchNormTraining(values(backend, x), channels, optional(backend, gamma), optional(backend, beta), attrs.epsilon as number, y, mean, variance);
+  return [output(backend, x.shape, y), output(backend, [channels], mean), output(backend, [channels], variance)];
+};
+
+const batchNormTrainingGrad: NativeKernel = (addon, inputs, attrs, backend) => {
+  const { dy, x, mean, variance } = inputs;
+  const { gamma, dmean, dvariance } = inputs as Partial<Inputs>;
+  const channels = x.shape[x.shape.length - 1];
+  const dx = allocate(backend, size(x.shape));
+  const dgamma = allocate(backend, channels);
+  const dbeta = allocate(backend, channels);
+  addon.batchNormTrainingGrad(
+    values(backend, dy), values(backend, x), channels, optional(backend, gamma), values(backend, mean), values(backend, variance),
+    optional(backend, dmean), optional(backend, dvariance), attrs.epsilon as number, dx, dgamma, dbeta,
+  );
+  return [output(backend, x.shape, dx), output(backend, [channels], dgamma), output(backend, [channels], dbeta)];
+};
+
+const reluGrad: NativeKernel = (addon, inputs, _attrs, backend) => {
+  const { dy, x } = inputs;
+  const dx = allocate(backend, size(x.shape));
+  addon.reluGrad(values(backend, dy), values(backend, x), dx);
+  return output(backend, x.shape, dx);
+};
+
+const nativeKernels: Record<string, NativeKernel> = {
+  Conv2D: convForward(false, false),
+  FusedConv2D: convForward(false, true),
+  DepthwiseConv2dNative: convForward(true, false),
+  FusedDepthwiseConv2D: convForward(true, true),
+  Conv2DBackpropInput: convBackwardData(false),
+  DepthwiseConv2dNativeBackpropInput: convBackwardData(true),
+  Conv2DBackpropFilter: convBackwardWeights(false),
+  DepthwiseConv2dNativeBackpropFilter: convBackwardWeights(true),
+  BatchMatMul: matMul(false),
+  _FusedMatMul: matMul(true),
+  Add: binary(0),
+  Sub: binary(1),
+  Multiply: binary(2),
+  RealDiv: binary(3),
+  SquaredDifference: binary(4),
+  Maximum: binary(5),
+  Minimum: binary(6),
+  Relu: unary(0),
+  Relu6: unary(1),
+  Step: unary(2),
+  Square: unary(3),
+  Neg: unary(4),
+  Sqrt: unary(5),
+  Rsqrt: unary(6),
+  Exp: unary(7),
+  Log: unary(8),
+  Abs: unary(9),
+  Sigmoid: unary(10),
+  Sum: reduce(false),
+  Mean: reduce(true),
+  FusedBatchNorm: batchNorm,
+  MaxPool: maxPool,
+  MaxPoolGrad: maxPoolGrad,
+  [BatchNormTraining]: batchNormTraining,
+  [BatchNormTrainingGrad]: batchNormTrainingGrad,
+  [ReluGrad]: reluGrad,
+};
+
+export const nativeKernelNames = Object.keys(nativeKernels);
+
+let registered = false;
+
+/**
+ * Registers the 'native' backend: the cpu backend's kernels, ours in place of the
+ * ones we implement. Returns false (and registers nothing) when the addon is missing.
+ */
+export function registerNativeBackend(): boolean {
+  const loadedAddon = nativeAddon();
+  if (!('addon' in loadedAddon)) return false;
+  if (registered) return true;
+  registered = true;
+  const { addon } = loadedAddon;
+  registerBackend('native', () => new NativeBackend(), 1);
+  for (const [kernelName, impl] of Object.entries(nativeKernels)) {
+    const cpuKernel = getKernel(kernelName, 'cpu');
+    const kernelFunc: KernelConfig['kernelFunc'] = ({ inputs, attrs, backend }) => {
+      const out = impl(addon, inputs as Inputs, attrs ?? {}, backend as Backend);
+      if (out != null) return out;
+      if (cpuKernel == null) throw new Error(`native backend: ${kernelName} needs a layout it does not cover, and the cpu backend has no ${kernelName}`);
+      return cpuKernel.kernelFunc({ inputs, attrs: attrs ?? {}, backend });
+    };
+    registerKernel({ kernelName, backendName: 'native', kernelFunc });
+  }
+  for (const config of getKernelsForBackend('cpu')) {
+    if (!(config.kernelName in nativeKernels)) registerKernel({ ...config, backendName: 'native' });
+  }
+  return true;
+}
