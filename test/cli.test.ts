@@ -165,3 +165,30 @@ test('prune: the L1-norm filter pruning baseline reaches its MACs target and fin
   assert.ok(result.pruned.accuracy > 0.6, `accuracy ${result.pruned.accuracy}`);
   assert.equal(run('prune', '--model', 'lenet5', '--data', 'mnist', '--macs-ratio', '1').code, 2);
 });
+
+test('export writes an ONNX file checked in ONNX Runtime; --json for scripts', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'slimtrain-export-'));
+  const out = join(dir, 'lenet5.onnx');
+  const r = run('export', 'lenet5', '--onnx', out, '--json');
+  assert.equal(r.code, 0, r.stderr);
+  const result = JSON.parse(r.stdout);
+  assert.equal(result.bytes, readFileSync(out).length);
+  assert.ok(result.check.maxAbsDiff <= result.check.bound);
+  const missing = run('export', join(dir, 'nothing', 'model.json'), '--onnx', join(dir, 'x.onnx'));
+  assert.equal(missing.code, 1);
+  assert.ok(!existsSync(join(dir, 'x.onnx')), 'a failed export leaves no file');
+});
+
+test('doctor names the backend and, where native runs, checks it against the cpu backend', () => {
+  const r = run('doctor', '--json');
+  assert.equal(r.code, 0, r.stderr);
+  const d = JSON.parse(r.stdout);
+  assert.ok(['native', 'wasm'].includes(d.backend));
+  if (d.native.loaded) {
+    assert.match(d.native.info.onednn, /^\d+\.\d+/);
+    assert.match(d.native.info.blas, /OpenBLAS/);
+    assert.ok(d.selfCheck.ok, `self-check ${d.selfCheck.maxRelativeDifference}`);
+  } else {
+    assert.ok(d.native.error.length > 0);
+  }
+});

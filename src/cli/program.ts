@@ -13,6 +13,8 @@ import { runCompressJob } from '../compress/job.js';
 import { runMagnitudePruneJob } from '../compress/magnitude.js';
 import { sparseMethods, type SparseMethod } from '../optim/sparse.js';
 import { analysisToDot } from '../report/dot.js';
+import { exportOnnx } from '../export/onnx.js';
+import { checkOnnx } from '../export/onnx_check.js';
 import { saveModel, writeFileAtomic } from '../io/model_files.js';
 import { formatTable } from '../util/table.js';
 import { progressCallbacks } from './progress.js';
@@ -326,6 +328,31 @@ export function buildProgram(): Command {
         ])}\n\n${r.removedGroups} groups removed: the same fraction in every layer, smallest mean |kernel weight| first\n`,
       );
       if (savedTo) process.stdout.write(`saved ${savedTo}\n`);
+    });
+
+  program
+    .command('export')
+    .description('write a model as ONNX (opset 13, NHWC input as in TensorFlow.js), checked in ONNX Runtime before it is written')
+    .argument('<model>', `zoo model (${zooNames.join(', ')}) or a model.json`, modelSpec)
+    .requiredOption('--onnx <file>', 'the .onnx file to write')
+    .option('--input <HxWxC>', 'input shape for a zoo model', shape3, [28, 28, 1] as [number, number, number])
+    .option('--classes <n>', 'classes for a zoo model', number('positive', true), 10)
+    .option('--no-fold-batchnorm', 'keep BatchNormalization nodes instead of folding them into the convolutions')
+    .addOption(backendOption())
+    .option('--json', 'print the result as JSON on stdout', false)
+    .action(async (spec: string, o) => {
+      await initEngine({ backend: o.backend, announce: !o.json });
+      const model = await resolveModel(spec, { inputShape: o.input, numClasses: o.classes });
+      const bytes = exportOnnx(model, { foldBatchNorm: o.foldBatchnorm });
+      const check = await checkOnnx(model, bytes);
+      writeFileAtomic(o.onnx, bytes);
+      const result = { model: spec, onnx: o.onnx, bytes: bytes.length, foldBatchNorm: o.foldBatchnorm, check };
+      if (o.json) {
+        process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+      } else {
+        process.stdout.write(`wrote ${o.onnx} (${thousands(bytes.length)} bytes, opset 13${o.foldBatchnorm ? ', batch norm folded' : ''}); ` +
+          `ONNX Runtime vs TensorFlow.js on ${check.samples} inputs: max |diff| ${check.maxAbsDiff.toExponential(2)} (bound ${check.bound.toExponential(2)})\n`);
+      }
     });
 
   program
