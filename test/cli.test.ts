@@ -192,3 +192,17 @@ test('doctor names the backend and, where native runs, checks it against the cpu
     assert.ok(d.native.error.length > 0);
   }
 });
+
+test('bench measures TensorFlow.js and ONNX Runtime at batch 1 and 64 and the file sizes, two models side by side', () => {
+  const r = run('bench', 'lenet5', '--vs', 'mlp', '--repeats', '2', '--json');
+  assert.equal(r.code, 0, r.stderr);
+  const { results } = JSON.parse(r.stdout);
+  assert.equal(results.length, 2);
+  for (const m of results) {
+    assert.deepEqual(m.timings.map((t: { batch: number }) => t.batch), [1, 1, 64, 64]);
+    assert.ok(m.timings.every((t: { medianMs: number; runtime: string }) => t.medianMs > 0 && /TensorFlow.js|ONNX Runtime/.test(t.runtime)));
+    assert.ok(m.sizes.onnxGzipBytes > 0 && m.sizes.onnxGzipBytes < m.sizes.onnxBytes);
+    assert.ok(m.sizes.tfjsBytes > 4 * m.params, 'float32 weights plus model.json');
+  }
+  assert.equal(results[0].macs, 416520);
+});

@@ -15,6 +15,7 @@ import { sparseMethods, type SparseMethod } from '../optim/sparse.js';
 import { analysisToDot } from '../report/dot.js';
 import { exportOnnx } from '../export/onnx.js';
 import { checkOnnx } from '../export/onnx_check.js';
+import { measureModelSpeed } from '../metrics/speed.js';
 import { saveModel, writeFileAtomic } from '../io/model_files.js';
 import { formatTable } from '../util/table.js';
 import { progressCallbacks } from './progress.js';
@@ -353,6 +354,48 @@ export function buildProgram(): Command {
         process.stdout.write(`wrote ${o.onnx} (${thousands(bytes.length)} bytes, opset 13${o.foldBatchnorm ? ', batch norm folded' : ''}); ` +
           `ONNX Runtime vs TensorFlow.js on ${check.samples} inputs: max |diff| ${check.maxAbsDiff.toExponential(2)} (bound ${check.bound.toExponential(2)})\n`);
       }
+    });
+
+  program
+    .command('bench')
+    .description('measure latency (batch 1) and throughput (batch 64) in TensorFlow.js and ONNX Runtime, and file sizes; --vs puts a second model (the slim one) beside it')
+    .argument('<model>', `zoo model (${zooNames.join(', ')}) or a model.json`, modelSpec)
+    .option('--vs <model>', 'a second model to compare with (typically the slim model of the first)', modelSpec)
+    .option('--input <HxWxC>', 'input shape for a zoo model', shape3, [28, 28, 1] as [number, number, number])
+    .option('--classes <n>', 'classes for a zoo model', number('positive', true), 10)
+    .option('--repeats <n>', 'timed runs per measurement, after 3 warm-up runs (the median is reported)', number('positive', true), 15)
+    .addOption(backendOption())
+    .option('--json', 'print the measurements as JSON on stdout', false)
+    .action(async (spec: string, o) => {
+      await initEngine({ backend: o.backend, announce: !o.json });
+      const shape = { inputShape: o.input, numClasses: o.classes };
+      const specs: string[] = o.vs ? [spec, o.vs] : [spec];
+      const results = [];
+      for (const s of specs) {
+        const model = await resolveModel(s, shape);
+        results.push({ model: s, ...(await measureModelSpeed(model, { repeats: o.repeats })) });
+        model.dispose();
+      }
+      if (o.json) {
+        process.stdout.write(`${JSON.stringify({ results }, null, 2)}\n`);
+        return;
+      }
+      const [a, b] = results;
+      const ratio = (x: number, y: number) => `${(x / y).toFixed(2)}x`;
+      const header = b ? ['measure', a.model, b.model, 'ratio'] : ['measure', a.model];
+      const rows: (string | number)[][] = [
+        ['params', thousands(a.params), ...(b ? [thousands(b.params), ratio(a.params, b.params)] : [])],
+        ['MACs', thousands(a.macs), ...(b ? [thousands(b.macs), ratio(a.macs, b.macs)] : [])],
+      ];
+      a.timings.forEach((t, i) => {
+        const label = `${t.runtime}, batch ${t.batch} (ms)`;
+        rows.push([label, t.medianMs.toFixed(3), ...(b ? [b.timings[i].medianMs.toFixed(3), ratio(t.medianMs, b.timings[i].medianMs)] : [])]);
+      });
+      for (const [key, label] of [['tfjsBytes', 'TensorFlow.js files'], ['tfjsGzipBytes', '  gzip'], ['onnxBytes', 'ONNX file'], ['onnxGzipBytes', '  gzip']] as const) {
+        rows.push([`${label} (bytes)`, thousands(a.sizes[key]), ...(b ? [thousands(b.sizes[key]), ratio(a.sizes[key], b.sizes[key])] : [])]);
+      }
+      process.stdout.write(`${formatTable(header, rows)}\n`);
+      process.stdout.write(`median of ${o.repeats} runs after 3 warm-up runs; ratio = first / second (speed-up, or how many times smaller)\n`);
     });
 
   program

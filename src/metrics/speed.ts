@@ -1,0 +1,97 @@
+// Measured speed and size of a model where users deploy it: TensorFlow.js (the active
+// backend) and ONNX Runtime, latency at batch 1 and throughput at batch 64, medians
+// of repeated runs after warm-up; file sizes raw and gzip-compressed.
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { exportOnnx } from '../export/onnx.js';
+import { saveModel } from '../io/model_files.js';
+import { countModel } from './count.js';
+
+export interface Timing {
+  runtime: string;
+  batch: number;
+  medianMs: number;
+  imagesPerSecond: number;
+  repeats: number;
+}
+
+export interface ModelSpeed {
+  params: number;
+  macs: number;
+  timings: Timing[];
+  sizes: { tfjsBytes: number; tfjsGzipBytes: number; onnxBytes: number; onnxGzipBytes: number };
+}
+
+export interface SpeedOptions {
+  batchSizes?: number[];
+  /** timed runs per measurement, after 3 warm-up runs */
+  repeats?: number;
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+async function time(run: () => Promise<void> | void, repeats: number): Promise<number> {
+  for (let i = 0; i < 3; i++) await run();
+  const ms: number[] = [];
+  for (let i = 0; i < repeats; i++) {
+    const start = performance.now();
+    await run();
+    ms.push(performance.now() - start);
+  }
+  return median(ms);
+}
+
+function tfjsFileBytes(dir: string): number {
+  return readdirSync(dir).reduce((n, f) => n + readFileSync(join(dir, f)).length, 0);
+}
+
+export async function measureModelSpeed(model: tfl.LayersModel, options: SpeedOptions = {}): Promise<ModelSpeed> {
+  const ort = await import('onnxruntime-node');
+  const batchSizes = options.batchSizes ?? [1, 64];
+  const repeats = options.repeats ?? 15;
+  const shape = (model.inputs[0].shape as (number | null)[]).slice(1) as number[];
+  const onnxBytes = exportOnnx(model);
+  const dir = mkdtempSync(join(tmpdir(), 'slimtrain-size-'));
+  let tfjsBytes = 0;
+  let tfjsGzipBytes = 0;
+  try {
+    await saveModel(model, dir);
+    tfjsBytes = tfjsFileBytes(dir);
+    tfjsGzipBytes = readdirSync(dir).reduce((n, f) => n + gzipSync(readFileSync(join(dir, f))).length, 0);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const session = await ort.InferenceSession.create(onnxBytes, { intraOpNumThreads: 0 });
+  const timings: Timing[] = [];
+  try {
+    for (const batch of batchSizes) {
+      const x = tf.randomNormal([batch, ...shape], 0, 1, 'float32', 3);
+      const input = new ort.Tensor('float32', Float32Array.from(x.dataSync()), [batch, ...shape]);
+      const tfjsMs = await time(() => {
+        tf.tidy(() => (model.predict(x) as tf.Tensor).dataSync());
+      }, repeats);
+      const onnxMs = await time(async () => {
+        await session.run({ input });
+      }, repeats);
+      tf.dispose(x);
+      const row = (runtime: string, ms: number): Timing => ({ runtime, batch, medianMs: ms, imagesPerSecond: (batch * 1000) / ms, repeats });
+      timings.push(row(`TensorFlow.js ${tf.getBackend()}`, tfjsMs), row('ONNX Runtime', onnxMs));
+    }
+  } finally {
+    await session.release();
+  }
+  const count = countModel(model);
+  return {
+    params: count.params,
+    macs: count.macs,
+    timings,
+    sizes: { tfjsBytes, tfjsGzipBytes, onnxBytes: onnxBytes.length, onnxGzipBytes: gzipSync(onnxBytes).length },
+  };
+}
