@@ -124,20 +124,28 @@ test('compress: trains sparse, writes sparse, slim and metrics.json; the slim mo
   assert.equal(result.slim.accuracy, result.sparse.accuracy);
   assert.ok(result.ratios.macs > 1 && result.slim.macs < result.sparse.macs);
   assert.ok(result.history[0].groupSparsity > 0 && result.history[0].normSum > 0);
-  for (const f of ['slim/model.json', 'slim/weights.bin', 'sparse/model.json', 'sparse/weights.bin', 'metrics.json']) {
+  for (const f of ['slim/model.json', 'slim/weights.bin', 'sparse/model.json', 'sparse/weights.bin', 'slim.onnx', 'metrics.json']) {
     assert.ok(existsSync(join(out, f)), f);
   }
   const metrics = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8'));
   assert.equal(metrics.slim.macs, result.slim.macs);
+  // measured speed and sizes of both models, in both runtimes, in the result and metrics.json
+  for (const model of ['sparse', 'slim'] as const) {
+    assert.deepEqual(metrics.speed[model].timings.map((t: { runtime: string; batch: number }) => `${t.runtime.split(' ')[0]}@${t.batch}`), ['TensorFlow.js@1', 'ONNX@1', 'TensorFlow.js@64', 'ONNX@64']);
+    assert.equal(metrics.speed[model].macs, result[model].macs);
+  }
+  assert.equal(metrics.speed.slim.sizes.onnxBytes, readFileSync(join(out, 'slim.onnx')).length);
+  assert.ok(metrics.speed.slim.sizes.tfjsBytes < metrics.speed.sparse.sizes.tfjsBytes);
   const e = run('eval', '--model', join(out, 'slim', 'model.json'), '--data', 'mnist', '--subset', '2000', '--json');
   assert.equal(e.code, 0, e.stderr);
   assert.equal(JSON.parse(e.stdout).accuracy, result.slim.accuracy);
   const a = run('analyze', join(out, 'slim', 'model.json'), '--json');
   assert.equal(JSON.parse(a.stdout).totals.macs, result.slim.macs);
   // --from: compress a model the user already has (here: the slim one)
-  const again = run('compress', '--from', join(out, 'slim', 'model.json'), '--data', 'mnist', '--epochs', '1', '--subset', '500', '--lambda', '0.8', '--json');
+  const again = run('compress', '--from', join(out, 'slim', 'model.json'), '--data', 'mnist', '--epochs', '1', '--subset', '500', '--lambda', '0.8', '--no-speed', '--json');
   assert.equal(again.code, 0, again.stderr);
   assert.equal(JSON.parse(again.stdout).sparse.macs, result.slim.macs);
+  assert.equal(JSON.parse(again.stdout).speed, undefined, '--no-speed skips the measurements');
 });
 
 test('compress: flag combinations that cannot work exit with 2', () => {

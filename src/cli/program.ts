@@ -15,7 +15,7 @@ import { sparseMethods, type SparseMethod } from '../optim/sparse.js';
 import { analysisToDot } from '../report/dot.js';
 import { exportOnnx } from '../export/onnx.js';
 import { checkOnnx } from '../export/onnx_check.js';
-import { measureModelSpeed } from '../metrics/speed.js';
+import { measureModelSpeed, speedRows } from '../metrics/speed.js';
 import { saveModel, writeFileAtomic } from '../io/model_files.js';
 import { formatTable } from '../util/table.js';
 import { progressCallbacks } from './progress.js';
@@ -227,7 +227,8 @@ export function buildProgram(): Command {
       .option('--prune-end <e>', 'dhspg: epoch by which the chosen groups are zero (default: 3/4 of the epochs)', number('non-negative'))
       .option('--freeze <layers>', 'keep these layers whole (comma-separated, repeatable)', collect, [] as string[])
       .addOption(new Option('--weighting <w>', "lambda per group: 'uniform', 'macs' (scaled by the MACs each group costs) or 'sqrt-macs'").choices(['uniform', 'macs', 'sqrt-macs']).default('uniform'))
-      .option('--baseline', 'also train the dense model with the same settings, for comparison', false),
+      .option('--baseline', 'also train the dense model with the same settings, for comparison', false)
+      .option('--no-speed', 'skip measuring latency, throughput and file sizes of the sparse and slim models'),
   )
     .option('--out <dir>', 'write DIR/sparse, DIR/slim (model.json + weights.bin) and DIR/metrics.json')
     .action(async (o) => {
@@ -262,6 +263,7 @@ export function buildProgram(): Command {
           weighting: o.weighting,
           subset: o.subset,
           baseline: o.baseline,
+          measureSpeed: o.speed,
           out: o.out,
         },
         { ...progress, onStage: (stage) => !quiet && process.stderr.write(`-- ${stage}\n`) },
@@ -283,7 +285,11 @@ export function buildProgram(): Command {
           `${r.predictionMismatches} test predictions differ; ${r.trainSeconds.toFixed(1)} s of sparse training\n` +
           'MACs count convolutions and dense layers; "MACs /" is the dense-to-slim ratio (FLOPs reduction).\n',
       );
-      if (r.out) process.stdout.write(`wrote ${r.out.slim}, ${r.out.sparse}, ${r.out.metrics}\n`);
+      if (r.speed) {
+        process.stdout.write(`\n${formatTable(['measured', `sparse (${o.optimizer})`, 'slim', 'sparse / slim'], speedRows(r.speed.sparse, r.speed.slim))}\n`);
+        process.stdout.write('medians of 15 runs after 3 warm-up runs; ratios are speed-ups and how many times smaller\n');
+      }
+      if (r.out) process.stdout.write(`wrote ${[r.out.slim, r.out.sparse, r.out.onnx, r.out.metrics].filter(Boolean).join(', ')}\n`);
     });
 
   addTrainingOptions(
@@ -381,20 +387,8 @@ export function buildProgram(): Command {
         return;
       }
       const [a, b] = results;
-      const ratio = (x: number, y: number) => `${(x / y).toFixed(2)}x`;
       const header = b ? ['measure', a.model, b.model, 'ratio'] : ['measure', a.model];
-      const rows: (string | number)[][] = [
-        ['params', thousands(a.params), ...(b ? [thousands(b.params), ratio(a.params, b.params)] : [])],
-        ['MACs', thousands(a.macs), ...(b ? [thousands(b.macs), ratio(a.macs, b.macs)] : [])],
-      ];
-      a.timings.forEach((t, i) => {
-        const label = `${t.runtime}, batch ${t.batch} (ms)`;
-        rows.push([label, t.medianMs.toFixed(3), ...(b ? [b.timings[i].medianMs.toFixed(3), ratio(t.medianMs, b.timings[i].medianMs)] : [])]);
-      });
-      for (const [key, label] of [['tfjsBytes', 'TensorFlow.js files'], ['tfjsGzipBytes', '  gzip'], ['onnxBytes', 'ONNX file'], ['onnxGzipBytes', '  gzip']] as const) {
-        rows.push([`${label} (bytes)`, thousands(a.sizes[key]), ...(b ? [thousands(b.sizes[key]), ratio(a.sizes[key], b.sizes[key])] : [])]);
-      }
-      process.stdout.write(`${formatTable(header, rows)}\n`);
+      process.stdout.write(`${formatTable(header, speedRows(a, b))}\n`);
       process.stdout.write(`median of ${o.repeats} runs after 3 warm-up runs; ratio = first / second (speed-up, or how many times smaller)\n`);
     });
 

@@ -10,6 +10,9 @@ import { SparseOptimizer, type GroupStats, type SparseMethod } from '../optim/sp
 import { constructSlimModel, type SlimCheck } from '../slim/construct.js';
 import { batchCount } from '../data/batches.js';
 import { countModel } from '../metrics/count.js';
+import { measureModelSpeed, type ModelSpeed } from '../metrics/speed.js';
+import { exportOnnx } from '../export/onnx.js';
+import { checkOnnx } from '../export/onnx_check.js';
 import { evaluate, train, trainableVariables, type EpochMetrics, type TrainCallbacks, type TrainConfig } from '../train/loop.js';
 import { resolveModel } from '../train/job.js';
 
@@ -44,6 +47,8 @@ export interface CompressJob extends Omit<TrainConfig, 'optimizer'> {
   subset?: number;
   /** also train the dense model with the same settings (plain SGD) for comparison */
   baseline?: boolean;
+  /** measure latency, throughput and file sizes of the sparse and slim models (default true) */
+  measureSpeed?: boolean;
   out?: string;
 }
 
@@ -69,7 +74,9 @@ export interface CompressResult {
   removedGroups: number;
   trainSeconds: number;
   slimModel: tfl.LayersModel;
-  out?: { sparse: string; slim: string; metrics: string };
+  /** measured in TensorFlow.js and ONNX Runtime, unless measureSpeed is false */
+  speed?: { sparse: ModelSpeed; slim: ModelSpeed };
+  out?: { sparse: string; slim: string; onnx: string; metrics: string };
 }
 
 /** (each group's MACs over the mean) ** power; groups that cost nothing get the smallest non-zero weight */
@@ -164,14 +171,22 @@ export async function runCompressJob(job: CompressJob, callbacks: TrainCallbacks
       trainSeconds: history.reduce((s, e) => s + e.seconds, 0),
       slimModel: slim.model,
     };
+    if (job.measureSpeed !== false) {
+      callbacks.onStage?.('measuring speed and size (TensorFlow.js, ONNX Runtime)');
+      result.speed = { sparse: await measureModelSpeed(model), slim: await measureModelSpeed(slim.model) };
+    }
     if (job.out) {
+      const onnxBytes = exportOnnx(slim.model);
+      await checkOnnx(slim.model, onnxBytes);
       const metadata = { dataset: data.name, normalization: data.normalization };
       const sparsePath = await saveModel(model, join(job.out, 'sparse'), metadata);
       const slimPath = await saveModel(slim.model, join(job.out, 'slim'), metadata);
+      const onnxPath = join(job.out, 'slim.onnx');
+      writeFileAtomic(onnxPath, onnxBytes);
       const metricsPath = join(job.out, 'metrics.json');
       const { slimModel: _omit, ...serialisable } = result;
       writeFileAtomic(metricsPath, `${JSON.stringify({ job, ...serialisable }, null, 2)}\n`);
-      result.out = { sparse: sparsePath, slim: slimPath, metrics: metricsPath };
+      result.out = { sparse: sparsePath, slim: slimPath, onnx: onnxPath, metrics: metricsPath };
     }
     return result;
   } finally {

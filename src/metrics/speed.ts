@@ -95,3 +95,21 @@ export async function measureModelSpeed(model: tfl.LayersModel, options: SpeedOp
     sizes: { tfjsBytes, tfjsGzipBytes, onnxBytes: onnxBytes.length, onnxGzipBytes: gzipSync(onnxBytes).length },
   };
 }
+
+const thousands = (x: number) => x.toLocaleString('en-US');
+
+/**
+ * Table rows comparing two measured models (first / second in the ratio column),
+ * or describing one: params, MACs, each runtime and batch size, file sizes.
+ */
+export function speedRows(a: ModelSpeed, b?: ModelSpeed): string[][] {
+  const ratio = (x: number, y: number) => `${(x / y).toFixed(2)}x`;
+  const row = (label: string, x: number, y: number | undefined, show: (v: number) => string) =>
+    [label, show(x), ...(y === undefined ? [] : [show(y), ratio(x, y)])];
+  const rows = [row('params', a.params, b?.params, thousands), row('MACs', a.macs, b?.macs, thousands)];
+  a.timings.forEach((t, i) => rows.push(row(`${t.runtime}, batch ${t.batch} (ms)`, t.medianMs, b?.timings[i].medianMs, (v) => v.toFixed(3))));
+  for (const [key, label] of [['tfjsBytes', 'TensorFlow.js files'], ['tfjsGzipBytes', '  gzip'], ['onnxBytes', 'ONNX file'], ['onnxGzipBytes', '  gzip']] as const) {
+    rows.push(row(`${label} (bytes)`, a.sizes[key], b?.sizes[key], thousands));
+  }
+  return rows;
+}
