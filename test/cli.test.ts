@@ -116,7 +116,7 @@ test('analyze: an unsupported layer names the --freeze option, which then works'
 
 test('compress: trains sparse, writes sparse, slim and metrics.json; the slim model scores the same', () => {
   const out = join(mkdtempSync(join(tmpdir(), 'slimtrain-compress-')), 'run');
-  const r = run('compress', '--model', 'lenet5', '--data', 'mnist', '--epochs', '1', '--subset', '2000', '--lambda', '0.8', '--out', out, '--json');
+  const r = run('compress', '--model', 'lenet5', '--data', 'mnist', '--epochs', '1', '--subset', '2000', '--lambda', '0.8', '--float16', '--out', out, '--json');
   assert.equal(r.code, 0, r.stderr);
   const result = JSON.parse(r.stdout);
   assert.ok(result.sparse.zeroGroups > 0, `zero groups ${result.sparse.zeroGroups}`);
@@ -136,6 +136,10 @@ test('compress: trains sparse, writes sparse, slim and metrics.json; the slim mo
   }
   assert.equal(metrics.speed.slim.sizes.onnxBytes, readFileSync(join(out, 'slim.onnx')).length);
   assert.ok(metrics.speed.slim.sizes.tfjsBytes < metrics.speed.sparse.sizes.tfjsBytes);
+  // --float16: half the weight bytes, accuracy reported beside the float32 one
+  assert.equal(metrics.float16.weightBytes * 2, metrics.float16.float32WeightBytes);
+  assert.ok(Math.abs(metrics.float16.accuracy - result.slim.accuracy) < 0.01, `float16 ${metrics.float16.accuracy} vs ${result.slim.accuracy}`);
+  assert.ok(existsSync(join(out, 'slim-float16', 'model.json')));
   const e = run('eval', '--model', join(out, 'slim', 'model.json'), '--data', 'mnist', '--subset', '2000', '--json');
   assert.equal(e.code, 0, e.stderr);
   assert.equal(JSON.parse(e.stdout).accuracy, result.slim.accuracy);
@@ -155,6 +159,7 @@ test('compress: flag combinations that cannot work exit with 2', () => {
     [['compress', '--model', 'lenet5', '--data', 'mnist', '--epsilon', '1'], /expected a number in \[0, 1\)/],
     [['compress', '--model', 'lenet5', '--data', 'mnist', '--target-sparsity', '1.5'], /expected a number in \[0, 1\)/],
     [['compress', '--model', 'lenet5', '--data', 'mnist', '--optimizer', 'sgd'], /Allowed choices are proxsg, hspg, obproxsg, dhspg/],
+    [['compress', '--model', 'lenet5', '--data', 'mnist', '--float16'], /--float16 writes DIR\/slim-float16: give --out DIR/],
   ];
   for (const [args, message] of cases) {
     const r = run(...args);

@@ -228,7 +228,8 @@ export function buildProgram(): Command {
       .option('--freeze <layers>', 'keep these layers whole (comma-separated, repeatable)', collect, [] as string[])
       .addOption(new Option('--weighting <w>', "lambda per group: 'uniform', 'macs' (scaled by the MACs each group costs) or 'sqrt-macs'").choices(['uniform', 'macs', 'sqrt-macs']).default('uniform'))
       .option('--baseline', 'also train the dense model with the same settings, for comparison', false)
-      .option('--no-speed', 'skip measuring latency, throughput and file sizes of the sparse and slim models'),
+      .option('--no-speed', 'skip measuring latency, throughput and file sizes of the sparse and slim models')
+      .option('--float16', 'also write DIR/slim-float16 with half-precision weights (as tfjs-converter --quantize_float16) and report its accuracy', false),
   )
     .option('--out <dir>', 'write DIR/sparse, DIR/slim (model.json + weights.bin) and DIR/metrics.json')
     .action(async (o) => {
@@ -238,6 +239,7 @@ export function buildProgram(): Command {
         throw new UsageError('--optimizer dhspg needs --target-sparsity or --target-macs-ratio');
       }
       if (o.targetMacsRatio !== undefined && !(o.targetMacsRatio > 1)) throw new UsageError(`--target-macs-ratio must be above 1, got ${o.targetMacsRatio}`);
+      if (o.float16 && !o.out) throw new UsageError('--float16 writes DIR/slim-float16: give --out DIR');
       await initEngine({ backend: o.backend, announce: !o.quiet });
       const quiet = o.quiet || o.json;
       const progress = progressCallbacks(o.epochs, quiet);
@@ -264,6 +266,7 @@ export function buildProgram(): Command {
           subset: o.subset,
           baseline: o.baseline,
           measureSpeed: o.speed,
+          float16: o.float16,
           out: o.out,
         },
         { ...progress, onStage: (stage) => !quiet && process.stderr.write(`-- ${stage}\n`) },
@@ -289,7 +292,14 @@ export function buildProgram(): Command {
         process.stdout.write(`\n${formatTable(['measured', `sparse (${o.optimizer})`, 'slim', 'sparse / slim'], speedRows(r.speed.sparse, r.speed.slim))}\n`);
         process.stdout.write('medians of 15 runs after 3 warm-up runs; ratios are speed-ups and how many times smaller\n');
       }
-      if (r.out) process.stdout.write(`wrote ${[r.out.slim, r.out.sparse, r.out.onnx, r.out.metrics].filter(Boolean).join(', ')}\n`);
+      if (r.float16) {
+        const f = r.float16;
+        process.stdout.write(
+          `float16 weights: test accuracy ${pct(f.accuracy)} (float32 ${pct(r.slim.accuracy)}), ${f.predictionMismatches} test predictions differ; ` +
+            `weights ${thousands(f.weightBytes)} bytes (float32 ${thousands(f.float32WeightBytes)})\n`,
+        );
+      }
+      if (r.out) process.stdout.write(`wrote ${[r.out.slim, r.out.sparse, r.out.float16, r.out.onnx, r.out.metrics].filter(Boolean).join(', ')}\n`);
     });
 
   addTrainingOptions(

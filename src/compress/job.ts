@@ -1,10 +1,11 @@
 // `slimtrain compress`: train once with a group-sparsity optimizer, remove the zero
 // groups, check the slim model, and report what was gained.
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { loadDataset, subsetSplits } from '../data/datasets.js';
 import { predictRemoval, zeroInvariantGroups } from '../graph/groups.js';
-import { saveModel, writeFileAtomic } from '../io/model_files.js';
+import { loadModel, saveModel, WEIGHTS_FILE, writeFileAtomic } from '../io/model_files.js';
 import { GroupIndex } from '../optim/group_index.js';
 import { SparseOptimizer, type GroupStats, type SparseMethod } from '../optim/sparse.js';
 import { constructSlimModel, type SlimCheck } from '../slim/construct.js';
@@ -49,6 +50,8 @@ export interface CompressJob extends Omit<TrainConfig, 'optimizer'> {
   baseline?: boolean;
   /** measure latency, throughput and file sizes of the sparse and slim models (default true) */
   measureSpeed?: boolean;
+  /** with out: also write DIR/slim-float16 (half-precision weights) and report its accuracy */
+  float16?: boolean;
   out?: string;
 }
 
@@ -76,7 +79,9 @@ export interface CompressResult {
   slimModel: tfl.LayersModel;
   /** measured in TensorFlow.js and ONNX Runtime, unless measureSpeed is false */
   speed?: { sparse: ModelSpeed; slim: ModelSpeed };
-  out?: { sparse: string; slim: string; onnx: string; metrics: string };
+  /** the slim model stored with float16 weights, reloaded and evaluated */
+  float16?: { accuracy: number; loss: number; weightBytes: number; float32WeightBytes: number; predictionMismatches: number };
+  out?: { sparse: string; slim: string; onnx: string; metrics: string; float16?: string };
 }
 
 /** (each group's MACs over the mean) ** power; groups that cost nothing get the smallest non-zero weight */
@@ -183,10 +188,25 @@ export async function runCompressJob(job: CompressJob, callbacks: TrainCallbacks
       const slimPath = await saveModel(slim.model, join(job.out, 'slim'), metadata);
       const onnxPath = join(job.out, 'slim.onnx');
       writeFileAtomic(onnxPath, onnxBytes);
+      let float16Path: string | undefined;
+      if (job.float16) {
+        callbacks.onStage?.('float16 weights: saving, reloading, evaluating');
+        float16Path = await saveModel(slim.model, join(job.out, 'slim-float16'), metadata, { float16: true });
+        const { model: half } = await loadModel(float16Path);
+        const halfEval = evaluate(half, data.test, data.normalization);
+        half.dispose();
+        result.float16 = {
+          accuracy: halfEval.accuracy,
+          loss: halfEval.loss,
+          weightBytes: statSync(join(job.out, 'slim-float16', WEIGHTS_FILE)).size,
+          float32WeightBytes: statSync(join(job.out, 'slim', WEIGHTS_FILE)).size,
+          predictionMismatches: slimEval.predictions.reduce((n, c, i) => n + (c === halfEval.predictions[i] ? 0 : 1), 0),
+        };
+      }
       const metricsPath = join(job.out, 'metrics.json');
       const { slimModel: _omit, ...serialisable } = result;
       writeFileAtomic(metricsPath, `${JSON.stringify({ job, ...serialisable }, null, 2)}\n`);
-      result.out = { sparse: sparsePath, slim: slimPath, onnx: onnxPath, metrics: metricsPath };
+      result.out = { sparse: sparsePath, slim: slimPath, onnx: onnxPath, metrics: metricsPath, float16: float16Path };
     }
     return result;
   } finally {

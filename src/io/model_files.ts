@@ -5,6 +5,7 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync, rmSync } from 'node
 import { dirname, join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
+import { toFloat16Bits } from './float16.js';
 
 export const WEIGHTS_FILE = 'weights.bin';
 
@@ -63,21 +64,51 @@ export function writeFileAtomic(path: string, data: string | Uint8Array): void {
   }
 }
 
-/** Saves `model` as DIR/model.json + DIR/weights.bin; returns the model.json path. */
-export async function saveModel(model: tfl.LayersModel, dir: string, metadata: SlimtrainMetadata = {}): Promise<string> {
+/** float32 weights stored as float16 (half the bytes), the way tfjs-converter's --quantize_float16 does. */
+function quantizeFloat16(specs: tf.io.WeightsManifestEntry[], data: ArrayBuffer): { specs: tf.io.WeightsManifestEntry[]; data: ArrayBuffer } {
+  const parts: Uint8Array[] = [];
+  let offset = 0;
+  const out = specs.map((spec) => {
+    const count = spec.shape.reduce((a, b) => a * b, 1);
+    const bytes = count * bytesPerValue(spec);
+    const chunk = data.slice(offset, offset + bytes);
+    offset += bytes;
+    if (spec.dtype !== 'float32' || spec.quantization) {
+      parts.push(new Uint8Array(chunk));
+      return spec;
+    }
+    parts.push(new Uint8Array(toFloat16Bits(new Float32Array(chunk)).buffer));
+    return { ...spec, quantization: { dtype: 'float16' as const, original_dtype: 'float32' as const } };
+  });
+  const joined = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    joined.set(p, at);
+    at += p.length;
+  }
+  return { specs: out, data: joined.buffer };
+}
+
+/**
+ * Saves `model` as DIR/model.json + DIR/weights.bin; returns the model.json path.
+ * `float16` stores float32 weights at half precision (TensorFlow.js expands them on load).
+ */
+export async function saveModel(model: tfl.LayersModel, dir: string, metadata: SlimtrainMetadata = {}, options: { float16?: boolean } = {}): Promise<string> {
   mkdirSync(dir, { recursive: true });
   const modelPath = join(dir, 'model.json');
   model.setUserDefinedMetadata({ slimtrain: metadata } as never);
   await model.save(
     tf.io.withSaveHandler(async (artifacts) => {
-      const weightData = tf.io.CompositeArrayBuffer.join(artifacts.weightData!);
+      let weightData = tf.io.CompositeArrayBuffer.join(artifacts.weightData!);
+      let weightSpecs = artifacts.weightSpecs!;
+      if (options.float16) ({ specs: weightSpecs, data: weightData } = quantizeFloat16(weightSpecs, weightData));
       patchTopology(model, artifacts.modelTopology);
       const json = {
         format: 'layers-model',
         generatedBy: artifacts.generatedBy,
         convertedBy: artifacts.convertedBy ?? null,
         modelTopology: artifacts.modelTopology,
-        weightsManifest: [{ paths: [WEIGHTS_FILE], weights: artifacts.weightSpecs }],
+        weightsManifest: [{ paths: [WEIGHTS_FILE], weights: weightSpecs }],
         userDefinedMetadata: artifacts.userDefinedMetadata,
       };
       // weights first: a model.json never points at weights that are not there yet
