@@ -140,6 +140,13 @@ test('compress: trains sparse, writes sparse, slim and metrics.json; the slim mo
   assert.equal(metrics.float16.weightBytes * 2, metrics.float16.float32WeightBytes);
   assert.ok(Math.abs(metrics.float16.accuracy - result.slim.accuracy) < 0.01, `float16 ${metrics.float16.accuracy} vs ${result.slim.accuracy}`);
   assert.ok(existsSync(join(out, 'slim-float16', 'model.json')));
+  // slim: the same slim model from the saved sparse one; rounded widths keep more MACs
+  const again1 = run('slim', join(out, 'sparse', 'model.json'), '--out', join(out, 'slim-again'), '--json');
+  assert.equal(again1.code, 0, again1.stderr);
+  assert.equal(JSON.parse(again1.stdout).after.macs, result.slim.macs);
+  const rounded = run('slim', join(out, 'sparse', 'model.json'), '--out', join(out, 'slim-r8'), '--round-channels', '8', '--json');
+  assert.equal(rounded.code, 0, rounded.stderr);
+  assert.ok(JSON.parse(rounded.stdout).after.macs >= result.slim.macs);
   const e = run('eval', '--model', join(out, 'slim', 'model.json'), '--data', 'mnist', '--subset', '2000', '--json');
   assert.equal(e.code, 0, e.stderr);
   assert.equal(JSON.parse(e.stdout).accuracy, result.slim.accuracy);

@@ -337,3 +337,27 @@ test('slim models build and run on the wasm backend too', async () => {
     await tf.setBackend('cpu');
   }
 });
+
+test('--round-channels: every slimmed layer keeps a multiple of N channels (or all), outputs unchanged', async () => {
+  const model = buildZooModel('resnet20', { inputShape: [12, 12, 3], numClasses: 5, seed: 6 });
+  randomizeBatchNorm(model, 6);
+  const partition = zeroInvariantGroups(model);
+  const rng = new Rng(9);
+  zeroGroupsIn(model, partition.groups.filter((g) => g.prunable && rng.next() < 0.7));
+  const plain = await constructSlimModel(model, { partition });
+  const rounded = await constructSlimModel(model, { partition, roundTo: 8 }); // throws if outputs differ
+  const width = (m: tfl.LayersModel, name: string) => (m.getLayer(name).outputShape as number[]).at(-1)!;
+  let roundedSomething = false;
+  for (const layer of model.layers.filter((l) => l.getClassName() === 'Conv2D')) {
+    const full = width(model, layer.name);
+    const kept = width(rounded.model, layer.name);
+    assert.ok(kept === full || kept % 8 === 0, `${layer.name}: ${kept} of ${full} channels`);
+    assert.ok(kept >= width(plain.model, layer.name));
+    if (kept !== width(plain.model, layer.name)) roundedSomething = true;
+  }
+  assert.ok(roundedSomething, 'the test zeroed widths that needed rounding');
+  assert.ok(plain.after.macs < rounded.after.macs && rounded.after.macs < rounded.before.macs);
+  plain.model.dispose();
+  rounded.model.dispose();
+  model.dispose();
+});

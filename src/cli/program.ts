@@ -10,13 +10,14 @@ import { scheduleNames, type ScheduleName } from '../train/schedules.js';
 import { resolveModel, runEvalJob, runTrainJob } from '../train/job.js';
 import { analyzeModel } from '../graph/analyze.js';
 import { runCompressJob } from '../compress/job.js';
+import { constructSlimModel } from '../slim/construct.js';
 import { runMagnitudePruneJob } from '../compress/magnitude.js';
 import { sparseMethods, type SparseMethod } from '../optim/sparse.js';
 import { analysisToDot } from '../report/dot.js';
 import { exportOnnx } from '../export/onnx.js';
 import { checkOnnx } from '../export/onnx_check.js';
 import { measureModelSpeed, speedRows } from '../metrics/speed.js';
-import { saveModel, writeFileAtomic } from '../io/model_files.js';
+import { loadModel, saveModel, writeFileAtomic } from '../io/model_files.js';
 import { formatTable } from '../util/table.js';
 import { progressCallbacks } from './progress.js';
 
@@ -228,6 +229,7 @@ export function buildProgram(): Command {
       .option('--freeze <layers>', 'keep these layers whole (comma-separated, repeatable)', collect, [] as string[])
       .addOption(new Option('--weighting <w>', "lambda per group: 'uniform', 'macs' (scaled by the MACs each group costs) or 'sqrt-macs'").choices(['uniform', 'macs', 'sqrt-macs']).default('uniform'))
       .option('--baseline', 'also train the dense model with the same settings, for comparison', false)
+      .option('--round-channels <n>', 'keep a multiple of N channels per layer (zero ones kept to fill), for SIMD-friendly widths', number('positive', true), 1)
       .option('--no-speed', 'skip measuring latency, throughput and file sizes of the sparse and slim models')
       .option('--float16', 'also write DIR/slim-float16 with half-precision weights (as tfjs-converter --quantize_float16) and report its accuracy', false),
   )
@@ -266,6 +268,7 @@ export function buildProgram(): Command {
           subset: o.subset,
           baseline: o.baseline,
           measureSpeed: o.speed,
+          roundChannels: o.roundChannels,
           float16: o.float16,
           out: o.out,
         },
@@ -369,6 +372,32 @@ export function buildProgram(): Command {
       } else {
         process.stdout.write(`wrote ${o.onnx} (${thousands(bytes.length)} bytes, opset 13${o.foldBatchnorm ? ', batch norm folded' : ''}); ` +
           `ONNX Runtime vs TensorFlow.js on ${check.samples} inputs: max |diff| ${check.maxAbsDiff.toExponential(2)} (bound ${check.bound.toExponential(2)})\n`);
+      }
+    });
+
+  program
+    .command('slim')
+    .description('build the slim model of a sparse model.json: remove its exactly-zero groups, check the outputs are unchanged, save it')
+    .argument('<model>', 'a model.json (or folder) whose weights have exactly-zero groups', modelSpec)
+    .requiredOption('--out <dir>', 'write DIR/model.json + DIR/weights.bin')
+    .option('--round-channels <n>', 'keep a multiple of N channels per layer (zero ones kept to fill), for SIMD-friendly widths', number('positive', true), 1)
+    .option('--freeze <layers>', 'keep these layers whole (comma-separated, repeatable)', collect, [] as string[])
+    .addOption(backendOption())
+    .option('--json', 'print the result as JSON on stdout', false)
+    .action(async (spec: string, o) => {
+      await initEngine({ backend: o.backend, announce: !o.json });
+      const { model, metadata } = await loadModel(spec);
+      const slim = await constructSlimModel(model, { freeze: o.freeze, roundTo: o.roundChannels });
+      const path = await saveModel(slim.model, o.out, metadata);
+      const result = { model: spec, out: path, removedGroups: slim.removed.length, before: slim.before, after: slim.after, check: slim.check };
+      if (o.json) {
+        process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+      } else {
+        process.stdout.write(
+          `removed ${slim.removed.length} zero groups: params ${thousands(slim.before.params)} -> ${thousands(slim.after.params)}, ` +
+            `MACs ${thousands(slim.before.macs)} -> ${thousands(slim.after.macs)} (${(slim.before.macs / slim.after.macs).toFixed(2)}x); ` +
+            `outputs unchanged (max |diff| ${slim.check.maxAbsDiff.toExponential(2)}); wrote ${path}\n`,
+        );
       }
     });
 

@@ -50,6 +50,8 @@ export interface CompressJob extends Omit<TrainConfig, 'optimizer'> {
   baseline?: boolean;
   /** measure latency, throughput and file sizes of the sparse and slim models (default true) */
   measureSpeed?: boolean;
+  /** keep a multiple of this many channels per layer in the slim model (default 1) */
+  roundChannels?: number;
   /** with out: also write DIR/slim-float16 (half-precision weights) and report its accuracy */
   float16?: boolean;
   out?: string;
@@ -156,7 +158,7 @@ export async function runCompressJob(job: CompressJob, callbacks: TrainCallbacks
     const sparseEval = evaluate(model, data.test, data.normalization);
 
     callbacks.onStage?.('building the slim model');
-    const slim = await constructSlimModel(model, { partition });
+    const slim = await constructSlimModel(model, { partition, roundTo: job.roundChannels });
     const slimEval = evaluate(slim.model, data.test, data.normalization);
     const predictionMismatches = sparseEval.predictions.reduce((n, c, i) => n + (c === slimEval.predictions[i] ? 0 : 1), 0);
     // A flipped prediction or two can come from float32 round-off between near-equal

@@ -17,6 +17,8 @@ export interface SlimOptions {
   checkInputs?: tf.Tensor[];
   /** largest accepted |slim - sparse| relative to max(1, max |sparse output|); default 1e-4 */
   tolerance?: number;
+  /** keep a multiple of this many channels per layer (or all of them); default 1 */
+  roundTo?: number;
 }
 
 export interface SlimCheck {
@@ -28,7 +30,7 @@ export interface SlimCheck {
 
 export interface SlimResult {
   model: tfl.LayersModel;
-  /** the groups removed: the zero ones, less one per layer that would have lost every channel */
+  /** the groups removed: the zero ones, less those kept so every layer keeps a channel (and a multiple of roundTo) */
   removed: ChannelGroup[];
   check: SlimCheck;
   before: { params: number; macs: number };
@@ -117,15 +119,24 @@ export function compareOutputs(a: tf.Tensor[], b: tf.Tensor[]): { maxAbsDiff: nu
  * A layer cannot have zero filters or units: where every channel of a producer is
  * zero, one zero channel stays (its output is zero, so the model is still exact).
  */
-function keepEveryLayer(partition: Partition, zero: ChannelGroup[]): ChannelGroup[] {
+/**
+ * The zero groups to remove such that every layer keeps at least one channel
+ * (TensorFlow.js rejects width 0) and, with `roundTo` > 1, a multiple of `roundTo`
+ * channels (or all of them): kernels run fastest on widths the SIMD blocks divide,
+ * and a zero channel kept costs compute but never changes the outputs.
+ */
+function keptWidths(partition: Partition, zero: ChannelGroup[], roundTo: number): ChannelGroup[] {
   const width = (layer: string) => partition.graph.byName.get(layer)!.outputShape.at(-1)!;
   let result = zero;
   for (;;) {
     const lost = new Map<string, number>();
     for (const g of result) for (const c of g.channels) lost.set(c.layer, (lost.get(c.layer) ?? 0) + c.indices.length);
-    const emptied = [...lost.entries()].find(([layer, n]) => n >= width(layer));
-    if (!emptied) return result;
-    const spare = result.find((g) => g.channels.some((c) => c.layer === emptied[0]))!;
+    const short = [...lost.entries()].find(([layer, n]) => {
+      const kept = width(layer) - n;
+      return kept < 1 || (kept < width(layer) && kept % roundTo !== 0);
+    });
+    if (!short) return result;
+    const spare = result.find((g) => g.channels.some((c) => c.layer === short[0]))!;
     result = result.filter((g) => g !== spare);
   }
 }
@@ -138,7 +149,7 @@ const asList = (t: tf.Tensor | tf.Tensor[]) => (Array.isArray(t) ? t : [t]);
  */
 export async function constructSlimModel(model: tfl.LayersModel, options: SlimOptions = {}): Promise<SlimResult> {
   const partition = options.partition ?? zeroInvariantGroups(model, { freeze: options.freeze });
-  const removed = keepEveryLayer(partition, zeroGroups(model, partition.groups));
+  const removed = keptWidths(partition, zeroGroups(model, partition.groups), options.roundTo ?? 1);
   const gone = removedIndices(removed);
 
   const topology = modelTopology(model);
