@@ -226,3 +226,31 @@ test('bench measures TensorFlow.js and ONNX Runtime at batch 1 and 64 and the fi
   }
   assert.equal(results[0].macs, 416520);
 });
+
+test('SIGINT: train finishes the step, writes a checkpoint, exits 130; --resume ends where a straight run ends', async () => {
+  const { spawn } = await import('node:child_process');
+  const base = mkdtempSync(join(tmpdir(), 'slimtrain-signal-'));
+  const args = ['train', '--model', 'mlp', '--data', 'mnist', '--epochs', '3', '--subset', '12000', '--json'];
+  const straight = run(...args, '--out', join(base, 'straight'));
+  assert.equal(straight.code, 0, straight.stderr);
+  const out = join(base, 'interrupted');
+  const child = spawn(process.execPath, [cli, ...args, '--out', out], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  // interrupt once the first epoch's checkpoint exists, somewhere in epoch 2
+  while (!existsSync(join(out, 'checkpoint', 'state.json'))) await new Promise((r) => setTimeout(r, 50));
+  child.kill('SIGINT');
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  assert.equal(code, 130, stderr);
+  assert.match(stderr, /checkpoint written to .*checkpoint\. Resume with the same command and --resume/);
+  assert.ok(!existsSync(join(out, 'model.json')), 'an interrupted run saves no final model');
+  const resumed = run(...args, '--out', out, '--resume');
+  assert.equal(resumed.code, 0, resumed.stderr);
+  const a = JSON.parse(straight.stdout);
+  const b = JSON.parse(resumed.stdout);
+  assert.deepEqual(b.history.map((h: { trainLoss: number }) => h.trainLoss), a.history.map((h: { trainLoss: number }) => h.trainLoss));
+  assert.equal(b.test.accuracy, a.test.accuracy);
+  const other = run('train', '--model', 'mlp', '--data', 'mnist', '--epochs', '4', '--subset', '12000', '--out', out, '--resume');
+  assert.equal(other.code, 1);
+  assert.match(other.stderr, /made with other settings \(epochs: 3 then, 4 now\)/);
+});

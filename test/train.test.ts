@@ -200,7 +200,7 @@ test('LeNet-5 learns MNIST: one epoch on 3000 images beats 85% on 1000 test imag
   const data = subsetSplits(loadDataset('mnist'), 3000);
   const model = buildZooModel('lenet5', { inputShape: [28, 28, 1], numClasses: 10, seed: 1 });
   const before = evaluate(model, { ...data.test, count: 1000, labels: data.test.labels.subarray(0, 1000) }, data.normalization);
-  const history = train(model, data, {
+  const history = await train(model, data, {
     epochs: 1, batchSize: 32, seed: 1, lr: 0.05, schedule: 'cosine', warmupEpochs: 0.5,
     optimizer: { name: 'sgd', momentum: 0.9, nesterov: true, weightDecay: 5e-4 },
   });
@@ -209,10 +209,10 @@ test('LeNet-5 learns MNIST: one epoch on 3000 images beats 85% on 1000 test imag
   model.dispose();
 });
 
-test('training refuses data that do not fit the model, naming both shapes', () => {
+test('training refuses data that do not fit the model, naming both shapes', async () => {
   const data = subsetSplits(loadDataset('mnist'), 10);
   const model = buildZooModel('lenet5', { inputShape: [32, 32, 3], numClasses: 10 });
-  assert.throws(
+  await assert.rejects(
     () => train(model, data, { epochs: 1, batchSize: 4, seed: 0, lr: 0.1, schedule: 'constant', optimizer: { name: 'sgd' } }),
     /images of shape \[28, 28, 1\] but model 'lenet5' takes inputs of shape \[32, 32, 3\]/,
   );

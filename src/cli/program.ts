@@ -8,6 +8,7 @@ import { zooNames } from '../models/zoo.js';
 import { optimizerNames, type OptimizerName } from '../train/optimizers.js';
 import { scheduleNames, type ScheduleName } from '../train/schedules.js';
 import { resolveModel, runEvalJob, runTrainJob } from '../train/job.js';
+import { TrainingStopped } from '../train/loop.js';
 import { analyzeModel } from '../graph/analyze.js';
 import { runCompressJob } from '../compress/job.js';
 import { constructSlimModel } from '../slim/construct.js';
@@ -25,6 +26,34 @@ const USAGE_ERROR = 2;
 
 /** A combination of flags that is wrong; exits with 2 like commander's own errors. */
 class UsageError extends Error {}
+
+/** A run ended by SIGINT or SIGTERM after saving its checkpoint: exits 128 + the signal number. */
+class SignalExit extends Error {
+  constructor(message: string, readonly code: number) {
+    super(message);
+  }
+}
+
+/** Until `run` settles, SIGINT/SIGTERM ask it to stop after the current step instead of killing the process. */
+async function stoppable<T>(run: (shouldStop: () => boolean) => Promise<T>, describe: (signal: string) => string): Promise<T> {
+  let signal: NodeJS.Signals | undefined;
+  const onSignal = (s: NodeJS.Signals) => {
+    if (signal) process.exit(s === 'SIGINT' ? 130 : 143); // a second signal: stop now
+    signal = s;
+    process.stderr.write(`\nslimtrain: ${s}: finishing the current step and writing a checkpoint (again to quit at once)\n`);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    return await run(() => signal !== undefined);
+  } catch (e) {
+    if (e instanceof TrainingStopped && signal) throw new SignalExit(describe(signal), signal === 'SIGINT' ? 130 : 143);
+    throw e;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
 
 function number(kind: 'positive' | 'non-negative' | 'fraction', integer = false) {
   return (value: string): number => {
@@ -123,10 +152,12 @@ export function buildProgram(): Command {
       .requiredOption('--model <name|path>', `zoo model (${zooNames.join(', ')}) or a model.json to continue from`, modelSpec)
       .addOption(new Option('--optimizer <name>', 'optimizer').choices([...optimizerNames]).default('sgd')),
   )
-    .option('--out <dir>', 'save the trained model there (model.json + weights.bin)')
+    .option('--out <dir>', 'save the trained model there (model.json + weights.bin), and a checkpoint every epoch in DIR/checkpoint')
+    .option('--resume', 'continue the run whose checkpoint is in --out DIR/checkpoint (run the same command with --resume added)', false)
     .action(async (o) => {
+      if (o.resume && !o.out) throw new UsageError('--resume continues the run saved in --out DIR: give --out');
       await initEngine({ backend: o.backend, announce: !o.quiet });
-      const result = await runTrainJob(
+      const result = await stoppable((shouldStop) => runTrainJob(
         {
           ...trainingSettings(o),
           model: o.model,
@@ -139,9 +170,13 @@ export function buildProgram(): Command {
           },
           out: o.out,
           subset: o.subset,
+          resume: o.resume,
+          shouldStop,
         },
         progressCallbacks(o.epochs, o.quiet || o.json),
-      );
+      ), (signal) => o.out
+        ? `stopped by ${signal}; checkpoint written to ${o.out}/checkpoint. Resume with the same command and --resume`
+        : `stopped by ${signal}; nothing saved (without --out there are no checkpoints)`);
       const seconds = result.history.reduce((s, m) => s + m.seconds, 0);
       if (o.json) {
         process.stdout.write(`${JSON.stringify({ model: o.model, data: o.data, test: result.test, history: result.history, savedTo: result.savedTo ?? null }, null, 2)}\n`);
@@ -491,6 +526,10 @@ export async function main(argv: string[]): Promise<number> {
     if (e instanceof CommanderError) {
       // commander has printed the message (or the help) already
       return e.exitCode === 0 ? 0 : USAGE_ERROR;
+    }
+    if (e instanceof SignalExit) {
+      process.stderr.write(`slimtrain: ${e.message}\n`);
+      return e.code;
     }
     if (e instanceof UsageError) {
       process.stderr.write(`slimtrain: error: ${e.message} (run with --help for usage)\n`);

@@ -107,7 +107,7 @@ export async function runCompressJob(job: CompressJob, callbacks: TrainCallbacks
   if (job.baseline) {
     callbacks.onStage?.('dense baseline');
     const dense = await resolveModel(job.model, shape, job.seed);
-    const history = train(dense, data, trainConfig({ name: 'sgd', momentum: job.momentum ?? 0.9, nesterov: job.nesterov, weightDecay: job.weightDecay }), callbacks);
+    const history = await train(dense, data, trainConfig({ name: 'sgd', momentum: job.momentum ?? 0.9, nesterov: job.nesterov, weightDecay: job.weightDecay }), callbacks);
     const last = history[history.length - 1];
     baseline = { ...summary(dense, last.testAccuracy, last.testLoss), history };
     dense.dispose();
@@ -146,7 +146,7 @@ export async function runCompressJob(job: CompressJob, callbacks: TrainCallbacks
   });
   const history: CompressEpoch[] = [];
   try {
-    train(model, data, trainConfig(optimizer), {
+    await train(model, data, trainConfig(optimizer), {
       ...callbacks,
       onEpochEnd(m) {
         const epoch = { ...m, ...optimizer.stats(variables) };

@@ -91,7 +91,7 @@ export async function runMagnitudePruneJob(job: MagnitudePruneJob, callbacks: Tr
   const pruneEpoch = job.pruneEpoch ?? Math.max(1, Math.floor(job.epochs / 2));
   const optimizer = { name: 'sgd' as const, momentum: job.momentum ?? 0.9, nesterov: job.nesterov, weightDecay: job.weightDecay };
   callbacks.onStage?.('dense training');
-  const history = train(model, data, { ...job, epochs: pruneEpoch, optimizer }, callbacks);
+  const history = await train(model, data, { ...job, epochs: pruneEpoch, optimizer }, callbacks);
   const before = countModel(model);
   const denseAccuracy = history.length ? history[history.length - 1].testAccuracy : evaluate(model, data.test, data.normalization).accuracy;
 
@@ -106,7 +106,7 @@ export async function runMagnitudePruneJob(job: MagnitudePruneJob, callbacks: Tr
   const rest = job.epochs - pruneEpoch;
   if (rest > 0) {
     callbacks.onStage?.('fine-tuning');
-    history.push(...train(slim.model, data, { ...job, epochs: rest, optimizer }, callbacks).map((m) => ({ ...m, epoch: m.epoch + pruneEpoch })));
+    history.push(...(await train(slim.model, data, { ...job, epochs: rest, optimizer }, callbacks)).map((m) => ({ ...m, epoch: m.epoch + pruneEpoch })));
   }
   const final = evaluate(slim.model, data.test, data.normalization);
   return {

@@ -3,7 +3,7 @@
 // direction. Groups that reach exactly zero stay exactly zero. Weight decay acts
 // only on parameters outside every group (the group penalty regularises the rest).
 import * as tf from '@tensorflow/tfjs-core';
-import { AdamDirection, MomentumDirection, type Direction, type Optimizer } from '../train/optimizers.js';
+import { AdamDirection, MomentumDirection, type Direction, type Optimizer, type OptimizerState } from '../train/optimizers.js';
 import type { GroupIndex } from './group_index.js';
 
 export const sparseMethods = ['proxsg', 'hspg', 'obproxsg', 'dhspg'] as const;
@@ -62,11 +62,9 @@ export interface GroupStats {
   density?: number;
 }
 
-export interface SparseState {
+export interface SparseState extends OptimizerState {
   method: SparseMethod;
-  step: number;
   penalised: number[] | null;
-  slots: Record<string, { shape: number[]; values: number[] }>;
 }
 
 function checkConfig(c: SparseConfig): void {
@@ -361,6 +359,7 @@ export class SparseOptimizer implements Optimizer {
 
   getState(): SparseState {
     return {
+      name: this.name,
       method: this.config.method,
       step: this.t,
       penalised: this.penalised ? Array.from(this.penalised) : null,
@@ -368,17 +367,13 @@ export class SparseOptimizer implements Optimizer {
     };
   }
 
-  setState(state: SparseState, variables: readonly tf.Variable[]): void {
+  setState(saved: OptimizerState, variables: readonly tf.Variable[]): void {
+    const state = saved as SparseState;
     if (state.method !== this.config.method) throw new Error(`state of a ${state.method} run cannot resume ${this.config.method}`);
     this.t = state.step;
     if (this.dir instanceof AdamDirection) this.dir.step = state.step;
     this.penalised = state.penalised ? Uint8Array.from(state.penalised) : null;
-    for (const [key, value] of Object.entries(state.slots)) {
-      const slash = key.lastIndexOf('/');
-      const v = variables.find((x) => x.name === key.slice(0, slash));
-      if (!v) throw new Error(`saved optimizer state names variable '${key.slice(0, slash)}', which the model does not have`);
-      this.dir.slots.restore(v, key.slice(slash + 1), value);
-    }
+    this.dir.slots.restoreAll(state.slots, variables);
   }
 
   dispose(): void {

@@ -1,9 +1,11 @@
 // Whole jobs as the CLI runs them, usable from the library: pick the model and the
 // data, train or evaluate, save.
+import { join } from 'node:path';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { loadDataset, subsetSplits } from '../data/datasets.js';
 import { loadModel, saveModel } from '../io/model_files.js';
 import { buildZooModel, isZooName, zooNames } from '../models/zoo.js';
+import { CheckpointError, readCheckpoint, writeCheckpoint, type Checkpoint } from './checkpoint.js';
 import { checkDataFitsModel, evaluate, train, type EpochMetrics, type EvalResult, type TrainCallbacks, type TrainConfig } from './loop.js';
 
 /** A zoo name builds a fresh model for the given input and classes; anything else is a model.json path. */
@@ -19,13 +21,21 @@ export async function resolveModel(
   return (await loadModel(spec)).model;
 }
 
-export interface TrainJob extends TrainConfig {
+export interface TrainJob extends Omit<TrainConfig, 'resume' | 'onCheckpoint'> {
   model: string;
   data: string;
   /** folder for model.json + weights.bin; nothing is saved when absent */
   out?: string;
   /** use only the first N images of each split */
   subset?: number;
+  /** continue the run whose checkpoint is in OUT/checkpoint (same settings) */
+  resume?: boolean;
+}
+
+/** The settings a resumed run must share with the run it continues. */
+function jobFingerprint(job: TrainJob): Record<string, unknown> {
+  const { resume: _r, shouldStop: _s, optimizer, ...rest } = job;
+  return JSON.parse(JSON.stringify({ ...rest, optimizer: 'step' in optimizer ? optimizer.name : optimizer }));
 }
 
 export interface TrainJobResult {
@@ -35,10 +45,34 @@ export interface TrainJobResult {
   savedTo?: string;
 }
 
+/**
+ * Trains as `job` says. With `out`, a checkpoint goes to OUT/checkpoint after every
+ * epoch and when `shouldStop` ends the run (train() then throws TrainingStopped);
+ * `resume` continues from it, refusing a checkpoint made with other settings.
+ */
 export async function runTrainJob(job: TrainJob, callbacks: TrainCallbacks = {}): Promise<TrainJobResult> {
   const data = subsetSplits(loadDataset(job.data), job.subset);
   const model = await resolveModel(job.model, { inputShape: data.train.shape, numClasses: data.train.numClasses }, job.seed);
-  const history = train(model, data, job, callbacks);
+  const checkpointDir = job.out ? join(job.out, 'checkpoint') : undefined;
+  const fingerprint = jobFingerprint(job);
+  let resume: Checkpoint | undefined;
+  if (job.resume) {
+    if (!checkpointDir) throw new CheckpointError('--resume needs --out: the checkpoint lives in OUT/checkpoint');
+    resume = readCheckpoint(checkpointDir);
+    const saved = (resume.state.job ?? {}) as Record<string, unknown>;
+    const differ = [...new Set([...Object.keys(saved), ...Object.keys(fingerprint)])].filter((k) => JSON.stringify(saved[k]) !== JSON.stringify(fingerprint[k]));
+    if (differ.length > 0) {
+      throw new CheckpointError(
+        `the checkpoint in ${checkpointDir} was made with other settings (${differ.map((k) => `${k}: ${JSON.stringify(saved[k])} then, ${JSON.stringify(fingerprint[k])} now`).join('; ')}); ` +
+          'resume with the same command',
+      );
+    }
+  }
+  const history = await train(model, data, {
+    ...job,
+    resume,
+    onCheckpoint: checkpointDir ? (c) => writeCheckpoint(checkpointDir, { ...c, state: { ...c.state, job: fingerprint } }) : undefined,
+  }, callbacks);
   const last = history[history.length - 1];
   const test = last
     ? { loss: last.testLoss, accuracy: last.testAccuracy, count: data.test.count }

@@ -5,8 +5,9 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { batchCount, batches, type Augmentation, type Batch } from '../data/batches.js';
 import type { DataSplits, ImageSet, Normalization } from '../data/datasets.js';
 import { Rng } from '../util/random.js';
-import { createOptimizer, type Optimizer, type OptimizerConfig } from './optimizers.js';
+import { createOptimizer, type Optimizer, type OptimizerConfig, type OptimizerState } from './optimizers.js';
 import { createSchedule, type ScheduleName } from './schedules.js';
+import { restoreWeights, snapshotWeights, type Checkpoint } from './checkpoint.js';
 
 export interface TrainConfig {
   epochs: number;
@@ -21,6 +22,20 @@ export interface TrainConfig {
   milestones?: number[];
   gamma?: number;
   augmentation?: Augmentation;
+  /** continue from this checkpoint (same data, model and settings) */
+  resume?: Checkpoint;
+  /** called with a checkpoint at the end of every epoch, and when shouldStop stops the run */
+  onCheckpoint?(checkpoint: Checkpoint): void;
+  /** asked after every step; true ends the run after a checkpoint (a signal, say) */
+  shouldStop?(): boolean;
+}
+
+/** Thrown by train() when shouldStop ended the run; the checkpoint was handed to onCheckpoint. */
+export class TrainingStopped extends Error {
+  override name = 'TrainingStopped';
+  constructor(readonly epoch: number, readonly step: number) {
+    super(`training stopped in epoch ${epoch} after step ${step}`);
+  }
 }
 
 export interface EvalResult {
@@ -171,12 +186,12 @@ export function checkDataFitsModel(model: tfl.LayersModel, data: DataSplits): vo
 }
 
 /** Trains `model` in place and evaluates it on the test split after every epoch. */
-export function train(
+export async function train(
   model: tfl.LayersModel,
   data: DataSplits,
   config: TrainConfig,
   callbacks: TrainCallbacks = {},
-): EpochMetrics[] {
+): Promise<EpochMetrics[]> {
   checkDataFitsModel(model, data);
   const stepsPerEpoch = batchCount(data.train, { batchSize: config.batchSize });
   const schedule = createSchedule({
@@ -191,15 +206,42 @@ export function train(
   const optimizer = 'step' in config.optimizer ? config.optimizer : createOptimizer(config.optimizer);
   const variables = trainableVariables(model);
   const rng = new Rng(config.seed);
-  const history: EpochMetrics[] = [];
-  let step = 0;
+  const resume = config.resume;
+  const history: EpochMetrics[] = resume ? resume.state.history.slice() : [];
+  let step = resume?.state.step ?? 0;
+  // optimizer buffers are saved under the variable's position: engine names differ between model instances
+  const renameSlots = (state: OptimizerState, rename: (name: string) => string): OptimizerState => ({
+    ...state,
+    slots: Object.fromEntries(Object.entries(state.slots).map(([key, v]) => {
+      const slash = key.lastIndexOf('/');
+      return [`${rename(key.slice(0, slash))}/${key.slice(slash + 1)}`, v];
+    })),
+  });
+  const position = new Map(variables.map((v, i) => [v.name, String(i)]));
+  if (resume) {
+    restoreWeights(model, resume);
+    optimizer.setState(renameSlots(resume.state.optimizer, (i) => variables[Number(i)]?.name ?? `#${i}`), variables);
+    rng.setState(resume.state.rng);
+  }
+  const checkpoint = (epochsDone: number, batchInEpoch: number, epochRng: number[], partial: Checkpoint['state']['partial']): Checkpoint => {
+    const { weights, specs } = snapshotWeights(model);
+    return {
+      state: { version: 1, epoch: epochsDone, step, batchInEpoch, rng: epochRng, partial, optimizer: renameSlots(optimizer.getState(), (n) => position.get(n)!), history: history.slice(), weights: specs },
+      weights,
+    };
+  };
   try {
-    for (let epoch = 1; epoch <= config.epochs; epoch++) {
+    for (let epoch = (resume?.state.epoch ?? 0) + 1; epoch <= config.epochs; epoch++) {
       callbacks.onEpochBegin?.(epoch, stepsPerEpoch);
       const start = performance.now();
-      let lossSum = 0;
-      let correct = 0;
-      let images = 0;
+      // a run resumed mid-epoch replays that epoch's shuffle and skips what it trained
+      const resumed = resume && epoch === resume.state.epoch + 1 ? resume.state : undefined;
+      const skip = resumed?.batchInEpoch ?? 0;
+      let lossSum = skip > 0 ? resumed!.partial.lossSum : 0;
+      let correct = skip > 0 ? resumed!.partial.correct : 0;
+      let images = skip > 0 ? resumed!.partial.images : 0;
+      const imagesBefore = images;
+      const epochRng = rng.getState();
       let lr = schedule(step);
       let batchIndex = 0;
       for (const batch of batches(data.train, {
@@ -208,6 +250,10 @@ export function train(
         rng,
         augmentation: config.augmentation,
       })) {
+        if (batchIndex < skip) {
+          batchIndex++;
+          continue;
+        }
         lr = schedule(step);
         const r = trainStep(model, variables, optimizer, batch, data.train.shape, lr);
         if (!Number.isFinite(r.loss)) {
@@ -217,15 +263,22 @@ export function train(
         lossSum += r.loss * batch.size;
         correct += r.correct;
         images += batch.size;
+        batchIndex++; // not inside the optional call below, which skips its arguments without a callback
         callbacks.onBatchEnd?.({
           epoch,
-          batch: ++batchIndex,
+          batch: batchIndex,
           batches: stepsPerEpoch,
           images,
           loss: lossSum / images,
           accuracy: correct / images,
           seconds: (performance.now() - start) / 1000,
         });
+        // let signal handlers and timers run between steps
+        await new Promise((resolve) => setImmediate(resolve));
+        if (config.shouldStop?.() && batchIndex < stepsPerEpoch) {
+          config.onCheckpoint?.(checkpoint(epoch - 1, batchIndex, epochRng, { lossSum, correct, images }));
+          throw new TrainingStopped(epoch, step);
+        }
       }
       const seconds = (performance.now() - start) / 1000;
       const test = evaluate(model, data.test, data.normalization);
@@ -237,10 +290,12 @@ export function train(
         testLoss: test.loss,
         testAccuracy: test.accuracy,
         seconds,
-        imagesPerSecond: images / seconds,
+        imagesPerSecond: (images - imagesBefore) / seconds,
       };
       history.push(metrics);
       callbacks.onEpochEnd?.(metrics);
+      config.onCheckpoint?.(checkpoint(epoch, 0, rng.getState(), { lossSum: 0, correct: 0, images: 0 }));
+      if (config.shouldStop?.() && epoch < config.epochs) throw new TrainingStopped(epoch + 1, step);
     }
   } finally {
     if (owned) optimizer.dispose();

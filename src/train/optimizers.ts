@@ -9,7 +9,18 @@ export interface Optimizer {
   readonly name: string;
   /** Updates each variable from its gradient with learning rate `lr`. */
   step(variables: readonly tf.Variable[], grads: readonly tf.Tensor[], lr: number): void;
+  /** Everything a resumed run needs to continue bit for bit: step count and buffers. */
+  getState(): OptimizerState;
+  setState(state: OptimizerState, variables: readonly tf.Variable[]): void;
   dispose(): void;
+}
+
+export type SlotSnapshot = Record<string, { shape: number[]; values: number[] }>;
+
+export interface OptimizerState {
+  name: string;
+  step: number;
+  slots: SlotSnapshot;
 }
 
 let slotSerial = 0;
@@ -30,14 +41,24 @@ export class SlotStore {
   }
 
   /** the buffers as plain arrays, by slot key */
-  snapshot(): Record<string, { shape: number[]; values: number[] }> {
-    const out: Record<string, { shape: number[]; values: number[] }> = {};
+  snapshot(): SlotSnapshot {
+    const out: SlotSnapshot = {};
     for (const [key, s] of this.slots) out[key] = { shape: s.shape, values: Array.from(s.dataSync()) };
     return out;
   }
 
   restore(v: tf.Variable, slot: string, values: { shape: number[]; values: number[] }): void {
     this.get(v, slot).assign(tf.tensor(values.values, values.shape));
+  }
+
+  /** Restores a snapshot; its keys name the variables as `variable/slot`. */
+  restoreAll(snapshot: SlotSnapshot, variables: readonly tf.Variable[]): void {
+    for (const [key, value] of Object.entries(snapshot)) {
+      const slash = key.lastIndexOf('/');
+      const v = variables.find((x) => x.name === key.slice(0, slash));
+      if (!v) throw new Error(`saved optimizer state names variable '${key.slice(0, slash)}', which the model does not have`);
+      this.restore(v, key.slice(slash + 1), value);
+    }
   }
 
   dispose(): void {
@@ -147,6 +168,16 @@ class DirectionalOptimizer implements Optimizer {
         v.assign(tf.sub(w, tf.mul(this.dir.direction(v, g), lr)));
       });
     });
+  }
+
+  getState(): OptimizerState {
+    return { name: this.name, step: this.dir instanceof AdamDirection ? this.dir.step : 0, slots: this.dir.slots.snapshot() };
+  }
+
+  setState(state: OptimizerState, variables: readonly tf.Variable[]): void {
+    if (state.name !== this.name) throw new Error(`optimizer state of ${state.name} cannot resume ${this.name}`);
+    if (this.dir instanceof AdamDirection) this.dir.step = state.step;
+    this.dir.slots.restoreAll(state.slots, variables);
   }
 
   dispose(): void {
