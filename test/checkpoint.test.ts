@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { initEngine } from '../src/engine/index.js';
 import { loadDataset, subsetSplits } from '../src/data/index.js';
 import { buildZooModel } from '../src/models/zoo.js';
-import { train, TrainingStopped, type TrainConfig } from '../src/train/loop.js';
+import { NumericalFault, train, TrainingStopped, type TrainConfig } from '../src/train/loop.js';
 import { readCheckpoint, writeCheckpoint, CheckpointError, type Checkpoint } from '../src/train/checkpoint.js';
 
 await initEngine({ backend: 'cpu' });
@@ -75,5 +75,16 @@ test('a damaged or missing checkpoint is a clear error; the previous one survive
   writeFileSync(join(dir, 'weights.bin'), new Uint8Array(10));
   assert.throws(() => readCheckpoint(dir), /weights.bin holds 10 bytes/);
   assert.ok(existsSync(join(dir, 'state.json')));
+  model.dispose();
+});
+
+test('a NaN or infinite loss stops the run naming the step and the remedy; no checkpoint holds bad weights', async () => {
+  const dir = join(mkdtempSync(join(tmpdir(), 'slimtrain-nan-')), 'checkpoint');
+  const model = build();
+  await assert.rejects(
+    () => train(model, data, { ...config, lr: 1e4, warmupEpochs: 0, onCheckpoint: (c) => writeCheckpoint(dir, c) }),
+    (e: Error) => e instanceof NumericalFault && /step \d+/.test(e.message) && /lower the learning rate/.test(e.message),
+  );
+  if (existsSync(dir)) assert.ok(readCheckpoint(dir).weights.every((w) => w.every(Number.isFinite)));
   model.dispose();
 });

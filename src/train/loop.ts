@@ -30,6 +30,11 @@ export interface TrainConfig {
   shouldStop?(): boolean;
 }
 
+/** A NaN or infinite loss or weight: the run stops, naming the step and what to change. */
+export class NumericalFault extends Error {
+  override name = 'NumericalFault';
+}
+
 /** Thrown by train() when shouldStop ended the run; the checkpoint was handed to onCheckpoint. */
 export class TrainingStopped extends Error {
   override name = 'TrainingStopped';
@@ -225,6 +230,11 @@ export async function train(
   }
   const checkpoint = (epochsDone: number, batchInEpoch: number, epochRng: number[], partial: Checkpoint['state']['partial']): Checkpoint => {
     const { weights, specs } = snapshotWeights(model);
+    // a non-finite weight never reaches a checkpoint: the last good one stays
+    const bad = weights.findIndex((w) => !w.every(Number.isFinite));
+    if (bad >= 0) {
+      throw new NumericalFault(`weight ${specs[bad].name} holds NaN or infinite values after step ${step}: lower the learning rate or the penalty (--lambda); the last checkpoint holds the last good state`);
+    }
     return {
       state: { version: 1, epoch: epochsDone, step, batchInEpoch, rng: epochRng, partial, optimizer: renameSlots(optimizer.getState(), (n) => position.get(n)!), history: history.slice(), weights: specs },
       weights,
@@ -257,7 +267,7 @@ export async function train(
         lr = schedule(step);
         const r = trainStep(model, variables, optimizer, batch, data.train.shape, lr);
         if (!Number.isFinite(r.loss)) {
-          throw new Error(`loss became ${r.loss} at epoch ${epoch}, step ${step + 1}: lower the learning rate (now ${lr})`);
+          throw new NumericalFault(`loss became ${r.loss} at epoch ${epoch}, step ${step + 1}: lower the learning rate (now ${lr}) or the penalty (--lambda); the last checkpoint holds the last good state`);
         }
         step++;
         lossSum += r.loss * batch.size;
