@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -253,4 +253,22 @@ test('SIGINT: train finishes the step, writes a checkpoint, exits 130; --resume 
   const other = run('train', '--model', 'mlp', '--data', 'mnist', '--epochs', '4', '--subset', '12000', '--out', out, '--resume');
   assert.equal(other.code, 1);
   assert.match(other.stderr, /made with other settings \(epochs: 3 then, 4 now\)/);
+});
+
+test('an output folder that holds files is refused unless --overwrite; an unwritable one is a clear error; neither gets files', () => {
+  const base = mkdtempSync(join(tmpdir(), 'slimtrain-out-'));
+  const args = ['train', '--model', 'mlp', '--data', 'mnist', '--epochs', '1', '--subset', '100', '--quiet'];
+  const out = join(base, 'run');
+  assert.equal(run(...args, '--out', out).code, 0);
+  const before = readFileSync(join(out, 'weights.bin'));
+  const again = run(...args, '--out', out, '--seed', '5');
+  assert.equal(again.code, 1);
+  assert.match(again.stderr, /output folder .*run already holds .*; choose another --out, or pass --overwrite/);
+  assert.deepEqual(readFileSync(join(out, 'weights.bin')), before, 'the refused run wrote nothing');
+  assert.equal(run(...args, '--out', out, '--seed', '5', '--overwrite').code, 0);
+  assert.notDeepEqual(readFileSync(join(out, 'weights.bin')), before);
+  writeFileSync(join(base, 'a-file'), 'x');
+  const unwritable = run(...args, '--out', join(base, 'a-file', 'run'));
+  assert.equal(unwritable.code, 1);
+  assert.match(unwritable.stderr, /cannot write to output folder .*a-file\/run/);
 });

@@ -19,6 +19,7 @@ import { exportOnnx } from '../export/onnx.js';
 import { checkOnnx } from '../export/onnx_check.js';
 import { measureModelSpeed, speedRows } from '../metrics/speed.js';
 import { loadModel, saveModel, writeFileAtomic } from '../io/model_files.js';
+import { prepareOutputDir } from '../io/output.js';
 import { formatTable } from '../util/table.js';
 import { progressCallbacks } from './progress.js';
 
@@ -154,8 +155,10 @@ export function buildProgram(): Command {
   )
     .option('--out <dir>', 'save the trained model there (model.json + weights.bin), and a checkpoint every epoch in DIR/checkpoint')
     .option('--resume', 'continue the run whose checkpoint is in --out DIR/checkpoint (run the same command with --resume added)', false)
+    .option('--overwrite', 'replace the files of an earlier run in --out DIR', false)
     .action(async (o) => {
       if (o.resume && !o.out) throw new UsageError('--resume continues the run saved in --out DIR: give --out');
+      if (o.out) prepareOutputDir(o.out, { overwrite: o.overwrite, resume: o.resume });
       await initEngine({ backend: o.backend, announce: !o.quiet });
       const result = await stoppable((shouldStop) => runTrainJob(
         {
@@ -269,6 +272,7 @@ export function buildProgram(): Command {
       .option('--float16', 'also write DIR/slim-float16 with half-precision weights (as tfjs-converter --quantize_float16) and report its accuracy', false),
   )
     .option('--out <dir>', 'write DIR/sparse, DIR/slim (model.json + weights.bin) and DIR/metrics.json')
+    .option('--overwrite', 'replace the files of an earlier run in --out DIR', false)
     .action(async (o) => {
       const spec = o.from ?? o.model;
       if (!spec) throw new UsageError('compress needs --model (a zoo model) or --from (a model.json)');
@@ -277,6 +281,7 @@ export function buildProgram(): Command {
       }
       if (o.targetMacsRatio !== undefined && !(o.targetMacsRatio > 1)) throw new UsageError(`--target-macs-ratio must be above 1, got ${o.targetMacsRatio}`);
       if (o.float16 && !o.out) throw new UsageError('--float16 writes DIR/slim-float16: give --out DIR');
+      if (o.out) prepareOutputDir(o.out, { overwrite: o.overwrite });
       await initEngine({ backend: o.backend, announce: !o.quiet });
       const quiet = o.quiet || o.json;
       const progress = progressCallbacks(o.epochs, quiet);
@@ -350,8 +355,10 @@ export function buildProgram(): Command {
       .option('--freeze <layers>', 'keep these layers whole (comma-separated, repeatable)', collect, [] as string[]),
   )
     .option('--out <dir>', 'save the pruned, fine-tuned model there')
+    .option('--overwrite', 'replace the files of an earlier run in --out DIR', false)
     .action(async (o) => {
       if (!(o.macsRatio > 1)) throw new UsageError(`--macs-ratio must be above 1, got ${o.macsRatio}`);
+      if (o.out) prepareOutputDir(o.out, { overwrite: o.overwrite });
       await initEngine({ backend: o.backend, announce: !o.quiet });
       const quiet = o.quiet || o.json;
       const r = await runMagnitudePruneJob(
@@ -415,11 +422,13 @@ export function buildProgram(): Command {
     .description('build the slim model of a sparse model.json: remove its exactly-zero groups, check the outputs are unchanged, save it')
     .argument('<model>', 'a model.json (or folder) whose weights have exactly-zero groups', modelSpec)
     .requiredOption('--out <dir>', 'write DIR/model.json + DIR/weights.bin')
+    .option('--overwrite', 'replace the files of an earlier run in --out DIR', false)
     .option('--round-channels <n>', 'keep a multiple of N channels per layer (zero ones kept to fill), for SIMD-friendly widths', number('positive', true), 1)
     .option('--freeze <layers>', 'keep these layers whole (comma-separated, repeatable)', collect, [] as string[])
     .addOption(backendOption())
     .option('--json', 'print the result as JSON on stdout', false)
     .action(async (spec: string, o) => {
+      prepareOutputDir(o.out, { overwrite: o.overwrite });
       await initEngine({ backend: o.backend, announce: !o.json });
       const { model, metadata } = await loadModel(spec);
       const slim = await constructSlimModel(model, { freeze: o.freeze, roundTo: o.roundChannels });

@@ -1,0 +1,31 @@
+// Output folders are checked before any work starts: a run must not train for hours
+// and then fail to save, nor silently mix its files with an earlier run's.
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export class OutputError extends Error {
+  override name = 'OutputError';
+}
+
+/**
+ * Makes sure `dir` can take this run's files: it must not hold files already
+ * (unless `overwrite`, or `resume`, which continues the run saved there) and must be
+ * writable. Creates it when missing.
+ */
+export function prepareOutputDir(dir: string, options: { overwrite?: boolean; resume?: boolean } = {}): void {
+  if (existsSync(dir)) {
+    if (!statSync(dir).isDirectory()) throw new OutputError(`output folder ${dir} is a file; choose another --out`);
+    const entries = readdirSync(dir);
+    if (entries.length > 0 && !options.overwrite && !options.resume) {
+      throw new OutputError(`output folder ${dir} already holds ${entries.slice(0, 3).join(', ')}${entries.length > 3 ? ', ...' : ''}; choose another --out, or pass --overwrite to replace its files`);
+    }
+  }
+  const probe = join(dir, `.slimtrain-write-test-${process.pid}`);
+  try {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(probe, '');
+    rmSync(probe);
+  } catch (e) {
+    throw new OutputError(`cannot write to output folder ${dir}: ${(e as Error).message.replace(/^[A-Z]+: /, '')}`);
+  }
+}
