@@ -11,6 +11,7 @@ import { loadDataset, subsetSplits } from '../src/data/index.js';
 import { buildZooModel } from '../src/models/zoo.js';
 import { NumericalFault, train, TrainingStopped, type TrainConfig } from '../src/train/loop.js';
 import { readCheckpoint, writeCheckpoint, CheckpointError, type Checkpoint } from '../src/train/checkpoint.js';
+import { runCompressJob, type CompressJob } from '../src/compress/job.js';
 
 await initEngine({ backend: 'cpu' });
 const data = subsetSplits(loadDataset('mnist'), 192);
@@ -88,3 +89,33 @@ test('a NaN or infinite loss stops the run naming the step and the remedy; no ch
   if (existsSync(dir)) assert.ok(readCheckpoint(dir).weights.every((w) => w.every(Number.isFinite)));
   model.dispose();
 });
+
+for (const method of ['hspg', 'dhspg'] as const) {
+  test(`compress (${method}, with a dense baseline) stopped in its sparse stage and resumed: bit-identical slim model and history`, async () => {
+    const job: CompressJob = {
+      epochs: 3, batchSize: 32, seed: 3, lr: 0.05, schedule: 'cosine', momentum: 0.9, weightDecay: 5e-4, model: 'mlp', data: 'mnist', subset: 192, method, lambda: method === 'hspg' ? 3 : 0.5, epsilon: 0.5,
+      switchEpoch: 1, targetSparsity: 0.4, pruneStartEpoch: 0.5, pruneEndEpoch: 2, baseline: true, measureSpeed: false,
+    };
+    const base = mkdtempSync(join(tmpdir(), 'slimtrain-compress-ckpt-'));
+    const straight = await runCompressJob(job);
+    const out = join(base, 'interrupted');
+    let stage = '';
+    let stopping = false;
+    await assert.rejects(
+      () => runCompressJob({ ...job, out, shouldStop: () => stopping }, {
+        onStage: (s) => (stage = s),
+        onBatchEnd: (b) => (stopping ||= stage !== 'dense baseline' && b.epoch === 2 && b.batch === 2),
+      }),
+      TrainingStopped,
+    );
+    assert.deepEqual([readCheckpoint(join(out, 'checkpoint')).state.step, readCheckpoint(join(out, 'checkpoint-dense')).state.epoch], [8, 3]);
+    const resumed = await runCompressJob({ ...job, out, resume: true });
+    assert.deepEqual(resumed.slimModel.weights.map((w) => Array.from(w.read().dataSync())), straight.slimModel.weights.map((w) => Array.from(w.read().dataSync())));
+    assert.deepEqual(resumed.history, straight.history.map((h, i) => ({ ...h, seconds: resumed.history[i].seconds, imagesPerSecond: resumed.history[i].imagesPerSecond })));
+    assert.deepEqual(resumed.baseline!.history.map((h) => h.trainLoss), straight.baseline!.history.map((h) => h.trainLoss));
+    assert.ok(straight.sparse.zeroGroups > 0, 'the run made groups zero');
+    await assert.rejects(() => runCompressJob({ ...job, lambda: 0.1, out, resume: true }), new RegExp(`made with other settings \\(lambda: ${job.lambda} then, 0.1 now\\)`));
+    straight.slimModel.dispose();
+    resumed.slimModel.dispose();
+  });
+}

@@ -242,7 +242,7 @@ test('SIGINT: train finishes the step, writes a checkpoint, exits 130; --resume 
   child.kill('SIGINT');
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
   assert.equal(code, 130, stderr);
-  assert.match(stderr, /checkpoint written to .*checkpoint\. Resume with the same command and --resume/);
+  assert.match(stderr, /checkpoint written in .*interrupted\. Resume with the same command and --resume/);
   assert.ok(!existsSync(join(out, 'model.json')), 'an interrupted run saves no final model');
   const resumed = run(...args, '--out', out, '--resume');
   assert.equal(resumed.code, 0, resumed.stderr);
@@ -253,6 +253,33 @@ test('SIGINT: train finishes the step, writes a checkpoint, exits 130; --resume 
   const other = run('train', '--model', 'mlp', '--data', 'mnist', '--epochs', '4', '--subset', '12000', '--out', out, '--resume');
   assert.equal(other.code, 1);
   assert.match(other.stderr, /made with other settings \(epochs: 3 then, 4 now\)/);
+});
+
+test('SIGINT: compress stops in its sparse stage with exit 130; --resume finishes with the results of a straight run', async () => {
+  const { spawn } = await import('node:child_process');
+  const base = mkdtempSync(join(tmpdir(), 'slimtrain-signal-'));
+  const args = ['compress', '--model', 'mlp', '--data', 'mnist', '--epochs', '3', '--subset', '6000', '--optimizer', 'hspg', '--lambda', '0.5', '--epsilon', '0.3', '--baseline', '--no-speed', '--json'];
+  const straight = run(...args);
+  assert.equal(straight.code, 0, straight.stderr);
+  const out = join(base, 'interrupted');
+  const child = spawn(process.execPath, [cli, ...args, '--out', out], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  while (!existsSync(join(out, 'checkpoint', 'state.json'))) await new Promise((r) => setTimeout(r, 50));
+  child.kill('SIGINT');
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  assert.equal(code, 130, stderr);
+  assert.match(stderr, /checkpoint written in .*interrupted\. Resume with the same command and --resume/);
+  assert.ok(!existsSync(join(out, 'slim')) && !existsSync(join(out, 'metrics.json')), 'an interrupted run writes no results');
+  const resumed = run(...args, '--out', out, '--resume');
+  assert.equal(resumed.code, 0, resumed.stderr);
+  const a = JSON.parse(straight.stdout);
+  const b = JSON.parse(resumed.stdout);
+  const figures = (r: { history: { trainLoss: number; groupSparsity: number }[]; slim: unknown; baseline: { accuracy: number } }) =>
+    [r.history.map((h) => [h.trainLoss, h.groupSparsity]), r.slim, r.baseline.accuracy];
+  assert.deepEqual(figures(b), figures(a));
+  assert.ok(b.sparse.zeroGroups > 0);
+  assert.ok(existsSync(join(out, 'slim', 'model.json')));
 });
 
 test('an output folder that holds files is refused unless --overwrite; an unwritable one is a clear error; neither gets files', () => {

@@ -56,6 +56,12 @@ async function stoppable<T>(run: (shouldStop: () => boolean) => Promise<T>, desc
   }
 }
 
+function stoppedMessage(signal: string, out: string | undefined): string {
+  return out
+    ? `stopped by ${signal}; checkpoint written in ${out}. Resume with the same command and --resume`
+    : `stopped by ${signal}; nothing saved (without --out there are no checkpoints)`;
+}
+
 function number(kind: 'positive' | 'non-negative' | 'fraction', integer = false) {
   return (value: string): number => {
     const x = Number(value);
@@ -177,9 +183,7 @@ export function buildProgram(): Command {
           shouldStop,
         },
         progressCallbacks(o.epochs, o.quiet || o.json),
-      ), (signal) => o.out
-        ? `stopped by ${signal}; checkpoint written to ${o.out}/checkpoint. Resume with the same command and --resume`
-        : `stopped by ${signal}; nothing saved (without --out there are no checkpoints)`);
+      ), (signal) => stoppedMessage(signal, o.out));
       const seconds = result.history.reduce((s, m) => s + m.seconds, 0);
       if (o.json) {
         process.stdout.write(`${JSON.stringify({ model: o.model, data: o.data, test: result.test, history: result.history, savedTo: result.savedTo ?? null }, null, 2)}\n`);
@@ -271,21 +275,23 @@ export function buildProgram(): Command {
       .option('--no-speed', 'skip measuring latency, throughput and file sizes of the sparse and slim models')
       .option('--float16', 'also write DIR/slim-float16 with half-precision weights (as tfjs-converter --quantize_float16) and report its accuracy', false),
   )
-    .option('--out <dir>', 'write DIR/sparse, DIR/slim (model.json + weights.bin) and DIR/metrics.json')
+    .option('--out <dir>', 'write DIR/sparse, DIR/slim (model.json + weights.bin), DIR/slim.onnx and DIR/metrics.json, and a checkpoint every epoch in DIR/checkpoint')
+    .option('--resume', 'continue the run whose checkpoints are in --out DIR (run the same command with --resume added)', false)
     .option('--overwrite', 'replace the files of an earlier run in --out DIR', false)
     .action(async (o) => {
       const spec = o.from ?? o.model;
+      if (o.resume && !o.out) throw new UsageError('--resume continues the run saved in --out DIR: give --out');
       if (!spec) throw new UsageError('compress needs --model (a zoo model) or --from (a model.json)');
       if (o.optimizer === 'dhspg' && o.targetSparsity === undefined && o.targetMacsRatio === undefined) {
         throw new UsageError('--optimizer dhspg needs --target-sparsity or --target-macs-ratio');
       }
       if (o.targetMacsRatio !== undefined && !(o.targetMacsRatio > 1)) throw new UsageError(`--target-macs-ratio must be above 1, got ${o.targetMacsRatio}`);
       if (o.float16 && !o.out) throw new UsageError('--float16 writes DIR/slim-float16: give --out DIR');
-      if (o.out) prepareOutputDir(o.out, { overwrite: o.overwrite });
+      if (o.out) prepareOutputDir(o.out, { overwrite: o.overwrite, resume: o.resume });
       await initEngine({ backend: o.backend, announce: !o.quiet });
       const quiet = o.quiet || o.json;
       const progress = progressCallbacks(o.epochs, quiet);
-      const r = await runCompressJob(
+      const r = await stoppable((shouldStop) => runCompressJob(
         {
           ...trainingSettings(o),
           model: spec,
@@ -311,9 +317,11 @@ export function buildProgram(): Command {
           roundChannels: o.roundChannels,
           float16: o.float16,
           out: o.out,
+          resume: o.resume,
+          shouldStop,
         },
         { ...progress, onStage: (stage) => !quiet && process.stderr.write(`-- ${stage}\n`) },
-      );
+      ), (signal) => stoppedMessage(signal, o.out));
       if (o.json) {
         const { slimModel: _slim, ...rest } = r;
         process.stdout.write(`${JSON.stringify(rest, null, 2)}\n`);

@@ -15,9 +15,10 @@ import { measureModelSpeed, type ModelSpeed } from '../metrics/speed.js';
 import { exportOnnx } from '../export/onnx.js';
 import { checkOnnx } from '../export/onnx_check.js';
 import { evaluate, train, trainableVariables, type EpochMetrics, type TrainCallbacks, type TrainConfig } from '../train/loop.js';
-import { resolveModel } from '../train/job.js';
+import { checkpointing, jobFingerprint, resolveModel } from '../train/job.js';
+import { CheckpointError } from '../train/checkpoint.js';
 
-export interface CompressJob extends Omit<TrainConfig, 'optimizer'> {
+export interface CompressJob extends Omit<TrainConfig, 'optimizer' | 'resume' | 'onCheckpoint'> {
   /** zoo name, or a model.json to start from */
   model: string;
   data: string;
@@ -54,8 +55,14 @@ export interface CompressJob extends Omit<TrainConfig, 'optimizer'> {
   roundChannels?: number;
   /** with out: also write DIR/slim-float16 (half-precision weights) and report its accuracy */
   float16?: boolean;
+  /** folder for the results; checkpoints go to OUT/checkpoint (and OUT/checkpoint-dense for the baseline) */
   out?: string;
+  /** continue the run whose checkpoints are in OUT (same settings) */
+  resume?: boolean;
 }
+
+/** Settings that act only after training: a resumed run may change them. */
+const afterTraining = ['out', 'measureSpeed', 'roundChannels', 'float16'] as const;
 
 export type CompressEpoch = EpochMetrics & GroupStats;
 
@@ -101,13 +108,19 @@ function summary(model: tfl.LayersModel, accuracy: number, loss: number): ModelS
 export async function runCompressJob(job: CompressJob, callbacks: TrainCallbacks & { onStage?(message: string): void } = {}): Promise<CompressResult> {
   const data = subsetSplits(loadDataset(job.data), job.subset);
   const shape = { inputShape: data.train.shape, numClasses: data.train.numClasses };
-  const trainConfig = (optimizer: TrainConfig['optimizer']): TrainConfig => ({ ...job, optimizer });
+  if (job.resume && !job.out) throw new CheckpointError('--resume needs --out: the checkpoints live in OUT');
+  const { resume: _resume, ...settings } = job;
+  const fingerprint = jobFingerprint(job, afterTraining);
+  // the sparse stage may not have begun when a run with a baseline stopped
+  const checkpoints = (name: string, required: boolean, epochStats?: () => unknown[]) =>
+    job.out ? checkpointing(join(job.out, name), fingerprint, job.resume ? (required ? 'required' : 'if-present') : false, epochStats) : {};
 
   let baseline: CompressResult['baseline'];
   if (job.baseline) {
     callbacks.onStage?.('dense baseline');
     const dense = await resolveModel(job.model, shape, job.seed);
-    const history = await train(dense, data, trainConfig({ name: 'sgd', momentum: job.momentum ?? 0.9, nesterov: job.nesterov, weightDecay: job.weightDecay }), callbacks);
+    const optimizer = { name: 'sgd', momentum: job.momentum ?? 0.9, nesterov: job.nesterov, weightDecay: job.weightDecay } as const;
+    const history = await train(dense, data, { ...settings, optimizer, ...checkpoints('checkpoint-dense', true) }, callbacks);
     const last = history[history.length - 1];
     baseline = { ...summary(dense, last.testAccuracy, last.testLoss), history };
     dense.dispose();
@@ -144,9 +157,11 @@ export async function runCompressJob(job: CompressJob, callbacks: TrainCallbacks
       ? undefined
       : macsWeights(prunable.map((g) => g.savings.macs), job.weighting === 'sqrt-macs' ? 0.5 : 1),
   });
-  const history: CompressEpoch[] = [];
+  let history: CompressEpoch[] = [];
   try {
-    await train(model, data, trainConfig(optimizer), {
+    const sparseCheckpoints = checkpoints('checkpoint', !job.baseline, () => history);
+    if (sparseCheckpoints.resume) history = sparseCheckpoints.resume.state.epochStats as CompressEpoch[];
+    await train(model, data, { ...settings, optimizer, ...sparseCheckpoints }, {
       ...callbacks,
       onEpochEnd(m) {
         const epoch = { ...m, ...optimizer.stats(variables) };

@@ -24,8 +24,10 @@ export interface TrainingState {
   history: EpochMetrics[];
   /** every model weight (trainable or not), in model.weights order */
   weights: { name: string; shape: number[] }[];
-  /** what the caller needs to restart the run (the CLI stores its job here) */
+  /** the settings the run was started with; a resumed run must share them */
   job?: unknown;
+  /** per-epoch figures the caller keeps beside history (compress: group sparsity) */
+  epochStats?: unknown[];
 }
 
 export interface Checkpoint {
@@ -75,6 +77,10 @@ export function writeCheckpoint(dir: string, checkpoint: Checkpoint): void {
   if (existsSync(dir)) renameSync(dir, previous);
   renameSync(next, dir);
   rmSync(previous, { recursive: true, force: true });
+}
+
+export function checkpointExists(dir: string): boolean {
+  return existsSync(`${dir}/state.json`) || existsSync(`${dir}.prev/state.json`);
 }
 
 /** Reads DIR (or DIR.prev, when a crash came between the two renames). */

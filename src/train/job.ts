@@ -5,7 +5,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { loadDataset, subsetSplits } from '../data/datasets.js';
 import { loadModel, saveModel } from '../io/model_files.js';
 import { buildZooModel, isZooName, zooNames } from '../models/zoo.js';
-import { CheckpointError, readCheckpoint, writeCheckpoint, type Checkpoint } from './checkpoint.js';
+import { CheckpointError, checkpointExists, readCheckpoint, writeCheckpoint, type Checkpoint } from './checkpoint.js';
 import { checkDataFitsModel, evaluate, train, type EpochMetrics, type EvalResult, type TrainCallbacks, type TrainConfig } from './loop.js';
 
 /** A zoo name builds a fresh model for the given input and classes; anything else is a model.json path. */
@@ -32,10 +32,41 @@ export interface TrainJob extends Omit<TrainConfig, 'resume' | 'onCheckpoint'> {
   resume?: boolean;
 }
 
-/** The settings a resumed run must share with the run it continues. */
-function jobFingerprint(job: TrainJob): Record<string, unknown> {
-  const { resume: _r, shouldStop: _s, optimizer, ...rest } = job;
-  return JSON.parse(JSON.stringify({ ...rest, optimizer: 'step' in optimizer ? optimizer.name : optimizer }));
+/** The settings a resumed run must share with the run it continues: what shapes training. */
+export function jobFingerprint(job: object, ignore: readonly string[] = []): Record<string, unknown> {
+  const skip = new Set(['resume', 'shouldStop', ...ignore]);
+  const kept = Object.entries(job).filter(([k]) => !skip.has(k)).map(([k, v]) => [k, k === 'optimizer' && v && typeof v === 'object' && 'step' in v ? v.name : v]);
+  return JSON.parse(JSON.stringify(Object.fromEntries(kept))) as Record<string, unknown>;
+}
+
+/**
+ * Checkpointing for a run that saves to `dir`: the checkpoint to continue from when
+ * `resume` asks for one ('required': it must exist; 'if-present': a stage that may
+ * not have started yet), refused when made with other settings; and the writer,
+ * which stores `fingerprint` and whatever `epochStats` gives.
+ */
+export function checkpointing(
+  dir: string,
+  fingerprint: Record<string, unknown>,
+  resume: 'required' | 'if-present' | false,
+  epochStats?: () => unknown[],
+): Pick<TrainConfig, 'resume' | 'onCheckpoint'> {
+  let from: Checkpoint | undefined;
+  if (resume === 'required' || (resume === 'if-present' && checkpointExists(dir))) {
+    from = readCheckpoint(dir);
+    const saved = (from.state.job ?? {}) as Record<string, unknown>;
+    const differ = [...new Set([...Object.keys(saved), ...Object.keys(fingerprint)])].filter((k) => JSON.stringify(saved[k]) !== JSON.stringify(fingerprint[k]));
+    if (differ.length > 0) {
+      throw new CheckpointError(
+        `the checkpoint in ${dir} was made with other settings (${differ.map((k) => `${k}: ${JSON.stringify(saved[k])} then, ${JSON.stringify(fingerprint[k])} now`).join('; ')}); ` +
+          'resume with the same command',
+      );
+    }
+  }
+  return {
+    resume: from,
+    onCheckpoint: (c) => writeCheckpoint(dir, { ...c, state: { ...c.state, job: fingerprint, epochStats: epochStats?.() } }),
+  };
 }
 
 export interface TrainJobResult {
@@ -53,25 +84,11 @@ export interface TrainJobResult {
 export async function runTrainJob(job: TrainJob, callbacks: TrainCallbacks = {}): Promise<TrainJobResult> {
   const data = subsetSplits(loadDataset(job.data), job.subset);
   const model = await resolveModel(job.model, { inputShape: data.train.shape, numClasses: data.train.numClasses }, job.seed);
-  const checkpointDir = job.out ? join(job.out, 'checkpoint') : undefined;
-  const fingerprint = jobFingerprint(job);
-  let resume: Checkpoint | undefined;
-  if (job.resume) {
-    if (!checkpointDir) throw new CheckpointError('--resume needs --out: the checkpoint lives in OUT/checkpoint');
-    resume = readCheckpoint(checkpointDir);
-    const saved = (resume.state.job ?? {}) as Record<string, unknown>;
-    const differ = [...new Set([...Object.keys(saved), ...Object.keys(fingerprint)])].filter((k) => JSON.stringify(saved[k]) !== JSON.stringify(fingerprint[k]));
-    if (differ.length > 0) {
-      throw new CheckpointError(
-        `the checkpoint in ${checkpointDir} was made with other settings (${differ.map((k) => `${k}: ${JSON.stringify(saved[k])} then, ${JSON.stringify(fingerprint[k])} now`).join('; ')}); ` +
-          'resume with the same command',
-      );
-    }
-  }
+  if (job.resume && !job.out) throw new CheckpointError('--resume needs --out: the checkpoint lives in OUT/checkpoint');
+  const { resume: _resume, ...settings } = job;
   const history = await train(model, data, {
-    ...job,
-    resume,
-    onCheckpoint: checkpointDir ? (c) => writeCheckpoint(checkpointDir, { ...c, state: { ...c.state, job: fingerprint } }) : undefined,
+    ...settings,
+    ...(job.out ? checkpointing(join(job.out, 'checkpoint'), jobFingerprint(job), job.resume ? 'required' : false) : {}),
   }, callbacks);
   const last = history[history.length - 1];
   const test = last
