@@ -126,12 +126,19 @@ interface ModelJson {
   userDefinedMetadata?: { slimtrain?: SlimtrainMetadata };
 }
 
+/** why a file could not be read, without repeating its path */
+function fileProblem(e: unknown): string {
+  const code = (e as NodeJS.ErrnoException).code;
+  const known: Record<string, string> = { ENOENT: 'no such file', EACCES: 'permission denied', EISDIR: 'it is a folder', ENOTDIR: 'a folder on its path is a file' };
+  return (code && known[code]) ?? (e as Error).message;
+}
+
 function readModelJson(path: string): ModelJson {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (e) {
-    throw new ModelFileError(`cannot read model file ${path}: ${(e as Error).message}`);
+    throw new ModelFileError(`cannot read model file ${path}: ${fileProblem(e)}`);
   }
   let json: unknown;
   try {
@@ -142,15 +149,149 @@ function readModelJson(path: string): ModelJson {
   if (typeof json !== 'object' || json === null || !('modelTopology' in json)) {
     throw new ModelFileError(`${path} has no modelTopology: it is not a TensorFlow.js LayersModel model.json`);
   }
+  checkTopology(path, (json as ModelJson).modelTopology);
+  checkManifest(path, (json as ModelJson).weightsManifest);
+  checkMetadata(path, (json as ModelJson).userDefinedMetadata);
   return json as ModelJson;
 }
 
+function checkMetadata(path: string, metadata: unknown): void {
+  if (metadata === undefined) return;
+  const slimtrain = isObject(metadata) ? metadata.slimtrain : metadata;
+  if (slimtrain === undefined) return;
+  const norm = isObject(slimtrain) ? slimtrain.normalization : undefined;
+  const numbers = (v: unknown, positive: boolean) => Array.isArray(v) && v.length > 0 && v.every((x) => Number.isFinite(x) && (!positive || x > 0));
+  if (!isObject(slimtrain) || (norm !== undefined && !(isObject(norm) && numbers(norm.mean, false) && numbers(norm.std, true) && (norm.mean as unknown[]).length === (norm.std as unknown[]).length))) {
+    throw new ModelFileError(`${path}: userDefinedMetadata.slimtrain is damaged (normalization needs equally long lists of means and positive standard deviations); the file is damaged`);
+  }
+}
+
+/** a value for an error message, cut short: a damaged file can hold anything */
+const shown = (v: unknown) => {
+  const text = JSON.stringify(v) ?? String(v);
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+};
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Sizes beyond this are damage, not a model: they would make TensorFlow.js allocate or loop for ever. */
+const MAX_DIMENSION = 1 << 24;
+const isDimension = (v: unknown) => Number.isInteger(v) && (v as number) > 0 && (v as number) <= MAX_DIMENSION;
+/** layer settings that must be positive integers (or lists of them) */
+const SIZE_KEYS = ['units', 'filters', 'kernel_size', 'strides', 'dilation_rate', 'pool_size', 'depth_multiplier', 'size'];
+
+/**
+ * TensorFlow.js trusts the topology: a fractional dilation makes it loop for ever,
+ * a missing name throws a TypeError. What it needs is checked here first.
+ */
+function checkTopology(path: string, topology: unknown): void {
+  const bad = (what: string) => new ModelFileError(`${path}: ${what}; the file is damaged or not a TensorFlow.js LayersModel model.json`);
+  if (!isObject(topology) || typeof topology.class_name !== 'string' || !isObject(topology.config) && !Array.isArray(topology.config)) {
+    throw bad('modelTopology needs class_name and config');
+  }
+  const layers = Array.isArray(topology.config) ? topology.config : topology.config.layers;
+  if (!Array.isArray(layers) || layers.length === 0) throw bad('modelTopology.config holds no layers');
+  layers.forEach((layer: unknown, i) => {
+    if (!isObject(layer) || typeof layer.class_name !== 'string' || !isObject(layer.config)) throw bad(`layer ${i} needs class_name and config`);
+    const config = layer.config;
+    const name = typeof config.name === 'string' ? config.name : undefined;
+    if (name === undefined && topology.class_name !== 'Sequential') throw bad(`layer ${i} (${layer.class_name}) has no name`);
+    // a functional model's layers are looked up by the outer name, built under the inner one
+    if ((layer.name !== undefined || topology.class_name !== 'Sequential') && layer.name !== name) {
+      throw bad(`layer ${i} (${layer.class_name}) is named ${shown(layer.name)} outside its config and ${shown(name)} inside`);
+    }
+    for (const key of SIZE_KEYS) {
+      const v = config[key];
+      if (v !== undefined && !(isDimension(v) || (Array.isArray(v) && v.length > 0 && v.every(isDimension)))) {
+        throw bad(`layer ${name ?? i} (${layer.class_name}) has ${key} ${shown(v)}, not a positive integer up to ${MAX_DIMENSION}`);
+      }
+    }
+    const shape = config.batch_input_shape;
+    if (shape !== undefined && !(Array.isArray(shape) && shape.every((d) => d === null || isDimension(d)))) {
+      throw bad(`layer ${name ?? i} (${layer.class_name}) has batch_input_shape ${shown(shape)}`);
+    }
+  });
+  if (!Array.isArray(topology.config)) checkConnections(bad, layers as { class_name: string; config: { name: string }; inbound_nodes?: unknown }[], topology.config);
+}
+
+/**
+ * A functional model's layers call each other by [layer, node, tensor]. TensorFlow.js
+ * retries a call whose inputs do not exist yet until they do, which never ends on a
+ * dangling or circular reference; the same replay here finds them first.
+ */
+function checkConnections(
+  bad: (what: string) => ModelFileError,
+  layers: { class_name: string; config: { name: string }; inbound_nodes?: unknown }[],
+  model: Record<string, unknown>,
+): void {
+  const isIndex = (v: unknown) => Number.isInteger(v) && (v as number) >= 0;
+  const isRef = (r: unknown): r is [string, number, number] => Array.isArray(r) && r.length >= 3 && typeof r[0] === 'string' && isIndex(r[1]) && isIndex(r[2]);
+  const names = new Set<string>();
+  for (const l of layers) {
+    if (names.has(l.config.name)) throw bad(`two layers are named ${l.config.name}`);
+    names.add(l.config.name);
+  }
+  const refs = (what: string, list: unknown): [string, number, number][] => {
+    if (!Array.isArray(list) || list.length === 0 || !list.every(isRef)) throw bad(`${what} must be a non-empty list of [layer, node, tensor]`);
+    for (const [name] of list) if (!names.has(name)) throw bad(`${what} names layer ${name}, which the model does not have`);
+    return list;
+  };
+  // nodes each layer has made: an InputLayer makes its one node on creation
+  const made = new Map(layers.map((l) => [l.config.name, l.class_name === 'InputLayer' ? 1 : 0]));
+  const pending = layers.map((l) => {
+    if (l.inbound_nodes === undefined && l.class_name === 'InputLayer') return { name: l.config.name, calls: [] };
+    if (!Array.isArray(l.inbound_nodes)) throw bad(`layer ${l.config.name} has no inbound_nodes list`);
+    return { name: l.config.name, calls: l.inbound_nodes.map((node) => refs(`an inbound node of layer ${l.config.name}`, node)) };
+  });
+  for (let progress = true; progress;) {
+    progress = false;
+    for (const layer of pending) {
+      while (layer.calls.length > 0 && layer.calls[0].every(([name, node]) => made.get(name)! > node)) {
+        layer.calls.shift();
+        made.set(layer.name, made.get(layer.name)! + 1);
+        progress = true;
+      }
+    }
+  }
+  const stuck = pending.find((l) => l.calls.length > 0);
+  if (stuck) throw bad(`layer ${stuck.name} takes inputs ${shown(stuck.calls[0].map((r) => r.slice(0, 3)))} that no layer produces (a dangling or circular reference)`);
+  for (const key of ['input_layers', 'output_layers']) {
+    for (const [name, node] of refs(key, model[key])) {
+      if (!(made.get(name)! > node)) throw bad(`${key} names node ${node} of layer ${name}, which does not exist`);
+    }
+  }
+}
+
+function checkManifest(path: string, manifest: unknown): void {
+  const bad = (what: string) => new ModelFileError(`${path}: weightsManifest ${what}; the file is damaged`);
+  if (manifest === undefined) return;
+  if (!Array.isArray(manifest)) throw bad('is not a list');
+  for (const group of manifest) {
+    if (!isObject(group) || !Array.isArray(group.paths) || !group.paths.every((p) => typeof p === 'string' && p.length > 0)) throw bad('has a group without paths');
+    if (!Array.isArray(group.weights)) throw bad('has a group without weights');
+    for (const w of group.weights as unknown[]) {
+      if (!isObject(w) || typeof w.name !== 'string') throw bad('has a weight without a name');
+      if (!Array.isArray(w.shape) || !w.shape.every((d) => Number.isInteger(d) && d >= 0 && d <= MAX_DIMENSION)) throw bad(`gives weight ${w.name} the shape ${shown(w.shape)}`);
+      if (!['float32', 'int32', 'bool'].includes(w.dtype as string)) throw bad(`gives weight ${w.name} the type ${shown(w.dtype)}`);
+      if (w.quantization !== undefined && !(isObject(w.quantization) && ['uint8', 'uint16', 'float16'].includes(w.quantization.dtype as string))) throw bad(`gives weight ${w.name} the quantization ${shown(w.quantization)}`);
+    }
+  }
+}
+
+/** bytes per stored value of the types TensorFlow.js weights files hold */
+const STORED_BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1, uint8: 1, uint16: 2, float16: 2 };
+
 function bytesPerValue(spec: tf.io.WeightsManifestEntry): number {
-  const stored = spec.quantization?.dtype ?? spec.dtype;
-  const sizes: Record<string, number> = { float32: 4, int32: 4, bool: 1, uint8: 1, uint16: 2, float16: 2 };
-  const size = sizes[stored];
-  if (size === undefined) throw new ModelFileError(`weight ${spec.name} has unsupported type ${stored}`);
-  return size;
+  return STORED_BYTES[spec.quantization?.dtype ?? spec.dtype];
+}
+
+/**
+ * Every weight is then read from the file (strictly), so random initialisation is
+ * wasted work, and on a damaged size it would fill gigabytes before the mismatch shows.
+ */
+function withZeroInitializers(topology: unknown): unknown {
+  return JSON.parse(JSON.stringify(topology), (key, value: unknown) =>
+    key.endsWith('_initializer') && isObject(value) ? { class_name: 'Zeros', config: {} } : value);
 }
 
 export interface LoadedModel {
@@ -172,7 +313,7 @@ export async function loadModel(path: string): Promise<LoadedModel> {
         const b = readFileSync(file);
         return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
       } catch (e) {
-        throw new ModelFileError(`cannot read weights file ${file} named by ${modelPath}: ${(e as Error).message}`);
+        throw new ModelFileError(`cannot read weights file ${file} named by ${modelPath}: ${fileProblem(e)}`);
       }
     }),
   );
@@ -187,10 +328,15 @@ export async function loadModel(path: string): Promise<LoadedModel> {
   let model: tfl.LayersModel;
   try {
     model = await tfl.loadLayersModel(
-      tf.io.fromMemory({ modelTopology: json.modelTopology as object, weightSpecs, weightData }),
+      tf.io.fromMemory({ modelTopology: withZeroInitializers(json.modelTopology) as object, weightSpecs, weightData }),
     );
   } catch (e) {
     throw new ModelFileError(`cannot build the model in ${modelPath}: ${(e as Error).message}`);
+  }
+  const broken = model.weights.find((w) => w.dtype === 'float32' && !w.read().dataSync().every(Number.isFinite));
+  if (broken) {
+    model.dispose();
+    throw new ModelFileError(`weight ${broken.originalName} in the weights of ${modelPath} holds NaN or infinite values; the file is damaged`);
   }
   return { model, metadata: json.userDefinedMetadata?.slimtrain ?? {}, path: modelPath };
 }

@@ -1,7 +1,7 @@
 // Output folders are checked before any work starts: a run must not train for hours
 // and then fail to save, nor silently mix its files with an earlier run's.
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 
 export class OutputError extends Error {
   override name = 'OutputError';
@@ -10,7 +10,8 @@ export class OutputError extends Error {
 /**
  * Makes sure `dir` can take this run's files: it must not hold files already
  * (unless `overwrite`, or `resume`, which continues the run saved there) and must be
- * writable. Creates it when missing.
+ * writable. A missing folder is not created here, only where it would go checked,
+ * so a run that fails before writing anything leaves nothing behind.
  */
 export function prepareOutputDir(dir: string, options: { overwrite?: boolean; resume?: boolean } = {}): void {
   if (existsSync(dir)) {
@@ -20,9 +21,11 @@ export function prepareOutputDir(dir: string, options: { overwrite?: boolean; re
       throw new OutputError(`output folder ${dir} already holds ${entries.slice(0, 3).join(', ')}${entries.length > 3 ? ', ...' : ''}; choose another --out, or pass --overwrite to replace its files`);
     }
   }
-  const probe = join(dir, `.slimtrain-write-test-${process.pid}`);
+  let existing = resolve(dir);
+  while (!existsSync(existing)) existing = dirname(existing);
+  const probe = join(existing, `.slimtrain-write-test-${process.pid}`);
   try {
-    mkdirSync(dir, { recursive: true });
+    if (!statSync(existing).isDirectory()) throw new Error(`${existing} is a file`);
     writeFileSync(probe, '');
     rmSync(probe);
   } catch (e) {
