@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'native/build/'] },
+  { ignores: ['dist/', '.bench-dist/', 'runs/', 'node_modules/', 'native/build/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -350,7 +350,7 @@ export function buildProgram(): Command {
             `weights ${thousands(f.weightBytes)} bytes (float32 ${thousands(f.float32WeightBytes)})\n`,
         );
       }
-      if (r.out) process.stdout.write(`wrote ${[r.out.slim, r.out.sparse, r.out.float16, r.out.onnx, r.out.metrics].filter(Boolean).join(', ')}\n`);
+      if (r.out) process.stdout.write(`wrote ${[r.out.slim, r.out.sparse, r.out.float16, r.out.onnx, r.out.metrics, r.out.report].filter(Boolean).join(', ')}\n`);
     });
 
   addTrainingOptions(

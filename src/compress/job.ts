@@ -13,6 +13,7 @@ import { batchCount } from '../data/batches.js';
 import { countModel } from '../metrics/count.js';
 import { measureModelSpeed, type ModelSpeed } from '../metrics/speed.js';
 import { exportOnnx } from '../export/onnx.js';
+import { layerWidths, renderReport } from '../report/html.js';
 import { checkOnnx } from '../export/onnx_check.js';
 import { evaluate, train, trainableVariables, type EpochMetrics, type TrainCallbacks, type TrainConfig } from '../train/loop.js';
 import { checkpointing, jobFingerprint, resolveModel } from '../train/job.js';
@@ -90,7 +91,7 @@ export interface CompressResult {
   speed?: { sparse: ModelSpeed; slim: ModelSpeed };
   /** the slim model stored with float16 weights, reloaded and evaluated */
   float16?: { accuracy: number; loss: number; weightBytes: number; float32WeightBytes: number; predictionMismatches: number };
-  out?: { sparse: string; slim: string; onnx: string; metrics: string; float16?: string };
+  out?: { sparse: string; slim: string; onnx: string; metrics: string; report: string; float16?: string };
 }
 
 /** (each group's MACs over the mean) ** power; groups that cost nothing get the smallest non-zero weight */
@@ -223,7 +224,15 @@ export async function runCompressJob(job: CompressJob, callbacks: TrainCallbacks
       const metricsPath = join(job.out, 'metrics.json');
       const { slimModel: _omit, ...serialisable } = result;
       writeFileAtomic(metricsPath, `${JSON.stringify({ job, ...serialisable }, null, 2)}\n`);
-      result.out = { sparse: sparsePath, slim: slimPath, onnx: onnxPath, metrics: metricsPath, float16: float16Path };
+      const reportPath = join(job.out, 'report.html');
+      const { shouldStop: _s, resume: _r, ...config } = job;
+      writeFileAtomic(reportPath, renderReport({
+        ...result,
+        title: `${job.model} on ${data.name}, ${job.method}`,
+        config: config as Record<string, unknown>,
+        layers: layerWidths(model, slim.model),
+      }));
+      result.out = { sparse: sparsePath, slim: slimPath, onnx: onnxPath, metrics: metricsPath, report: reportPath, float16: float16Path };
     }
     return result;
   } finally {

@@ -68,24 +68,32 @@ export async function measureModelSpeed(model: tfl.LayersModel, options: SpeedOp
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  const session = await ort.InferenceSession.create(onnxBytes, { intraOpNumThreads: 0 });
+  // TensorFlow.js first and ONNX Runtime after, never both alive: on few cores one
+  // runtime's idle threads slowed the other's runs several-fold
+  const inputs = batchSizes.map((batch) => tf.randomNormal([batch, ...shape], 0, 1, 'float32', 3));
   const timings: Timing[] = [];
+  const row = (runtime: string, batch: number, ms: number): Timing => ({ runtime, batch, medianMs: ms, imagesPerSecond: (batch * 1000) / ms, repeats });
   try {
-    for (const batch of batchSizes) {
-      const x = tf.randomNormal([batch, ...shape], 0, 1, 'float32', 3);
-      const input = new ort.Tensor('float32', Float32Array.from(x.dataSync()), [batch, ...shape]);
-      const tfjsMs = await time(() => {
+    for (const x of inputs) {
+      const ms = await time(() => {
         tf.tidy(() => (model.predict(x) as tf.Tensor).dataSync());
       }, repeats);
-      const onnxMs = await time(async () => {
-        await session.run({ input });
-      }, repeats);
-      tf.dispose(x);
-      const row = (runtime: string, ms: number): Timing => ({ runtime, batch, medianMs: ms, imagesPerSecond: (batch * 1000) / ms, repeats });
-      timings.push(row(`TensorFlow.js ${tf.getBackend()}`, tfjsMs), row('ONNX Runtime', onnxMs));
+      timings.push(row(`TensorFlow.js ${tf.getBackend()}`, x.shape[0], ms));
+    }
+    const session = await ort.InferenceSession.create(onnxBytes, { intraOpNumThreads: 0, extra: { session: { intra_op: { allow_spinning: '0' } } } });
+    try {
+      for (const x of inputs) {
+        const input = new ort.Tensor('float32', Float32Array.from(x.dataSync()), x.shape);
+        const ms = await time(async () => {
+          await session.run({ input });
+        }, repeats);
+        timings.splice(timings.findIndex((t) => t.batch === x.shape[0]) + 1, 0, row('ONNX Runtime', x.shape[0], ms));
+      }
+    } finally {
+      await session.release();
     }
   } finally {
-    await session.release();
+    tf.dispose(inputs);
   }
   const count = countModel(model);
   return {

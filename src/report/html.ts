@@ -1,0 +1,181 @@
+// DIR/report.html of a compress run: one self-contained file (Chart.js inlined, no
+// network) with the training curves, the channels each layer kept, the before/after
+// table, the measured speed and the run's configuration.
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { countModel } from '../metrics/count.js';
+import type { ModelSpeed } from '../metrics/speed.js';
+import type { EpochMetrics } from '../train/loop.js';
+import type { GroupStats } from '../optim/sparse.js';
+
+/** a layer whose output channels compression can remove */
+export interface LayerWidth {
+  name: string;
+  className: string;
+  before: number;
+  after: number;
+  macsBefore: number;
+  macsAfter: number;
+}
+
+interface Summary {
+  accuracy: number;
+  params: number;
+  macs: number;
+}
+
+export interface ReportData {
+  title: string;
+  config: Record<string, unknown>;
+  history: (EpochMetrics & GroupStats)[];
+  baseline?: Summary & { history: EpochMetrics[] };
+  sparse: Summary & { groups: number; zeroGroups: number };
+  slim: Summary;
+  ratios: { params: number; macs: number };
+  check: { maxAbsDiff: number; bound: number };
+  predictionMismatches: number;
+  trainSeconds: number;
+  speed?: { sparse: ModelSpeed; slim: ModelSpeed };
+  layers: LayerWidth[];
+}
+
+const WIDTH_CLASSES = new Set(['Conv2D', 'Dense', 'SeparableConv2D']);
+
+/** Output channels of every Conv2D/Dense/SeparableConv2D layer, before (sparse model) and after (slim model). */
+export function layerWidths(sparse: tfl.LayersModel, slim: tfl.LayersModel): LayerWidth[] {
+  const after = new Map(countModel(slim).layers.map((l) => [l.name, l]));
+  return countModel(sparse).layers
+    .filter((l) => WIDTH_CLASSES.has(l.className) && after.has(l.name))
+    .map((l) => {
+      const a = after.get(l.name)!;
+      return { name: l.name, className: l.className, before: l.outputShape[l.outputShape.length - 1], after: a.outputShape[a.outputShape.length - 1], macsBefore: l.macs, macsAfter: a.macs };
+    });
+}
+
+function chartJs(): string {
+  const require = createRequire(import.meta.url);
+  return readFileSync(join(dirname(require.resolve('chart.js')), 'chart.umd.min.js'), 'utf8');
+}
+
+const escapeHtml = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
+const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
+const thousands = (x: number) => x.toLocaleString('en-US');
+const ratio = (x: number) => `${x.toFixed(2)}x`;
+
+function table(header: string[], rows: (string | number)[][]): string {
+  const cells = (r: (string | number)[], tag: string) => r.map((c) => `<${tag}>${escapeHtml(String(c))}</${tag}>`).join('');
+  return `<table><thead><tr>${cells(header, 'th')}</tr></thead><tbody>${rows.map((r) => `<tr>${cells(r, 'td')}</tr>`).join('')}</tbody></table>`;
+}
+
+function speedTable(speed: NonNullable<ReportData['speed']>): string {
+  const rows = speed.sparse.timings.map((t, i) => {
+    const s = speed.slim.timings[i];
+    return [`${t.runtime}, batch ${t.batch}`, `${t.medianMs.toFixed(2)} ms`, `${s.medianMs.toFixed(2)} ms`, ratio(t.medianMs / s.medianMs)];
+  });
+  const size = (k: keyof ModelSpeed['sizes'], label: string) => [label, thousands(speed.sparse.sizes[k]), thousands(speed.slim.sizes[k]), ratio(speed.sparse.sizes[k] / speed.slim.sizes[k])];
+  rows.push(size('tfjsBytes', 'TensorFlow.js files, bytes'), size('onnxBytes', 'ONNX file, bytes'));
+  return table(['measured (median)', 'sparse', 'slim', 'sparse ÷ slim'], rows);
+}
+
+/** The whole report as one HTML document. */
+export function renderReport(data: ReportData): string {
+  const rows: (string | number)[][] = [];
+  if (data.baseline) rows.push(['dense baseline', pct(data.baseline.accuracy), thousands(data.baseline.params), thousands(data.baseline.macs), '', '']);
+  rows.push(['sparse (trained)', pct(data.sparse.accuracy), thousands(data.sparse.params), thousands(data.sparse.macs), ratio(1), ratio(1)]);
+  rows.push(['slim', pct(data.slim.accuracy), thousands(data.slim.params), thousands(data.slim.macs), ratio(data.ratios.params), ratio(data.ratios.macs)]);
+  const config = Object.entries(data.config)
+    .filter(([, v]) => v !== undefined && !(Array.isArray(v) && v.length === 0))
+    .map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]);
+  // the data the charts draw, safe inside a script element
+  const chartData = JSON.stringify({ history: data.history, baseline: data.baseline?.history ?? null, layers: data.layers }).replace(/</g, '\\u003c');
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>${escapeHtml(data.title)} · slimtrain report</title>
+<style>
+  body { font: 14px/1.45 system-ui, sans-serif; margin: 24px auto; max-width: 1100px; color: #222; padding: 0 16px; }
+  h1 { font-size: 22px; margin-bottom: 4px; } h2 { font-size: 17px; margin-top: 28px; }
+  .lead { color: #555; margin-top: 0; }
+  table { border-collapse: collapse; margin: 8px 0; }
+  th, td { border-bottom: 1px solid #ddd; padding: 4px 10px; text-align: right; }
+  th:first-child, td:first-child { text-align: left; }
+  .charts { display: grid; grid-template-columns: 1fr 1fr; gap: 18px; }
+  .chart { position: relative; height: 260px; }
+  .wide { position: relative; height: 320px; }
+  code { background: #f4f4f4; padding: 1px 4px; }
+</style>
+</head>
+<body>
+<h1>${escapeHtml(data.title)}</h1>
+<p class="lead">${ratio(data.ratios.macs)} fewer MACs and ${ratio(data.ratios.params)} fewer parameters;
+test accuracy ${pct(data.slim.accuracy)}${data.baseline ? ` (dense ${pct(data.baseline.accuracy)})` : ''}.
+${data.sparse.zeroGroups} of ${data.sparse.groups} groups exactly zero. The slim model gives the sparse model's outputs
+(max |diff| ${data.check.maxAbsDiff.toExponential(2)}, bound ${data.check.bound.toExponential(2)};
+${data.predictionMismatches} test predictions differ). ${data.trainSeconds.toFixed(0)} s of sparse training.</p>
+
+<h2>Before and after</h2>
+${table(['model', 'test accuracy', 'params', 'MACs', 'params ÷', 'MACs ÷'], rows)}
+${data.speed ? `<h2>Measured speed and size</h2>\n${speedTable(data.speed)}` : ''}
+
+<h2>Training</h2>
+<div class="charts">
+  <div class="chart"><canvas id="loss" role="img" aria-label="loss per epoch"></canvas></div>
+  <div class="chart"><canvas id="accuracy" role="img" aria-label="accuracy per epoch"></canvas></div>
+  <div class="chart"><canvas id="sparsity" role="img" aria-label="group sparsity per epoch"></canvas></div>
+  <div class="chart"><canvas id="norms" role="img" aria-label="sum of group norms per epoch"></canvas></div>
+</div>
+
+<h2>Channels kept per layer</h2>
+<div class="wide"><canvas id="layers" role="img" aria-label="channels kept and removed per layer"></canvas></div>
+${table(['layer', 'class', 'channels before', 'kept', 'removed', 'MACs before', 'MACs after'], data.layers.map((l) => [l.name, l.className, l.before, l.after, l.before - l.after, thousands(l.macsBefore), thousands(l.macsAfter)]))}
+
+<h2>Configuration</h2>
+${table(['setting', 'value'], config)}
+
+<script>${chartJs()}</script>
+<script type="application/json" id="report-data">${chartData}</script>
+<script>
+(() => {
+  const d = JSON.parse(document.getElementById('report-data').textContent);
+  const epochs = d.history.map((h) => h.epoch);
+  Chart.defaults.animation = false;
+  Chart.defaults.maintainAspectRatio = false;
+  const line = (id, title, datasets, y = {}) => new Chart(document.getElementById(id), {
+    type: 'line',
+    data: { labels: epochs, datasets },
+    options: { plugins: { title: { display: true, text: title } }, scales: { x: { title: { display: true, text: 'epoch' } }, y } },
+  });
+  const series = (label, values, color, dashed) => ({ label, data: values, borderColor: color, backgroundColor: color, borderDash: dashed ? [6, 4] : [], pointRadius: 3 });
+  const base = (key) => (d.baseline ? d.baseline.map((h) => h[key]) : null);
+  const withBaseline = (list, key, label, color) => (d.baseline ? [...list, series(label, base(key), color, true)] : list);
+  line('loss', 'loss', withBaseline([
+    series('train (sparse run)', d.history.map((h) => h.trainLoss), '#1f77b4'),
+    series('test (sparse run)', d.history.map((h) => h.testLoss), '#ff7f0e'),
+  ], 'testLoss', 'test (dense baseline)', '#999'));
+  line('accuracy', 'accuracy', withBaseline([
+    series('train (sparse run)', d.history.map((h) => h.trainAccuracy), '#1f77b4'),
+    series('test (sparse run)', d.history.map((h) => h.testAccuracy), '#ff7f0e'),
+  ], 'testAccuracy', 'test (dense baseline)', '#999'));
+  line('sparsity', 'groups exactly zero', [series('group sparsity', d.history.map((h) => h.groupSparsity), '#2ca02c')], { min: 0, max: 1 });
+  line('norms', 'sum of group norms', [series('sum of ||x_g||', d.history.map((h) => h.normSum), '#9467bd')], { beginAtZero: true });
+  new Chart(document.getElementById('layers'), {
+    type: 'bar',
+    data: {
+      labels: d.layers.map((l) => l.name),
+      datasets: [
+        { label: 'kept', data: d.layers.map((l) => l.after), backgroundColor: '#1f77b4' },
+        { label: 'removed', data: d.layers.map((l) => l.before - l.after), backgroundColor: '#d3d3d3' },
+      ],
+    },
+    options: { plugins: { title: { display: true, text: 'output channels per layer' } }, scales: { x: { stacked: true }, y: { stacked: true, title: { display: true, text: 'channels' } } } },
+  });
+  document.body.dataset.charts = String(Chart.instances ? Object.keys(Chart.instances).length : 0);
+})();
+</script>
+</body>
+</html>
+`;
+}
