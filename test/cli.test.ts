@@ -44,6 +44,25 @@ test('a job that fails exits with 1 and names the file', () => {
   assert.match(r.stderr, /slimtrain: error: cannot read model file \/nonexistent\/model\.json/);
 });
 
+test('results go to stdout (a table, or JSON with --json), progress to stderr; --quiet leaves stderr empty', () => {
+  const args = ['train', '--model', 'mlp', '--data', 'mnist', '--epochs', '1', '--subset', '200'];
+  const json = run(...args, '--json');
+  assert.equal(json.code, 0, json.stderr);
+  assert.equal(JSON.parse(json.stdout).history.length, 1);
+  assert.match(json.stderr, /epoch 1: loss \d/);
+  const dir = mkdtempSync(join(tmpdir(), 'slimtrain-q-'));
+  const quiet = run(...args, '--json', '--quiet', '--out', join(dir, 'mlp'));
+  assert.equal(quiet.code, 0);
+  assert.equal(quiet.stderr, '');
+  assert.deepEqual(JSON.parse(quiet.stdout).history.map((h: { trainLoss: number }) => h.trainLoss), JSON.parse(json.stdout).history.map((h: { trainLoss: number }) => h.trainLoss));
+  for (const command of [['eval', '--model', join(dir, 'mlp'), '--data', 'mnist', '--subset', '100'], ['export', 'mlp', '--onnx', join(dir, 'm.onnx')], ['bench', 'mlp', '--repeats', '1']]) {
+    const r = run(...command, '--quiet');
+    assert.equal(r.code, 0, `${command[0]}: ${r.stderr}`);
+    assert.equal(r.stderr, '', `${command[0]} --quiet`);
+    assert.ok(r.stdout.length > 0, `${command[0]} prints its results`);
+  }
+});
+
 test('train saves a model that eval scores the same, with the same normalisation', () => {
   const out = join(mkdtempSync(join(tmpdir(), 'slimtrain-cli-')), 'lenet5');
   const t = run('train', '--model', 'lenet5', '--data', 'mnist', '--epochs', '1', '--subset', '2000', '--out', out, '--json');

@@ -62,6 +62,11 @@ function stoppedMessage(signal: string, out: string | undefined): string {
     : `stopped by ${signal}; nothing saved (without --out there are no checkpoints)`;
 }
 
+/** progress, stage lines and the backend line go to stderr, results to stdout (also with --json) */
+function quietOption(): Option {
+  return new Option('--quiet', 'print only the results: no progress, stages or backend line on stderr').default(false);
+}
+
 function number(kind: 'positive' | 'non-negative' | 'fraction', integer = false) {
   return (value: string): number => {
     const x = Number(value);
@@ -126,7 +131,7 @@ function addTrainingOptions(command: Command): Command {
     .option('--seed <n>', 'seed for weights, shuffling and augmentation', number('non-negative', true), 0)
     .addOption(backendOption())
     .option('--json', 'print the results as JSON on stdout', false)
-    .option('--quiet', 'no progress output', false);
+    .addOption(quietOption());
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -182,7 +187,7 @@ export function buildProgram(): Command {
           resume: o.resume,
           shouldStop,
         },
-        progressCallbacks(o.epochs, o.quiet || o.json),
+        progressCallbacks(o.epochs, o.quiet),
       ), (signal) => stoppedMessage(signal, o.out));
       const seconds = result.history.reduce((s, m) => s + m.seconds, 0);
       if (o.json) {
@@ -241,9 +246,10 @@ export function buildProgram(): Command {
     .option('--batch-size <n>', 'evaluation batch size', number('positive', true), 256)
     .option('--subset <n>', 'use only the first N test images', number('positive', true))
     .addOption(backendOption())
+    .addOption(quietOption())
     .option('--json', 'print the results as JSON on stdout', false)
     .action(async (o) => {
-      await initEngine({ backend: o.backend, announce: !o.json });
+      await initEngine({ backend: o.backend, announce: !o.quiet });
       const { predictions: _predictions, ...r } = await runEvalJob({ model: o.model, data: o.data, batchSize: o.batchSize, subset: o.subset });
       if (o.json) {
         process.stdout.write(`${JSON.stringify({ model: o.model, data: o.data, ...r }, null, 2)}\n`);
@@ -289,7 +295,7 @@ export function buildProgram(): Command {
       if (o.float16 && !o.out) throw new UsageError('--float16 writes DIR/slim-float16: give --out DIR');
       if (o.out) prepareOutputDir(o.out, { overwrite: o.overwrite, resume: o.resume });
       await initEngine({ backend: o.backend, announce: !o.quiet });
-      const quiet = o.quiet || o.json;
+      const quiet = o.quiet;
       const progress = progressCallbacks(o.epochs, quiet);
       const r = await stoppable((shouldStop) => runCompressJob(
         {
@@ -368,7 +374,7 @@ export function buildProgram(): Command {
       if (!(o.macsRatio > 1)) throw new UsageError(`--macs-ratio must be above 1, got ${o.macsRatio}`);
       if (o.out) prepareOutputDir(o.out, { overwrite: o.overwrite });
       await initEngine({ backend: o.backend, announce: !o.quiet });
-      const quiet = o.quiet || o.json;
+      const quiet = o.quiet;
       const r = await runMagnitudePruneJob(
         {
           ...trainingSettings(o),
@@ -409,9 +415,10 @@ export function buildProgram(): Command {
     .option('--classes <n>', 'classes for a zoo model', number('positive', true), 10)
     .option('--no-fold-batchnorm', 'keep BatchNormalization nodes instead of folding them into the convolutions')
     .addOption(backendOption())
+    .addOption(quietOption())
     .option('--json', 'print the result as JSON on stdout', false)
     .action(async (spec: string, o) => {
-      await initEngine({ backend: o.backend, announce: !o.json });
+      await initEngine({ backend: o.backend, announce: !o.quiet });
       const model = await resolveModel(spec, { inputShape: o.input, numClasses: o.classes });
       const bytes = exportOnnx(model, { foldBatchNorm: o.foldBatchnorm });
       const check = await checkOnnx(model, bytes);
@@ -434,10 +441,11 @@ export function buildProgram(): Command {
     .option('--round-channels <n>', 'keep a multiple of N channels per layer (zero ones kept to fill), for SIMD-friendly widths', number('positive', true), 1)
     .option('--freeze <layers>', 'keep these layers whole (comma-separated, repeatable)', collect, [] as string[])
     .addOption(backendOption())
+    .addOption(quietOption())
     .option('--json', 'print the result as JSON on stdout', false)
     .action(async (spec: string, o) => {
       prepareOutputDir(o.out, { overwrite: o.overwrite });
-      await initEngine({ backend: o.backend, announce: !o.json });
+      await initEngine({ backend: o.backend, announce: !o.quiet });
       const { model, metadata } = await loadModel(spec);
       const slim = await constructSlimModel(model, { freeze: o.freeze, roundTo: o.roundChannels });
       const path = await saveModel(slim.model, o.out, metadata);
@@ -462,9 +470,10 @@ export function buildProgram(): Command {
     .option('--classes <n>', 'classes for a zoo model', number('positive', true), 10)
     .option('--repeats <n>', 'timed runs per measurement, after 3 warm-up runs (the median is reported)', number('positive', true), 15)
     .addOption(backendOption())
+    .addOption(quietOption())
     .option('--json', 'print the measurements as JSON on stdout', false)
     .action(async (spec: string, o) => {
-      await initEngine({ backend: o.backend, announce: !o.json });
+      await initEngine({ backend: o.backend, announce: !o.quiet });
       const shape = { inputShape: o.input, numClasses: o.classes };
       const specs: string[] = o.vs ? [spec, o.vs] : [spec];
       const results = [];
