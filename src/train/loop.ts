@@ -181,12 +181,12 @@ export function checkDataFitsModel(model: tfl.LayersModel, data: DataSplits): vo
   if (modelShape.length !== 3 || modelShape.some((d, i) => d !== null && d !== dataShape[i])) {
     throw new Error(
       `data set ${data.name} has images of shape [${dataShape.join(', ')}] but model '${model.name}' ` +
-        `takes inputs of shape [${modelShape.join(', ')}]`,
+        `takes inputs of shape [${modelShape.join(', ')}]; use a data set of that shape, or a zoo model (--model), which is built for the data`,
     );
   }
   const classes = model.outputs[0].shape[1];
   if (classes !== data.train.numClasses) {
-    throw new Error(`data set ${data.name} has ${data.train.numClasses} classes but model '${model.name}' outputs ${classes}`);
+    throw new Error(`data set ${data.name} has ${data.train.numClasses} classes but model '${model.name}' outputs ${classes}; use a data set with ${classes} classes, or a zoo model (--model), which is built for the data`);
   }
 }
 
