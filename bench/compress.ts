@@ -1,4 +1,4 @@
-// npm run bench:compress [-- --quick] [--tasks lenet5,vgg-small,resnet20] [--runs DIR] [--table FILE] [--fresh]
+// npm run bench:compress [-- --quick] [--tasks lenet5,vgg-small,resnet20] [--jobs N] [--runs DIR] [--table FILE] [--fresh]
 // The method against its baselines on three tasks, each row one `slimtrain` command
 // with the task's fixed epoch budget and seed: dense training, HSPG, DHSPG at two
 // targets, Prox-SG, OBProx-SG and L1-norm filter pruning with fine-tuning. Every final
@@ -7,11 +7,14 @@
 // subsets, written under runs/ unless --table says otherwise).
 // Rows finished are kept in RUNS/results.json: an interrupted benchmark started again
 // skips them, and a row stopped mid-training resumes from its checkpoint.
+// --jobs N trains N rows of a task at once, each on cores/N threads: on small models
+// two one-thread trainings get through nearly twice the work of one two-thread one.
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { describeBackend, initEngine } from '../src/engine/index.js';
 import { loadModel, writeFileAtomic } from '../src/io/model_files.js';
@@ -26,8 +29,12 @@ const { values } = parseArgs({
     runs: { type: 'string' },
     table: { type: 'string' },
     fresh: { type: 'boolean', default: false },
+    jobs: { type: 'string', default: '1' },
   },
 });
+const jobs = Number(values.jobs);
+if (!Number.isInteger(jobs) || jobs < 1) throw new Error(`--jobs: expected a positive integer, got '${values.jobs}'`);
+const threadsPerRow = Math.max(1, Math.floor(cpus().length / jobs));
 const quick = values.quick;
 const runsDir = values.runs ?? (quick ? 'runs/bench-quick' : 'runs/bench');
 const tablePath = values.table ?? (quick ? join(runsDir, 'BENCHMARKS.md') : 'BENCHMARKS.md');
@@ -105,6 +112,9 @@ interface RowResult {
   density?: number;
   zeroGroups?: number;
   groups?: number;
+  /** OpenMP threads of the command, and how many rows trained at once */
+  threads?: number;
+  rowsAtOnce?: number;
   /** filled by the timing pass */
   params?: number;
   macs?: number;
@@ -115,15 +125,20 @@ interface RowResult {
 const resultsPath = join(runsDir, 'results.json');
 const results: Record<string, RowResult> = !values.fresh && existsSync(resultsPath) ? JSON.parse(readFileSync(resultsPath, 'utf8')) : {};
 
-/** Runs one CLI command (progress to this terminal), returns its JSON output and wall time. */
-function runCommand(args: string[]): Promise<{ json: Record<string, unknown>; seconds: number }> {
+/**
+ * Runs one CLI command, returns its JSON output and wall time. Progress goes to this
+ * terminal, each line prefixed with the row's name when rows run side by side.
+ */
+function runCommand(key: string, args: string[]): Promise<{ json: Record<string, unknown>; seconds: number }> {
   const start = performance.now();
   return new Promise((resolve, reject) => {
     // the training commands run with OpenMP's defaults, as users run them
     const { OMP_WAIT_POLICY: _timingOnly, ...env } = process.env;
-    const child = spawn(process.execPath, [cli, ...args, '--json'], { stdio: ['ignore', 'pipe', 'inherit'], env });
+    if (jobs > 1) Object.assign(env, { OMP_NUM_THREADS: String(threadsPerRow), OPENBLAS_NUM_THREADS: String(threadsPerRow) });
+    const child = spawn(process.execPath, [cli, ...args, '--json'], { stdio: ['ignore', 'pipe', jobs > 1 ? 'pipe' : 'inherit'], env });
     let stdout = '';
-    child.stdout.on('data', (d) => (stdout += d));
+    child.stdout!.on('data', (d) => (stdout += d));
+    if (child.stderr) createInterface({ input: child.stderr }).on('line', (line) => process.stderr.write(`[${key}] ${line}\n`));
     child.on('close', (code) => {
       if (code !== 0) reject(new Error(`slimtrain ${args.join(' ')} exited with ${code}`));
       else resolve({ json: JSON.parse(stdout) as Record<string, unknown>, seconds: (performance.now() - start) / 1000 });
@@ -205,9 +220,18 @@ function section(task: Task, print = false): string {
     ? `HSPG/DHSPG at 3x or more fewer MACs within 0.5 point of dense: ${qualifying.map((g) => `${g.m.label} (${ratio(g.x)}, ${((g.r.accuracy - dense.accuracy) * 100).toFixed(2)} points)`).join(', ')}.`
     : `No HSPG/DHSPG row reaches 3x fewer MACs within 0.5 point of dense here (${group.map((g) => `${g.m.label}: ${ratio(g.x)}, ${((g.r.accuracy - dense.accuracy) * 100).toFixed(2)} points`).join('; ')}).`;
   const header = ['method', 'test acc', 'Δ points', 'params', 'params ÷', 'MACs', 'MACs ÷', 'speed-up TF.js b64', 'speed-up ORT b64', 'wall', 'notes'];
-  if (print) process.stdout.write(`\n${task.title}\n${formatTable(header, rows)}\n${verdict}\n`);
+  const howRun = [...new Set(methods.map((m) => wallSetting(results[`${task.id}/${m.id}`])))];
+  const wall = `Wall times: rows trained ${howRun.length === 1 ? howRun[0] : `${howRun.join(' or ')} (the rows differ)`}.`;
+  if (print) process.stdout.write(`\n${task.title}\n${formatTable(header, rows)}\n${verdict}\n${wall}\n`);
   const commands = methods.map((m) => `slimtrain ${results[`${task.id}/${m.id}`].command.join(' ')}`).join('\n');
-  return `## ${task.title}${quick ? ' (quick: 1 epoch, first 3000 images of each split)' : `, ${task.epochs} epochs`}\n\n${markdownTable(header, rows)}\n\n${verdict}\n\n<details><summary>commands</summary>\n\n\`\`\`sh\n${commands}\n\`\`\`\n</details>\n`;
+  return `## ${task.title}${quick ? ' (quick: 1 epoch, first 3000 images of each split)' : `, ${task.epochs} epochs`}\n\n${markdownTable(header, rows)}\n\n${verdict}\n\n${wall}\n\n<details><summary>commands</summary>\n\n\`\`\`sh\n${commands}\n\`\`\`\n</details>\n`;
+}
+
+/** rows from before --jobs existed ran one at a time on every core */
+function wallSetting(r: RowResult): string {
+  const threads = r.threads ?? cpus().length;
+  const atOnce = r.rowsAtOnce ?? 1;
+  return `${atOnce === 1 ? 'one at a time' : `${atOnce} at a time`}, on ${threads} thread${threads === 1 ? '' : 's'} each`;
 }
 
 function markdownTable(header: string[], rows: string[][]): string {
@@ -246,21 +270,33 @@ ${finished.map((t) => section(t)).join('\n')}${finished.length < tasks.length ? 
   process.stderr.write(`wrote ${tablePath}\n`);
 }
 
+/** Trains the rows of a task not yet in the results, up to --jobs at once. */
+async function trainTask(task: Task): Promise<void> {
+  const pending = methods.filter((method) => {
+    const r = results[`${task.id}/${method.id}`];
+    return !r || JSON.stringify(r.command) !== JSON.stringify(command(task, method));
+  });
+  const rowsAtOnce = Math.min(jobs, pending.length);
+  const worker = async () => {
+    for (let method = pending.shift(); method; method = pending.shift()) {
+      const key = `${task.id}/${method.id}`;
+      const args = command(task, method);
+      const dir = join(runsDir, task.id, method.id);
+      // a row that was stopped resumes; a row whose command changed starts again
+      const resume = !results[key] && args[0] !== 'prune' && existsSync(join(dir, 'checkpoint', 'state.json'));
+      process.stderr.write(`\n== ${key}: slimtrain ${args.join(' ')}${resume ? ' --resume' : ''}\n`);
+      const { json, seconds } = await runCommand(key, [...args, resume ? '--resume' : '--overwrite']);
+      results[key] = { command: args, wallSeconds: seconds, threads: jobs > 1 ? threadsPerRow : Number(process.env.OMP_NUM_THREADS) || cpus().length, rowsAtOnce, ...summarise(args[0], json) };
+      save();
+    }
+  };
+  await Promise.all(Array.from({ length: rowsAtOnce }, worker));
+}
+
 const engine = await initEngine({ announce: false });
 const done: Task[] = [];
 for (const task of tasks) {
-  for (const method of methods) {
-    const key = `${task.id}/${method.id}`;
-    const args = command(task, method);
-    if (results[key] && JSON.stringify(results[key].command) === JSON.stringify(args)) continue;
-    const dir = join(runsDir, task.id, method.id);
-    // a row that was stopped resumes; a row whose command changed starts again
-    const resume = !results[key] && args[0] !== 'prune' && existsSync(join(dir, 'checkpoint', 'state.json'));
-    process.stderr.write(`\n== ${key}: slimtrain ${args.join(' ')}${resume ? ' --resume' : ''}\n`);
-    const { json, seconds } = await runCommand([...args, resume ? '--resume' : '--overwrite']);
-    results[key] = { command: args, wallSeconds: seconds, ...summarise(args[0], json) };
-    save();
-  }
+  await trainTask(task);
   await timeTask(task);
   section(task, true);
   done.push(task);

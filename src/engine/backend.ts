@@ -75,7 +75,7 @@ export async function initEngine(
 export function describeBackend(e: Pick<EngineInfo, 'backend' | 'simd' | 'native' | 'nativeUnavailable'>): string {
   if (e.native) {
     const blas = e.native.blas.split(' ').slice(0, 2).join(' ');
-    return `native backend (oneDNN ${e.native.onednn}, ${blas}, ${e.native.threads} threads)`;
+    return `native backend (oneDNN ${e.native.onednn}, ${blas}, ${e.native.threads} thread${e.native.threads === 1 ? '' : 's'})`;
   }
   const why = e.nativeUnavailable && e.backend === 'wasm' ? `; native kernels unavailable: ${e.nativeUnavailable}` : '';
   return `TensorFlow.js ${e.backend} backend${e.simd ? ' (SIMD)' : ''}${why}`;
