@@ -10,7 +10,7 @@
 // --jobs N trains N rows of a task at once, each on cores/N threads: on small models
 // two one-thread trainings get through nearly twice the work of one two-thread one.
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -63,7 +63,7 @@ interface Task {
 const allTasks: Task[] = [
   { id: 'lenet5', title: 'LeNet-5 / MNIST', model: 'lenet5', data: 'mnist', epochs: 5, lambda: 0.06, l1Lambda: 5e-4, epsilon: 0.1, freeze: [] },
   { id: 'vgg-small', title: 'VGG-small / Fashion-MNIST', model: 'vgg-small', data: 'fashion-mnist', epochs: 4, lambda: 0.05, l1Lambda: 5e-4, epsilon: 0.3, freeze: [] },
-  { id: 'resnet20', title: 'ResNet-20 / Fashion-MNIST', model: 'resnet20', data: 'fashion-mnist', epochs: 3, lambda: 0.05, l1Lambda: 5e-4, epsilon: 0.1, freeze: residualStream },
+  { id: 'resnet20', title: 'ResNet-20 / Fashion-MNIST', model: 'resnet20', data: 'fashion-mnist', epochs: 6, lambda: 0.05, l1Lambda: 5e-4, epsilon: 0.1, freeze: residualStream },
 ];
 
 interface Method {
@@ -115,6 +115,8 @@ interface RowResult {
   /** OpenMP threads of the command, and how many rows trained at once */
   threads?: number;
   rowsAtOnce?: number;
+  /** resumed from a checkpoint: the wall time covers only the part after the resume */
+  resumed?: boolean;
   /** filled by the timing pass */
   params?: number;
   macs?: number;
@@ -207,6 +209,7 @@ function section(task: Task, print = false): string {
     const notes = [
       r.zeroGroups !== undefined ? `${r.zeroGroups}/${r.groups} groups zero` : '',
       r.density !== undefined ? `weight density ${pct(r.density)}` : '',
+      r.resumed ? 'resumed: wall time after the resume only' : '',
     ].filter(Boolean).join('; ');
     return [
       method.label, pct(r.accuracy), `${((r.accuracy - dense.accuracy) * 100).toFixed(2)}`, thousands(r.params!), ratio(dense.params! / r.params!),
@@ -238,7 +241,16 @@ function markdownTable(header: string[], rows: string[][]): string {
   return [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
 }
 
-function writeTable(finished: Task[]): void {
+/** a task whose every row is trained, with its current command, and timed */
+const complete = (task: Task) =>
+  methods.every((m) => {
+    const r = results[`${task.id}/${m.id}`];
+    return r?.speedup && JSON.stringify(r.command) === JSON.stringify(command(task, m));
+  });
+
+/** The table of every task finished, in this run or an earlier one (--tasks reruns some, keeps the rest). */
+function writeTable(): void {
+  const finished = allTasks.filter(complete);
   const machine = `${cpus()[0].model}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; Node ${process.version}; ${describeBackend(engine)}`;
   const doc = `# Benchmarks: slimtrain compress against its baselines
 
@@ -265,7 +277,7 @@ On ResNet-20 the layers feeding the residual additions are kept whole (\`--freez
 for every method: DHSPG left free chose groups of the residual stream and the model
 collapsed to 10% (see DESIGN.md).
 
-${finished.map((t) => section(t)).join('\n')}${finished.length < tasks.length ? `\n(${tasks.filter((t) => !finished.includes(t)).map((t) => t.title).join(', ')}: still running)\n` : ''}`;
+${finished.map((t) => section(t)).join('\n')}${finished.length < allTasks.length ? `\n(${allTasks.filter((t) => !finished.includes(t)).map((t) => t.title).join(', ')}: not finished yet)\n` : ''}`;
   writeFileAtomic(tablePath, doc);
   process.stderr.write(`wrote ${tablePath}\n`);
 }
@@ -282,11 +294,17 @@ async function trainTask(task: Task): Promise<void> {
       const key = `${task.id}/${method.id}`;
       const args = command(task, method);
       const dir = join(runsDir, task.id, method.id);
-      // a row that was stopped resumes; a row whose command changed starts again
-      const resume = !results[key] && args[0] !== 'prune' && existsSync(join(dir, 'checkpoint', 'state.json'));
+      // a row stopped mid-run resumes from its checkpoint; a row whose command changed starts again
+      const started = join(dir, 'bench-command.json');
+      const resume = args[0] !== 'prune' && existsSync(join(dir, 'checkpoint', 'state.json')) && existsSync(started) && readFileSync(started, 'utf8') === JSON.stringify(args);
       process.stderr.write(`\n== ${key}: slimtrain ${args.join(' ')}${resume ? ' --resume' : ''}\n`);
+      if (!resume) {
+        rmSync(dir, { recursive: true, force: true });
+        mkdirSync(dir, { recursive: true });
+        writeFileAtomic(started, JSON.stringify(args));
+      }
       const { json, seconds } = await runCommand(key, [...args, resume ? '--resume' : '--overwrite']);
-      results[key] = { command: args, wallSeconds: seconds, threads: jobs > 1 ? threadsPerRow : Number(process.env.OMP_NUM_THREADS) || cpus().length, rowsAtOnce, ...summarise(args[0], json) };
+      results[key] = { command: args, wallSeconds: seconds, threads: jobs > 1 ? threadsPerRow : Number(process.env.OMP_NUM_THREADS) || cpus().length, rowsAtOnce, ...(resume ? { resumed: true } : {}), ...summarise(args[0], json) };
       save();
     }
   };
@@ -294,11 +312,9 @@ async function trainTask(task: Task): Promise<void> {
 }
 
 const engine = await initEngine({ announce: false });
-const done: Task[] = [];
 for (const task of tasks) {
   await trainTask(task);
   await timeTask(task);
   section(task, true);
-  done.push(task);
-  writeTable(done);
+  writeTable();
 }
