@@ -237,18 +237,24 @@ test('after penaltyEnd, zero groups stay zero and the others are no longer shrun
   for (let g = 0; g < TRUE_GROUPS; g++) assert.ok(norm(withEnd, g) > norm(atEnd, g), `group ${g}: ${norm(withEnd, g)} vs ${norm(atEnd, g)}`);
 });
 
-test('optimizer state (step, stage, momentum buffers, DHSPG choice) saved and restored continues the same run', () => {
-  const p = makeProblem(3);
-  const X = tf.tensor2d(Float32Array.from(p.X), [N, P]);
-  const y = tf.tensor1d(Float32Array.from(p.y));
-  const config: SparseConfig = { method: 'dhspg', lambda: LAMBDA, epsilon: 0.3, targetSparsity: 0.5, pruneStart: 5, switchStep: 10, pruneEnd: 40, momentum: 0.9 };
-  const make = () => new SparseOptimizer(new GroupIndex(spec, new Map([['w', [P]]])), config);
-  const stepOn = (opt: SparseOptimizer, w: tf.Variable, s: number) =>
+/** one mini-batch step of 16 rows of the logistic loss on (X, y), for weights named 'w' (the groups' variable) */
+function logisticStep(X: tf.Tensor2D, y: tf.Tensor1D) {
+  return (opt: SparseOptimizer, w: tf.Variable, s: number) =>
     tf.tidy(() => {
       const rows = tf.tensor1d(Int32Array.from({ length: 16 }, (_, i) => (s * 16 + i) % N), 'int32');
       const { grads } = tf.variableGrads(() => tf.mean(tf.softplus(tf.neg(tf.mul(tf.gather(y, rows), tf.squeeze(tf.matMul(tf.gather(X, rows), tf.reshape(w, [P, 1]))))))) as tf.Scalar, [w]);
       opt.step([w], [grads[w.name]], 0.5);
     });
+}
+
+for (const prunePeriods of [1, 3]) {
+test(`optimizer state (step, stage, momentum buffers, DHSPG choice, ${prunePeriods} pruning period(s)) saved and restored continues the same run`, () => {
+  const p = makeProblem(3);
+  const X = tf.tensor2d(Float32Array.from(p.X), [N, P]);
+  const y = tf.tensor1d(Float32Array.from(p.y));
+  const config: SparseConfig = { method: 'dhspg', lambda: LAMBDA, epsilon: 0.3, targetSparsity: 0.5, pruneStart: 5, switchStep: 10, pruneEnd: 40, prunePeriods, momentum: 0.9 };
+  const make = () => new SparseOptimizer(new GroupIndex(spec, new Map([['w', [P]]])), config);
+  const stepOn = logisticStep(X, y);
   // the groups are over the variable named 'w'
   const straight = tf.variable(tf.zeros([P]), true, 'w');
   const a = make();
@@ -271,6 +277,70 @@ test('optimizer state (step, stage, momentum buffers, DHSPG choice) saved and re
   assert.equal(zeroGroupsOf(resumed.dataSync()).length, 5);
   tf.dispose([X, y, resumed]);
   c.dispose();
+});
+}
+
+test('DHSPG pruning periods: each period removes its share of the target, chosen among the groups still alive', () => {
+  const p = makeProblem(3);
+  const X = tf.tensor2d(Float32Array.from(p.X), [N, P]);
+  const y = tf.tensor1d(Float32Array.from(p.y));
+  const w = tf.variable(tf.zeros([P]), true, 'w');
+  // 6 of 10 groups in 3 periods over steps [5, 35): 2 more at each of steps 15, 25 and 35
+  const opt = new SparseOptimizer(new GroupIndex(spec, new Map([['w', [P]]])), {
+    method: 'dhspg', lambda: LAMBDA, epsilon: 0.3, targetSparsity: 0.6, pruneStart: 5, switchStep: 5, pruneEnd: 35, prunePeriods: 3, momentum: 0.9,
+  });
+  assert.throws(() => new SparseOptimizer(new GroupIndex(spec, new Map([['w', [P]]])), { method: 'dhspg', lambda: 0, targetSparsity: 0.5, prunePeriods: 0 }), /pruning periods must be a whole number >= 1, got 0/);
+  const stepOn = logisticStep(X, y);
+  const zeroAfter = new Map<number, number[]>();
+  const chosenAfter = new Map<number, number>();
+  for (let s = 0; s < 45; s++) {
+    stepOn(opt, w, s);
+    zeroAfter.set(s + 1, zeroGroupsOf(w.dataSync()));
+    chosenAfter.set(s + 1, opt.getState().penalised?.filter((c) => c).length ?? 0);
+  }
+  // steps are counted from 0: step 15 is the 16th
+  assert.equal(chosenAfter.get(5), 0);
+  assert.equal(chosenAfter.get(6), 2);
+  assert.equal(chosenAfter.get(16), 4);
+  assert.equal(chosenAfter.get(26), 6);
+  assert.ok(zeroAfter.get(16)!.length >= 2, `zero after the first period: ${zeroAfter.get(16)}`);
+  assert.ok(zeroAfter.get(26)!.length >= 4, `zero after the second period: ${zeroAfter.get(26)}`);
+  const final = zeroAfter.get(45)!;
+  assert.equal(final.length, 6);
+  // zero groups stay zero, and the groups of each period are among the final ones
+  for (const s of [16, 26, 36]) for (const g of zeroAfter.get(s)!) assert.ok(final.includes(g), `group ${g}, zero after step ${s}, came back`);
+  assert.deepEqual(opt.getState().penalised!.flatMap((c, g) => (c ? [g] : [])), final);
+  tf.dispose([X, y, w]);
+  opt.dispose();
+});
+
+test('DHSPG uniform allocation (groupLayers): every layer gives up the same share of its groups', () => {
+  const p = makeProblem(3);
+  const X = tf.tensor2d(Float32Array.from(p.X), [N, P]);
+  const y = tf.tensor1d(Float32Array.from(p.y));
+  const stepOn = logisticStep(X, y);
+  const chosenBy = (groupLayers?: number[]) => {
+    const w = tf.variable(tf.zeros([P]), true, 'w');
+    const opt = new SparseOptimizer(new GroupIndex(spec, new Map([['w', [P]]])), {
+      method: 'dhspg', lambda: LAMBDA, epsilon: 0.3, targetSparsity: 0.4, pruneStart: 5, switchStep: 5, pruneEnd: 20, momentum: 0.9, groupLayers,
+    });
+    for (let s = 0; s < 25; s++) stepOn(opt, w, s);
+    const chosen = opt.getState().penalised!.flatMap((c, g) => (c ? [g] : []));
+    assert.deepEqual(zeroGroupsOf(w.dataSync()), chosen);
+    tf.dispose(w);
+    opt.dispose();
+    return chosen;
+  };
+  // groups 0-3 carry the signal: a global ranking leaves them alone and
+  // takes 4 of the noise groups 4-9; a layer of groups 0-4 must give up 2 of them
+  const global = chosenBy();
+  assert.equal(global.length, 4);
+  assert.ok(global.every((g) => g >= TRUE_GROUPS), `global choice ${global}`);
+  const layers = [0, 0, 0, 0, 0, 1, 1, 1, 1, 1];
+  const uniform = chosenBy(layers);
+  assert.deepEqual([0, 1].map((l) => uniform.filter((g) => layers[g] === l).length), [2, 2], `uniform choice ${uniform}`);
+  assert.throws(() => new SparseOptimizer(new GroupIndex(spec, new Map([['w', [P]]])), { method: 'dhspg', lambda: 0, targetSparsity: 0.5, groupLayers: [0] }), /groupLayers has 1 entries for 10 groups/);
+  tf.dispose([X, y]);
 });
 
 test('DHSPG with a MACs target chooses groups until their MACs reach the target, then zeroes them', () => {

@@ -270,10 +270,12 @@ export function buildProgram(): Command {
       .option('--target-sparsity <s>', 'dhspg: fraction of groups to remove, in [0, 1)', number('fraction'))
       .option('--target-macs-ratio <r>', 'dhspg: dense MACs / slim MACs to aim for (instead of --target-sparsity)', number('positive'))
       .addOption(new Option('--direction <name>', 'step direction').choices(['sgd', 'adam']).default('sgd'))
-      .option('--switch-epoch <e>', 'hspg/obproxsg: epoch of the second stage (default: epochs/4)', number('non-negative'))
+      .option('--switch-epoch <e>', 'hspg/obproxsg: epoch of the second stage (default: epochs/4); dhspg: epoch projections start (default: --prune-start)', number('non-negative'))
       .option('--penalty-end <e>', 'proxsg/hspg: epoch at which the penalty stops; zero groups stay zero, the rest train on', number('non-negative'))
-      .option('--prune-start <e>', 'dhspg: epoch at which penalising starts (default: epochs/10)', number('non-negative'))
-      .option('--prune-end <e>', 'dhspg: epoch by which the chosen groups are zero (default: 3/4 of the epochs)', number('non-negative'))
+      .option('--prune-start <e>', 'dhspg: epoch at which the groups to remove are chosen (default: epochs/40)', number('non-negative'))
+      .option('--prune-end <e>', 'dhspg: epoch by which the chosen groups are zero (default: 15% of the epochs)', number('non-negative'))
+      .addOption(new Option('--allocation <a>', "dhspg: 'global' ranks all groups together, 'uniform' removes the same fraction of every layer").choices(['global', 'uniform']).default('global'))
+      .option('--prune-periods <n>', 'dhspg: split the pruning into N periods, each choosing and removing its share of the target', number('positive', true), 1)
       .option('--freeze <layers>', 'keep these layers whole (comma-separated, repeatable)', collect, [] as string[])
       .addOption(new Option('--weighting <w>', "lambda per group: 'uniform', 'macs' (scaled by the MACs each group costs) or 'sqrt-macs'").choices(['uniform', 'macs', 'sqrt-macs']).default('uniform'))
       .option('--baseline', 'also train the dense model with the same settings, for comparison', false)
@@ -315,6 +317,8 @@ export function buildProgram(): Command {
           targetMacsRatio: o.targetMacsRatio,
           pruneStartEpoch: o.pruneStart,
           pruneEndEpoch: o.pruneEnd,
+          prunePeriods: o.prunePeriods,
+          allocation: o.allocation,
           freeze: o.freeze,
           weighting: o.weighting,
           subset: o.subset,
@@ -366,6 +370,8 @@ export function buildProgram(): Command {
       .requiredOption('--model <name|path>', `zoo model (${zooNames.join(', ')}) or a model.json`, modelSpec)
       .requiredOption('--macs-ratio <r>', 'dense MACs / pruned MACs to reach (e.g. the ratio compress reached)', number('positive'))
       .option('--prune-epoch <e>', 'epochs of dense training before pruning (default: half the epochs)', number('non-negative', true))
+      .addOption(new Option('--allocation <a>', "dhspg: 'global' ranks all groups together, 'uniform' removes the same fraction of every layer").choices(['global', 'uniform']).default('global'))
+      .option('--prune-periods <n>', 'dhspg: split the pruning into N periods, each choosing and removing its share of the target', number('positive', true), 1)
       .option('--freeze <layers>', 'keep these layers whole (comma-separated, repeatable)', collect, [] as string[]),
   )
     .option('--out <dir>', 'save the pruned, fine-tuned model there')

@@ -4,7 +4,7 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { loadDataset, subsetSplits } from '../data/datasets.js';
-import { predictRemoval, zeroInvariantGroups } from '../graph/groups.js';
+import { predictRemoval, zeroInvariantGroups, type ChannelGroup } from '../graph/groups.js';
 import { loadModel, saveModel, WEIGHTS_FILE, writeFileAtomic } from '../io/model_files.js';
 import { GroupIndex } from '../optim/group_index.js';
 import { SparseOptimizer, type GroupStats, type SparseMethod } from '../optim/sparse.js';
@@ -30,7 +30,7 @@ export interface CompressJob extends Omit<TrainConfig, 'optimizer' | 'resume' | 
   momentum?: number;
   nesterov?: boolean;
   weightDecay?: number;
-  /** hspg/obproxsg: epoch at which the second stage starts (default: a quarter of the epochs) */
+  /** hspg/obproxsg: epoch at which the second stage starts (default: a quarter of the epochs); dhspg: at which projections start (default: pruneStartEpoch) */
   switchEpoch?: number;
   /** proxsg/hspg: epoch at which the penalty stops and the surviving groups train freely */
   penaltyEndEpoch?: number;
@@ -41,6 +41,13 @@ export interface CompressJob extends Omit<TrainConfig, 'optimizer' | 'resume' | 
   /** dhspg: epochs at which penalising starts and by which the chosen groups are zero */
   pruneStartEpoch?: number;
   pruneEndEpoch?: number;
+  /**
+   * dhspg: 'global' ranks all groups together; 'uniform' takes the same fraction of
+   * every layer's groups (default 'global')
+   */
+  allocation?: 'global' | 'uniform';
+  /** dhspg: periods the pruning is split into, each choosing and removing its share of the target (default 1) */
+  prunePeriods?: number;
   freeze?: string[];
   /**
    * 'uniform': one lambda for every group (the papers' setting); 'macs': lambda scaled
@@ -101,6 +108,16 @@ function macsWeights(macs: number[], power: number): number[] {
   return macs.map((m) => (Math.max(m, floor) / (mean || 1)) ** power);
 }
 
+/** a number per group naming the layers whose channels it removes */
+function layerIds(groups: ChannelGroup[]): number[] {
+  const ids = new Map<string, number>();
+  return groups.map((g) => {
+    const key = g.channels.map((c) => c.layer).join('+');
+    if (!ids.has(key)) ids.set(key, ids.size);
+    return ids.get(key)!;
+  });
+}
+
 function summary(model: tfl.LayersModel, accuracy: number, loss: number): ModelSummary {
   const c = countModel(model);
   return { accuracy, loss, params: c.params, macs: c.macs };
@@ -135,6 +152,10 @@ export async function runCompressJob(job: CompressJob, callbacks: TrainCallbacks
   const index = GroupIndex.fromChannelGroups(prunable, new Map(variables.map((v) => [v.name, v.shape])));
   const steps = batchCount(data.train, { batchSize: job.batchSize });
   const at = (epoch: number) => Math.round(epoch * steps);
+  // DHSPG chooses after a short dense start and is done early: the slim network then
+  // has most of the budget to train (on VGG-small, 4 epochs, 3.3x: 91.86% when done by
+  // 15% of the epochs, 91.67% by 75%)
+  const pruneStart = job.pruneStartEpoch ?? job.epochs / 40;
   const optimizer = new SparseOptimizer(index, {
     method: job.method,
     lambda: job.lambda,
@@ -150,9 +171,12 @@ export async function runCompressJob(job: CompressJob, callbacks: TrainCallbacks
       totalMacs: countModel(model).macs,
       removedMacs: (ids) => predictRemoval(partition.graph, ids.map((i) => prunable[i])).macs,
     },
-    switchStep: at(job.switchEpoch ?? job.epochs / 4),
-    pruneStart: at(job.pruneStartEpoch ?? job.epochs / 10),
-    pruneEnd: at(job.pruneEndEpoch ?? (job.epochs * 3) / 4),
+    // dhspg projects from the start of pruning unless told otherwise
+    switchStep: at(job.switchEpoch ?? (job.method === 'dhspg' ? pruneStart : job.epochs / 4)),
+    pruneStart: at(pruneStart),
+    pruneEnd: at(job.pruneEndEpoch ?? job.epochs * 0.15),
+    prunePeriods: job.prunePeriods,
+    groupLayers: job.allocation === 'uniform' ? layerIds(prunable) : undefined,
     penaltyEnd: job.penaltyEndEpoch === undefined ? undefined : at(job.penaltyEndEpoch),
     groupWeights: job.weighting === undefined || job.weighting === 'uniform'
       ? undefined

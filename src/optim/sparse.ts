@@ -38,10 +38,22 @@ export interface SparseConfig {
     totalMacs: number;
     removedMacs: (groups: number[]) => number;
   };
+  /**
+   * dhspg: the layer each group belongs to. Given, every layer gives up the same
+   * fraction of its groups, the best candidates of each layer first (Torch-Pruning's
+   * local pruning); without it one ranking over all groups decides
+   */
+  groupLayers?: ArrayLike<number>;
   /** dhspg: the step at which the penalised groups are chosen */
   pruneStart?: number;
   /** dhspg: the step by which every penalised group is zero (a last projection closes any gap) */
   pruneEnd?: number;
+  /**
+   * dhspg: split [pruneStart, pruneEnd) into this many periods (default 1); each
+   * period scores the groups still alive, penalises the next 1/periods of the target
+   * and ends by projecting them to zero, so later choices see the network without them
+   */
+  prunePeriods?: number;
   /**
    * proxsg/hspg: the step at which the penalty stops; from then on zero groups stay
    * zero and the others train freely (default: never)
@@ -65,6 +77,8 @@ export interface GroupStats {
 export interface SparseState extends OptimizerState {
   method: SparseMethod;
   penalised: number[] | null;
+  /** dhspg: the pruning periods whose groups have been chosen */
+  periodsChosen?: number;
 }
 
 function checkConfig(c: SparseConfig): void {
@@ -78,6 +92,8 @@ function checkConfig(c: SparseConfig): void {
     const t = c.targetSparsity;
     if (t === undefined || !(t >= 0 && t < 1)) throw new Error(`dhspg needs a target sparsity in [0, 1), got ${t}`);
   }
+  const periods = c.prunePeriods ?? 1;
+  if (!(Number.isInteger(periods) && periods >= 1)) throw new Error(`the number of pruning periods must be a whole number >= 1, got ${periods}`);
   if (c.targetMacs && !(c.targetMacs.fraction > 0 && c.targetMacs.fraction < 1)) {
     throw new Error(`the MACs fraction to remove must be in (0, 1), got ${c.targetMacs.fraction}`);
   }
@@ -87,8 +103,10 @@ export class SparseOptimizer implements Optimizer {
   readonly name: string;
   private readonly dir: Direction;
   private t = 0;
-  /** dhspg: 1 for the groups chosen to be penalised */
+  /** dhspg: 1 for the groups chosen to be penalised (in this period or an earlier one) */
   private penalised: Uint8Array | null = null;
+  /** dhspg: how many pruning periods have chosen their groups */
+  private periodsChosen = 0;
   private readonly masks = new Map<string, tf.Tensor>();
   /** lambda of each group */
   private readonly lambdas: Float64Array;
@@ -98,6 +116,9 @@ export class SparseOptimizer implements Optimizer {
     readonly config: SparseConfig,
   ) {
     checkConfig(config);
+    if (config.groupLayers && config.groupLayers.length !== index.groupCount) {
+      throw new Error(`groupLayers has ${config.groupLayers.length} entries for ${index.groupCount} groups`);
+    }
     if (config.groupWeights && config.groupWeights.length !== index.groupCount) {
       throw new Error(`groupWeights has ${config.groupWeights.length} entries for ${index.groupCount} groups`);
     }
@@ -217,14 +238,15 @@ export class SparseOptimizer implements Optimizer {
    * Half-space step: s = d + lambda_g x/||x||, then groups whose new value leaves
    * the half-space {<z, x_g> >= eps ||x_g||^2} go to zero. `lambdas` (dhspg) gives
    * a per-group lambda (0: no penalty, no projection); null means lambda for all.
+   * Groups with `alive` 0 go to zero whatever the step.
    */
-  private halfSpaceStep(x: Map<string, tf.Variable>, d: Map<string, tf.Tensor>, lr: number, lambdas: Float64Array | null): void {
+  private halfSpaceStep(x: Map<string, tf.Variable>, d: Map<string, tf.Tensor>, lr: number, lambdas: Float64Array | null, alive?: ArrayLike<number>): void {
     const eps = this.config.epsilon ?? 0;
     const norm = this.norms(x);
     const xt = this.penalisedStep(x, d, lr, norm.map((n, g) => (n > 0 ? (lambdas ?? this.lambdas)[g] / n : 0)));
     const dots = this.dots(xt, x);
     const factor = norm.map((n, g) => {
-      if (n === 0) return 0; // zero groups stay zero
+      if (n === 0 || alive?.[g] === 0) return 0; // zero groups stay zero
       const projected = lambdas === null || lambdas[g] > 0;
       return projected && dots[g] < eps * n * n ? 0 : 1;
     });
@@ -263,9 +285,19 @@ export class SparseOptimizer implements Optimizer {
       this.assignScaled(x, this.plainStep(x, d, lr), new Float64Array(this.index.groupCount).fill(1));
       return;
     }
-    if (this.penalised === null) this.penalised = this.choosePenalised(x, d);
+    const periods = c.prunePeriods ?? 1;
+    const end = c.pruneEnd ?? Infinity;
+    // periods split [start, end); without an end there is only one
+    const period = Number.isFinite(end) ? Math.min(periods - 1, Math.floor(((this.t - start) * periods) / Math.max(1, end - start))) : 0;
+    // a new period projects the groups chosen so far (zero groups stay zero) and chooses the next share
+    let earlier: Uint8Array | null = null;
+    if (this.penalised === null || (this.t < end && this.periodsChosen <= period)) {
+      earlier = this.penalised ?? new Uint8Array(this.index.groupCount);
+      this.penalised = this.choosePenalised(x, d, earlier, (period + 1) / periods);
+      this.periodsChosen = period + 1;
+    }
     const norm = this.norms(x);
-    if (c.pruneEnd !== undefined && this.t >= c.pruneEnd) {
+    if (this.t >= end) {
       // the pruning period is over: any penalised group still non-zero is projected now
       const factor = norm.map((_, g) => (this.penalised![g] ? 0 : 1));
       this.assignScaled(x, this.plainStep(x, d, lr), factor);
@@ -282,51 +314,70 @@ export class SparseOptimizer implements Optimizer {
       const ub = (-dNorm2[g] * n) / inner[g];
       return Math.min(Math.max(this.lambdas[g], lb * 1.1), 0.5 * (lb + ub));
     });
+    const alive = norm.map((n, g) => (n === 0 || earlier?.[g] ? 0 : 1));
     if (this.t < (c.switchStep ?? start)) {
       // before projections start: the penalised step alone (zero groups stay zero)
       const xt = this.penalisedStep(x, d, lr, norm.map((n, g) => (n > 0 ? lambdas[g] / n : 0)));
-      this.assignScaled(x, xt, norm.map((n) => (n === 0 ? 0 : 1)));
+      this.assignScaled(x, xt, alive);
       return;
     }
-    this.halfSpaceStep(x, d, lr, lambdas);
+    this.halfSpaceStep(x, d, lr, lambdas, alive);
   }
 
   /**
    * OTOv2's redundancy score: groups whose direction points towards the origin and
-   * whose magnitude per scalar is small come first; the top target fraction is chosen.
+   * whose magnitude per scalar is small come first. Beside the `chosen` ones, take
+   * groups in that order until `share` of the target (groups, or MACs saved) is met.
    */
-  private choosePenalised(x: Map<string, tf.Variable>, d: Map<string, tf.Tensor>): Uint8Array {
+  private choosePenalised(x: Map<string, tf.Variable>, d: Map<string, tf.Tensor>, chosen: Uint8Array, share: number): Uint8Array {
     const G = this.index.groupCount;
     const norm = this.norms(x);
     const dNorm = this.norms(d);
     const inner = this.dots(x, d);
-    const cos = norm.map((n, g) => (n > 0 && dNorm[g] > 0 ? inner[g] / (n * dNorm[g]) : 0));
-    const magnitude = norm.map((n, g) => n / this.index.sizes[g]);
-    const normalise = (v: Float64Array) => {
+    // zero groups cost nothing to remove and come first; the others are scored among themselves
+    const candidates = [...norm.keys()].filter((g) => !chosen[g]);
+    const scored = candidates.filter((g) => norm[g] > 0);
+    const normalised = (value: (g: number) => number) => {
+      const v = scored.map(value);
       const lo = Math.min(...v);
       const hi = Math.max(...v);
-      return v.map((a) => (hi > lo ? (a - lo) / (hi - lo) : 0));
+      return new Map(scored.map((g, i) => [g, hi > lo ? (v[i] - lo) / (hi - lo) : 0]));
     };
-    const nc = normalise(cos);
-    const nm = normalise(magnitude.map((m) => (m > 0 ? 1 / m : Number.MAX_VALUE)));
-    const score = nc.map((v, g) => 0.5 * v + 0.5 * nm[g]);
+    const nc = normalised((g) => (dNorm[g] > 0 ? inner[g] / (norm[g] * dNorm[g]) : 0));
+    const nm = normalised((g) => this.index.sizes[g] / norm[g]);
     const target = this.config.targetMacs;
     // towards a MACs target, redundancy counts in proportion to the compute a group costs
     const meanMacs = target ? target.totalMacs / G : 1;
-    const rank = target ? score.map((v, g) => v * (target.groupMacs[g] / meanMacs)) : score;
-    const order = [...rank.keys()].sort((a, b) => rank[b] - rank[a] || a - b);
-    const chosen = new Uint8Array(G);
-    if (target) {
-      const picked: number[] = [];
-      for (const g of order) {
-        if (target.removedMacs(picked) >= target.fraction * target.totalMacs) break;
-        picked.push(g);
-        chosen[g] = 1;
+    const rank = new Float64Array(G).fill(Infinity);
+    for (const g of scored) rank[g] = (0.5 * nc.get(g)! + 0.5 * nm.get(g)!) * (target ? target.groupMacs[g] / meanMacs : 1);
+    let order = candidates.sort((a, b) => rank[b] - rank[a] || a - b);
+    const layers = this.config.groupLayers;
+    if (layers) {
+      // the fraction of its layer each group's removal would reach: lowest first
+      const size = new Map<number, number>();
+      const taken = new Map<number, number>();
+      for (let g = 0; g < G; g++) {
+        size.set(layers[g], (size.get(layers[g]) ?? 0) + 1);
+        if (chosen[g]) taken.set(layers[g], (taken.get(layers[g]) ?? 0) + 1);
       }
-      return chosen;
+      const reach = new Float64Array(G);
+      for (const g of order) {
+        taken.set(layers[g], (taken.get(layers[g]) ?? 0) + 1);
+        reach[g] = taken.get(layers[g])! / size.get(layers[g])!;
+      }
+      order = order.map((g, i) => [g, i] as const).sort((a, b) => reach[a[0]] - reach[b[0]] || a[1] - b[1]).map(([g]) => g);
     }
-    for (const g of order.slice(0, Math.round(this.config.targetSparsity! * G))) chosen[g] = 1;
-    return chosen;
+    const result = Uint8Array.from(chosen);
+    const picked = [...result.keys()].filter((g) => result[g]);
+    const done = target
+      ? () => target.removedMacs(picked) >= share * target.fraction * target.totalMacs
+      : () => picked.length >= Math.round(share * this.config.targetSparsity! * G);
+    for (const g of order) {
+      if (done()) break;
+      picked.push(g);
+      result[g] = 1;
+    }
+    return result;
   }
 
   /** Zero groups, group sparsity and the sum of group norms of `variables` now. */
@@ -363,6 +414,7 @@ export class SparseOptimizer implements Optimizer {
       method: this.config.method,
       step: this.t,
       penalised: this.penalised ? Array.from(this.penalised) : null,
+      periodsChosen: this.periodsChosen,
       slots: this.dir.slots.snapshot(),
     };
   }
@@ -373,6 +425,8 @@ export class SparseOptimizer implements Optimizer {
     this.t = state.step;
     if (this.dir instanceof AdamDirection) this.dir.step = state.step;
     this.penalised = state.penalised ? Uint8Array.from(state.penalised) : null;
+    // states saved before pruning periods existed chose their one period at once
+    this.periodsChosen = state.periodsChosen ?? (this.penalised ? 1 : 0);
     this.dir.slots.restoreAll(state.slots, variables);
   }
 
