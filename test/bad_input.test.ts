@@ -90,6 +90,8 @@ const cases: Case[] = [
   { what: 'zero epochs', args: compress('--model', 'lenet5', '--epochs', '0'), code: 2, message: /'--epochs <n>' argument '0' is invalid\. expected a positive integer/ },
   { what: 'a word for a number', args: compress('--model', 'lenet5', '--batch-size', 'lots'), code: 2, message: /'--batch-size <n>' argument 'lots' is invalid\. expected a positive integer/ },
   { what: 'target MACs ratio below 1', args: compress('--model', 'lenet5', '--optimizer', 'dhspg', '--target-macs-ratio', '0.5'), code: 2, message: /--target-macs-ratio must be above 1, got 0\.5/ },
+  { what: 'zero pruning periods', args: compress('--model', 'lenet5', '--optimizer', 'dhspg', '--target-sparsity', '0.5', '--prune-periods', '0'), code: 2, message: /'--prune-periods <n>' argument '0' is invalid\. expected a positive integer/ },
+  { what: 'unknown allocation', args: compress('--model', 'lenet5', '--optimizer', 'dhspg', '--target-sparsity', '0.5', '--allocation', 'even'), code: 2, message: /argument 'even' is invalid\. Allowed choices are global, uniform/ },
   { what: 'dhspg without a target', args: compress('--model', 'lenet5', '--optimizer', 'dhspg'), code: 2, message: /--optimizer dhspg needs --target-sparsity or --target-macs-ratio/ },
   { what: '--resume with nothing to resume', args: compress('--model', 'lenet5', '--resume'), code: 1, message: /no checkpoint in .*checkpoint: nothing to resume/ },
   { what: 'a model file that does not exist', args: compress('--from', join(base, 'nowhere', 'model.json')), code: 1, message: /cannot read model file .*nowhere\/model\.json: no such file$/m },
