@@ -219,7 +219,7 @@ function section(task: Task, print = false): string {
     ];
   });
   const group = methods.filter((m) => /^(hspg|dhspg)/.test(m.id)).map((m) => ({ m, r: results[`${task.id}/${m.id}`], x: dense.macs! / results[`${task.id}/${m.id}`].macs! }));
-  // in hundredths of a point, as the table shows them (accuracies are counts over 10,000 images)
+  // in hundredths of a point, as the table shows them, so float round-off cannot flip the verdict
   const qualifying = group.filter((g) => g.x >= 3 && Math.round((dense.accuracy - g.r.accuracy) * 1e4) <= 50);
   const verdict = qualifying.length
     ? `HSPG/DHSPG at 3x or more fewer MACs within 0.5 point of dense: ${qualifying.map((g) => `${g.m.label} (${ratio(g.x)}, ${((g.r.accuracy - dense.accuracy) * 100).toFixed(2)} points)`).join(', ')}.`
