@@ -41,7 +41,9 @@ const cli = join(fileURLToPath(new URL('.', import.meta.url)), '..', 'src', 'cli
 
 /** ResNet-20's residual stream: the stem, the shortcuts and each block's last conv feed the adds */
 const residualStream = [
-  'conv1', 'stage2_block1_shortcut_conv', 'stage3_block1_shortcut_conv',
+  'conv1',
+  'stage2_block1_shortcut_conv',
+  'stage3_block1_shortcut_conv',
   ...[1, 2, 3].flatMap((s) => [1, 2, 3].map((b) => `stage${s}_block${b}_conv2`)),
 ];
 
@@ -60,9 +62,39 @@ interface Task {
 }
 
 const allTasks: Task[] = [
-  { id: 'lenet5', title: 'LeNet-5 / MNIST', model: 'lenet5', data: 'mnist', epochs: 5, lambda: 0.06, l1Lambda: 5e-4, epsilon: 0.1, freeze: [] },
-  { id: 'vgg-small', title: 'VGG-small / Fashion-MNIST', model: 'vgg-small', data: 'fashion-mnist', epochs: 4, lambda: 0.05, l1Lambda: 5e-4, epsilon: 0.3, freeze: [] },
-  { id: 'resnet20', title: 'ResNet-20 / Fashion-MNIST', model: 'resnet20', data: 'fashion-mnist', epochs: 6, lambda: 0.05, l1Lambda: 5e-4, epsilon: 0.1, freeze: residualStream },
+  {
+    id: 'lenet5',
+    title: 'LeNet-5 / MNIST',
+    model: 'lenet5',
+    data: 'mnist',
+    epochs: 5,
+    lambda: 0.06,
+    l1Lambda: 5e-4,
+    epsilon: 0.1,
+    freeze: [],
+  },
+  {
+    id: 'vgg-small',
+    title: 'VGG-small / Fashion-MNIST',
+    model: 'vgg-small',
+    data: 'fashion-mnist',
+    epochs: 4,
+    lambda: 0.05,
+    l1Lambda: 5e-4,
+    epsilon: 0.3,
+    freeze: [],
+  },
+  {
+    id: 'resnet20',
+    title: 'ResNet-20 / Fashion-MNIST',
+    model: 'resnet20',
+    data: 'fashion-mnist',
+    epochs: 6,
+    lambda: 0.05,
+    l1Lambda: 5e-4,
+    epsilon: 0.1,
+    freeze: residualStream,
+  },
 ];
 
 interface Method {
@@ -77,16 +109,52 @@ const freezeArgs = (t: Task) => (t.freeze.length ? ['--freeze', t.freeze.join(',
 const methods: Method[] = [
   { id: 'dense', label: 'dense (SGD)', args: () => ['train'] },
   {
-    id: 'hspg', label: 'HSPG',
-    args: (t, epochs) => ['compress', '--optimizer', 'hspg', '--lambda', String(t.lambda), '--weighting', 'sqrt-macs', '--penalty-end', String(penaltyEnd(epochs)), ...freezeArgs(t)],
+    id: 'hspg',
+    label: 'HSPG',
+    args: (t, epochs) => [
+      'compress',
+      '--optimizer',
+      'hspg',
+      '--lambda',
+      String(t.lambda),
+      '--weighting',
+      'sqrt-macs',
+      '--penalty-end',
+      String(penaltyEnd(epochs)),
+      ...freezeArgs(t),
+    ],
   },
-  { id: 'dhspg-3', label: 'DHSPG, target 3x MACs', args: (t) => ['compress', '--optimizer', 'dhspg', '--target-macs-ratio', '3', '--epsilon', String(t.epsilon), ...freezeArgs(t)] },
-  { id: 'dhspg-5', label: 'DHSPG, target 5x MACs', args: (t) => ['compress', '--optimizer', 'dhspg', '--target-macs-ratio', '5', '--epsilon', String(t.epsilon), ...freezeArgs(t)] },
   {
-    id: 'proxsg', label: 'Prox-SG (same lambda as HSPG)',
-    args: (t, epochs) => ['compress', '--optimizer', 'proxsg', '--lambda', String(t.lambda), '--weighting', 'sqrt-macs', '--penalty-end', String(penaltyEnd(epochs)), ...freezeArgs(t)],
+    id: 'dhspg-3',
+    label: 'DHSPG, target 3x MACs',
+    args: (t) => ['compress', '--optimizer', 'dhspg', '--target-macs-ratio', '3', '--epsilon', String(t.epsilon), ...freezeArgs(t)],
   },
-  { id: 'obproxsg', label: 'OBProx-SG (l1, unstructured)', args: (t) => ['compress', '--optimizer', 'obproxsg', '--lambda', String(t.l1Lambda), ...freezeArgs(t)] },
+  {
+    id: 'dhspg-5',
+    label: 'DHSPG, target 5x MACs',
+    args: (t) => ['compress', '--optimizer', 'dhspg', '--target-macs-ratio', '5', '--epsilon', String(t.epsilon), ...freezeArgs(t)],
+  },
+  {
+    id: 'proxsg',
+    label: 'Prox-SG (same lambda as HSPG)',
+    args: (t, epochs) => [
+      'compress',
+      '--optimizer',
+      'proxsg',
+      '--lambda',
+      String(t.lambda),
+      '--weighting',
+      'sqrt-macs',
+      '--penalty-end',
+      String(penaltyEnd(epochs)),
+      ...freezeArgs(t),
+    ],
+  },
+  {
+    id: 'obproxsg',
+    label: 'OBProx-SG (l1, unstructured)',
+    args: (t) => ['compress', '--optimizer', 'obproxsg', '--lambda', String(t.l1Lambda), ...freezeArgs(t)],
+  },
   { id: 'l1-prune', label: 'L1 filter pruning + fine-tuning, 3x MACs', args: (t) => ['prune', '--macs-ratio', '3', ...freezeArgs(t)] },
 ];
 
@@ -100,7 +168,21 @@ function command(task: Task, method: Method): string[] {
   const epochs = quick ? 1 : task.epochs;
   const args = method.args(task, epochs);
   const speed = args[0] === 'compress' ? ['--no-speed'] : [];
-  return [...args, '--model', task.model, '--data', task.data, '--epochs', String(epochs), ...(quick ? ['--subset', '3000'] : []), '--seed', '0', ...speed, '--out', join(runsDir, task.id, method.id)];
+  return [
+    ...args,
+    '--model',
+    task.model,
+    '--data',
+    task.data,
+    '--epochs',
+    String(epochs),
+    ...(quick ? ['--subset', '3000'] : []),
+    '--seed',
+    '0',
+    ...speed,
+    '--out',
+    join(runsDir, task.id, method.id),
+  ];
 }
 
 interface RowResult {
@@ -152,7 +234,12 @@ function summarise(kind: string, json: Record<string, unknown>): Omit<RowResult,
   if (kind === 'prune') return { accuracy: (json.pruned as { accuracy: number }).accuracy };
   const history = json.history as { density?: number }[];
   const sparse = json.sparse as { zeroGroups: number; groups: number };
-  return { accuracy: (json.slim as { accuracy: number }).accuracy, density: history[history.length - 1]?.density, zeroGroups: sparse.zeroGroups, groups: sparse.groups };
+  return {
+    accuracy: (json.slim as { accuracy: number }).accuracy,
+    density: history[history.length - 1]?.density,
+    zeroGroups: sparse.zeroGroups,
+    groups: sparse.groups,
+  };
 }
 
 /** where each row's final model is */
@@ -180,13 +267,23 @@ async function timeTask(task: Task, rounds = 5): Promise<void> {
       const { model } = await loadModel(modelPath(task, method));
       const best = { dense: { tfjs: Infinity, ort: Infinity }, model: { tfjs: Infinity, ort: Infinity } };
       for (let i = 0; i < rounds; i++) {
-        for (const [which, m] of [['dense', dense], ['model', model]] as const) {
+        for (const [which, m] of [
+          ['dense', dense],
+          ['model', model],
+        ] as const) {
           const s = await measureModelSpeed(m, { batchSizes: [64] });
-          best[which] = { tfjs: Math.min(best[which].tfjs, batch64(s, 'TensorFlow.js')), ort: Math.min(best[which].ort, batch64(s, 'ONNX')) };
+          best[which] = {
+            tfjs: Math.min(best[which].tfjs, batch64(s, 'TensorFlow.js')),
+            ort: Math.min(best[which].ort, batch64(s, 'ONNX')),
+          };
         }
       }
       const c = countModel(model);
-      Object.assign(r, { params: c.params, macs: c.macs, speedup: { tfjs: best.dense.tfjs / best.model.tfjs, ort: best.dense.ort / best.model.ort } });
+      Object.assign(r, {
+        params: c.params,
+        macs: c.macs,
+        speedup: { tfjs: best.dense.tfjs / best.model.tfjs, ort: best.dense.ort / best.model.ort },
+      });
       model.dispose();
       save();
     }
@@ -194,7 +291,6 @@ async function timeTask(task: Task, rounds = 5): Promise<void> {
     dense.dispose();
   }
 }
-
 
 const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
 const ratio = (x: number) => `${x.toFixed(2)}x`;
@@ -211,30 +307,57 @@ function section(task: Task, print = false): string {
       r.density !== undefined ? `weight density ${pct(r.density)}` : '',
       howRun.length > 1 ? `trained ${wallSetting(r)}` : '',
       r.resumed ? 'resumed: wall time after the resume only' : '',
-    ].filter(Boolean).join('; ');
+    ]
+      .filter(Boolean)
+      .join('; ');
     return [
-      method.label, pct(r.accuracy), `${((r.accuracy - dense.accuracy) * 100).toFixed(2)}`, thousands(r.params!), ratio(dense.params! / r.params!),
-      thousands(r.macs!), ratio(dense.macs! / r.macs!), ratio(r.speedup!.tfjs), ratio(r.speedup!.ort),
-      minutes(r.wallSeconds), notes,
+      method.label,
+      pct(r.accuracy),
+      `${((r.accuracy - dense.accuracy) * 100).toFixed(2)}`,
+      thousands(r.params!),
+      ratio(dense.params! / r.params!),
+      thousands(r.macs!),
+      ratio(dense.macs! / r.macs!),
+      ratio(r.speedup!.tfjs),
+      ratio(r.speedup!.ort),
+      minutes(r.wallSeconds),
+      notes,
     ];
   });
-  const group = methods.filter((m) => /^(hspg|dhspg)/.test(m.id)).map((m) => ({ m, r: results[`${task.id}/${m.id}`], x: dense.macs! / results[`${task.id}/${m.id}`].macs! }));
+  const group = methods
+    .filter((m) => /^(hspg|dhspg)/.test(m.id))
+    .map((m) => ({ m, r: results[`${task.id}/${m.id}`], x: dense.macs! / results[`${task.id}/${m.id}`].macs! }));
   // in hundredths of a point, as the table shows them, so float round-off cannot flip the verdict
   const qualifying = group.filter((g) => g.x >= 3 && Math.round((dense.accuracy - g.r.accuracy) * 1e4) <= 50);
   const verdict = qualifying.length
     ? `HSPG/DHSPG at 3x or more fewer MACs within 0.5 point of dense: ${qualifying.map((g) => `${g.m.label} (${ratio(g.x)}, ${((g.r.accuracy - dense.accuracy) * 100).toFixed(2)} points)`).join(', ')}.`
     : `No HSPG/DHSPG row reaches 3x fewer MACs within 0.5 point of dense here (${group.map((g) => `${g.m.label}: ${ratio(g.x)}, ${((g.r.accuracy - dense.accuracy) * 100).toFixed(2)} points`).join('; ')}).`;
   // a baseline holds its ground where no HSPG/DHSPG row is at least as accurate with at least as few MACs
-  const baselines = methods.filter((m) => m.id !== 'dense' && !/^(hspg|dhspg)/.test(m.id)).map((m) => ({ m, r: results[`${task.id}/${m.id}`], x: dense.macs! / results[`${task.id}/${m.id}`].macs! }));
+  const baselines = methods
+    .filter((m) => m.id !== 'dense' && !/^(hspg|dhspg)/.test(m.id))
+    .map((m) => ({ m, r: results[`${task.id}/${m.id}`], x: dense.macs! / results[`${task.id}/${m.id}`].macs! }));
   const unmatched = baselines.filter((b) => !group.some((g) => g.r.accuracy >= b.r.accuracy && g.x >= b.x));
   const versus = unmatched.length
     ? `Baselines that no HSPG/DHSPG row matches in accuracy and MACs at once: ${unmatched.map((b) => `${b.m.label}: ${pct(b.r.accuracy)} at ${b.x > 1.005 ? `${ratio(b.x)} fewer MACs` : 'no fewer MACs'}`).join('; ')}.`
     : 'Every baseline is matched or beaten by an HSPG/DHSPG row on both accuracy and MACs.';
-  const header = ['method', 'test acc', 'Δ points', 'params', 'params ÷', 'MACs', 'MACs ÷', 'speed-up TF.js b64', 'speed-up ORT b64', 'wall', 'notes'];
-  const wall = howRun.length === 1
-    ? `Wall times: rows trained ${howRun[0]}.`
-    : 'Wall times: the rows were trained in different settings (see the notes); compare wall times only between rows trained alike.';
-  if (print) process.stdout.write(`\n${task.title}\n${formatTable(header, rows)}\n${verdict}\n${versus}\n${wall}\n`);
+  const header = [
+    'method',
+    'test acc',
+    'Δ points',
+    'params',
+    'params ÷',
+    'MACs',
+    'MACs ÷',
+    'speed-up TF.js b64',
+    'speed-up ORT b64',
+    'wall',
+    'notes',
+  ];
+  const wall =
+    howRun.length === 1
+      ? `Wall times: rows trained ${howRun[0]}.`
+      : 'Wall times: the rows were trained in different settings (see the notes); compare wall times only between rows trained alike.';
+  if (print) process.stdout.write(`\n${task.title}\n${formatTable({ header, rows })}\n${verdict}\n${versus}\n${wall}\n`);
   const commands = methods.map((m) => `slimtrain ${results[`${task.id}/${m.id}`].command.join(' ')}`).join('\n');
   return `## ${task.title}${quick ? ' (quick: 1 epoch, first 3000 images of each split)' : `, ${task.epochs} epochs`}\n\n${markdownTable(header, rows)}\n\n${verdict}\n\n${versus}\n\n${wall}\n\n<details><summary>commands</summary>\n\n\`\`\`sh\n${commands}\n\`\`\`\n</details>\n`;
 }
@@ -286,7 +409,14 @@ On ResNet-20 the layers feeding the residual additions are kept whole (\`--freez
 for every method: DHSPG left free chose groups of the residual stream and the model
 collapsed to 10% (see DESIGN.md).
 
-${finished.map((t) => section(t)).join('\n')}${finished.length < allTasks.length ? `\n(${allTasks.filter((t) => !finished.includes(t)).map((t) => t.title).join(', ')}: not finished yet)\n` : ''}`;
+${finished.map((t) => section(t)).join('\n')}${
+    finished.length < allTasks.length
+      ? `\n(${allTasks
+          .filter((t) => !finished.includes(t))
+          .map((t) => t.title)
+          .join(', ')}: not finished yet)\n`
+      : ''
+  }`;
   writeFileAtomic(tablePath, doc);
   process.stderr.write(`wrote ${tablePath}\n`);
 }
@@ -307,7 +437,11 @@ async function trainTask(task: Task): Promise<void> {
       const dir = join(runsDir, task.id, method.id);
       // a row stopped mid-run resumes from its checkpoint; a row whose command changed starts again
       const started = join(dir, 'bench-command.json');
-      const resume = args[0] !== 'prune' && existsSync(join(dir, 'checkpoint', 'state.json')) && existsSync(started) && readFileSync(started, 'utf8') === JSON.stringify(args);
+      const resume =
+        args[0] !== 'prune' &&
+        existsSync(join(dir, 'checkpoint', 'state.json')) &&
+        existsSync(started) &&
+        readFileSync(started, 'utf8') === JSON.stringify(args);
       process.stderr.write(`\n== ${key}: slimtrain ${args.join(' ')}${resume ? ' --resume' : ''}\n`);
       if (!resume) {
         rmSync(dir, { recursive: true, force: true });
@@ -315,7 +449,14 @@ async function trainTask(task: Task): Promise<void> {
         writeFileAtomic(started, JSON.stringify(args));
       }
       const { json, seconds } = await runCommand(key, [...args, resume ? '--resume' : '--overwrite'], threads);
-      results[key] = { command: args, wallSeconds: seconds, threads: threads ?? (Number(process.env.OMP_NUM_THREADS) || cpus().length), rowsAtOnce, ...(resume ? { resumed: true } : {}), ...summarise(args[0], json) };
+      results[key] = {
+        command: args,
+        wallSeconds: seconds,
+        threads: threads ?? (Number(process.env.OMP_NUM_THREADS) || cpus().length),
+        rowsAtOnce,
+        ...(resume ? { resumed: true } : {}),
+        ...summarise(args[0], json),
+      };
       save();
     }
   };

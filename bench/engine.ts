@@ -10,7 +10,7 @@ import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import { describeBackend, initEngine } from '../src/engine/index.js';
 import { buildZooModel } from '../src/models/zoo.js';
-import { Sgd } from '../src/train/optimizers.js';
+import { Sgd } from '../src/optim/dense.js';
 import { trainStep, trainableVariables } from '../src/train/loop.js';
 import { Rng } from '../src/util/random.js';
 import { formatTable } from '../src/util/table.js';
@@ -81,10 +81,24 @@ function measureSlimtrain(name: string): Measurement & { parameters: number } {
 const torchScript = fileURLToPath(new URL('../../bench/torch_engine.py', import.meta.url));
 
 function measureTorch(name: string): Measurement & { parameters: number; torch: string } {
-  const args = [torchScript, '--model', name, '--input', values.input, '--batch-size', String(batchSize), '--seconds', String(minSeconds), '--threads', '2'];
+  const args = [
+    torchScript,
+    '--model',
+    name,
+    '--input',
+    values.input,
+    '--batch-size',
+    String(batchSize),
+    '--seconds',
+    String(minSeconds),
+    '--threads',
+    '2',
+  ];
   const run = spawnSync(values.python, args, { encoding: 'utf8' });
   if (run.status !== 0) {
-    throw new Error(`PyTorch reference failed (${values.python} ${args.join(' ')}):\n${run.error?.message ?? run.stderr}\nInstall Debian's python3-torch, or point --python at a Python with torch.`);
+    throw new Error(
+      `PyTorch reference failed (${values.python} ${args.join(' ')}):\n${run.error?.message ?? run.stderr}\nInstall Debian's python3-torch, or point --python at a Python with torch.`,
+    );
   }
   return JSON.parse(run.stdout.trim().split('\n').pop()!);
 }
@@ -92,7 +106,12 @@ function measureTorch(name: string): Measurement & { parameters: number; torch: 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const names = values.models.split(',');
 const results = [];
-const perModel = new Map(names.map((n) => [n, { slimtrain: [] as Measurement[], torch: [] as Measurement[], parameters: 0, torchParameters: 0, torchVersion: '' }]));
+const perModel = new Map(
+  names.map((n) => [
+    n,
+    { slimtrain: [] as Measurement[], torch: [] as Measurement[], parameters: 0, torchParameters: 0, torchVersion: '' },
+  ]),
+);
 for (let round = 0; round < rounds; round++) {
   for (const name of names) {
     const entry = perModel.get(name)!;
@@ -109,12 +128,29 @@ for (let round = 0; round < rounds; round++) {
   }
 }
 for (const [name, e] of perModel) {
-  const ours = { train: mean(e.slimtrain.map((m) => m.trainImagesPerSecond)), inference: mean(e.slimtrain.map((m) => m.inferenceImagesPerSecond)) };
-  const row: Record<string, unknown> = { model: name, parameters: e.parameters, trainImagesPerSecond: ours.train, inferenceImagesPerSecond: ours.inference, rounds: e.slimtrain };
+  const ours = {
+    train: mean(e.slimtrain.map((m) => m.trainImagesPerSecond)),
+    inference: mean(e.slimtrain.map((m) => m.inferenceImagesPerSecond)),
+  };
+  const row: Record<string, unknown> = {
+    model: name,
+    parameters: e.parameters,
+    trainImagesPerSecond: ours.train,
+    inferenceImagesPerSecond: ours.inference,
+    rounds: e.slimtrain,
+  };
   if (values['compare-torch']) {
-    const theirs = { train: mean(e.torch.map((m) => m.trainImagesPerSecond)), inference: mean(e.torch.map((m) => m.inferenceImagesPerSecond)) };
-    if (e.torchParameters !== e.parameters) throw new Error(`${name}: PyTorch model has ${e.torchParameters} parameters, slimtrain's ${e.parameters}`);
-    Object.assign(row, { torch: { trainImagesPerSecond: theirs.train, inferenceImagesPerSecond: theirs.inference, rounds: e.torch }, trainRatio: ours.train / theirs.train, inferenceRatio: ours.inference / theirs.inference });
+    const theirs = {
+      train: mean(e.torch.map((m) => m.trainImagesPerSecond)),
+      inference: mean(e.torch.map((m) => m.inferenceImagesPerSecond)),
+    };
+    if (e.torchParameters !== e.parameters)
+      throw new Error(`${name}: PyTorch model has ${e.torchParameters} parameters, slimtrain's ${e.parameters}`);
+    Object.assign(row, {
+      torch: { trainImagesPerSecond: theirs.train, inferenceImagesPerSecond: theirs.inference, rounds: e.torch },
+      trainRatio: ours.train / theirs.train,
+      inferenceRatio: ours.inference / theirs.inference,
+    });
   }
   results.push(row);
 }
@@ -142,10 +178,21 @@ if (values.json) {
   const rows = results.map((r) => {
     const t = r.torch as Measurement | undefined;
     return values['compare-torch']
-      ? [r.model as string, f(r.parameters), f(r.trainImagesPerSecond), f(t?.trainImagesPerSecond), r2(r.trainRatio), f(r.inferenceImagesPerSecond), f(t?.inferenceImagesPerSecond), r2(r.inferenceRatio)]
+      ? [
+          r.model as string,
+          f(r.parameters),
+          f(r.trainImagesPerSecond),
+          f(t?.trainImagesPerSecond),
+          r2(r.trainRatio),
+          f(r.inferenceImagesPerSecond),
+          f(t?.inferenceImagesPerSecond),
+          r2(r.inferenceRatio),
+        ]
       : [r.model as string, f(r.parameters), f(r.trainImagesPerSecond), f(r.inferenceImagesPerSecond)];
   });
   process.stdout.write(`slimtrain: ${report.engine}${report.torch ? `; PyTorch ${report.torch} CPU, 2 threads` : ''}\n`);
-  process.stdout.write(`batch ${batchSize}, input ${values.input}, ${rounds} round(s) alternating, mean of rounds; ${report.cpu}, ${report.cores} cores\n\n`);
-  process.stdout.write(`${formatTable(header, rows)}\n`);
+  process.stdout.write(
+    `batch ${batchSize}, input ${values.input}, ${rounds} round(s) alternating, mean of rounds; ${report.cpu}, ${report.cores} cores\n\n`,
+  );
+  process.stdout.write(`${formatTable({ header, rows })}\n`);
 }

@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import { initEngine } from '../src/engine/index.js';
 import { buildZooModel } from '../src/models/zoo.js';
-import { Sgd } from '../src/train/optimizers.js';
+import { Sgd } from '../src/optim/dense.js';
 import { trainStep, trainableVariables } from '../src/train/loop.js';
 import { Rng } from '../src/util/random.js';
 
@@ -55,7 +55,12 @@ process.stdout.write(
       batchSize,
       stepMs: Math.round(wall),
       kernelMs: Math.round(total),
-      kernels: rows.map(([name, e]) => ({ name, calls: e.calls, ms: Math.round(e.ms * 10) / 10, share: Math.round((1000 * e.ms) / total) / 10 })),
+      kernels: rows.map(([name, e]) => ({
+        name,
+        calls: e.calls,
+        ms: Math.round(e.ms * 10) / 10,
+        share: Math.round((1000 * e.ms) / total) / 10,
+      })),
     },
     null,
     2,

@@ -31,7 +31,13 @@ if (result.status === 0) {
   process.exit(0);
 }
 const output = `${result.stdout ?? ''}${result.stderr ?? ''}`;
-const reason = result.error?.message ?? output.split('\n').filter((l) => /error|not found|cannot find/i.test(l)).slice(0, 5).join('\n');
+const reason =
+  result.error?.message ??
+  output
+    .split('\n')
+    .filter((l) => /error|not found|cannot find/i.test(l))
+    .slice(0, 5)
+    .join('\n');
 console.warn(
   `slimtrain: native kernels not built; slimtrain will use wasm.\n${reason}\n` +
     'To build them: apt-get install g++ libopenblas-dev libdnnl-dev, then npm run build:native',

@@ -2,16 +2,37 @@
 export * from './engine/index.js';
 export * from './data/index.js';
 export { buildZooModel, zoo, zooNames, isZooName, type ZooName, type ZooOptions } from './models/zoo.js';
-export * from './train/optimizers.js';
+export * from './optim/optimizer.js';
+export * from './optim/direction.js';
+export * from './optim/dense.js';
+export { GroupIndex, type GroupSpec, type GroupedVariable } from './optim/group_index.js';
+export * from './optim/sparse.js';
 export * from './train/schedules.js';
 export * from './train/loop.js';
 export * from './train/job.js';
-export { saveModel, loadModel, writeFileAtomic, modelTopology, ModelFileError, type LoadedModel, type SlimtrainMetadata } from './io/model_files.js';
+export { resolveModel } from './models/resolve.js';
+export { runCompressJob, type CompressJob, type CompressResult, type CompressEpoch } from './compress/job.js';
+export { runMagnitudePruneJob, type MagnitudePruneJob, type MagnitudePruneResult } from './compress/magnitude.js';
+export {
+  saveModel,
+  loadModel,
+  writeFileAtomic,
+  modelTopology,
+  ModelFileError,
+  type LoadedModel,
+  type SlimtrainMetadata,
+} from './io/model_files.js';
 export { Rng } from './util/random.js';
 export { buildLayerGraph, GraphError, type LayerGraph, type GraphNode, type WeightInfo } from './graph/layer_graph.js';
 export {
-  zeroInvariantGroups, predictRemoval, removedIndices, supportedLayerClasses,
-  type ChannelGroup, type WeightSlice, type Partition, type PartitionOptions,
+  zeroInvariantGroups,
+  predictRemoval,
+  removedIndices,
+  supportedLayerClasses,
+  type ChannelGroup,
+  type WeightSlice,
+  type Partition,
+  type PartitionOptions,
 } from './graph/groups.js';
 export { analyzeModel, type ModelAnalysis, type LayerAnalysis } from './graph/analyze.js';
 export { countModel, layerMacs, type ModelCount, type LayerCount } from './metrics/count.js';

@@ -55,9 +55,13 @@ writeFileSync(join(cifarDir, 'test_batch.bin'), cifarBatch(4, 12));
 
 const badModel = {
   'not JSON': await modelFolder('not-json', (d) => writeFileSync(join(d, 'model.json'), 'this is not json')),
-  truncated: await modelFolder('truncated', (d) => writeFileSync(join(d, 'model.json'), readFileSync(join(d, 'model.json')).subarray(0, 700))),
+  truncated: await modelFolder('truncated', (d) =>
+    writeFileSync(join(d, 'model.json'), readFileSync(join(d, 'model.json')).subarray(0, 700)),
+  ),
   'no weights': await modelFolder('no-weights', (d) => writeFileSync(join(d, 'weights.bin'), '')),
-  'short weights': await modelFolder('short', (d) => writeFileSync(join(d, 'weights.bin'), readFileSync(join(d, 'weights.bin')).subarray(0, 1000))),
+  'short weights': await modelFolder('short', (d) =>
+    writeFileSync(join(d, 'weights.bin'), readFileSync(join(d, 'weights.bin')).subarray(0, 1000)),
+  ),
   'missing weights': await modelFolder('missing-weights', (d) => rmSync(join(d, 'weights.bin'))),
 };
 interface Case {
@@ -70,31 +74,160 @@ interface Case {
 
 const compress = (...args: string[]) => ['compress', '--data', 'mnist', '--epochs', '1', '--subset', '64', '--no-speed', ...args];
 const cases: Case[] = [
-  { what: 'model.json that is not JSON', args: compress('--from', badModel['not JSON']), code: 1, message: /not-json\/model\.json is not valid JSON \(.*\); is it a TensorFlow\.js model\.json\?/ },
-  { what: 'truncated model.json', args: compress('--from', badModel.truncated), code: 1, message: /truncated\/model\.json is not valid JSON \(.*\)/ },
-  { what: 'missing weights file', args: compress('--from', badModel['missing weights']), code: 1, message: /cannot read weights file .*missing-weights\/weights\.bin named by .*missing-weights\/model\.json: no such file/ },
-  { what: 'empty weights file', args: compress('--from', badModel['no weights']), code: 1, message: /weights of .*no-weights\/model\.json hold 0 bytes but its manifest needs 246824; the weights file is truncated or belongs to another model/ },
-  { what: 'short weights file', args: compress('--from', badModel['short weights']), code: 1, message: /weights of .*short\/model\.json hold 1000 bytes but its manifest needs 246824/ },
-  { what: 'a layer slimtrain cannot analyse', args: compress('--from', join(base, 'reshape', 'model.json')), code: 1, message: /layer 'odd' has class Reshape, which slimtrain cannot analyse yet\. Mark it unprunable with --freeze odd/ },
-  { what: 'images that do not fit the model', args: compress('--from', join(base, 'colour', 'model.json')), code: 1, message: /data set mnist has images of shape \[28, 28, 1\] but model '.*' takes inputs of shape \[32, 32, 3\]; use a data set of that shape, or a zoo model/ },
-  { what: 'classes that do not fit the model', args: ['train', '--model', join(base, 'seven', 'model.json'), '--data', 'mnist', '--epochs', '1', '--subset', '64'], code: 1, message: /data set mnist has 10 classes but model '.*' outputs 7; use a data set with 7 classes/ },
-  { what: 'truncated IDX file', args: compress('--model', 'lenet5', '--data', 'fashion-mnist'), env: { SLIMTRAIN_DATA: idxData }, code: 1, message: /fashion-mnist\/train-images-idx3-ubyte: truncated: header shape \[10, 28, 28\] needs 7840 data bytes, file has 3920/ },
-  { what: 'truncated CIFAR batch', args: compress('--model', 'lenet5', '--data', 'cifar10'), env: { SLIMTRAIN_DATA: cifarData }, code: 1, message: /data_batch_1\.bin: .*3073/ },
-  { what: 'unknown flag', args: compress('--model', 'lenet5', '--lamda', '0.1'), code: 2, message: /unknown option '--lamda'\s+\(Did you mean --lambda\?\)/ },
-  { what: 'negative learning rate', args: compress('--model', 'lenet5', '--lr', '-0.1'), code: 2, message: /option '--lr <rate>' argument '-0\.1' is invalid\. expected a positive number/ },
-  { what: 'epsilon of 1', args: compress('--model', 'lenet5', '--epsilon', '1'), code: 2, message: /option '--epsilon <e>' argument '1' is invalid\. expected a number in \[0, 1\)/ },
-  { what: 'negative epsilon', args: compress('--model', 'lenet5', '--epsilon', '-0.2'), code: 2, message: /'--epsilon <e>' argument '-0\.2' is invalid\. expected a number in \[0, 1\)/ },
-  { what: 'target sparsity of 1', args: compress('--model', 'lenet5', '--optimizer', 'dhspg', '--target-sparsity', '1'), code: 2, message: /'--target-sparsity <s>' argument '1' is invalid\. expected a number in \[0, 1\)/ },
-  { what: 'negative target sparsity', args: compress('--model', 'lenet5', '--optimizer', 'dhspg', '--target-sparsity', '-0.5'), code: 2, message: /'--target-sparsity <s>' argument '-0\.5' is invalid/ },
-  { what: 'negative lambda', args: compress('--model', 'lenet5', '--lambda', '-1'), code: 2, message: /'--lambda <l>' argument '-1' is invalid\. expected a non-negative number/ },
-  { what: 'zero epochs', args: compress('--model', 'lenet5', '--epochs', '0'), code: 2, message: /'--epochs <n>' argument '0' is invalid\. expected a positive integer/ },
-  { what: 'a word for a number', args: compress('--model', 'lenet5', '--batch-size', 'lots'), code: 2, message: /'--batch-size <n>' argument 'lots' is invalid\. expected a positive integer/ },
-  { what: 'target MACs ratio below 1', args: compress('--model', 'lenet5', '--optimizer', 'dhspg', '--target-macs-ratio', '0.5'), code: 2, message: /--target-macs-ratio must be above 1, got 0\.5/ },
-  { what: 'zero pruning periods', args: compress('--model', 'lenet5', '--optimizer', 'dhspg', '--target-sparsity', '0.5', '--prune-periods', '0'), code: 2, message: /'--prune-periods <n>' argument '0' is invalid\. expected a positive integer/ },
-  { what: 'unknown allocation', args: compress('--model', 'lenet5', '--optimizer', 'dhspg', '--target-sparsity', '0.5', '--allocation', 'even'), code: 2, message: /argument 'even' is invalid\. Allowed choices are global, uniform/ },
-  { what: 'dhspg without a target', args: compress('--model', 'lenet5', '--optimizer', 'dhspg'), code: 2, message: /--optimizer dhspg needs --target-sparsity or --target-macs-ratio/ },
-  { what: '--resume with nothing to resume', args: compress('--model', 'lenet5', '--resume'), code: 1, message: /no checkpoint in .*checkpoint: nothing to resume/ },
-  { what: 'a model file that does not exist', args: compress('--from', join(base, 'nowhere', 'model.json')), code: 1, message: /cannot read model file .*nowhere\/model\.json: no such file$/m },
+  {
+    what: 'model.json that is not JSON',
+    args: compress('--from', badModel['not JSON']),
+    code: 1,
+    message: /not-json\/model\.json is not valid JSON \(.*\); is it a TensorFlow\.js model\.json\?/,
+  },
+  {
+    what: 'truncated model.json',
+    args: compress('--from', badModel.truncated),
+    code: 1,
+    message: /truncated\/model\.json is not valid JSON \(.*\)/,
+  },
+  {
+    what: 'missing weights file',
+    args: compress('--from', badModel['missing weights']),
+    code: 1,
+    message: /cannot read weights file .*missing-weights\/weights\.bin named by .*missing-weights\/model\.json: no such file/,
+  },
+  {
+    what: 'empty weights file',
+    args: compress('--from', badModel['no weights']),
+    code: 1,
+    message:
+      /weights of .*no-weights\/model\.json hold 0 bytes but its manifest needs 246824; the weights file is truncated or belongs to another model/,
+  },
+  {
+    what: 'short weights file',
+    args: compress('--from', badModel['short weights']),
+    code: 1,
+    message: /weights of .*short\/model\.json hold 1000 bytes but its manifest needs 246824/,
+  },
+  {
+    what: 'a layer slimtrain cannot analyse',
+    args: compress('--from', join(base, 'reshape', 'model.json')),
+    code: 1,
+    message: /layer 'odd' has class Reshape, which slimtrain cannot analyse yet\. Mark it unprunable with --freeze odd/,
+  },
+  {
+    what: 'images that do not fit the model',
+    args: compress('--from', join(base, 'colour', 'model.json')),
+    code: 1,
+    message:
+      /data set mnist has images of shape \[28, 28, 1\] but model '.*' takes inputs of shape \[32, 32, 3\]; use a data set of that shape, or a zoo model/,
+  },
+  {
+    what: 'classes that do not fit the model',
+    args: ['train', '--model', join(base, 'seven', 'model.json'), '--data', 'mnist', '--epochs', '1', '--subset', '64'],
+    code: 1,
+    message: /data set mnist has 10 classes but model '.*' outputs 7; use a data set with 7 classes/,
+  },
+  {
+    what: 'truncated IDX file',
+    args: compress('--model', 'lenet5', '--data', 'fashion-mnist'),
+    env: { SLIMTRAIN_DATA: idxData },
+    code: 1,
+    message: /fashion-mnist\/train-images-idx3-ubyte: truncated: header shape \[10, 28, 28\] needs 7840 data bytes, file has 3920/,
+  },
+  {
+    what: 'truncated CIFAR batch',
+    args: compress('--model', 'lenet5', '--data', 'cifar10'),
+    env: { SLIMTRAIN_DATA: cifarData },
+    code: 1,
+    message: /data_batch_1\.bin: .*3073/,
+  },
+  {
+    what: 'unknown flag',
+    args: compress('--model', 'lenet5', '--lamda', '0.1'),
+    code: 2,
+    message: /unknown option '--lamda'\s+\(Did you mean --lambda\?\)/,
+  },
+  {
+    what: 'negative learning rate',
+    args: compress('--model', 'lenet5', '--lr', '-0.1'),
+    code: 2,
+    message: /option '--lr <rate>' argument '-0\.1' is invalid\. expected a positive number/,
+  },
+  {
+    what: 'epsilon of 1',
+    args: compress('--model', 'lenet5', '--epsilon', '1'),
+    code: 2,
+    message: /option '--epsilon <e>' argument '1' is invalid\. expected a number in \[0, 1\)/,
+  },
+  {
+    what: 'negative epsilon',
+    args: compress('--model', 'lenet5', '--epsilon', '-0.2'),
+    code: 2,
+    message: /'--epsilon <e>' argument '-0\.2' is invalid\. expected a number in \[0, 1\)/,
+  },
+  {
+    what: 'target sparsity of 1',
+    args: compress('--model', 'lenet5', '--optimizer', 'dhspg', '--target-sparsity', '1'),
+    code: 2,
+    message: /'--target-sparsity <s>' argument '1' is invalid\. expected a number in \[0, 1\)/,
+  },
+  {
+    what: 'negative target sparsity',
+    args: compress('--model', 'lenet5', '--optimizer', 'dhspg', '--target-sparsity', '-0.5'),
+    code: 2,
+    message: /'--target-sparsity <s>' argument '-0\.5' is invalid/,
+  },
+  {
+    what: 'negative lambda',
+    args: compress('--model', 'lenet5', '--lambda', '-1'),
+    code: 2,
+    message: /'--lambda <l>' argument '-1' is invalid\. expected a non-negative number/,
+  },
+  {
+    what: 'zero epochs',
+    args: compress('--model', 'lenet5', '--epochs', '0'),
+    code: 2,
+    message: /'--epochs <n>' argument '0' is invalid\. expected a positive integer/,
+  },
+  {
+    what: 'a word for a number',
+    args: compress('--model', 'lenet5', '--batch-size', 'lots'),
+    code: 2,
+    message: /'--batch-size <n>' argument 'lots' is invalid\. expected a positive integer/,
+  },
+  {
+    what: 'target MACs ratio below 1',
+    args: compress('--model', 'lenet5', '--optimizer', 'dhspg', '--target-macs-ratio', '0.5'),
+    code: 2,
+    message: /--target-macs-ratio must be above 1, got 0\.5/,
+  },
+  {
+    what: 'zero pruning periods',
+    args: compress('--model', 'lenet5', '--optimizer', 'dhspg', '--target-sparsity', '0.5', '--prune-periods', '0'),
+    code: 2,
+    message: /'--prune-periods <n>' argument '0' is invalid\. expected a positive integer/,
+  },
+  {
+    what: 'unknown allocation',
+    args: compress('--model', 'lenet5', '--optimizer', 'dhspg', '--target-sparsity', '0.5', '--allocation', 'even'),
+    code: 2,
+    message: /argument 'even' is invalid\. Allowed choices are global, uniform/,
+  },
+  {
+    what: 'dhspg without a target',
+    args: compress('--model', 'lenet5', '--optimizer', 'dhspg'),
+    code: 2,
+    message: /--optimizer dhspg needs --target-sparsity or --target-macs-ratio/,
+  },
+  {
+    what: '--resume with nothing to resume',
+    args: compress('--model', 'lenet5', '--resume'),
+    code: 1,
+    message: /no checkpoint in .*checkpoint: nothing to resume/,
+  },
+  {
+    what: 'a model file that does not exist',
+    args: compress('--from', join(base, 'nowhere', 'model.json')),
+    code: 1,
+    message: /cannot read model file .*nowhere\/model\.json: no such file$/m,
+  },
 ];
 
 test('bad input: each case exits non-zero, says what is wrong and what to do, and writes nothing', () => {
@@ -105,7 +238,17 @@ test('bad input: each case exits non-zero, says what is wrong and what to do, an
     const r = runWith(c.env ?? {}, ...c.args, '--out', out);
     assert.equal(r.code, c.code, `${c.what}: exit ${r.code}\n${r.stderr}`);
     assert.match(r.stderr, c.message, c.what);
-    assert.ok(!existsSync(out) || readdirSync(out).length === 0, `${c.what}: left ${existsSync(out) ? readdirSync(out).join(', ') : ''} in the output folder`);
-    if (process.env.SLIMTRAIN_SHOW_ERRORS) process.stdout.write(`${c.what} -> exit ${r.code}: ${r.stderr.trim().split('\n').filter((l) => !/backend/.test(l)).join(' | ')}\n`);
+    assert.ok(
+      !existsSync(out) || readdirSync(out).length === 0,
+      `${c.what}: left ${existsSync(out) ? readdirSync(out).join(', ') : ''} in the output folder`,
+    );
+    if (process.env.SLIMTRAIN_SHOW_ERRORS)
+      process.stdout.write(
+        `${c.what} -> exit ${r.code}: ${r.stderr
+          .trim()
+          .split('\n')
+          .filter((l) => !/backend/.test(l))
+          .join(' | ')}\n`,
+      );
   });
 });

@@ -16,7 +16,12 @@ import { runCompressJob, type CompressJob } from '../src/compress/job.js';
 await initEngine({ backend: 'cpu' });
 const data = subsetSplits(loadDataset('mnist'), 192);
 const config: TrainConfig = {
-  epochs: 4, batchSize: 32, seed: 3, lr: 0.05, schedule: 'cosine', warmupEpochs: 0.5,
+  epochs: 4,
+  batchSize: 32,
+  seed: 3,
+  lr: 0.05,
+  schedule: 'cosine',
+  warmupEpochs: 0.5,
   optimizer: { name: 'sgd', momentum: 0.9, nesterov: true, weightDecay: 5e-4 },
 };
 const build = () => buildZooModel('mlp', { inputShape: [28, 28, 1], numClasses: 10, seed: 1 });
@@ -34,9 +39,15 @@ async function stopAndResume(stop: (epoch: number, batch: number) => boolean) {
   let stopping = false;
   const first = build();
   await assert.rejects(
-    () => train(first, data, { ...config, shouldStop: () => stopping, onCheckpoint: (c) => writeCheckpoint(dir, c) }, {
-      onBatchEnd: (b) => (stopping ||= stop(b.epoch, b.batch)),
-    }),
+    () =>
+      train(
+        first,
+        data,
+        { ...config, shouldStop: () => stopping, onCheckpoint: (c) => writeCheckpoint(dir, c) },
+        {
+          onBatchEnd: (b) => (stopping ||= stop(b.epoch, b.batch)),
+        },
+      ),
     TrainingStopped,
   );
   const stoppedAt = readCheckpoint(dir).state;
@@ -49,7 +60,10 @@ test('2 epochs, stop, resume, 2 more: bit-identical weights and the same history
   const r = await stopAndResume((epoch, batch) => epoch === 2 && batch === 6); // 6 steps per epoch
   assert.deepEqual([r.stoppedAt.epoch, r.stoppedAt.batchInEpoch, r.stoppedAt.step], [2, 0, 12]);
   assert.deepEqual(r.weights, straight.weights);
-  assert.deepEqual(r.history.map((h) => [h.epoch, h.trainLoss, h.testAccuracy]), straight.history.map((h) => [h.epoch, h.trainLoss, h.testAccuracy]));
+  assert.deepEqual(
+    r.history.map((h) => [h.epoch, h.trainLoss, h.testAccuracy]),
+    straight.history.map((h) => [h.epoch, h.trainLoss, h.testAccuracy]),
+  );
   assert.equal(readCheckpoint(r.dir).state.epoch, 4);
 });
 
@@ -63,7 +77,10 @@ test('stopped mid-epoch (a signal after step 9 of 24), resumed: bit-identical we
 
 test('a damaged or missing checkpoint is a clear error; the previous one survives an interrupted write', async () => {
   const base = mkdtempSync(join(tmpdir(), 'slimtrain-ckpt-'));
-  assert.throws(() => readCheckpoint(join(base, 'none')), (e: Error) => e instanceof CheckpointError && /nothing to resume/.test(e.message));
+  assert.throws(
+    () => readCheckpoint(join(base, 'none')),
+    (e: Error) => e instanceof CheckpointError && /nothing to resume/.test(e.message),
+  );
   const dir = join(base, 'checkpoint');
   const model = build();
   let saved: Checkpoint | undefined;
@@ -93,8 +110,25 @@ test('a NaN or infinite loss stops the run naming the step and the remedy; no ch
 for (const method of ['hspg', 'dhspg'] as const) {
   test(`compress (${method}, with a dense baseline) stopped in its sparse stage and resumed: bit-identical slim model and history`, async () => {
     const job: CompressJob = {
-      epochs: 3, batchSize: 32, seed: 3, lr: 0.05, schedule: 'cosine', momentum: 0.9, weightDecay: 5e-4, model: 'mlp', data: 'mnist', subset: 192, method, lambda: method === 'hspg' ? 3 : 0.5, epsilon: 0.5,
-      switchEpoch: 1, targetSparsity: 0.4, pruneStartEpoch: 0.5, pruneEndEpoch: 2, baseline: true, measureSpeed: false,
+      epochs: 3,
+      batchSize: 32,
+      seed: 3,
+      lr: 0.05,
+      schedule: 'cosine',
+      momentum: 0.9,
+      weightDecay: 5e-4,
+      model: 'mlp',
+      data: 'mnist',
+      subset: 192,
+      method,
+      lambda: method === 'hspg' ? 3 : 0.5,
+      epsilon: 0.5,
+      switchEpoch: 1,
+      targetSparsity: 0.4,
+      pruneStartEpoch: 0.5,
+      pruneEndEpoch: 2,
+      baseline: true,
+      measureSpeed: false,
     };
     const base = mkdtempSync(join(tmpdir(), 'slimtrain-compress-ckpt-'));
     const straight = await runCompressJob(job);
@@ -102,19 +136,38 @@ for (const method of ['hspg', 'dhspg'] as const) {
     let stage = '';
     let stopping = false;
     await assert.rejects(
-      () => runCompressJob({ ...job, out, shouldStop: () => stopping }, {
-        onStage: (s) => (stage = s),
-        onBatchEnd: (b) => (stopping ||= stage !== 'dense baseline' && b.epoch === 2 && b.batch === 2),
-      }),
+      () =>
+        runCompressJob(
+          { ...job, out, shouldStop: () => stopping },
+          {
+            onStage: (s) => (stage = s),
+            onBatchEnd: (b) => (stopping ||= stage !== 'dense baseline' && b.epoch === 2 && b.batch === 2),
+          },
+        ),
       TrainingStopped,
     );
-    assert.deepEqual([readCheckpoint(join(out, 'checkpoint')).state.step, readCheckpoint(join(out, 'checkpoint-dense')).state.epoch], [8, 3]);
+    assert.deepEqual(
+      [readCheckpoint(join(out, 'checkpoint')).state.step, readCheckpoint(join(out, 'checkpoint-dense')).state.epoch],
+      [8, 3],
+    );
     const resumed = await runCompressJob({ ...job, out, resume: true });
-    assert.deepEqual(resumed.slimModel.weights.map((w) => Array.from(w.read().dataSync())), straight.slimModel.weights.map((w) => Array.from(w.read().dataSync())));
-    assert.deepEqual(resumed.history, straight.history.map((h, i) => ({ ...h, seconds: resumed.history[i].seconds, imagesPerSecond: resumed.history[i].imagesPerSecond })));
-    assert.deepEqual(resumed.baseline!.history.map((h) => h.trainLoss), straight.baseline!.history.map((h) => h.trainLoss));
+    assert.deepEqual(
+      resumed.slimModel.weights.map((w) => Array.from(w.read().dataSync())),
+      straight.slimModel.weights.map((w) => Array.from(w.read().dataSync())),
+    );
+    assert.deepEqual(
+      resumed.history,
+      straight.history.map((h, i) => ({ ...h, seconds: resumed.history[i].seconds, imagesPerSecond: resumed.history[i].imagesPerSecond })),
+    );
+    assert.deepEqual(
+      resumed.baseline!.history.map((h) => h.trainLoss),
+      straight.baseline!.history.map((h) => h.trainLoss),
+    );
     assert.ok(straight.sparse.zeroGroups > 0, 'the run made groups zero');
-    await assert.rejects(() => runCompressJob({ ...job, lambda: 0.1, out, resume: true }), new RegExp(`made with other settings \\(lambda: ${job.lambda} then, 0.1 now\\)`));
+    await assert.rejects(
+      () => runCompressJob({ ...job, lambda: 0.1, out, resume: true }),
+      new RegExp(`made with other settings \\(lambda: ${job.lambda} then, 0.1 now\\)`),
+    );
     straight.slimModel.dispose();
     resumed.slimModel.dispose();
   });

@@ -54,8 +54,15 @@ test('results go to stdout (a table, or JSON with --json), progress to stderr; -
   const quiet = run(...args, '--json', '--quiet', '--out', join(dir, 'mlp'));
   assert.equal(quiet.code, 0);
   assert.equal(quiet.stderr, '');
-  assert.deepEqual(JSON.parse(quiet.stdout).history.map((h: { trainLoss: number }) => h.trainLoss), JSON.parse(json.stdout).history.map((h: { trainLoss: number }) => h.trainLoss));
-  for (const command of [['eval', '--model', join(dir, 'mlp'), '--data', 'mnist', '--subset', '100'], ['export', 'mlp', '--onnx', join(dir, 'm.onnx')], ['bench', 'mlp', '--repeats', '1']]) {
+  assert.deepEqual(
+    JSON.parse(quiet.stdout).history.map((h: { trainLoss: number }) => h.trainLoss),
+    JSON.parse(json.stdout).history.map((h: { trainLoss: number }) => h.trainLoss),
+  );
+  for (const command of [
+    ['eval', '--model', join(dir, 'mlp'), '--data', 'mnist', '--subset', '100'],
+    ['export', 'mlp', '--onnx', join(dir, 'm.onnx')],
+    ['bench', 'mlp', '--repeats', '1'],
+  ]) {
     const r = run(...command, '--quiet');
     assert.equal(r.code, 0, `${command[0]}: ${r.stderr}`);
     assert.equal(r.stderr, '', `${command[0]} --quiet`);
@@ -115,7 +122,10 @@ test('analyze: an unsupported layer names the --freeze option, which then works'
     y = tfl.layers.dense({ units: 2, name: 'out' }).apply(y);
     await saveModel(tfl.model({ inputs: input, outputs: y }), ${JSON.stringify(dir)});
   `;
-  const made = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', cwd: join(dirname(cli), '..', '..', '..') });
+  const made = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+    encoding: 'utf8',
+    cwd: join(dirname(cli), '..', '..', '..'),
+  });
   assert.equal(made.status, 0, made.stderr);
   const model = join(dir, 'model.json');
   const refused = run('analyze', model);
@@ -129,7 +139,23 @@ test('analyze: an unsupported layer names the --freeze option, which then works'
 
 test('compress: trains sparse, writes sparse, slim and metrics.json; the slim model scores the same', () => {
   const out = join(mkdtempSync(join(tmpdir(), 'slimtrain-compress-')), 'run');
-  const r = run('compress', '--model', 'lenet5', '--data', 'mnist', '--epochs', '1', '--subset', '2000', '--lambda', '0.8', '--float16', '--out', out, '--json');
+  const r = run(
+    'compress',
+    '--model',
+    'lenet5',
+    '--data',
+    'mnist',
+    '--epochs',
+    '1',
+    '--subset',
+    '2000',
+    '--lambda',
+    '0.8',
+    '--float16',
+    '--out',
+    out,
+    '--json',
+  );
   assert.equal(r.code, 0, r.stderr);
   const result = JSON.parse(r.stdout);
   assert.ok(result.sparse.zeroGroups > 0, `zero groups ${result.sparse.zeroGroups}`);
@@ -144,14 +170,20 @@ test('compress: trains sparse, writes sparse, slim and metrics.json; the slim mo
   assert.equal(metrics.slim.macs, result.slim.macs);
   // measured speed and sizes of both models, in both runtimes, in the result and metrics.json
   for (const model of ['sparse', 'slim'] as const) {
-    assert.deepEqual(metrics.speed[model].timings.map((t: { runtime: string; batch: number }) => `${t.runtime.split(' ')[0]}@${t.batch}`), ['TensorFlow.js@1', 'ONNX@1', 'TensorFlow.js@64', 'ONNX@64']);
+    assert.deepEqual(
+      metrics.speed[model].timings.map((t: { runtime: string; batch: number }) => `${t.runtime.split(' ')[0]}@${t.batch}`),
+      ['TensorFlow.js@1', 'ONNX@1', 'TensorFlow.js@64', 'ONNX@64'],
+    );
     assert.equal(metrics.speed[model].macs, result[model].macs);
   }
   assert.equal(metrics.speed.slim.sizes.onnxBytes, readFileSync(join(out, 'slim.onnx')).length);
   assert.ok(metrics.speed.slim.sizes.tfjsBytes < metrics.speed.sparse.sizes.tfjsBytes);
   // --float16: half the weight bytes, accuracy reported beside the float32 one
   assert.equal(metrics.float16.weightBytes * 2, metrics.float16.float32WeightBytes);
-  assert.ok(Math.abs(metrics.float16.accuracy - result.slim.accuracy) < 0.01, `float16 ${metrics.float16.accuracy} vs ${result.slim.accuracy}`);
+  assert.ok(
+    Math.abs(metrics.float16.accuracy - result.slim.accuracy) < 0.01,
+    `float16 ${metrics.float16.accuracy} vs ${result.slim.accuracy}`,
+  );
   assert.ok(existsSync(join(out, 'slim-float16', 'model.json')));
   // slim: the same slim model from the saved sparse one; rounded widths keep more MACs
   const again1 = run('slim', join(out, 'sparse', 'model.json'), '--out', join(out, 'slim-again'), '--json');
@@ -166,7 +198,21 @@ test('compress: trains sparse, writes sparse, slim and metrics.json; the slim mo
   const a = run('analyze', join(out, 'slim', 'model.json'), '--json');
   assert.equal(JSON.parse(a.stdout).totals.macs, result.slim.macs);
   // --from: compress a model the user already has (here: the slim one)
-  const again = run('compress', '--from', join(out, 'slim', 'model.json'), '--data', 'mnist', '--epochs', '1', '--subset', '500', '--lambda', '0.8', '--no-speed', '--json');
+  const again = run(
+    'compress',
+    '--from',
+    join(out, 'slim', 'model.json'),
+    '--data',
+    'mnist',
+    '--epochs',
+    '1',
+    '--subset',
+    '500',
+    '--lambda',
+    '0.8',
+    '--no-speed',
+    '--json',
+  );
   assert.equal(again.code, 0, again.stderr);
   assert.equal(JSON.parse(again.stdout).sparse.macs, result.slim.macs);
   assert.equal(JSON.parse(again.stdout).speed, undefined, '--no-speed skips the measurements');
@@ -175,7 +221,10 @@ test('compress: trains sparse, writes sparse, slim and metrics.json; the slim mo
 test('compress: flag combinations that cannot work exit with 2', () => {
   const cases: [string[], RegExp][] = [
     [['compress', '--data', 'mnist'], /compress needs --model \(a zoo model\) or --from/],
-    [['compress', '--model', 'lenet5', '--data', 'mnist', '--optimizer', 'dhspg'], /--optimizer dhspg needs --target-sparsity or --target-macs-ratio/],
+    [
+      ['compress', '--model', 'lenet5', '--data', 'mnist', '--optimizer', 'dhspg'],
+      /--optimizer dhspg needs --target-sparsity or --target-macs-ratio/,
+    ],
     [['compress', '--model', 'lenet5', '--data', 'mnist', '--epsilon', '1'], /expected a number in \[0, 1\)/],
     [['compress', '--model', 'lenet5', '--data', 'mnist', '--target-sparsity', '1.5'], /expected a number in \[0, 1\)/],
     [['compress', '--model', 'lenet5', '--data', 'mnist', '--optimizer', 'sgd'], /Allowed choices are proxsg, hspg, obproxsg, dhspg/],
@@ -232,8 +281,13 @@ test('bench measures TensorFlow.js and ONNX Runtime at batch 1 and 64 and the fi
   const { results } = JSON.parse(r.stdout);
   assert.equal(results.length, 2);
   for (const m of results) {
-    assert.deepEqual(m.timings.map((t: { batch: number }) => t.batch), [1, 1, 64, 64]);
-    assert.ok(m.timings.every((t: { medianMs: number; runtime: string }) => t.medianMs > 0 && /TensorFlow.js|ONNX Runtime/.test(t.runtime)));
+    assert.deepEqual(
+      m.timings.map((t: { batch: number }) => t.batch),
+      [1, 1, 64, 64],
+    );
+    assert.ok(
+      m.timings.every((t: { medianMs: number; runtime: string }) => t.medianMs > 0 && /TensorFlow.js|ONNX Runtime/.test(t.runtime)),
+    );
     assert.ok(m.sizes.onnxGzipBytes > 0 && m.sizes.onnxGzipBytes < m.sizes.onnxBytes);
     assert.ok(m.sizes.tfjsBytes > 4 * m.params, 'float32 weights plus model.json');
   }
@@ -261,7 +315,10 @@ test('SIGINT: train finishes the step, writes a checkpoint, exits 130; --resume 
   assert.equal(resumed.code, 0, resumed.stderr);
   const a = JSON.parse(straight.stdout);
   const b = JSON.parse(resumed.stdout);
-  assert.deepEqual(b.history.map((h: { trainLoss: number }) => h.trainLoss), a.history.map((h: { trainLoss: number }) => h.trainLoss));
+  assert.deepEqual(
+    b.history.map((h: { trainLoss: number }) => h.trainLoss),
+    a.history.map((h: { trainLoss: number }) => h.trainLoss),
+  );
   assert.equal(b.test.accuracy, a.test.accuracy);
   const other = run('train', '--model', 'mlp', '--data', 'mnist', '--epochs', '4', '--subset', '12000', '--out', out, '--resume');
   assert.equal(other.code, 1);
@@ -271,7 +328,26 @@ test('SIGINT: train finishes the step, writes a checkpoint, exits 130; --resume 
 test('SIGINT: compress stops in its sparse stage with exit 130; --resume finishes with the results of a straight run', async () => {
   const { spawn } = await import('node:child_process');
   const base = mkdtempSync(join(tmpdir(), 'slimtrain-signal-'));
-  const args = ['compress', '--model', 'mlp', '--data', 'mnist', '--epochs', '3', '--subset', '6000', '--optimizer', 'hspg', '--lambda', '0.5', '--epsilon', '0.3', '--baseline', '--no-speed', '--json'];
+  const args = [
+    'compress',
+    '--model',
+    'mlp',
+    '--data',
+    'mnist',
+    '--epochs',
+    '3',
+    '--subset',
+    '6000',
+    '--optimizer',
+    'hspg',
+    '--lambda',
+    '0.5',
+    '--epsilon',
+    '0.3',
+    '--baseline',
+    '--no-speed',
+    '--json',
+  ];
   const straight = run(...args);
   assert.equal(straight.code, 0, straight.stderr);
   const out = join(base, 'interrupted');
@@ -288,8 +364,11 @@ test('SIGINT: compress stops in its sparse stage with exit 130; --resume finishe
   assert.equal(resumed.code, 0, resumed.stderr);
   const a = JSON.parse(straight.stdout);
   const b = JSON.parse(resumed.stdout);
-  const figures = (r: { history: { trainLoss: number; groupSparsity: number }[]; slim: unknown; baseline: { accuracy: number } }) =>
-    [r.history.map((h) => [h.trainLoss, h.groupSparsity]), r.slim, r.baseline.accuracy];
+  const figures = (r: { history: { trainLoss: number; groupSparsity: number }[]; slim: unknown; baseline: { accuracy: number } }) => [
+    r.history.map((h) => [h.trainLoss, h.groupSparsity]),
+    r.slim,
+    r.baseline.accuracy,
+  ];
   assert.deepEqual(figures(b), figures(a));
   assert.ok(b.sparse.zeroGroups > 0);
   assert.ok(existsSync(join(out, 'slim', 'model.json')));

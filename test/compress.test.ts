@@ -16,8 +16,19 @@ const widths = (model: tfl.LayersModel) =>
 
 test('compress --allocation uniform: DHSPG takes half of every LeNet-5 layer for a target sparsity of 0.5', async () => {
   const r = await runCompressJob({
-    model: 'lenet5', data: 'mnist', subset: 600, epochs: 1, batchSize: 32, seed: 1, lr: 0.05, schedule: 'cosine',
-    method: 'dhspg', lambda: 1e-3, targetSparsity: 0.5, allocation: 'uniform', measureSpeed: false,
+    model: 'lenet5',
+    data: 'mnist',
+    subset: 600,
+    epochs: 1,
+    batchSize: 32,
+    seed: 1,
+    lr: 0.05,
+    schedule: 'cosine',
+    method: 'dhspg',
+    lambda: 1e-3,
+    targetSparsity: 0.5,
+    allocation: 'uniform',
+    measureSpeed: false,
   });
   // 6, 16, 120 and 84 channels or units, then the 10 outputs, which are never pruned
   assert.deepEqual(widths(r.slimModel), [3, 8, 60, 42, 10]);

@@ -5,7 +5,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import {
-  batches, batchCount, encodeCifar, encodeIdx, loadDataset, parseCifar, parseIdx, DataError, channelStatistics,
+  batches,
+  batchCount,
+  encodeCifar,
+  encodeIdx,
+  loadDataset,
+  parseCifar,
+  parseIdx,
+  DataError,
+  channelStatistics,
   type ImageSet,
 } from '../src/data/index.js';
 import { Rng } from '../src/util/random.js';
@@ -36,7 +44,10 @@ test('IDX: bad magic, truncation, trailing bytes and corrupt gzip are clear erro
     [gzipSync(idxBytes([0, 0, 8, 1], [3], [1, 2, 3])).subarray(0, 12), /corrupt gzip/],
   ];
   for (const [bytes, message] of cases) {
-    assert.throws(() => parseIdx(bytes, 'f.idx'), (e: Error) => e instanceof DataError && message.test(e.message));
+    assert.throws(
+      () => parseIdx(bytes, 'f.idx'),
+      (e: Error) => e instanceof DataError && message.test(e.message),
+    );
   }
 });
 
@@ -69,7 +80,10 @@ test('CIFAR binary: planes become HWC, labels come from the right byte', () => {
 });
 
 test('CIFAR binary: truncated files and impossible labels are clear errors', () => {
-  assert.throws(() => parseCifar(new Uint8Array(3073 * 2 - 5), 'cifar10', 'b.bin'), /b\.bin: 6141 bytes is not a whole number of cifar10 records/);
+  assert.throws(
+    () => parseCifar(new Uint8Array(3073 * 2 - 5), 'cifar10', 'b.bin'),
+    /b\.bin: 6141 bytes is not a whole number of cifar10 records/,
+  );
   const bad = new Uint8Array(3073);
   bad[0] = 12;
   assert.throws(() => parseCifar(bad, 'cifar10', 'b.bin'), /record 0 has label 12, outside 0\.\.9/);
@@ -83,7 +97,10 @@ function withDataDir<T>(fn: (dir: string) => T): T {
   try {
     return fn(dir);
   } finally {
-    for (const [k, v] of [['SLIMTRAIN_DATA', saved.data], ['XDG_CACHE_HOME', saved.cache]] as const) {
+    for (const [k, v] of [
+      ['SLIMTRAIN_DATA', saved.data],
+      ['XDG_CACHE_HOME', saved.cache],
+    ] as const) {
       if (v === undefined) delete process.env[k];
       else process.env[k] = v;
     }
@@ -93,7 +110,11 @@ function withDataDir<T>(fn: (dir: string) => T): T {
 function writeIdxSet(dir: string, train: number, test: number, testLabels = test): void {
   mkdirSync(dir, { recursive: true });
   const imgs = (n: number) => encodeIdx([n, 28, 28], new Uint8Array(n * 784).fill(9));
-  const lbls = (n: number) => encodeIdx([n], Uint8Array.from({ length: n }, (_, i) => i % 10));
+  const lbls = (n: number) =>
+    encodeIdx(
+      [n],
+      Uint8Array.from({ length: n }, (_, i) => i % 10),
+    );
   writeFileSync(join(dir, 'train-images-idx3-ubyte.gz'), gzipSync(imgs(train)));
   writeFileSync(join(dir, 'train-labels-idx1-ubyte'), lbls(train));
   writeFileSync(join(dir, 't10k-images-idx3-ubyte'), imgs(test));
@@ -113,14 +134,19 @@ test('Fashion-MNIST is found in $SLIMTRAIN_DATA/fashion-mnist, raw or gzipped', 
 test('images and labels that do not belong together are refused, naming both files', () => {
   withDataDir((dir) => {
     writeIdxSet(join(dir, 'fashion-mnist'), 20, 10, 9);
-    assert.throws(() => loadDataset('fashion-mnist'), /fashion-mnist test: .*t10k-images-idx3-ubyte holds 10 images but .*t10k-labels-idx1-ubyte\.gz holds 9 labels/);
+    assert.throws(
+      () => loadDataset('fashion-mnist'),
+      /fashion-mnist test: .*t10k-images-idx3-ubyte holds 10 images but .*t10k-labels-idx1-ubyte\.gz holds 9 labels/,
+    );
   });
 });
 
 test('a missing data set says where slimtrain looked and how to get it', () => {
   withDataDir((dir) => {
-    assert.throws(() => loadDataset('cifar10'), (e: Error) =>
-      e instanceof DataError && e.message.includes(join(dir, 'cifar10')) && /cifar-10-binary\.tar\.gz/.test(e.message));
+    assert.throws(
+      () => loadDataset('cifar10'),
+      (e: Error) => e instanceof DataError && e.message.includes(join(dir, 'cifar10')) && /cifar-10-binary\.tar\.gz/.test(e.message),
+    );
     assert.throws(() => loadDataset('nope'), /unknown data set 'nope'/);
   });
 });
@@ -177,13 +203,18 @@ test('batches: seeded shuffling visits every image once, the same way for the sa
       for (let i = 0; i < b.size; i++) {
         const px = b.x.subarray(i * 16, (i + 1) * 16);
         out.push(
-          [...Array(set.count).keys()].find((k) => set.images.subarray(k * 16, k * 16 + 16).every((v, j) => Math.abs(v / 255 - px[j]) < 1e-6))!,
+          [...Array(set.count).keys()].find((k) =>
+            set.images.subarray(k * 16, k * 16 + 16).every((v, j) => Math.abs(v / 255 - px[j]) < 1e-6),
+          )!,
         );
       }
       return out;
     });
   const a = order(1);
-  assert.deepEqual([...a].sort((x, y) => x - y), [...Array(23).keys()]);
+  assert.deepEqual(
+    [...a].sort((x, y) => x - y),
+    [...Array(23).keys()],
+  );
   assert.deepEqual(order(1), a);
   assert.notDeepEqual(order(2), a);
   assert.equal(batchCount(set, { batchSize: 5 }), 5);

@@ -17,13 +17,30 @@ await initEngine({ backend: 'cpu' });
 
 test('float16 encoding: exact values, rounding half to even, subnormals, overflow, NaN', () => {
   const cases: [number, number][] = [
-    [0, 0x0000], [-0, 0x8000], [1, 0x3c00], [-2, 0xc000], [0.1, 0x2e66], [1 / 3, 0x3555],
-    [65504, 0x7bff], [65519, 0x7bff], [65520, 0x7c00], [1e6, 0x7c00], [-Infinity, 0xfc00],
-    [2 ** -14, 0x0400], [2 ** -24, 0x0001], [2 ** -25, 0x0000], [3 * 2 ** -26, 0x0001], [1e-8, 0x0000],
-    [1 + 2 ** -11, 0x3c00], [1 + 3 * 2 ** -11, 0x3c02], [2047 * 2 ** -25, 0x0400],
+    [0, 0x0000],
+    [-0, 0x8000],
+    [1, 0x3c00],
+    [-2, 0xc000],
+    [0.1, 0x2e66],
+    [1 / 3, 0x3555],
+    [65504, 0x7bff],
+    [65519, 0x7bff],
+    [65520, 0x7c00],
+    [1e6, 0x7c00],
+    [-Infinity, 0xfc00],
+    [2 ** -14, 0x0400],
+    [2 ** -24, 0x0001],
+    [2 ** -25, 0x0000],
+    [3 * 2 ** -26, 0x0001],
+    [1e-8, 0x0000],
+    [1 + 2 ** -11, 0x3c00],
+    [1 + 3 * 2 ** -11, 0x3c02],
+    [2047 * 2 ** -25, 0x0400],
   ];
   const bits = toFloat16Bits(Float32Array.from(cases.map(([v]) => v)));
-  cases.forEach(([v, expected], i) => assert.equal(bits[i], expected, `${v}: 0x${bits[i].toString(16)} instead of 0x${expected.toString(16)}`));
+  cases.forEach(([v, expected], i) =>
+    assert.equal(bits[i], expected, `${v}: 0x${bits[i].toString(16)} instead of 0x${expected.toString(16)}`),
+  );
   assert.equal(toFloat16Bits(Float32Array.of(NaN))[0] & 0x7c00, 0x7c00);
   assert.notEqual(toFloat16Bits(Float32Array.of(NaN))[0] & 0x3ff, 0);
 });
@@ -32,7 +49,12 @@ test('TensorFlow.js decodes our float16 weights to the nearest half-precision va
   const rng = new Rng(5);
   const values = Float32Array.from({ length: 4000 }, (_, i) => rng.normal() * 10 ** ((i % 9) - 6));
   const encoded = toFloat16Bits(values);
-  const spec = { name: 'w', shape: [values.length], dtype: 'float32' as const, quantization: { dtype: 'float16' as const, original_dtype: 'float32' as const } };
+  const spec = {
+    name: 'w',
+    shape: [values.length],
+    dtype: 'float32' as const,
+    quantization: { dtype: 'float16' as const, original_dtype: 'float32' as const },
+  };
   const decoded = tf.io.decodeWeights(encoded.buffer as ArrayBuffer, [spec]).w.dataSync();
   values.forEach((v, i) => {
     // spacing of float16 values around v: 2^(exponent - 10), subnormals 2^-24

@@ -79,7 +79,13 @@ function makeProblem(k: Case, depthwise: boolean, rng: Rng): Problem {
 }
 
 function attrsOf(k: Case, p: Problem, kernel: string): tf.NamedAttrMap {
-  const base = { strides: [k.stride, k.stride], pad: k.pad, dilations: [k.dilation, k.dilation], dimRoundingMode: undefined, dataFormat: 'NHWC' };
+  const base = {
+    strides: [k.stride, k.stride],
+    pad: k.pad,
+    dilations: [k.dilation, k.dilation],
+    dimRoundingMode: undefined,
+    dataFormat: 'NHWC',
+  };
   return (kernel.endsWith('Filter')
     ? { ...base, filterShape: p.filterShape }
     : { ...base, inputShape: p.xShape }) as unknown as tf.NamedAttrMap;
@@ -87,9 +93,7 @@ function attrsOf(k: Case, p: Problem, kernel: string): tf.NamedAttrMap {
 
 function inputsOf(p: Problem, kernel: string): tf.NamedTensorMap {
   const dy = tf.tensor(p.dy, p.dyShape);
-  return kernel.endsWith('Filter')
-    ? { x: tf.tensor(p.x, p.xShape), dy }
-    : { dy, filter: tf.tensor(p.filter, p.filterShape) };
+  return kernel.endsWith('Filter') ? { x: tf.tensor(p.x, p.xShape), dy } : { dy, filter: tf.tensor(p.filter, p.filterShape) };
 }
 
 /** Runs `kernel` through the engine on the active backend (ours on wasm, native on cpu). */
@@ -143,49 +147,51 @@ const kernels = [
 
 await initEngine({ backend: 'wasm' });
 
-for (const backend of trainingBackends) for (const { kernel, depthwise, wrt } of kernels) {
-  test(`${kernel}: ${backend}${backend === 'wasm' ? ' and composed-on-cpu' : ''} agree with the cpu kernel and finite differences`, async () => {
-    const rng = new Rng(11);
-    for (const k of cases) {
-      const label = `${kernel} ${JSON.stringify(k)}`;
-      const p = await onBackend('cpu', () => makeProblem(k, depthwise, rng));
-      const attrs = attrsOf(k, p, kernel);
-      const onWasm = await onBackend(backend, () => engineKernel(kernel, p, attrs));
-      const composed = await onBackend('cpu', () => composedOnCpu(kernel, p, attrs));
-      // The cpu backend's backprop kernels ignore dilation; there finite
-      // differences are the only reference.
-      if (k.dilation === 1) {
-        const reference = await onBackend('cpu', () => engineKernel(kernel, p, attrs));
-        assertClose(onWasm, reference, `${label} ${backend} vs cpu`);
-        assertClose(composed, reference, `${label} composed-on-cpu vs cpu`);
+for (const backend of trainingBackends)
+  for (const { kernel, depthwise, wrt } of kernels) {
+    test(`${kernel}: ${backend}${backend === 'wasm' ? ' and composed-on-cpu' : ''} agree with the cpu kernel and finite differences`, async () => {
+      const rng = new Rng(11);
+      for (const k of cases) {
+        const label = `${kernel} ${JSON.stringify(k)}`;
+        const p = await onBackend('cpu', () => makeProblem(k, depthwise, rng));
+        const attrs = attrsOf(k, p, kernel);
+        const onWasm = await onBackend(backend, () => engineKernel(kernel, p, attrs));
+        const composed = await onBackend('cpu', () => composedOnCpu(kernel, p, attrs));
+        // The cpu backend's backprop kernels ignore dilation; there finite
+        // differences are the only reference.
+        if (k.dilation === 1) {
+          const reference = await onBackend('cpu', () => engineKernel(kernel, p, attrs));
+          assertClose(onWasm, reference, `${label} ${backend} vs cpu`);
+          assertClose(composed, reference, `${label} composed-on-cpu vs cpu`);
+        }
+        const size = onWasm.length;
+        const indices = [0, size - 1, rng.int(size), rng.int(size), rng.int(size)];
+        const fd = await onBackend('cpu', () => finiteDifferences(k, p, depthwise, wrt, indices));
+        const tol = 2e-3 * Math.max(1, maxAbs(onWasm));
+        indices.forEach((idx, j) => {
+          assert.ok(Math.abs(onWasm[idx] - fd[j]) <= tol, `${label} finite differences at ${idx}: ${onWasm[idx]} vs ${fd[j]}`);
+        });
       }
-      const size = onWasm.length;
-      const indices = [0, size - 1, rng.int(size), rng.int(size), rng.int(size)];
-      const fd = await onBackend('cpu', () => finiteDifferences(k, p, depthwise, wrt, indices));
-      const tol = 2e-3 * Math.max(1, maxAbs(onWasm));
-      indices.forEach((idx, j) => {
-        assert.ok(Math.abs(onWasm[idx] - fd[j]) <= tol, `${label} finite differences at ${idx}: ${onWasm[idx]} vs ${fd[j]}`);
-      });
+    });
+  }
+
+for (const backend of trainingBackends)
+  test(`no tensor or ${backend} buffer leaks in the gradient kernels`, async () => {
+    await tf.setBackend(backend);
+    const rng = new Rng(3);
+    const k = fixedCases[0];
+    for (const { kernel, depthwise } of kernels) {
+      const p = await onBackend(backend, () => makeProblem(k, depthwise, rng));
+      const attrs = attrsOf(k, p, kernel);
+      await onBackend(backend, () => engineKernel(kernel, p, attrs));
+      const before = { ...tf.memory(), backendIds: tf.backend().numDataIds() };
+      for (let i = 0; i < 3; i++) await onBackend(backend, () => engineKernel(kernel, p, attrs));
+      const after = { ...tf.memory(), backendIds: tf.backend().numDataIds() };
+      assert.equal(after.numTensors, before.numTensors, `${kernel} leaks tensors`);
+      assert.equal(after.numBytes, before.numBytes, `${kernel} leaks bytes`);
+      assert.equal(after.backendIds, before.backendIds, `${kernel} leaks ${backend} buffers`);
     }
   });
-}
-
-for (const backend of trainingBackends) test(`no tensor or ${backend} buffer leaks in the gradient kernels`, async () => {
-  await tf.setBackend(backend);
-  const rng = new Rng(3);
-  const k = fixedCases[0];
-  for (const { kernel, depthwise } of kernels) {
-    const p = await onBackend(backend, () => makeProblem(k, depthwise, rng));
-    const attrs = attrsOf(k, p, kernel);
-    await onBackend(backend, () => engineKernel(kernel, p, attrs));
-    const before = { ...tf.memory(), backendIds: tf.backend().numDataIds() };
-    for (let i = 0; i < 3; i++) await onBackend(backend, () => engineKernel(kernel, p, attrs));
-    const after = { ...tf.memory(), backendIds: tf.backend().numDataIds() };
-    assert.equal(after.numTensors, before.numTensors, `${kernel} leaks tensors`);
-    assert.equal(after.numBytes, before.numBytes, `${kernel} leaks bytes`);
-    assert.equal(after.backendIds, before.backendIds, `${kernel} leaks ${backend} buffers`);
-  }
-});
 
 test('MaxPoolGrad: ours (wasm, native, and on cpu) equals the cpu kernel and finite differences, negative inputs included', async () => {
   const rng = new Rng(21);
@@ -210,20 +216,26 @@ test('MaxPoolGrad: ours (wasm, native, and on cpu) equals the cpu kernel and fin
     }
     const reference = await onBackend('cpu', () => (tf.engine().runKernel('MaxPoolGrad', inputs(), attrs) as tf.Tensor).dataSync());
     const composed = await onBackend('cpu', () => {
-      const info = gradientKernelConfig('MaxPoolGrad', 'cpu').kernelFunc({ inputs: inputs(), attrs, backend: tf.backend() }) as tf.TensorInfo;
+      const info = gradientKernelConfig('MaxPoolGrad', 'cpu').kernelFunc({
+        inputs: inputs(),
+        attrs,
+        backend: tf.backend(),
+      }) as tf.TensorInfo;
       return tf.engine().makeTensorFromTensorInfo(info).dataSync();
     });
     assertClose(onWasm, reference, `${label} wasm vs cpu`);
     assertClose(composed, reference, `${label} ours-on-cpu vs cpu`);
-    const loss = (v: Float32Array) => tf.tidy(() =>
-      tf.sum(tf.mul(tf.maxPool(tf.tensor4d(v, shape), pool, stride, pad), tf.tensor(dy, outShape))).dataSync()[0]);
-    const fd = await onBackend('cpu', () => [0, size - 1, rng.int(size), rng.int(size)].map((i) => {
-      const plus = Float32Array.from(x);
-      const minus = Float32Array.from(x);
-      plus[i] += 1e-3;
-      minus[i] -= 1e-3;
-      return [i, (loss(plus) - loss(minus)) / 2e-3];
-    }));
+    const loss = (v: Float32Array) =>
+      tf.tidy(() => tf.sum(tf.mul(tf.maxPool(tf.tensor4d(v, shape), pool, stride, pad), tf.tensor(dy, outShape))).dataSync()[0]);
+    const fd = await onBackend('cpu', () =>
+      [0, size - 1, rng.int(size), rng.int(size)].map((i) => {
+        const plus = Float32Array.from(x);
+        const minus = Float32Array.from(x);
+        plus[i] += 1e-3;
+        minus[i] -= 1e-3;
+        return [i, (loss(plus) - loss(minus)) / 2e-3];
+      }),
+    );
     for (const [i, g] of fd) assert.ok(Math.abs(onWasm[i] - g) < 2e-2, `${label} finite differences at ${i}: ${onWasm[i]} vs ${g}`);
   }
 });

@@ -10,7 +10,10 @@ await initEngine({ backend: 'wasm' });
 test('batch-norm gradients (x, mean, variance, scale, offset) equal autodiff of the written-out formula', async () => {
   const rng = new Rng(4);
   const rand = (shape: number[], shift = 0) =>
-    tf.tensor(Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng.normal() + shift), shape);
+    tf.tensor(
+      Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng.normal() + shift),
+      shape,
+    );
   for (const backend of ['cpu', 'wasm']) {
     await tf.setBackend(backend);
     for (const statShape of [[3], [1, 1, 1, 3]]) {
@@ -23,9 +26,11 @@ test('batch-norm gradients (x, mean, variance, scale, offset) equal autodiff of 
       const eps = 1e-3;
       const args = [x, mean, variance, scale, offset] as const;
       const ours = tf.grads((a: tf.Tensor, m: tf.Tensor, v: tf.Tensor, s: tf.Tensor, o: tf.Tensor) =>
-        tf.sum(tf.mul(tf.batchNorm(a, m, v, o, s, eps), w)));
+        tf.sum(tf.mul(tf.batchNorm(a, m, v, o, s, eps), w)),
+      );
       const plain = tf.grads((a: tf.Tensor, m: tf.Tensor, v: tf.Tensor, s: tf.Tensor, o: tf.Tensor) =>
-        tf.sum(tf.mul(tf.add(tf.mul(tf.mul(tf.sub(a, m), tf.rsqrt(tf.add(v, eps))), s), o), w)));
+        tf.sum(tf.mul(tf.add(tf.mul(tf.mul(tf.sub(a, m), tf.rsqrt(tf.add(v, eps))), s), o), w)),
+      );
       const got = ours([...args]);
       const want = plain([...args]);
       ['x', 'mean', 'variance', 'scale', 'offset'].forEach((name, i) => {

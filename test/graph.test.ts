@@ -22,7 +22,7 @@ const mnist = { inputShape: [28, 28, 1] as [number, number, number], numClasses:
 
 const producers = (g: ChannelGroup) => g.channels.map((c) => c.layer).sort();
 
-test('MACs and parameters match the reference numbers of ../shared/DESIGN.md', () => {
+test('MACs and parameters match the reference numbers measured in PyTorch', () => {
   const vgg = countModel(buildZooModel('vgg-small', mnist));
   assert.equal(vgg.params, 104_650);
   assert.equal(vgg.macs, 7_462_656);
@@ -60,7 +60,10 @@ test('every zoo model partitions; prunable group counts are the channels and uni
 });
 
 test('ResNet residual ties: each stage is one family of the stem/shortcut conv and every block conv2', () => {
-  for (const [name, blocks] of [['resnet20', 3], ['resnet56', 9]] as const) {
+  for (const [name, blocks] of [
+    ['resnet20', 3],
+    ['resnet56', 9],
+  ] as const) {
     const model = buildZooModel(name, cifar);
     const { groups } = zeroInvariantGroups(model);
     const stage1 = groups.filter((g) => producers(g).includes('conv1'));
@@ -73,7 +76,9 @@ test('ResNet residual ties: each stage is one family of the stem/shortcut conv a
       assert.ok(roles.includes('conv1_bn/gamma') && roles.includes('stage1_block1_bn2/beta'));
       // consumers: block conv1s, the next stage's projection and first conv1
       const consumers = new Set(g.consumerSlices.map((s) => s.layer));
-      assert.ok(consumers.has('stage1_block1_conv1') && consumers.has('stage2_block1_shortcut_conv') && consumers.has('stage2_block1_conv1'));
+      assert.ok(
+        consumers.has('stage1_block1_conv1') && consumers.has('stage2_block1_shortcut_conv') && consumers.has('stage2_block1_conv1'),
+      );
     }
     const stage3 = groups.filter((g) => producers(g).includes('stage3_block1_shortcut_conv'));
     assert.equal(stage3.length, 64);
@@ -111,7 +116,10 @@ test('flatten-to-dense: a conv channel owns its rows (h*W + w)*C + c of the dens
   const { groups } = zeroInvariantGroups(model);
   const g = groups.find((x) => producers(x).join() === 'block3_conv' && x.channels[0].indices[0] === 5)!;
   const rows = g.consumerSlices.find((s) => s.layer === 'predictions')!;
-  assert.deepEqual(rows.indices, Array.from({ length: 9 }, (_, p) => p * 128 + 5));
+  assert.deepEqual(
+    rows.indices,
+    Array.from({ length: 9 }, (_, p) => p * 128 + 5),
+  );
   model.dispose();
 });
 
@@ -149,7 +157,16 @@ test('activations that are not zero at zero block their channels, with the reaso
 // ---- property: random architectures, random zero groups, exact slim models ----
 
 type Op =
-  | { kind: 'conv'; filters: number; kernel: 1 | 3; stride: 1 | 2; dilation: 1 | 2; bias: boolean; bn: boolean; act: 'relu' | 'linear' | 'elu' }
+  | {
+      kind: 'conv';
+      filters: number;
+      kernel: 1 | 3;
+      stride: 1 | 2;
+      dilation: 1 | 2;
+      bias: boolean;
+      bn: boolean;
+      act: 'relu' | 'linear' | 'elu';
+    }
   | { kind: 'depthwise'; multiplier: 1 | 2; bn: boolean }
   | { kind: 'separable'; filters: number; multiplier: 1 | 2 }
   | { kind: 'residual'; projection: boolean; filters: number; bn: boolean; join: 'add' | 'multiply' | 'average' | 'maximum' }
@@ -159,17 +176,32 @@ type Op =
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
   fc.record({
-    kind: fc.constant('conv' as const), filters: fc.integer({ min: 1, max: 6 }), kernel: fc.constantFrom(1 as const, 3 as const),
-    stride: fc.constantFrom(1 as const, 2 as const), dilation: fc.constantFrom(1 as const, 2 as const), bias: fc.boolean(), bn: fc.boolean(),
+    kind: fc.constant('conv' as const),
+    filters: fc.integer({ min: 1, max: 6 }),
+    kernel: fc.constantFrom(1 as const, 3 as const),
+    stride: fc.constantFrom(1 as const, 2 as const),
+    dilation: fc.constantFrom(1 as const, 2 as const),
+    bias: fc.boolean(),
+    bn: fc.boolean(),
     act: fc.constantFrom('relu' as const, 'linear' as const, 'elu' as const),
   }),
   fc.record({ kind: fc.constant('depthwise' as const), multiplier: fc.constantFrom(1 as const, 2 as const), bn: fc.boolean() }),
-  fc.record({ kind: fc.constant('separable' as const), filters: fc.integer({ min: 1, max: 5 }), multiplier: fc.constantFrom(1 as const, 2 as const) }),
   fc.record({
-    kind: fc.constant('residual' as const), projection: fc.boolean(), filters: fc.integer({ min: 1, max: 5 }), bn: fc.boolean(),
+    kind: fc.constant('separable' as const),
+    filters: fc.integer({ min: 1, max: 5 }),
+    multiplier: fc.constantFrom(1 as const, 2 as const),
+  }),
+  fc.record({
+    kind: fc.constant('residual' as const),
+    projection: fc.boolean(),
+    filters: fc.integer({ min: 1, max: 5 }),
+    bn: fc.boolean(),
     join: fc.constantFrom('add' as const, 'multiply' as const, 'average' as const, 'maximum' as const),
   }),
-  fc.record({ kind: fc.constant('layer' as const), which: fc.constantFrom('leakyReLU' as const, 'elu' as const, 'reLU' as const, 'dropout' as const, 'zeroPadding2d' as const) }),
+  fc.record({
+    kind: fc.constant('layer' as const),
+    which: fc.constantFrom('leakyReLU' as const, 'elu' as const, 'reLU' as const, 'dropout' as const, 'zeroPadding2d' as const),
+  }),
   fc.record({ kind: fc.constant('concat' as const), a: fc.integer({ min: 1, max: 4 }), b: fc.integer({ min: 1, max: 4 }) }),
   fc.record({ kind: fc.constant('pool' as const), max: fc.boolean(), same: fc.boolean() }),
 );
@@ -193,11 +225,21 @@ function buildRandomModel(spec: Spec): tfl.LayersModel {
   let side = spec.side;
   let c = spec.channels;
   const conv = (x: tfl.SymbolicTensor, filters: number, kernel: number, stride: number, bias = true, act = 'linear', dilation = 1) =>
-    tfl.layers.conv2d({
-      filters, kernelSize: kernel, strides: stride, dilationRate: dilation, padding: 'same', useBias: bias,
-      activation: act as 'relu', kernelInitializer: init(), biasInitializer: init(),
-    }).apply(x) as tfl.SymbolicTensor;
-  const bn = (x: tfl.SymbolicTensor) => tfl.layers.batchNormalization({ gammaInitializer: init(), betaInitializer: init() }).apply(x) as tfl.SymbolicTensor;
+    tfl.layers
+      .conv2d({
+        filters,
+        kernelSize: kernel,
+        strides: stride,
+        dilationRate: dilation,
+        padding: 'same',
+        useBias: bias,
+        activation: act as 'relu',
+        kernelInitializer: init(),
+        biasInitializer: init(),
+      })
+      .apply(x) as tfl.SymbolicTensor;
+  const bn = (x: tfl.SymbolicTensor) =>
+    tfl.layers.batchNormalization({ gammaInitializer: init(), betaInitializer: init() }).apply(x) as tfl.SymbolicTensor;
   for (const op of spec.ops) {
     switch (op.kind) {
       case 'conv': {
@@ -210,12 +252,30 @@ function buildRandomModel(spec: Spec): tfl.LayersModel {
         break;
       }
       case 'depthwise':
-        y = tfl.layers.depthwiseConv2d({ kernelSize: 3, depthMultiplier: op.multiplier, padding: 'same', depthwiseInitializer: init(), biasInitializer: init() }).apply(y) as tfl.SymbolicTensor;
+        y = tfl.layers
+          .depthwiseConv2d({
+            kernelSize: 3,
+            depthMultiplier: op.multiplier,
+            padding: 'same',
+            depthwiseInitializer: init(),
+            biasInitializer: init(),
+          })
+          .apply(y) as tfl.SymbolicTensor;
         if (op.bn) y = bn(y);
         c *= op.multiplier;
         break;
       case 'separable':
-        y = tfl.layers.separableConv2d({ filters: op.filters, kernelSize: 3, depthMultiplier: op.multiplier, padding: 'same', depthwiseInitializer: init(), pointwiseInitializer: init(), biasInitializer: init() }).apply(y) as tfl.SymbolicTensor;
+        y = tfl.layers
+          .separableConv2d({
+            filters: op.filters,
+            kernelSize: 3,
+            depthMultiplier: op.multiplier,
+            padding: 'same',
+            depthwiseInitializer: init(),
+            pointwiseInitializer: init(),
+            biasInitializer: init(),
+          })
+          .apply(y) as tfl.SymbolicTensor;
         c = op.filters;
         break;
       case 'residual': {
@@ -244,7 +304,9 @@ function buildRandomModel(spec: Spec): tfl.LayersModel {
         break;
       case 'pool':
         if (side < 2) break;
-        y = (op.max ? tfl.layers.maxPooling2d : tfl.layers.averagePooling2d)({ poolSize: 2, padding: op.same ? 'same' : 'valid' }).apply(y) as tfl.SymbolicTensor;
+        y = (op.max ? tfl.layers.maxPooling2d : tfl.layers.averagePooling2d)({ poolSize: 2, padding: op.same ? 'same' : 'valid' }).apply(
+          y,
+        ) as tfl.SymbolicTensor;
         side = op.same ? Math.ceil(side / 2) : Math.floor(side / 2);
         break;
     }
@@ -252,7 +314,10 @@ function buildRandomModel(spec: Spec): tfl.LayersModel {
   if (spec.head === 'gap') y = tfl.layers.globalAveragePooling2d({}).apply(y) as tfl.SymbolicTensor;
   else if (spec.head === 'gmp') y = tfl.layers.globalMaxPooling2d({}).apply(y) as tfl.SymbolicTensor;
   else y = tfl.layers.flatten().apply(y) as tfl.SymbolicTensor;
-  if (spec.head === 'flatten-hidden') y = tfl.layers.dense({ units: 4, activation: 'relu', kernelInitializer: init(), biasInitializer: init() }).apply(y) as tfl.SymbolicTensor;
+  if (spec.head === 'flatten-hidden')
+    y = tfl.layers
+      .dense({ units: 4, activation: 'relu', kernelInitializer: init(), biasInitializer: init() })
+      .apply(y) as tfl.SymbolicTensor;
   const out = tfl.layers.dense({ units: 3, kernelInitializer: init() }).apply(y) as tfl.SymbolicTensor;
   return tfl.model({ inputs: input, outputs: out });
 }
@@ -308,7 +373,10 @@ test('a slim model saved as model.json loads with tf.loadLayersModel and predict
   randomizeBatchNorm(model, 4);
   const partition = zeroInvariantGroups(model);
   const rng = new Rng(8);
-  zeroGroupsIn(model, partition.groups.filter((g) => g.prunable && rng.next() < 0.4));
+  zeroGroupsIn(
+    model,
+    partition.groups.filter((g) => g.prunable && rng.next() < 0.4),
+  );
   const slim = await constructSlimModel(model, { partition });
   assert.ok(slim.after.macs < slim.before.macs * 0.8);
   const dir = mkdtempSync(join(tmpdir(), 'slimtrain-slim-'));
@@ -328,7 +396,10 @@ test('slim models build and run on the wasm backend too', async () => {
     const model = buildZooModel('lenet5', { ...mnist, seed: 1 });
     const partition = zeroInvariantGroups(model);
     const rng = new Rng(3);
-    zeroGroupsIn(model, partition.groups.filter((g) => g.prunable && rng.next() < 0.5));
+    zeroGroupsIn(
+      model,
+      partition.groups.filter((g) => g.prunable && rng.next() < 0.5),
+    );
     const slim = await constructSlimModel(model, { partition });
     assert.ok(slim.after.macs < slim.before.macs);
     slim.model.dispose();
@@ -343,7 +414,10 @@ test('--round-channels: every slimmed layer keeps a multiple of N channels (or a
   randomizeBatchNorm(model, 6);
   const partition = zeroInvariantGroups(model);
   const rng = new Rng(9);
-  zeroGroupsIn(model, partition.groups.filter((g) => g.prunable && rng.next() < 0.7));
+  zeroGroupsIn(
+    model,
+    partition.groups.filter((g) => g.prunable && rng.next() < 0.7),
+  );
   const plain = await constructSlimModel(model, { partition });
   const rounded = await constructSlimModel(model, { partition, roundTo: 8 }); // throws if outputs differ
   const width = (m: tfl.LayersModel, name: string) => (m.getLayer(name).outputShape as number[]).at(-1)!;

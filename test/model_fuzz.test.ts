@@ -45,9 +45,27 @@ type Mutation =
   | { on: 'weights'; kind: 'truncate' | 'extend' | 'flip'; at: number; bytes: Uint8Array };
 
 const mutation: fc.Arbitrary<Mutation> = fc.oneof(
-  fc.record({ on: fc.constant('json-text' as const), kind: fc.constantFrom('truncate' as const, 'flip' as const), at: fc.nat(), char: fc.string({ minLength: 1, maxLength: 1 }) }),
-  { arbitrary: fc.record({ on: fc.constant('json' as const), kind: fc.constantFrom('replace' as const, 'delete' as const), path: fc.nat(), value: oddValue }), weight: 4 },
-  fc.record({ on: fc.constant('weights' as const), kind: fc.constantFrom('truncate' as const, 'extend' as const, 'flip' as const), at: fc.nat(), bytes: fc.uint8Array({ minLength: 1, maxLength: 8 }) }),
+  fc.record({
+    on: fc.constant('json-text' as const),
+    kind: fc.constantFrom('truncate' as const, 'flip' as const),
+    at: fc.nat(),
+    char: fc.string({ minLength: 1, maxLength: 1 }),
+  }),
+  {
+    arbitrary: fc.record({
+      on: fc.constant('json' as const),
+      kind: fc.constantFrom('replace' as const, 'delete' as const),
+      path: fc.nat(),
+      value: oddValue,
+    }),
+    weight: 4,
+  },
+  fc.record({
+    on: fc.constant('weights' as const),
+    kind: fc.constantFrom('truncate' as const, 'extend' as const, 'flip' as const),
+    at: fc.nat(),
+    bytes: fc.uint8Array({ minLength: 1, maxLength: 8 }),
+  }),
 );
 
 function mutate(modelJson: string, weights: Uint8Array, mutations: Mutation[]): { modelJson: string; weights: Uint8Array } {
@@ -64,13 +82,14 @@ function mutate(modelJson: string, weights: Uint8Array, mutations: Mutation[]): 
       }
       const paths = pathsOf(root);
       const path = paths[m.path % paths.length];
-      root = path.length === 0
-        ? m.value
-        : edit(root, path, (parent, key) => {
-          if (m.kind === 'delete' && Array.isArray(parent)) parent.splice(key as number, 1);
-          else if (m.kind === 'delete') delete parent[key];
-          else parent[key] = m.value;
-        });
+      root =
+        path.length === 0
+          ? m.value
+          : edit(root, path, (parent, key) => {
+              if (m.kind === 'delete' && Array.isArray(parent)) parent.splice(key as number, 1);
+              else if (m.kind === 'delete') delete parent[key];
+              else parent[key] = m.value;
+            });
       modelJson = JSON.stringify(root);
     } else {
       const at = m.at % (weights.length + 1);
@@ -85,7 +104,10 @@ function mutate(modelJson: string, weights: Uint8Array, mutations: Mutation[]): 
   return { modelJson, weights };
 }
 
-for (const [name, shape] of [['lenet5', [28, 28, 1]], ['resnet20', [8, 8, 3]]] as const) {
+for (const [name, shape] of [
+  ['lenet5', [28, 28, 1]],
+  ['resnet20', [8, 8, 3]],
+] as const) {
   test(`fuzz: mutated ${name} model.json and weights.bin load or fail with ModelFileError`, async (t) => {
     const dir = mkdtempSync(join(tmpdir(), 'slimtrain-fuzz-'));
     const original = buildZooModel(name, { inputShape: [...shape], numClasses: 10, seed: 1 });

@@ -18,7 +18,7 @@ const cifar = { inputShape: [32, 32, 3] as [number, number, number], numClasses:
 // LeNet-5 61,706; the 300-100 MLP 266,610; ResNet-20 0.27M and ResNet-56 0.85M
 // (He et al. 2016, with 1x1 projection shortcuts); CIFAR VGG16-BN 14,728,266 and
 // VGG16 14,719,818 (the CIFAR form with one 512->10 classifier); VGG-small and
-// ResNet-20 on 28x28x1 as measured in ../shared/DESIGN.md.
+// ResNet-20 on 28x28x1 as measured in PyTorch (docs/DESIGN.md).
 const published: [string, typeof mnist, number][] = [
   ['mlp', mnist, 266_610],
   ['lenet5', mnist, 61_706],

@@ -46,25 +46,32 @@ function assertClose(native: Float32Array[], cpu: Float32Array[], what: string, 
 
 const seeded = (shape: number[], seed: number) => tf.randomNormal(shape, 0, 1, 'float32', seed);
 
-test('Conv2D, FusedConv2D (bias, every activation) and depthwise convolutions equal the cpu backend on random shapes', { skip }, async () => {
-  const activations = ['linear', 'relu', 'relu6', 'elu', 'leakyrelu', 'sigmoid'] as const;
-  for (const [i, k] of [...fixedCases, ...randomCases(5, 36)].entries()) {
-    const label = JSON.stringify(k);
-    const x = () => seeded([k.n, k.h, k.w, k.c], 10 + i) as tf.Tensor4D;
-    const conv = (depthwise: boolean) => seeded([k.kh, k.kw, k.c, depthwise ? k.co : k.co + 1], 20 + i) as tf.Tensor4D;
-    assertClose(...(await both(() => tf.conv2d(x(), conv(false), k.stride, k.pad, 'NHWC', k.dilation))), `Conv2D ${label}`);
-    assertClose(...(await both(() => tf.depthwiseConv2d(x(), conv(true), k.stride, k.pad, 'NHWC', k.dilation))), `DepthwiseConv2dNative ${label}`);
-    const activation = activations[i % activations.length];
-    const fused = (depthwise: boolean) => {
-      const filter = conv(depthwise);
-      const bias = seeded([depthwise ? k.c * k.co : k.co + 1], 30 + i);
-      const args = { x: x(), filter, strides: k.stride, pad: k.pad, dilations: k.dilation, bias, activation, leakyreluAlpha: 0.1 };
-      return depthwise ? tf.fused.depthwiseConv2d(args) : tf.fused.conv2d(args);
-    };
-    assertClose(...(await both(() => fused(false))), `FusedConv2D ${activation} ${label}`);
-    assertClose(...(await both(() => fused(true))), `FusedDepthwiseConv2D ${activation} ${label}`);
-  }
-});
+test(
+  'Conv2D, FusedConv2D (bias, every activation) and depthwise convolutions equal the cpu backend on random shapes',
+  { skip },
+  async () => {
+    const activations = ['linear', 'relu', 'relu6', 'elu', 'leakyrelu', 'sigmoid'] as const;
+    for (const [i, k] of [...fixedCases, ...randomCases(5, 36)].entries()) {
+      const label = JSON.stringify(k);
+      const x = () => seeded([k.n, k.h, k.w, k.c], 10 + i) as tf.Tensor4D;
+      const conv = (depthwise: boolean) => seeded([k.kh, k.kw, k.c, depthwise ? k.co : k.co + 1], 20 + i) as tf.Tensor4D;
+      assertClose(...(await both(() => tf.conv2d(x(), conv(false), k.stride, k.pad, 'NHWC', k.dilation))), `Conv2D ${label}`);
+      assertClose(
+        ...(await both(() => tf.depthwiseConv2d(x(), conv(true), k.stride, k.pad, 'NHWC', k.dilation))),
+        `DepthwiseConv2dNative ${label}`,
+      );
+      const activation = activations[i % activations.length];
+      const fused = (depthwise: boolean) => {
+        const filter = conv(depthwise);
+        const bias = seeded([depthwise ? k.c * k.co : k.co + 1], 30 + i);
+        const args = { x: x(), filter, strides: k.stride, pad: k.pad, dilations: k.dilation, bias, activation, leakyreluAlpha: 0.1 };
+        return depthwise ? tf.fused.depthwiseConv2d(args) : tf.fused.conv2d(args);
+      };
+      assertClose(...(await both(() => fused(false))), `FusedConv2D ${activation} ${label}`);
+      assertClose(...(await both(() => fused(true))), `FusedDepthwiseConv2D ${activation} ${label}`);
+    }
+  },
+);
 
 test('BatchMatMul and _FusedMatMul: transposes, batch broadcast, bias and activation', { skip }, async () => {
   const rng = new Rng(3);
@@ -78,88 +85,148 @@ test('BatchMatMul and _FusedMatMul: transposes, batch broadcast, bias and activa
     const label = JSON.stringify({ m, k, n, ta, tb, batch, broadcastA });
     assertClose(...(await both(() => tf.matMul(a(), b(), ta, tb))), `BatchMatMul ${label}`);
     const activation = (['relu', 'linear', 'elu'] as const)[i % 3];
-    assertClose(...(await both(() => tf.fused.matMul({ a: a(), b: b(), transposeA: ta, transposeB: tb, bias: seeded([n], 60 + i), activation }))), `_FusedMatMul ${activation} ${label}`);
+    assertClose(
+      ...(await both(() => tf.fused.matMul({ a: a(), b: b(), transposeA: ta, transposeB: tb, bias: seeded([n], 60 + i), activation }))),
+      `_FusedMatMul ${activation} ${label}`,
+    );
   }
 });
 
 test('binary ops broadcast like the cpu backend, NaN included', { skip }, async () => {
   const pairs: [number[], number[]][] = [
-    [[4, 5, 6, 7], [4, 5, 6, 7]],
+    [
+      [4, 5, 6, 7],
+      [4, 5, 6, 7],
+    ],
     [[4, 5, 6, 7], [7]],
-    [[1, 1, 1, 7], [4, 5, 6, 7]],
+    [
+      [1, 1, 1, 7],
+      [4, 5, 6, 7],
+    ],
     [[4, 5, 6, 7], []],
     [[], [3, 2]],
-    [[4, 1, 1, 7], [4, 5, 6, 7]],
-    [[4, 5], [4, 1]],
-    [[1, 5, 1, 7], [4, 1, 6, 1]],
-    [[3, 1], [1, 3]],
+    [
+      [4, 1, 1, 7],
+      [4, 5, 6, 7],
+    ],
+    [
+      [4, 5],
+      [4, 1],
+    ],
+    [
+      [1, 5, 1, 7],
+      [4, 1, 6, 1],
+    ],
+    [
+      [3, 1],
+      [1, 3],
+    ],
     [[64, 33, 17], [17]],
   ];
   const ops: [string, (a: tf.Tensor, b: tf.Tensor) => tf.Tensor][] = [
-    ['add', tf.add], ['sub', tf.sub], ['mul', tf.mul], ['div', tf.div],
-    ['squaredDifference', tf.squaredDifference], ['maximum', tf.maximum], ['minimum', tf.minimum],
+    ['add', tf.add],
+    ['sub', tf.sub],
+    ['mul', tf.mul],
+    ['div', tf.div],
+    ['squaredDifference', tf.squaredDifference],
+    ['maximum', tf.maximum],
+    ['minimum', tf.minimum],
   ];
   for (const [i, [sa, sb]] of pairs.entries()) {
-    const withNaN = (shape: number[], seed: number) => tf.tidy(() => {
-      const t = seeded(shape, seed);
-      return t.size > 2 ? tf.where(tf.less(t, -1.5), tf.fill(shape, NaN), t) : t;
-    });
+    const withNaN = (shape: number[], seed: number) =>
+      tf.tidy(() => {
+        const t = seeded(shape, seed);
+        return t.size > 2 ? tf.where(tf.less(t, -1.5), tf.fill(shape, NaN), t) : t;
+      });
     for (const [name, op] of ops) {
-      assertClose(...(await both(() => [op(withNaN(sa, 70 + i), withNaN(sb, 80 + i)), op(withNaN(sb, 80 + i), withNaN(sa, 70 + i))])), `${name} ${JSON.stringify([sa, sb])}`);
+      assertClose(
+        ...(await both(() => [op(withNaN(sa, 70 + i), withNaN(sb, 80 + i)), op(withNaN(sb, 80 + i), withNaN(sa, 70 + i))])),
+        `${name} ${JSON.stringify([sa, sb])}`,
+      );
     }
   }
 });
 
 test('unary ops, reductions over any axes, batch norm and max pooling equal the cpu backend', { skip }, async () => {
-  const x = () => tf.tidy(() => {
-    const t = seeded([5, 7, 6, 9], 90);
-    return tf.where(tf.less(t, -2), tf.fill(t.shape, NaN), tf.where(tf.less(tf.abs(t), 0.1), tf.zerosLike(t), t));
-  });
+  const x = () =>
+    tf.tidy(() => {
+      const t = seeded([5, 7, 6, 9], 90);
+      return tf.where(tf.less(t, -2), tf.fill(t.shape, NaN), tf.where(tf.less(tf.abs(t), 0.1), tf.zerosLike(t), t));
+    });
   const unary: [string, (t: tf.Tensor) => tf.Tensor][] = [
-    ['relu', tf.relu], ['relu6', (t) => tf.relu6(tf.mul(t, 4))], ['step', (t) => tf.step(t, 0.3)], ['square', tf.square], ['neg', tf.neg],
-    ['sqrt', tf.sqrt], ['rsqrt', tf.rsqrt], ['exp', tf.exp], ['log', tf.log], ['abs', tf.abs], ['sigmoid', tf.sigmoid],
+    ['relu', tf.relu],
+    ['relu6', (t) => tf.relu6(tf.mul(t, 4))],
+    ['step', (t) => tf.step(t, 0.3)],
+    ['square', tf.square],
+    ['neg', tf.neg],
+    ['sqrt', tf.sqrt],
+    ['rsqrt', tf.rsqrt],
+    ['exp', tf.exp],
+    ['log', tf.log],
+    ['abs', tf.abs],
+    ['sigmoid', tf.sigmoid],
   ];
   for (const [name, op] of unary) assertClose(...(await both(() => op(x()))), name);
   const clean = () => seeded([5, 7, 6, 9], 91);
   for (const axes of [[0, 1, 2], [3], [1, 2], [0], [0, 3], [1], [0, 1, 2, 3], [2, 3]]) {
     for (const keepDims of [false, true]) {
-      assertClose(...(await both(() => [tf.sum(clean(), axes, keepDims), tf.mean(clean(), axes, keepDims)])), `sum/mean over ${axes} keepDims ${keepDims}`);
+      assertClose(
+        ...(await both(() => [tf.sum(clean(), axes, keepDims), tf.mean(clean(), axes, keepDims)])),
+        `sum/mean over ${axes} keepDims ${keepDims}`,
+      );
     }
   }
-  assertClose(...(await both(() => tf.batchNorm(clean(), seeded([9], 1), tf.abs(seeded([9], 2)), seeded([9], 3), seeded([9], 4), 1e-3))), 'FusedBatchNorm');
-  for (const [pool, stride, pad] of [[2, 2, 'valid'], [3, 2, 'same'], [2, 1, 'same'], [3, 3, 'valid']] as const) {
+  assertClose(
+    ...(await both(() => tf.batchNorm(clean(), seeded([9], 1), tf.abs(seeded([9], 2)), seeded([9], 3), seeded([9], 4), 1e-3))),
+    'FusedBatchNorm',
+  );
+  for (const [pool, stride, pad] of [
+    [2, 2, 'valid'],
+    [3, 2, 'same'],
+    [2, 1, 'same'],
+    [3, 3, 'valid'],
+  ] as const) {
     assertClose(...(await both(() => tf.maxPool(clean() as tf.Tensor4D, pool, stride, pad))), `MaxPool ${pool} ${stride} ${pad}`);
   }
 });
 
-test('training-mode BatchNormalization: the fused kernel gives the unfused outputs, gradients and moving statistics', { skip }, async () => {
-  const run = async (backend: string) => {
-    await tf.setBackend(backend);
-    const layer = tfl.layers.batchNormalization({ momentum: 0.8, epsilon: 1e-3, gammaInitializer: 'randomNormal', betaInitializer: 'randomNormal' });
-    const input = tfl.input({ shape: [6, 5, 7] });
-    const model = tfl.model({ inputs: input, outputs: layer.apply(input) as tfl.SymbolicTensor });
-    model.setWeights(model.getWeights().map((w, i) => tf.tidy(() => tf.add(seeded(w.shape, 100 + i), i === 3 ? 2 : 0))));
-    const x = tf.tidy(() => tf.add(tf.mul(seeded([4, 6, 5, 7], 7), 3), 5)); // offset: the variance must not cancel
-    const dy = seeded([4, 6, 5, 7], 8);
-    const loss = (xx: tf.Tensor) => tf.sum(tf.mul(model.apply(xx, { training: true }) as tf.Tensor, dy)) as tf.Scalar;
-    const profile = await tf.profile(() => tf.tidy(() => loss(x)));
-    const kernels = profile.kernels.map((k) => k.name);
-    const out = tf.tidy(() => {
-      const vars = model.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val);
-      const y = model.apply(x, { training: true }) as tf.Tensor;
-      const { grads } = tf.variableGrads(() => loss(x), vars);
-      const gx = tf.grad(loss)(x);
-      return [y, gx, ...vars.map((v) => grads[v.name]), ...model.getWeights().slice(2)].map((t) => Float32Array.from(t.dataSync()));
-    });
-    assert.equal(kernels.includes('SlimtrainBatchNormTraining'), backend === 'native', `${backend} ran ${kernels.join(', ')}`);
-    tf.dispose([x, dy]);
-    model.dispose();
-    return out;
-  };
-  const native = await run('native');
-  const cpu = await run('cpu');
-  assertClose(native, cpu, 'BatchNormalization(training): y, dx, dgamma, dbeta, moving mean, moving variance', 1e-4);
-});
+test(
+  'training-mode BatchNormalization: the fused kernel gives the unfused outputs, gradients and moving statistics',
+  { skip },
+  async () => {
+    const run = async (backend: string) => {
+      await tf.setBackend(backend);
+      const layer = tfl.layers.batchNormalization({
+        momentum: 0.8,
+        epsilon: 1e-3,
+        gammaInitializer: 'randomNormal',
+        betaInitializer: 'randomNormal',
+      });
+      const input = tfl.input({ shape: [6, 5, 7] });
+      const model = tfl.model({ inputs: input, outputs: layer.apply(input) as tfl.SymbolicTensor });
+      model.setWeights(model.getWeights().map((w, i) => tf.tidy(() => tf.add(seeded(w.shape, 100 + i), i === 3 ? 2 : 0))));
+      const x = tf.tidy(() => tf.add(tf.mul(seeded([4, 6, 5, 7], 7), 3), 5)); // offset: the variance must not cancel
+      const dy = seeded([4, 6, 5, 7], 8);
+      const loss = (xx: tf.Tensor) => tf.sum(tf.mul(model.apply(xx, { training: true }) as tf.Tensor, dy)) as tf.Scalar;
+      const profile = await tf.profile(() => tf.tidy(() => loss(x)));
+      const kernels = profile.kernels.map((k) => k.name);
+      const out = tf.tidy(() => {
+        const vars = model.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val);
+        const y = model.apply(x, { training: true }) as tf.Tensor;
+        const { grads } = tf.variableGrads(() => loss(x), vars);
+        const gx = tf.grad(loss)(x);
+        return [y, gx, ...vars.map((v) => grads[v.name]), ...model.getWeights().slice(2)].map((t) => Float32Array.from(t.dataSync()));
+      });
+      assert.equal(kernels.includes('SlimtrainBatchNormTraining'), backend === 'native', `${backend} ran ${kernels.join(', ')}`);
+      tf.dispose([x, dy]);
+      model.dispose();
+      return out;
+    };
+    const native = await run('native');
+    const cpu = await run('cpu');
+    assertClose(native, cpu, 'BatchNormalization(training): y, dx, dgamma, dbeta, moving mean, moving variance', 1e-4);
+  },
+);
 
 test('buffer reuse never touches an array handed out by dataSync or a view another tensor holds', { skip }, async () => {
   await tf.setBackend('native');

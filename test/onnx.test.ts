@@ -27,7 +27,12 @@ async function assertSameOutputs(model: tfl.LayersModel, shape: number[], label:
     const got = out.output.data as Float32Array;
     assert.equal(got.length, expected.length, `${label}: output size`);
     const scale = Math.max(1, ...Array.from(expected, Math.abs));
-    expected.forEach((v, i) => assert.ok(Math.abs(v - got[i]) <= 2e-5 * scale, `${label} fold=${foldBatchNorm}: output ${i} TensorFlow.js ${v}, ONNX Runtime ${got[i]}`));
+    expected.forEach((v, i) =>
+      assert.ok(
+        Math.abs(v - got[i]) <= 2e-5 * scale,
+        `${label} fold=${foldBatchNorm}: output ${i} TensorFlow.js ${v}, ONNX Runtime ${got[i]}`,
+      ),
+    );
     await session.release();
   }
 }
@@ -40,7 +45,10 @@ for (const name of zooNames) {
     await assertSameOutputs(model, shape, `${name} dense`);
     const partition = zeroInvariantGroups(model);
     const rng = new Rng(4);
-    zeroGroupsIn(model, partition.groups.filter((g) => g.prunable && rng.next() < 0.5));
+    zeroGroupsIn(
+      model,
+      partition.groups.filter((g) => g.prunable && rng.next() < 0.5),
+    );
     const slim = await constructSlimModel(model, { partition });
     assert.ok(slim.after.macs < slim.before.macs, `${name}: the slim model is smaller`);
     await assertSameOutputs(slim.model, shape, `${name} slim`);
@@ -54,5 +62,8 @@ test('a layer without an ONNX export is a clear error naming it', async () => {
   const input = tflayers.input({ shape: [4, 4, 2] });
   const y = tflayers.layers.upSampling2d({ size: [2, 2], name: 'up' }).apply(input) as tfl.SymbolicTensor;
   const model = tflayers.model({ inputs: input, outputs: y });
-  assert.throws(() => exportOnnx(model), (e: Error) => e instanceof OnnxExportError && /layer 'up' \(UpSampling2D\)/.test(e.message));
+  assert.throws(
+    () => exportOnnx(model),
+    (e: Error) => e instanceof OnnxExportError && /layer 'up' \(UpSampling2D\)/.test(e.message),
+  );
 });

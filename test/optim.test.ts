@@ -7,7 +7,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { initEngine } from '../src/engine/index.js';
 import { GroupIndex } from '../src/optim/group_index.js';
-import { SparseOptimizer, type SparseConfig } from '../src/optim/sparse.js';
+import { createSparseOptimizer, type SparseConfig, type SparseOptimizer } from '../src/optim/sparse.js';
+import type { DhspgState } from '../src/optim/methods/dhspg.js';
 import { zeroInvariantGroups } from '../src/graph/groups.js';
 import { trainStep, trainableVariables } from '../src/train/loop.js';
 import { Rng } from '../src/util/random.js';
@@ -72,7 +73,10 @@ function referenceSolution(p: Problem, prox: (u: Float64Array, step: number) => 
   let w: Float64Array = new Float64Array(P);
   for (let it = 0; it < 20000; it++) {
     const g = gradient64(p, w);
-    const next = prox(w.map((wj, j) => wj - step * g[j]), step);
+    const next = prox(
+      w.map((wj, j) => wj - step * g[j]),
+      step,
+    );
     const change = Math.hypot(...next.map((v, j) => v - w[j]));
     w = next;
     if (change < 1e-12) break;
@@ -90,15 +94,23 @@ const groupProx = (lambda: number) => (u: Float64Array, step: number) => {
   return out;
 };
 
-const l1Prox = (lambda: number) => (u: Float64Array, step: number) =>
-  u.map((v) => Math.sign(v) * Math.max(Math.abs(v) - step * lambda, 0));
+const l1Prox = (lambda: number) => (u: Float64Array, step: number) => u.map((v) => Math.sign(v) * Math.max(Math.abs(v) - step * lambda, 0));
 
-const spec = { groups: Array.from({ length: GROUPS }, (_, g) => [{ variable: 'w', axis: 0, indices: [0, 1, 2, 3].map((k) => g * SIZE + k) }]) };
+const spec = {
+  groups: Array.from({ length: GROUPS }, (_, g) => [{ variable: 'w', axis: 0, indices: [0, 1, 2, 3].map((k) => g * SIZE + k) }]),
+};
 
 /** runs `config` on the logistic problem with mini-batches of `batch` (N: full batch) */
-function runOptimizer(p: Problem, config: SparseConfig, lr: (step: number) => number, steps: number, batch: number, seed = 1): Float32Array {
+function runOptimizer(
+  p: Problem,
+  config: SparseConfig,
+  lr: (step: number) => number,
+  steps: number,
+  batch: number,
+  seed = 1,
+): Float32Array {
   const w = tf.variable(tf.zeros([P]), true, `w`);
-  const opt = new SparseOptimizer(new GroupIndex(spec, new Map([['w', [P]]])), config);
+  const opt = createSparseOptimizer(new GroupIndex(spec, new Map([['w', [P]]])), config);
   const X = tf.tensor2d(Float32Array.from(p.X), [N, P]);
   const y = tf.tensor1d(Float32Array.from(p.y));
   const rng = new Rng(seed);
@@ -114,7 +126,10 @@ function runOptimizer(p: Problem, config: SparseConfig, lr: (step: number) => nu
     tf.tidy(() => {
       const xb = tf.gather(X, rows);
       const yb = tf.gather(y, rows);
-      const { grads } = tf.variableGrads(() => tf.mean(tf.softplus(tf.neg(tf.mul(yb, tf.squeeze(tf.matMul(xb, tf.reshape(w, [P, 1]))))))) as tf.Scalar, [w]);
+      const { grads } = tf.variableGrads(
+        () => tf.mean(tf.softplus(tf.neg(tf.mul(yb, tf.squeeze(tf.matMul(xb, tf.reshape(w, [P, 1]))))))) as tf.Scalar,
+        [w],
+      );
       opt.step([w], [grads.w], lr(s));
     });
     rows.dispose();
@@ -144,7 +159,7 @@ test('stochastic HSPG finds the true zero groups exactly; stochastic Prox-SG lea
   const p = makeProblem(3);
   const lr = () => 0.5;
   const steps = 40 * (N / 16);
-  const hspg = runOptimizer(p, { method: 'hspg', lambda: LAMBDA, epsilon: 0.3, switchStep: steps / 4 }, lr, steps, 16);
+  const hspg = runOptimizer(p, { method: 'hspg', lambda: LAMBDA, epsilon: 0.3, halfSpaceStart: steps / 4 }, lr, steps, 16);
   const prox = runOptimizer(p, { method: 'proxsg', lambda: LAMBDA }, lr, steps, 16);
   assert.deepEqual(zeroGroupsOf(hspg), [4, 5, 6, 7, 8, 9]);
   assert.ok(zeroGroupsOf(prox).length <= 3, `stochastic Prox-SG zeroed ${zeroGroupsOf(prox).length} groups`);
@@ -160,7 +175,7 @@ test('OBProx-SG finds the support of the l1 solution', () => {
   const refSupport = support(reference);
   assert.ok(refSupport.length > 4 && refSupport.length < P - 10, `reference support ${refSupport.length}`);
   const steps = 100 * (N / 40);
-  const w = runOptimizer(p, { method: 'obproxsg', lambda, switchStep: steps / 2 }, (s) => (s < steps / 2 ? 0.5 : 0.05), steps, 40);
+  const w = runOptimizer(p, { method: 'obproxsg', lambda, orthantStart: steps / 2 }, (s) => (s < steps / 2 ? 0.5 : 0.05), steps, 40);
   assert.deepEqual(support(w), refSupport);
 });
 
@@ -178,7 +193,9 @@ test('DHSPG reaches the requested group sparsity on a small CNN, and zero groups
   let y = tfl.layers.conv2d({ filters: 12, kernelSize: 3, padding: 'same', kernelInitializer: init(1) }).apply(input) as tfl.SymbolicTensor;
   y = tfl.layers.batchNormalization().apply(y) as tfl.SymbolicTensor;
   y = tfl.layers.reLU().apply(y) as tfl.SymbolicTensor;
-  y = tfl.layers.conv2d({ filters: 16, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu', kernelInitializer: init(2) }).apply(y) as tfl.SymbolicTensor;
+  y = tfl.layers
+    .conv2d({ filters: 16, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu', kernelInitializer: init(2) })
+    .apply(y) as tfl.SymbolicTensor;
   y = tfl.layers.globalAveragePooling2d({}).apply(y) as tfl.SymbolicTensor;
   y = tfl.layers.dense({ units: 3, kernelInitializer: init(3) }).apply(y) as tfl.SymbolicTensor;
   const model = tfl.model({ inputs: input, outputs: y });
@@ -187,9 +204,16 @@ test('DHSPG reaches the requested group sparsity on a small CNN, and zero groups
   assert.equal(groups.length, 28);
   const index = GroupIndex.fromChannelGroups(groups, new Map(variables.map((v) => [v.name, v.shape])));
   for (const target of [0.25, 0.5]) {
-    const opt = new SparseOptimizer(index, {
-      method: 'dhspg', lambda: 0.1, epsilon: 0.5, targetSparsity: target, pruneStart: 10, switchStep: 20, pruneEnd: 80,
-      momentum: 0.9, weightDecay: 1e-4,
+    const opt = createSparseOptimizer(index, {
+      method: 'dhspg',
+      lambda: 0.1,
+      epsilon: 0.5,
+      target: { kind: 'groups', fraction: target },
+      pruneStart: 10,
+      projectionStart: 20,
+      pruneEnd: 80,
+      momentum: 0.9,
+      weightDecay: 1e-4,
     });
     const rng = new Rng(2);
     let zeroSince = new Set<number>();
@@ -223,61 +247,93 @@ test('per-group lambda weights: a heavily weighted signal group goes to zero, we
   assert.ok(!zeroGroupsOf(heavy).includes(1));
   const none = runOptimizer(p, { method: 'proxsg', lambda: LAMBDA, groupWeights: new Array(GROUPS).fill(0) }, () => step, 500, N);
   assert.deepEqual(zeroGroupsOf(none), []);
-  assert.throws(() => new SparseOptimizer(new GroupIndex(spec, new Map([['w', [P]]])), { method: 'proxsg', lambda: 1, groupWeights: [1] }), /groupWeights has 1 entries for 10 groups/);
+  assert.throws(
+    () => createSparseOptimizer(new GroupIndex(spec, new Map([['w', [P]]])), { method: 'proxsg', lambda: 1, groupWeights: [1] }),
+    /groupWeights has 1 entries for 10 groups/,
+  );
 });
 
 test('after penaltyEnd, zero groups stay zero and the others are no longer shrunk', () => {
   const p = makeProblem(3);
   const steps = 40 * (N / 16);
-  const withEnd = runOptimizer(p, { method: 'hspg', lambda: LAMBDA, epsilon: 0.3, switchStep: steps / 4, penaltyEnd: steps / 2 }, () => 0.5, steps, 16);
-  const atEnd = runOptimizer(p, { method: 'hspg', lambda: LAMBDA, epsilon: 0.3, switchStep: steps / 4 }, () => 0.5, steps / 2, 16);
+  const withEnd = runOptimizer(
+    p,
+    { method: 'hspg', lambda: LAMBDA, epsilon: 0.3, halfSpaceStart: steps / 4, penaltyEnd: steps / 2 },
+    () => 0.5,
+    steps,
+    16,
+  );
+  const atEnd = runOptimizer(p, { method: 'hspg', lambda: LAMBDA, epsilon: 0.3, halfSpaceStart: steps / 4 }, () => 0.5, steps / 2, 16);
   assert.deepEqual(zeroGroupsOf(withEnd), zeroGroupsOf(atEnd));
   // without the penalty the signal groups grow back towards the unpenalised fit
   const norm = (w: Float32Array, g: number) => Math.hypot(...w.subarray(g * SIZE, (g + 1) * SIZE));
-  for (let g = 0; g < TRUE_GROUPS; g++) assert.ok(norm(withEnd, g) > norm(atEnd, g), `group ${g}: ${norm(withEnd, g)} vs ${norm(atEnd, g)}`);
+  for (let g = 0; g < TRUE_GROUPS; g++)
+    assert.ok(norm(withEnd, g) > norm(atEnd, g), `group ${g}: ${norm(withEnd, g)} vs ${norm(atEnd, g)}`);
 });
+
+/** DHSPG's chosen groups (1 each) */
+const penalisedOf = (opt: SparseOptimizer) => (opt.getState() as DhspgState).penalised;
 
 /** one mini-batch step of 16 rows of the logistic loss on (X, y), for weights named 'w' (the groups' variable) */
 function logisticStep(X: tf.Tensor2D, y: tf.Tensor1D) {
   return (opt: SparseOptimizer, w: tf.Variable, s: number) =>
     tf.tidy(() => {
-      const rows = tf.tensor1d(Int32Array.from({ length: 16 }, (_, i) => (s * 16 + i) % N), 'int32');
-      const { grads } = tf.variableGrads(() => tf.mean(tf.softplus(tf.neg(tf.mul(tf.gather(y, rows), tf.squeeze(tf.matMul(tf.gather(X, rows), tf.reshape(w, [P, 1]))))))) as tf.Scalar, [w]);
+      const rows = tf.tensor1d(
+        Int32Array.from({ length: 16 }, (_, i) => (s * 16 + i) % N),
+        'int32',
+      );
+      const { grads } = tf.variableGrads(
+        () =>
+          tf.mean(
+            tf.softplus(tf.neg(tf.mul(tf.gather(y, rows), tf.squeeze(tf.matMul(tf.gather(X, rows), tf.reshape(w, [P, 1])))))),
+          ) as tf.Scalar,
+        [w],
+      );
       opt.step([w], [grads[w.name]], 0.5);
     });
 }
 
 for (const prunePeriods of [1, 3]) {
-test(`optimizer state (step, stage, momentum buffers, DHSPG choice, ${prunePeriods} pruning period(s)) saved and restored continues the same run`, () => {
-  const p = makeProblem(3);
-  const X = tf.tensor2d(Float32Array.from(p.X), [N, P]);
-  const y = tf.tensor1d(Float32Array.from(p.y));
-  const config: SparseConfig = { method: 'dhspg', lambda: LAMBDA, epsilon: 0.3, targetSparsity: 0.5, pruneStart: 5, switchStep: 10, pruneEnd: 40, prunePeriods, momentum: 0.9 };
-  const make = () => new SparseOptimizer(new GroupIndex(spec, new Map([['w', [P]]])), config);
-  const stepOn = logisticStep(X, y);
-  // the groups are over the variable named 'w'
-  const straight = tf.variable(tf.zeros([P]), true, 'w');
-  const a = make();
-  for (let s = 0; s < 50; s++) stepOn(a, straight, s);
-  const expected = Array.from(straight.dataSync());
-  a.dispose();
-  straight.dispose();
+  test(`optimizer state (step, stage, momentum buffers, DHSPG choice, ${prunePeriods} pruning period(s)) saved and restored continues the same run`, () => {
+    const p = makeProblem(3);
+    const X = tf.tensor2d(Float32Array.from(p.X), [N, P]);
+    const y = tf.tensor1d(Float32Array.from(p.y));
+    const config: SparseConfig = {
+      method: 'dhspg',
+      lambda: LAMBDA,
+      epsilon: 0.3,
+      target: { kind: 'groups', fraction: 0.5 },
+      pruneStart: 5,
+      projectionStart: 10,
+      pruneEnd: 40,
+      prunePeriods,
+      momentum: 0.9,
+    };
+    const make = () => createSparseOptimizer(new GroupIndex(spec, new Map([['w', [P]]])), config);
+    const stepOn = logisticStep(X, y);
+    // the groups are over the variable named 'w'
+    const straight = tf.variable(tf.zeros([P]), true, 'w');
+    const a = make();
+    for (let s = 0; s < 50; s++) stepOn(a, straight, s);
+    const expected = Array.from(straight.dataSync());
+    a.dispose();
+    straight.dispose();
 
-  const resumed = tf.variable(tf.zeros([P]), true, 'w');
-  const b = make();
-  for (let s = 0; s < 20; s++) stepOn(b, resumed, s);
-  const state = JSON.parse(JSON.stringify(b.getState()));
-  b.dispose();
-  const c = make();
-  // the state names variables; the resumed run's variable is the same one
-  c.setState(state, [resumed]);
-  assert.equal(c.stepCount, 20);
-  for (let s = 20; s < 50; s++) stepOn(c, resumed, s);
-  assert.deepEqual(Array.from(resumed.dataSync()), expected);
-  assert.equal(zeroGroupsOf(resumed.dataSync()).length, 5);
-  tf.dispose([X, y, resumed]);
-  c.dispose();
-});
+    const resumed = tf.variable(tf.zeros([P]), true, 'w');
+    const b = make();
+    for (let s = 0; s < 20; s++) stepOn(b, resumed, s);
+    const state = JSON.parse(JSON.stringify(b.getState()));
+    b.dispose();
+    const c = make();
+    // the state names variables; the resumed run's variable is the same one
+    c.setState(state, [resumed]);
+    assert.equal(c.stepCount, 20);
+    for (let s = 20; s < 50; s++) stepOn(c, resumed, s);
+    assert.deepEqual(Array.from(resumed.dataSync()), expected);
+    assert.equal(zeroGroupsOf(resumed.dataSync()).length, 5);
+    tf.dispose([X, y, resumed]);
+    c.dispose();
+  });
 }
 
 test('DHSPG pruning periods: each period removes its share of the target, chosen among the groups still alive', () => {
@@ -286,17 +342,34 @@ test('DHSPG pruning periods: each period removes its share of the target, chosen
   const y = tf.tensor1d(Float32Array.from(p.y));
   const w = tf.variable(tf.zeros([P]), true, 'w');
   // 6 of 10 groups in 3 periods over steps [5, 35): 2 more at each of steps 15, 25 and 35
-  const opt = new SparseOptimizer(new GroupIndex(spec, new Map([['w', [P]]])), {
-    method: 'dhspg', lambda: LAMBDA, epsilon: 0.3, targetSparsity: 0.6, pruneStart: 5, switchStep: 5, pruneEnd: 35, prunePeriods: 3, momentum: 0.9,
+  const opt = createSparseOptimizer(new GroupIndex(spec, new Map([['w', [P]]])), {
+    method: 'dhspg',
+    lambda: LAMBDA,
+    epsilon: 0.3,
+    target: { kind: 'groups', fraction: 0.6 },
+    pruneStart: 5,
+    projectionStart: 5,
+    pruneEnd: 35,
+    prunePeriods: 3,
+    momentum: 0.9,
   });
-  assert.throws(() => new SparseOptimizer(new GroupIndex(spec, new Map([['w', [P]]])), { method: 'dhspg', lambda: 0, targetSparsity: 0.5, prunePeriods: 0 }), /pruning periods must be a whole number >= 1, got 0/);
+  assert.throws(
+    () =>
+      createSparseOptimizer(new GroupIndex(spec, new Map([['w', [P]]])), {
+        method: 'dhspg',
+        lambda: 0,
+        target: { kind: 'groups', fraction: 0.5 },
+        prunePeriods: 0,
+      }),
+    /pruning periods must be a whole number >= 1, got 0/,
+  );
   const stepOn = logisticStep(X, y);
   const zeroAfter = new Map<number, number[]>();
   const chosenAfter = new Map<number, number>();
   for (let s = 0; s < 45; s++) {
     stepOn(opt, w, s);
     zeroAfter.set(s + 1, zeroGroupsOf(w.dataSync()));
-    chosenAfter.set(s + 1, opt.getState().penalised?.filter((c) => c).length ?? 0);
+    chosenAfter.set(s + 1, penalisedOf(opt)?.filter((c) => c).length ?? 0);
   }
   // steps are counted from 0: step 15 is the 16th
   assert.equal(chosenAfter.get(5), 0);
@@ -308,8 +381,12 @@ test('DHSPG pruning periods: each period removes its share of the target, chosen
   const final = zeroAfter.get(45)!;
   assert.equal(final.length, 6);
   // zero groups stay zero, and the groups of each period are among the final ones
-  for (const s of [16, 26, 36]) for (const g of zeroAfter.get(s)!) assert.ok(final.includes(g), `group ${g}, zero after step ${s}, came back`);
-  assert.deepEqual(opt.getState().penalised!.flatMap((c, g) => (c ? [g] : [])), final);
+  for (const s of [16, 26, 36])
+    for (const g of zeroAfter.get(s)!) assert.ok(final.includes(g), `group ${g}, zero after step ${s}, came back`);
+  assert.deepEqual(
+    penalisedOf(opt)!.flatMap((c, g) => (c ? [g] : [])),
+    final,
+  );
   tf.dispose([X, y, w]);
   opt.dispose();
 });
@@ -321,11 +398,20 @@ test('DHSPG uniform allocation (groupLayers): every layer gives up the same shar
   const stepOn = logisticStep(X, y);
   const chosenBy = (groupLayers?: number[]) => {
     const w = tf.variable(tf.zeros([P]), true, 'w');
-    const opt = new SparseOptimizer(new GroupIndex(spec, new Map([['w', [P]]])), {
-      method: 'dhspg', lambda: LAMBDA, epsilon: 0.3, targetSparsity: 0.4, pruneStart: 5, switchStep: 5, pruneEnd: 20, momentum: 0.9, groupLayers,
+    const opt = createSparseOptimizer(new GroupIndex(spec, new Map([['w', [P]]])), {
+      method: 'dhspg',
+      lambda: LAMBDA,
+      epsilon: 0.3,
+      target: { kind: 'groups', fraction: 0.4 },
+      pruneStart: 5,
+      projectionStart: 5,
+      pruneEnd: 20,
+      momentum: 0.9,
+      groupLayers,
+      allocation: groupLayers ? 'uniform' : 'global',
     });
     for (let s = 0; s < 25; s++) stepOn(opt, w, s);
-    const chosen = opt.getState().penalised!.flatMap((c, g) => (c ? [g] : []));
+    const chosen = penalisedOf(opt)!.flatMap((c, g) => (c ? [g] : []));
     assert.deepEqual(zeroGroupsOf(w.dataSync()), chosen);
     tf.dispose(w);
     opt.dispose();
@@ -335,11 +421,27 @@ test('DHSPG uniform allocation (groupLayers): every layer gives up the same shar
   // takes 4 of the noise groups 4-9; a layer of groups 0-4 must give up 2 of them
   const global = chosenBy();
   assert.equal(global.length, 4);
-  assert.ok(global.every((g) => g >= TRUE_GROUPS), `global choice ${global}`);
+  assert.ok(
+    global.every((g) => g >= TRUE_GROUPS),
+    `global choice ${global}`,
+  );
   const layers = [0, 0, 0, 0, 0, 1, 1, 1, 1, 1];
   const uniform = chosenBy(layers);
-  assert.deepEqual([0, 1].map((l) => uniform.filter((g) => layers[g] === l).length), [2, 2], `uniform choice ${uniform}`);
-  assert.throws(() => new SparseOptimizer(new GroupIndex(spec, new Map([['w', [P]]])), { method: 'dhspg', lambda: 0, targetSparsity: 0.5, groupLayers: [0] }), /groupLayers has 1 entries for 10 groups/);
+  assert.deepEqual(
+    [0, 1].map((l) => uniform.filter((g) => layers[g] === l).length),
+    [2, 2],
+    `uniform choice ${uniform}`,
+  );
+  assert.throws(
+    () =>
+      createSparseOptimizer(new GroupIndex(spec, new Map([['w', [P]]])), {
+        method: 'dhspg',
+        lambda: 0,
+        target: { kind: 'groups', fraction: 0.5 },
+        groupLayers: [0],
+      }),
+    /groupLayers has 1 entries for 10 groups/,
+  );
   tf.dispose([X, y]);
 });
 
@@ -349,18 +451,33 @@ test('DHSPG with a MACs target chooses groups until their MACs reach the target,
   const X = tf.tensor2d(Float32Array.from(p.X), [N, P]);
   const y = tf.tensor1d(Float32Array.from(p.y));
   const w = tf.variable(tf.zeros([P]), true, 'w');
-  const opt = new SparseOptimizer(new GroupIndex(spec, new Map([['w', [P]]])), {
-    method: 'dhspg', lambda: LAMBDA, epsilon: 0.3, pruneStart: 5, switchStep: 10, pruneEnd: 40, momentum: 0.9,
-    targetMacs: { fraction: 0.3, groupMacs, totalMacs: 19, removedMacs: (ids) => ids.reduce((sum, g) => sum + groupMacs[g], 0) },
+  const opt = createSparseOptimizer(new GroupIndex(spec, new Map([['w', [P]]])), {
+    method: 'dhspg',
+    lambda: LAMBDA,
+    epsilon: 0.3,
+    pruneStart: 5,
+    projectionStart: 10,
+    pruneEnd: 40,
+    momentum: 0.9,
+    target: { kind: 'macs', fraction: 0.3, groupMacs, totalMacs: 19, removedMacs: (ids) => ids.reduce((sum, g) => sum + groupMacs[g], 0) },
   });
   for (let s = 0; s < 50; s++) {
     tf.tidy(() => {
-      const rows = tf.tensor1d(Int32Array.from({ length: 16 }, (_, i) => (s * 16 + i) % N), 'int32');
-      const { grads } = tf.variableGrads(() => tf.mean(tf.softplus(tf.neg(tf.mul(tf.gather(y, rows), tf.squeeze(tf.matMul(tf.gather(X, rows), tf.reshape(w, [P, 1]))))))) as tf.Scalar, [w]);
+      const rows = tf.tensor1d(
+        Int32Array.from({ length: 16 }, (_, i) => (s * 16 + i) % N),
+        'int32',
+      );
+      const { grads } = tf.variableGrads(
+        () =>
+          tf.mean(
+            tf.softplus(tf.neg(tf.mul(tf.gather(y, rows), tf.squeeze(tf.matMul(tf.gather(X, rows), tf.reshape(w, [P, 1])))))),
+          ) as tf.Scalar,
+        [w],
+      );
       opt.step([w], [grads.w], 0.5);
     });
   }
-  const chosen = opt.getState().penalised!.flatMap((c, g) => (c ? [g] : []));
+  const chosen = penalisedOf(opt)!.flatMap((c, g) => (c ? [g] : []));
   const macs = chosen.reduce((sum, g) => sum + groupMacs[g], 0);
   assert.ok(macs >= 0.3 * 19, `chosen ${chosen} cost ${macs} MACs`);
   // it stops at the first group that reaches the target: at most one group's MACs beyond it

@@ -8,7 +8,8 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { initEngine } from '../src/engine/index.js';
 import { loadDataset, subsetSplits, type Batch } from '../src/data/index.js';
 import { buildZooModel } from '../src/models/zoo.js';
-import { Adam, Sgd, type Optimizer } from '../src/train/optimizers.js';
+import { Adam, Sgd } from '../src/optim/dense.js';
+import type { Optimizer } from '../src/optim/optimizer.js';
 import { createSchedule } from '../src/train/schedules.js';
 import { train, trainStep, trainableVariables, evaluate, classificationLoss } from '../src/train/loop.js';
 import { loadModel, saveModel } from '../src/io/model_files.js';
@@ -18,7 +19,11 @@ import { trainingBackends } from './helpers/backends.js';
 await initEngine({ backend: 'wasm' });
 
 // Least squares with a known solution: A x = b for a well-conditioned 3x3 system.
-const A = [[3, 1, 0], [1, 4, 1], [0, 1, 2]];
+const A = [
+  [3, 1, 0],
+  [1, 4, 1],
+  [0, 1, 2],
+];
 const b = [1, -2, 3];
 /** solution of A x = b by Cramer's rule, computed independently of any optimizer */
 function solve3(m: number[][], v: number[]): number[] {
@@ -63,7 +68,10 @@ test('SGD (plain, heavy ball, Nesterov) and Adam converge to the closed-form lea
 
 test('weight decay moves the minimiser to the ridge solution (A + wd I) x = b', () => {
   const wd = 0.5;
-  const ridge = solve3(A.map((row, r) => row.map((v, c) => v + (r === c ? wd : 0))), b);
+  const ridge = solve3(
+    A.map((row, r) => row.map((v, c) => v + (r === c ? wd : 0))),
+    b,
+  );
   const x = minimise(new Sgd({ momentum: 0.9, weightDecay: wd }), 0.05, 800);
   x.forEach((xi, i) => assert.ok(Math.abs(xi - ridge[i]) < 1e-3, `x[${i}] = ${xi}, expected ${ridge[i]}`));
 });
@@ -97,7 +105,10 @@ test('learning-rate schedules: cosine, step, warm-up', () => {
   assert.ok(Math.abs(cos(50) - 0.05) < 1e-12);
   assert.ok(cos(100) < 1e-12);
   const step = createSchedule({ name: 'step', baseLr: 1, totalSteps: 100, milestones: [30, 60], gamma: 0.1 });
-  assert.deepEqual([step(0), step(29), step(30), step(59), step(60)].map((v) => +v.toPrecision(6)), [1, 1, 0.1, 0.1, 0.01]);
+  assert.deepEqual(
+    [step(0), step(29), step(30), step(59), step(60)].map((v) => +v.toPrecision(6)),
+    [1, 1, 0.1, 0.1, 0.01],
+  );
   const warm = createSchedule({ name: 'cosine', baseLr: 0.4, totalSteps: 110, warmupSteps: 10 });
   assert.ok(Math.abs(warm(0) - 0.04) < 1e-12);
   assert.ok(Math.abs(warm(9) - 0.4) < 1e-12);
@@ -110,11 +121,17 @@ test('learning-rate schedules: cosine, step, warm-up', () => {
 function mixedModel(seed: number): tfl.LayersModel {
   const init = (k: number) => tfl.initializers.glorotUniform({ seed: seed * 100 + k });
   const input = tfl.input({ shape: [9, 9, 2] });
-  let y = tfl.layers.conv2d({ filters: 4, kernelSize: 3, strides: 2, padding: 'same', kernelInitializer: init(1) }).apply(input) as tfl.SymbolicTensor;
+  let y = tfl.layers
+    .conv2d({ filters: 4, kernelSize: 3, strides: 2, padding: 'same', kernelInitializer: init(1) })
+    .apply(input) as tfl.SymbolicTensor;
   y = tfl.layers.batchNormalization().apply(y) as tfl.SymbolicTensor;
   y = tfl.layers.reLU().apply(y) as tfl.SymbolicTensor;
-  y = tfl.layers.depthwiseConv2d({ kernelSize: 3, depthMultiplier: 2, padding: 'valid', depthwiseInitializer: init(2) }).apply(y) as tfl.SymbolicTensor;
-  y = tfl.layers.separableConv2d({ filters: 5, kernelSize: 2, padding: 'same', depthwiseInitializer: init(3), pointwiseInitializer: init(4) }).apply(y) as tfl.SymbolicTensor;
+  y = tfl.layers
+    .depthwiseConv2d({ kernelSize: 3, depthMultiplier: 2, padding: 'valid', depthwiseInitializer: init(2) })
+    .apply(y) as tfl.SymbolicTensor;
+  y = tfl.layers
+    .separableConv2d({ filters: 5, kernelSize: 2, padding: 'same', depthwiseInitializer: init(3), pointwiseInitializer: init(4) })
+    .apply(y) as tfl.SymbolicTensor;
   y = tfl.layers.maxPooling2d({ poolSize: 2, padding: 'same' }).apply(y) as tfl.SymbolicTensor;
   const a = tfl.layers.globalAveragePooling2d({}).apply(y) as tfl.SymbolicTensor;
   const m = tfl.layers.globalMaxPooling2d({}).apply(y) as tfl.SymbolicTensor;
@@ -133,66 +150,69 @@ function randomBatch(rng: Rng, size: number, shape: number[], classes: number): 
 }
 
 for (const backend of trainingBackends) {
-test(`a stock model with Conv2D, DepthwiseConv2D, SeparableConv2D, BN and pooling: ${backend} gradients equal the cpu backend's`, async () => {
-  const batch = randomBatch(new Rng(1), 4, [9, 9, 2], 3);
-  const grads = async (backend: string) => {
-    await tf.setBackend(backend);
-    const model = mixedModel(7);
-    const vars = trainableVariables(model);
-    const lossFn = classificationLoss(model);
-    const out = tf.tidy(() => {
-      const x = tf.tensor4d(batch.x, [4, 9, 9, 2]);
-      const y = tf.cast(tf.oneHot(tf.tensor1d(batch.labels, 'int32'), 3), 'float32');
-      const { grads: g } = tf.variableGrads(() => lossFn(model.apply(x, { training: true }) as tf.Tensor, y), vars);
-      return vars.map((v) => Array.from(g[v.name].dataSync()));
+  test(`a stock model with Conv2D, DepthwiseConv2D, SeparableConv2D, BN and pooling: ${backend} gradients equal the cpu backend's`, async () => {
+    const batch = randomBatch(new Rng(1), 4, [9, 9, 2], 3);
+    const grads = async (backend: string) => {
+      await tf.setBackend(backend);
+      const model = mixedModel(7);
+      const vars = trainableVariables(model);
+      const lossFn = classificationLoss(model);
+      const out = tf.tidy(() => {
+        const x = tf.tensor4d(batch.x, [4, 9, 9, 2]);
+        const y = tf.cast(tf.oneHot(tf.tensor1d(batch.labels, 'int32'), 3), 'float32');
+        const { grads: g } = tf.variableGrads(() => lossFn(model.apply(x, { training: true }) as tf.Tensor, y), vars);
+        return vars.map((v) => Array.from(g[v.name].dataSync()));
+      });
+      model.dispose();
+      return out;
+    };
+    const cpu = await grads('cpu');
+    const wasm = await grads(backend);
+    assert.equal(cpu.length, wasm.length);
+    cpu.forEach((g, i) => {
+      const scale = Math.max(1e-3, ...g.map(Math.abs));
+      g.forEach((v, j) => assert.ok(Math.abs(v - wasm[i][j]) <= 1e-4 * scale, `variable ${i}[${j}]: cpu ${v}, ${backend} ${wasm[i][j]}`));
     });
+  });
+
+  test(`training steps on ${backend} lower the loss and leak no tensors`, async () => {
+    await tf.setBackend(backend);
+    const model = mixedModel(3);
+    const vars = trainableVariables(model);
+    const opt = new Sgd({ momentum: 0.9, nesterov: true, weightDecay: 5e-4 });
+    const batch = randomBatch(new Rng(2), 8, [9, 9, 2], 3);
+    const first = trainStep(model, vars, opt, batch, [9, 9, 2], 0.05);
+    const counts: number[] = [];
+    let last = first;
+    for (let i = 0; i < 30; i++) {
+      last = trainStep(model, vars, opt, batch, [9, 9, 2], 0.05);
+      counts.push(tf.memory().numTensors);
+    }
+    assert.ok(
+      counts.every((c) => c === counts[0]),
+      `tensor counts per step: ${counts.join(',')}`,
+    );
+    assert.ok(last.loss < 0.5 * first.loss, `loss ${first.loss} -> ${last.loss}`);
+    opt.dispose();
     model.dispose();
-    return out;
-  };
-  const cpu = await grads('cpu');
-  const wasm = await grads(backend);
-  assert.equal(cpu.length, wasm.length);
-  cpu.forEach((g, i) => {
-    const scale = Math.max(1e-3, ...g.map(Math.abs));
-    g.forEach((v, j) => assert.ok(Math.abs(v - wasm[i][j]) <= 1e-4 * scale, `variable ${i}[${j}]: cpu ${v}, ${backend} ${wasm[i][j]}`));
   });
-});
 
-test(`training steps on ${backend} lower the loss and leak no tensors`, async () => {
-  await tf.setBackend(backend);
-  const model = mixedModel(3);
-  const vars = trainableVariables(model);
-  const opt = new Sgd({ momentum: 0.9, nesterov: true, weightDecay: 5e-4 });
-  const batch = randomBatch(new Rng(2), 8, [9, 9, 2], 3);
-  const first = trainStep(model, vars, opt, batch, [9, 9, 2], 0.05);
-  const counts: number[] = [];
-  let last = first;
-  for (let i = 0; i < 30; i++) {
-    last = trainStep(model, vars, opt, batch, [9, 9, 2], 0.05);
-    counts.push(tf.memory().numTensors);
-  }
-  assert.ok(counts.every((c) => c === counts[0]), `tensor counts per step: ${counts.join(',')}`);
-  assert.ok(last.loss < 0.5 * first.loss, `loss ${first.loss} -> ${last.loss}`);
-  opt.dispose();
-  model.dispose();
-});
-
-test(`model.fit trains a stock conv model on ${backend}`, async () => {
-  await tf.setBackend(backend);
-  const model = mixedModel(5);
-  model.compile({
-    optimizer: tf.train.momentum(0.05, 0.9),
-    loss: (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.losses.softmaxCrossEntropy(yTrue, yPred),
+  test(`model.fit trains a stock conv model on ${backend}`, async () => {
+    await tf.setBackend(backend);
+    const model = mixedModel(5);
+    model.compile({
+      optimizer: tf.train.momentum(0.05, 0.9),
+      loss: (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.losses.softmaxCrossEntropy(yTrue, yPred),
+    });
+    const batch = randomBatch(new Rng(4), 16, [9, 9, 2], 3);
+    const x = tf.tensor4d(batch.x, [16, 9, 9, 2]);
+    const y = tf.cast(tf.oneHot(tf.tensor1d(batch.labels, 'int32'), 3), 'float32');
+    const h = await model.fit(x, y, { epochs: 25, batchSize: 8, verbose: 0, shuffle: false });
+    const losses = h.history.loss as number[];
+    assert.ok(losses[losses.length - 1] < 0.5 * losses[0], `loss ${losses[0]} -> ${losses[losses.length - 1]}`);
+    tf.dispose([x, y]);
+    model.dispose();
   });
-  const batch = randomBatch(new Rng(4), 16, [9, 9, 2], 3);
-  const x = tf.tensor4d(batch.x, [16, 9, 9, 2]);
-  const y = tf.cast(tf.oneHot(tf.tensor1d(batch.labels, 'int32'), 3), 'float32');
-  const h = await model.fit(x, y, { epochs: 25, batchSize: 8, verbose: 0, shuffle: false });
-  const losses = h.history.loss as number[];
-  assert.ok(losses[losses.length - 1] < 0.5 * losses[0], `loss ${losses[0]} -> ${losses[losses.length - 1]}`);
-  tf.dispose([x, y]);
-  model.dispose();
-});
 }
 
 test('LeNet-5 learns MNIST: one epoch on 3000 images beats 85% on 1000 test images', async () => {
@@ -201,7 +221,12 @@ test('LeNet-5 learns MNIST: one epoch on 3000 images beats 85% on 1000 test imag
   const model = buildZooModel('lenet5', { inputShape: [28, 28, 1], numClasses: 10, seed: 1 });
   const before = evaluate(model, { ...data.test, count: 1000, labels: data.test.labels.subarray(0, 1000) }, data.normalization);
   const history = await train(model, data, {
-    epochs: 1, batchSize: 32, seed: 1, lr: 0.05, schedule: 'cosine', warmupEpochs: 0.5,
+    epochs: 1,
+    batchSize: 32,
+    seed: 1,
+    lr: 0.05,
+    schedule: 'cosine',
+    warmupEpochs: 0.5,
     optimizer: { name: 'sgd', momentum: 0.9, nesterov: true, weightDecay: 5e-4 },
   });
   assert.ok(before.accuracy < 0.3, `untrained accuracy ${before.accuracy}`);

@@ -1,12 +1,14 @@
 // Progress for people: a bar per epoch on a terminal, one line per epoch otherwise.
 import cliProgress from 'cli-progress';
-import type { EpochMetrics, TrainCallbacks } from '../train/loop.js';
+import type { EpochMetrics, TrainCallbacks } from '../train/metrics.js';
 import type { GroupStats } from '../optim/sparse.js';
-
-const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
+import { pct } from '../util/format.js';
 
 export function epochLine(m: EpochMetrics & Partial<GroupStats>): string {
-  const groups = m.zeroGroups === undefined ? '' : `, zero groups ${m.zeroGroups}/${m.groups} (${pct(m.groupSparsity!)}), sum of group norms ${m.normSum!.toFixed(2)}`;
+  const groups =
+    m.zeroGroups === undefined
+      ? ''
+      : `, zero groups ${m.zeroGroups}/${m.groups} (${pct(m.groupSparsity!)}), sum of group norms ${m.normSum!.toFixed(2)}`;
   return (
     `epoch ${m.epoch}: loss ${m.trainLoss.toFixed(4)}, train ${pct(m.trainAccuracy)}, ` +
     `test ${pct(m.testAccuracy)} (loss ${m.testLoss.toFixed(4)})${groups}, ${m.imagesPerSecond.toFixed(0)} img/s, ` +

@@ -1,16 +1,18 @@
 // The baseline the method is compared with: L1-norm filter pruning (Li et al.,
 // "Pruning Filters for Efficient ConvNets", 2017) in the same framework. Train
 // dense, remove in every layer the same fraction of groups with the smallest mean
-// |kernel weight| until the MACs target is met, then fine-tune the slim model for
-// the rest of the epoch budget.
+// |kernel weight| (importance and allocation shared with DHSPG, src/optim) until the
+// MACs target is met, then fine-tune the slim model for the rest of the epoch budget.
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { loadDataset, subsetSplits } from '../data/datasets.js';
 import { predictRemoval, zeroInvariantGroups, type ChannelGroup, type Partition } from '../graph/groups.js';
+import { groupLayerIds, removalOrder, takeUntil, type Allocation } from '../optim/allocation.js';
+import { l1Magnitudes } from '../optim/importance.js';
 import { countModel } from '../metrics/count.js';
 import { constructSlimModel } from '../slim/construct.js';
 import { zeroOutGroups } from '../slim/zero.js';
 import { evaluate, train, type EpochMetrics, type TrainCallbacks, type TrainConfig } from '../train/loop.js';
-import { resolveModel } from '../train/job.js';
+import { resolveModel } from '../models/resolve.js';
 
 export interface MagnitudePruneJob extends Omit<TrainConfig, 'optimizer'> {
   model: string;
@@ -23,6 +25,8 @@ export interface MagnitudePruneJob extends Omit<TrainConfig, 'optimizer'> {
   nesterov?: boolean;
   weightDecay?: number;
   freeze?: string[];
+  /** 'uniform' (default): the same share of every layer; 'global': the smallest magnitudes anywhere */
+  allocation?: Allocation;
   subset?: number;
 }
 
@@ -35,56 +39,41 @@ export interface MagnitudePruneResult {
   model: tfl.LayersModel;
 }
 
-const KERNEL_ROLES = new Set(['kernel', 'depthwise_kernel', 'pointwise_kernel']);
-
-/** mean |w| over a group's kernel slices: Li et al.'s L1 norm, per scalar so layers compare */
-export function l1Scores(model: tfl.LayersModel, groups: readonly ChannelGroup[]): number[] {
-  const values = new Map(model.weights.map((w) => [w.name, { data: w.read().dataSync(), shape: w.shape as number[] }]));
-  return groups.map((g) => {
-    let sum = 0;
-    let count = 0;
-    for (const s of g.slices.filter((x) => KERNEL_ROLES.has(x.role))) {
-      const { data, shape } = values.get(s.variable)!;
-      const inner = shape.slice(s.axis + 1).reduce((a, b) => a * b, 1);
-      const picked = new Set(s.indices);
-      for (let k = 0; k < data.length; k++) {
-        if (picked.has(Math.floor(k / inner) % shape[s.axis])) {
-          sum += Math.abs(data[k]);
-          count++;
-        }
-      }
-    }
-    return count ? sum / count : Infinity;
-  });
-}
-
 /**
- * Li et al.'s uniform setting: in every layer, the same fraction of its groups with
- * the smallest scores goes (never all of a layer's). The smallest fraction that
- * brings the MACs down by `ratio` is found by bisection.
+ * Removes groups with the smallest L1 magnitude until the MACs fall by `ratio`:
+ * 'uniform' (Li et al.'s setting, the default) takes the same share of every layer,
+ * 'global' ranks all groups together. Every layer keeps at least one group.
  */
-export function chooseByScore(partition: Partition, scores: number[], macs: number, ratio: number): ChannelGroup[] {
+export function chooseByMagnitude(
+  partition: Partition,
+  magnitudes: number[],
+  macs: number,
+  ratio: number,
+  allocation: Allocation = 'uniform',
+): ChannelGroup[] {
   const prunable = partition.groups.filter((g) => g.prunable);
-  const byLayer = new Map<string, { g: ChannelGroup; score: number }[]>();
-  prunable.forEach((g, i) => {
-    const layer = g.channels[0]?.layer ?? g.slices[0].layer;
-    byLayer.set(layer, [...(byLayer.get(layer) ?? []), { g, score: scores[i] }]);
-  });
-  for (const list of byLayer.values()) list.sort((a, b) => a.score - b.score);
-  const pick = (fraction: number) =>
-    [...byLayer.values()].flatMap((list) => list.slice(0, Math.min(list.length - 1, Math.floor(fraction * list.length))).map((e) => e.g));
+  const order = removalOrder(
+    prunable.map((_, i) => i),
+    magnitudes.map((m) => -m),
+    { allocation, layers: groupLayerIds(prunable) },
+  );
   const goal = macs * (1 - 1 / ratio);
-  let lo = 0;
-  let hi = 1;
-  for (let i = 0; i < 30; i++) {
-    const mid = (lo + hi) / 2;
-    if (predictRemoval(partition.graph, pick(mid)).macs >= goal) hi = mid;
-    else lo = mid;
-  }
-  return pick(hi);
+  const picked = takeUntil(
+    order,
+    [],
+    (p) =>
+      predictRemoval(
+        partition.graph,
+        p.map((i) => prunable[i]),
+      ).macs >= goal,
+  );
+  return picked.map((i) => prunable[i]);
 }
 
-export async function runMagnitudePruneJob(job: MagnitudePruneJob, callbacks: TrainCallbacks & { onStage?(message: string): void } = {}): Promise<MagnitudePruneResult> {
+export async function runMagnitudePruneJob(
+  job: MagnitudePruneJob,
+  callbacks: TrainCallbacks & { onStage?(message: string): void } = {},
+): Promise<MagnitudePruneResult> {
   if (!(job.macsRatio > 1)) throw new Error(`the MACs ratio must be above 1, got ${job.macsRatio}`);
   const data = subsetSplits(loadDataset(job.data), job.subset);
   const model = await resolveModel(job.model, { inputShape: data.train.shape, numClasses: data.train.numClasses }, job.seed);
@@ -98,7 +87,7 @@ export async function runMagnitudePruneJob(job: MagnitudePruneJob, callbacks: Tr
   callbacks.onStage?.('L1-norm filter pruning');
   const partition = zeroInvariantGroups(model, { freeze: job.freeze });
   const prunable = partition.groups.filter((g) => g.prunable);
-  const chosen = chooseByScore(partition, l1Scores(model, prunable), before.macs, job.macsRatio);
+  const chosen = chooseByMagnitude(partition, l1Magnitudes(model, prunable), before.macs, job.macsRatio, job.allocation);
   zeroOutGroups(model, chosen);
   const slim = await constructSlimModel(model, { partition });
   model.dispose();
@@ -106,7 +95,12 @@ export async function runMagnitudePruneJob(job: MagnitudePruneJob, callbacks: Tr
   const rest = job.epochs - pruneEpoch;
   if (rest > 0) {
     callbacks.onStage?.('fine-tuning');
-    history.push(...(await train(slim.model, data, { ...job, epochs: rest, optimizer }, callbacks)).map((m) => ({ ...m, epoch: m.epoch + pruneEpoch })));
+    history.push(
+      ...(await train(slim.model, data, { ...job, epochs: rest, optimizer }, callbacks)).map((m) => ({
+        ...m,
+        epoch: m.epoch + pruneEpoch,
+      })),
+    );
   }
   const final = evaluate(slim.model, data.test, data.normalization);
   return {

@@ -132,7 +132,10 @@ function loadCifarDataset(name: CifarVariant): DataSplits {
     );
   }
   const split = (which: 'train' | 'test'): ImageSet => {
-    const b = readCifar(files[which].map((f) => join(dir, f)), name);
+    const b = readCifar(
+      files[which].map((f) => join(dir, f)),
+      name,
+    );
     return {
       name: `${name}/${which}`,
       images: b.images,

@@ -23,9 +23,7 @@ export function parseIdx(bytes: Uint8Array, source: string): IdxArray {
   }
   if (raw.length < 4) throw new DataError(`${source}: too short to be an IDX file (${raw.length} bytes)`);
   if (raw[0] !== 0 || raw[1] !== 0) {
-    throw new DataError(
-      `${source}: bad magic number 0x${Buffer.from(raw.subarray(0, 4)).toString('hex')}; not an IDX file`,
-    );
+    throw new DataError(`${source}: bad magic number 0x${Buffer.from(raw.subarray(0, 4)).toString('hex')}; not an IDX file`);
   }
   if (raw[2] !== UNSIGNED_BYTE) {
     throw new DataError(`${source}: IDX data type 0x${raw[2].toString(16)} is not supported (only unsigned bytes, 0x08)`);

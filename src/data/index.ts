@@ -2,7 +2,15 @@ export { DataError } from './errors.js';
 export { parseIdx, readIdx, encodeIdx, type IdxArray } from './idx.js';
 export { parseCifar, readCifar, encodeCifar, type CifarBatch, type CifarVariant } from './cifar.js';
 export {
-  loadDataset, channelStatistics, takeFirst, subsetSplits, datasetNames, isDatasetName,
-  type DatasetName, type DataSplits, type ImageSet, type Normalization,
+  loadDataset,
+  channelStatistics,
+  takeFirst,
+  subsetSplits,
+  datasetNames,
+  isDatasetName,
+  type DatasetName,
+  type DataSplits,
+  type ImageSet,
+  type Normalization,
 } from './datasets.js';
 export { batches, batchCount, cifarAugmentation, type Augmentation, type Batch, type BatchOptions } from './batches.js';

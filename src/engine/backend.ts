@@ -31,9 +31,7 @@ let announced = false;
  * loads, else wasm) and registers the gradient kernels it lacks. `announce` prints
  * the choice once per process.
  */
-export async function initEngine(
-  options: { backend?: string; announce?: boolean } = {},
-): Promise<EngineInfo> {
+export async function initEngine(options: { backend?: string; announce?: boolean } = {}): Promise<EngineInfo> {
   const hasNative = registerNativeBackend();
   const loaded = nativeAddon();
   const nativeUnavailable = 'error' in loaded ? loaded.error : undefined;

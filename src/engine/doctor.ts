@@ -11,7 +11,7 @@ export interface Diagnosis {
   platform: string;
   cpu: string;
   cores: number;
-  /** the backend slimtrain uses when none is asked for */
+  /** the backend asked for, else the one slimtrain uses when none is */
   backend: string;
   summary: string;
   native: { addon: string; loaded: boolean; error?: string; info?: NativeInfo };
@@ -51,8 +51,8 @@ async function selfCheck(): Promise<{ maxRelativeDifference: number; ok: boolean
   return { maxRelativeDifference: worst, ok: worst < 1e-3 };
 }
 
-export async function diagnose(): Promise<Diagnosis> {
-  const engine = await initEngine();
+export async function diagnose(options: { backend?: string } = {}): Promise<Diagnosis> {
+  const engine = await initEngine({ backend: options.backend });
   const loaded = nativeAddon();
   const diagnosis: Diagnosis = {
     node: process.version,
@@ -61,7 +61,10 @@ export async function diagnose(): Promise<Diagnosis> {
     cores: cpus().length,
     backend: engine.backend,
     summary: describeBackend(engine),
-    native: 'addon' in loaded ? { addon: addonPath, loaded: true, info: loaded.addon.info() } : { addon: addonPath, loaded: false, error: loaded.error },
+    native:
+      'addon' in loaded
+        ? { addon: addonPath, loaded: true, info: loaded.addon.info() }
+        : { addon: addonPath, loaded: false, error: loaded.error },
   };
   if ('addon' in loaded) diagnosis.selfCheck = await selfCheck();
   return diagnosis;

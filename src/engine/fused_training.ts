@@ -72,7 +72,11 @@ export function installFusedTraining(): void {
       return original.call(this, inputs, kwargs);
     }
     return tf.tidy(() => {
-      const [y, mean, variance] = run(BatchNormTraining, { x, gamma: this.gamma.read(), beta: this.beta.read() }, { epsilon: this.epsilon }) as tf.Tensor[];
+      const [y, mean, variance] = run(
+        BatchNormTraining,
+        { x, gamma: this.gamma.read(), beta: this.beta.read() },
+        { epsilon: this.epsilon },
+      ) as tf.Tensor[];
       // the moving averages exactly as tfjs-layers updates them
       const update = (variable: tfl.LayerVariable, value: tf.Tensor) =>
         tf.tidy(() => {

@@ -1,7 +1,7 @@
 // Gradient kernels for backends that lack them (the wasm backend has no
 // Conv2DBackpropFilter and no depthwise backprops) or compute them wrongly (its
 // MaxPoolGrad). The convolution ones are composed from forward kernels the backend
-// does have, following ../shared/DESIGN.md section 2:
+// does have, as docs/DESIGN.md, "Traps", describes:
 // - the filter gradient is a convolution of the input with the output gradient as
 //   its filter (batch and channel axes swapped, stride and dilation swapped);
 // - the depthwise input gradient is a depthwise convolution of the zero-inserted
@@ -124,63 +124,45 @@ function filterGradGeometry(
     dimRoundingMode?: 'floor' | 'round' | 'ceil';
   };
   const dilations = (attrs.dilations ?? 1) as number | Pair;
-  const convInfo = backend_util.computeConv2DInfo(
-    xShape, filterShape, strides, dilations, pad, dimRoundingMode, depthwise,
-  );
+  const convInfo = backend_util.computeConv2DInfo(xShape, filterShape, strides, dilations, pad, dimRoundingMode, depthwise);
   const { inHeight, inWidth, outHeight, outWidth, filterHeight, filterWidth } = convInfo;
   const { strideHeight, strideWidth, dilationHeight, dilationWidth, padInfo } = convInfo;
-  const bottom = Math.max(
-    0,
-    (filterHeight - 1) * dilationHeight + (outHeight - 1) * strideHeight + 1 - inHeight - padInfo.top,
-  );
-  const right = Math.max(
-    0,
-    (filterWidth - 1) * dilationWidth + (outWidth - 1) * strideWidth + 1 - inWidth - padInfo.left,
-  );
+  const bottom = Math.max(0, (filterHeight - 1) * dilationHeight + (outHeight - 1) * strideHeight + 1 - inHeight - padInfo.top);
+  const right = Math.max(0, (filterWidth - 1) * dilationWidth + (outWidth - 1) * strideWidth + 1 - inWidth - padInfo.left);
   return { convInfo, bottom, right };
 }
 
-function conv2DBackpropFilter(
-  inputs: NamedTensorInfoMap,
-  attrs: NamedAttrMap,
-  backend: KernelBackend,
-  backendName: string,
-): TensorInfo {
+function conv2DBackpropFilter(inputs: NamedTensorInfoMap, attrs: NamedAttrMap, backend: KernelBackend, backendName: string): TensorInfo {
   const r = new KernelRunner(backend, backendName);
   const { x, dy } = inputs as { x: TensorInfo; dy: TensorInfo };
   const filterShape = attrs.filterShape as unknown as [number, number, number, number];
-  const { convInfo, bottom, right } = filterGradGeometry(
-    x.shape as [number, number, number, number], filterShape, attrs, false,
-  );
+  const { convInfo, bottom, right } = filterGradGeometry(x.shape as [number, number, number, number], filterShape, attrs, false);
   // dW[kh,kw,ci,co] = sum_{n,oh,ow} x[n, oh*s + kh*d - pt, ..., ci] * dy[n,oh,ow,co]:
   // a convolution over "images" ci with "channels" n, filter dy[oh,ow,n,co],
   // stride d and dilation s.
   const xT = r.transpose(x, [3, 1, 2, 0]);
   const dyT = r.transpose(dy, [1, 2, 0, 3]);
   const out = paddedConv(
-    r, false, xT, dyT,
+    r,
+    false,
+    xT,
+    dyT,
     [convInfo.dilationHeight, convInfo.dilationWidth],
     [convInfo.strideHeight, convInfo.strideWidth],
     { top: convInfo.padInfo.top, left: convInfo.padInfo.left, bottom, right },
-    convInfo.filterHeight, convInfo.filterWidth,
+    convInfo.filterHeight,
+    convInfo.filterWidth,
   );
   return r.finish(r.transpose(out, [1, 2, 0, 3]));
 }
 
-function depthwiseBackpropFilter(
-  inputs: NamedTensorInfoMap,
-  attrs: NamedAttrMap,
-  backend: KernelBackend,
-  backendName: string,
-): TensorInfo {
+function depthwiseBackpropFilter(inputs: NamedTensorInfoMap, attrs: NamedAttrMap, backend: KernelBackend, backendName: string): TensorInfo {
   const r = new KernelRunner(backend, backendName);
   const { x, dy } = inputs as { x: TensorInfo; dy: TensorInfo };
   const filterShape = attrs.filterShape as unknown as [number, number, number, number];
   const [n, h, w, c] = x.shape;
   const [kh, kw, , m] = filterShape;
-  const { convInfo, bottom, right } = filterGradGeometry(
-    x.shape as [number, number, number, number], filterShape, attrs, true,
-  );
+  const { convInfo, bottom, right } = filterGradGeometry(x.shape as [number, number, number, number], filterShape, attrs, true);
   const { outHeight, outWidth } = convInfo;
   // One depthwise convolution over n*c channels of a single image; the batch sum
   // is taken afterwards.
@@ -188,11 +170,15 @@ function depthwiseBackpropFilter(
   const dy5 = r.reshape(dy, [n, outHeight, outWidth, c, m]);
   const dyT = r.reshape(r.transpose(dy5, [1, 2, 0, 3, 4]), [outHeight, outWidth, n * c, m]);
   const out = paddedConv(
-    r, true, xT, dyT,
+    r,
+    true,
+    xT,
+    dyT,
     [convInfo.dilationHeight, convInfo.dilationWidth],
     [convInfo.strideHeight, convInfo.strideWidth],
     { top: convInfo.padInfo.top, left: convInfo.padInfo.left, bottom, right },
-    kh, kw,
+    kh,
+    kw,
   );
   const perImage = r.reshape(out, [kh, kw, n, c * m]);
   const summed = r.run('Sum', { x: perImage }, { axis: [2], keepDims: false });
@@ -221,14 +207,21 @@ function backpropInput(
   };
   const dilations = (attrs.dilations ?? 1) as number | Pair;
   const info = backend_util.computeConv2DInfo(
-    inputShape, filter.shape as [number, number, number, number], strides, dilations, pad,
-    dimRoundingMode, depthwise,
+    inputShape,
+    filter.shape as [number, number, number, number],
+    strides,
+    dilations,
+    pad,
+    dimRoundingMode,
+    depthwise,
   );
   const [n, h, w, c] = inputShape;
   const [kh, kw, , m] = filter.shape;
   const channels = dy.shape[3];
   if (channels !== (depthwise ? c * m : m)) {
-    throw new Error(`backprop input: output gradient has ${channels} channels, the filter [${filter.shape}] gives ${depthwise ? c * m : m}`);
+    throw new Error(
+      `backprop input: output gradient has ${channels} channels, the filter [${filter.shape}] gives ${depthwise ? c * m : m}`,
+    );
   }
   const { outHeight, outWidth, strideHeight: sh, strideWidth: sw } = info;
   const { dilationHeight: dh, dilationWidth: dw, padInfo } = info;
@@ -237,10 +230,21 @@ function backpropInput(
   let dyUp = dy;
   if (sh > 1 || sw > 1) {
     const spread = r.reshape(dy, [n, outHeight, 1, outWidth, 1, channels]);
-    const padded = r.run('PadV2', { x: spread }, {
-      paddings: [[0, 0], [0, 0], [0, sh - 1], [0, 0], [0, sw - 1], [0, 0]],
-      constantValue: 0,
-    });
+    const padded = r.run(
+      'PadV2',
+      { x: spread },
+      {
+        paddings: [
+          [0, 0],
+          [0, 0],
+          [0, sh - 1],
+          [0, 0],
+          [0, sw - 1],
+          [0, 0],
+        ],
+        constantValue: 0,
+      },
+    );
     dyUp = r.reshape(padded, [n, outHeight * sh, outWidth * sw, channels]);
   }
   const upHeight = dyUp.shape[1];
@@ -249,14 +253,20 @@ function backpropInput(
   const flipped = r.run('Reverse', { x: filter }, { dims: [0, 1] });
   const backFilter = depthwise ? r.reshape(flipped, [kh, kw, c * m, 1]) : r.transpose(flipped, [0, 1, 3, 2]);
   const dxAll = paddedConv(
-    r, depthwise, dyUp, backFilter, [1, 1], [dh, dw],
+    r,
+    depthwise,
+    dyUp,
+    backFilter,
+    [1, 1],
+    [dh, dw],
     {
       top: (kh - 1) * dh - padInfo.top,
       bottom: h - 1 + padInfo.top - (upHeight - 1),
       left: (kw - 1) * dw - padInfo.left,
       right: w - 1 + padInfo.left - (upWidth - 1),
     },
-    h, w,
+    h,
+    w,
   );
   if (!depthwise || m === 1) return r.finish(dxAll);
   // depthwise with multiplier m: sum the m gradients of each input channel
@@ -269,11 +279,7 @@ function backpropInput(
  * (rows, then columns), padding never wins. The wasm backend's own kernel drops the
  * gradient of windows whose values are all negative, so we replace it there.
  */
-function maxPoolGrad(
-  inputs: NamedTensorInfoMap,
-  attrs: NamedAttrMap,
-  backend: KernelBackend,
-): TensorInfo {
+function maxPoolGrad(inputs: NamedTensorInfoMap, attrs: NamedAttrMap, backend: KernelBackend): TensorInfo {
   const { dy, input } = inputs as { dy: TensorInfo; input: TensorInfo };
   const { filterSize, strides, pad, dimRoundingMode } = attrs as unknown as {
     filterSize: number | Pair;
@@ -282,7 +288,12 @@ function maxPoolGrad(
     dimRoundingMode?: 'floor' | 'round' | 'ceil';
   };
   const info = backend_util.computePool2DInfo(
-    input.shape as [number, number, number, number], filterSize, strides, 1, pad, dimRoundingMode,
+    input.shape as [number, number, number, number],
+    filterSize,
+    strides,
+    1,
+    pad,
+    dimRoundingMode,
   );
   const { batchSize, inHeight, inWidth, inChannels: c, outHeight, outWidth } = info;
   const { strideHeight, strideWidth, filterHeight, filterWidth, padInfo } = info;
@@ -324,12 +335,7 @@ function maxPoolGrad(
   return { dataId: backend.write(dx, input.shape, 'float32'), shape: input.shape, dtype: 'float32' };
 }
 
-type GradKernel = (
-  inputs: NamedTensorInfoMap,
-  attrs: NamedAttrMap,
-  backend: KernelBackend,
-  backendName: string,
-) => TensorInfo;
+type GradKernel = (inputs: NamedTensorInfoMap, attrs: NamedAttrMap, backend: KernelBackend, backendName: string) => TensorInfo;
 
 const gradientKernels: Record<string, GradKernel> = {
   Conv2DBackpropFilter: conv2DBackpropFilter,

@@ -29,19 +29,77 @@ export interface NativeInfo {
 
 /** The functions native/src/addon.cc exports. */
 interface NativeAddon {
-  convForward(shape: Int32Array, x: Float32Array, w: Float32Array, bias: Float32Array | null, y: Float32Array, activation: number, alpha: number): string;
+  convForward(
+    shape: Int32Array,
+    x: Float32Array,
+    w: Float32Array,
+    bias: Float32Array | null,
+    y: Float32Array,
+    activation: number,
+    alpha: number,
+  ): string;
   convBackwardData(shape: Int32Array, dy: Float32Array, w: Float32Array, dx: Float32Array): string;
   convBackwardWeights(shape: Int32Array, x: Float32Array, dy: Float32Array, dw: Float32Array): string;
-  batchMatMul(a: Float32Array, b: Float32Array, c: Float32Array, batchA: number, batchB: number, m: number, n: number, k: number, transposeA: boolean, transposeB: boolean): void;
+  batchMatMul(
+    a: Float32Array,
+    b: Float32Array,
+    c: Float32Array,
+    batchA: number,
+    batchB: number,
+    m: number,
+    n: number,
+    k: number,
+    transposeA: boolean,
+    transposeB: boolean,
+  ): void;
   biasActivation(y: Float32Array, bias: Float32Array | null, channels: number, activation: number, alpha: number): void;
-  binary(op: number, a: Float32Array, aStrides: Int32Array, b: Float32Array, bStrides: Int32Array, out: Float32Array, shape: Int32Array): void;
+  binary(
+    op: number,
+    a: Float32Array,
+    aStrides: Int32Array,
+    b: Float32Array,
+    bStrides: Int32Array,
+    out: Float32Array,
+    shape: Int32Array,
+  ): void;
   unary(op: number, x: Float32Array, y: Float32Array, alpha: number): void;
   reduceSum(x: Float32Array, outer: number, reduce: number, inner: number, out: Float32Array, scale: number): void;
-  batchNorm(x: Float32Array, channels: number, mean: Float32Array, variance: Float32Array, offset: Float32Array | null, scale: Float32Array | null, epsilon: number, y: Float32Array): void;
+  batchNorm(
+    x: Float32Array,
+    channels: number,
+    mean: Float32Array,
+    variance: Float32Array,
+    offset: Float32Array | null,
+    scale: Float32Array | null,
+    epsilon: number,
+    y: Float32Array,
+  ): void;
   maxPool(shape: Int32Array, x: Float32Array, y: Float32Array): void;
   maxPoolGrad(shape: Int32Array, dy: Float32Array, x: Float32Array, dx: Float32Array): void;
-  batchNormTraining(x: Float32Array, channels: number, gamma: Float32Array | null, beta: Float32Array | null, epsilon: number, y: Float32Array, mean: Float32Array, variance: Float32Array): void;
-  batchNormTrainingGrad(dy: Float32Array, x: Float32Array, channels: number, gamma: Float32Array | null, mean: Float32Array, variance: Float32Array, dmean: Float32Array | null, dvariance: Float32Array | null, epsilon: number, dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array): void;
+  batchNormTraining(
+    x: Float32Array,
+    channels: number,
+    gamma: Float32Array | null,
+    beta: Float32Array | null,
+    epsilon: number,
+    y: Float32Array,
+    mean: Float32Array,
+    variance: Float32Array,
+  ): void;
+  batchNormTrainingGrad(
+    dy: Float32Array,
+    x: Float32Array,
+    channels: number,
+    gamma: Float32Array | null,
+    mean: Float32Array,
+    variance: Float32Array,
+    dmean: Float32Array | null,
+    dvariance: Float32Array | null,
+    epsilon: number,
+    dx: Float32Array,
+    dgamma: Float32Array,
+    dbeta: Float32Array,
+  ): void;
   reluGrad(dy: Float32Array, x: Float32Array, dx: Float32Array): void;
   info(): NativeInfo;
 }
@@ -56,7 +114,10 @@ export function nativeAddon(): { addon: NativeAddon } | { error: string } {
     try {
       loaded = { addon: createRequire(import.meta.url)(addonPath) as NativeAddon };
     } catch (e) {
-      const reason = (e as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND' ? `${addonPath} was not built (npm run build:native)` : (e as Error).message.split('\n')[0];
+      const reason =
+        (e as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND'
+          ? `${addonPath} was not built (npm run build:native)`
+          : (e as Error).message.split('\n')[0];
       loaded = { error: reason };
     }
   }
@@ -190,10 +251,22 @@ function allFloat(...ts: (TensorInfo | undefined)[]): boolean {
 
 function convShape(info: backend_util.Conv2DInfo, depthwise: boolean): Int32Array {
   return Int32Array.of(
-    info.batchSize, info.inHeight, info.inWidth, info.inChannels,
-    info.outHeight, info.outWidth, info.outChannels,
-    info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth,
-    info.dilationHeight, info.dilationWidth, info.padInfo.top, info.padInfo.left, depthwise ? 1 : 0,
+    info.batchSize,
+    info.inHeight,
+    info.inWidth,
+    info.inChannels,
+    info.outHeight,
+    info.outWidth,
+    info.outChannels,
+    info.filterHeight,
+    info.filterWidth,
+    info.strideHeight,
+    info.strideWidth,
+    info.dilationHeight,
+    info.dilationWidth,
+    info.padInfo.top,
+    info.padInfo.left,
+    depthwise ? 1 : 0,
   );
 }
 
@@ -223,7 +296,15 @@ function convForward(depthwise: boolean, fused: boolean): NativeKernel {
     const info = convInfo(x.shape, filter.shape, attrs, depthwise);
     if (info == null || (bias != null && bias.shape.reduce((a, b) => a * b, 1) !== info.outChannels)) return null;
     const y = allocate(backend, info.batchSize * info.outHeight * info.outWidth * info.outChannels);
-    addon.convForward(convShape(info, depthwise), values(backend, x), values(backend, filter), bias ? values(backend, bias) : null, y, code, (attrs.leakyreluAlpha as number | undefined) ?? 0.2);
+    addon.convForward(
+      convShape(info, depthwise),
+      values(backend, x),
+      values(backend, filter),
+      bias ? values(backend, bias) : null,
+      y,
+      code,
+      (attrs.leakyreluAlpha as number | undefined) ?? 0.2,
+    );
     return output(backend, info.outShape, y);
   };
 }
@@ -235,7 +316,10 @@ function convBackwardData(depthwise: boolean): NativeKernel {
     const inputShape = attrs.inputShape as number[];
     const info = convInfo(inputShape, filter.shape, attrs, depthwise);
     if (info == null) return null;
-    const dx = allocate(backend, inputShape.reduce((a, b) => a * b, 1));
+    const dx = allocate(
+      backend,
+      inputShape.reduce((a, b) => a * b, 1),
+    );
     addon.convBackwardData(convShape(info, depthwise), values(backend, dy), values(backend, filter), dx);
     return output(backend, inputShape, dx);
   };
@@ -248,7 +332,10 @@ function convBackwardWeights(depthwise: boolean): NativeKernel {
     const filterShape = attrs.filterShape as number[];
     const info = convInfo(x.shape, filterShape, attrs, depthwise);
     if (info == null) return null;
-    const dw = allocate(backend, filterShape.reduce((a, b) => a * b, 1));
+    const dw = allocate(
+      backend,
+      filterShape.reduce((a, b) => a * b, 1),
+    );
     addon.convBackwardWeights(convShape(info, depthwise), values(backend, x), values(backend, dy), dw);
     return output(backend, filterShape, dw);
   };
@@ -355,7 +442,7 @@ function reduce(mean: boolean): NativeKernel {
     const [outShape, reduceShape] = backend_util.computeOutAndReduceShapes(x.shape, axes);
     const runs = x.shape.map((n, d) => (n === 1 ? '' : axes.includes(d) ? 'r' : 'k')).join('');
     if (!/^k*r*k*$/.test(runs)) return null;
-    const split = (x.shape.map((n, d) => ({ n, d })).filter(({ n }) => n > 1));
+    const split = x.shape.map((n, d) => ({ n, d })).filter(({ n }) => n > 1);
     const firstReduced = split.findIndex(({ d }) => axes.includes(d));
     const outer = size(split.slice(0, firstReduced < 0 ? split.length : firstReduced).map(({ n }) => n));
     const reduceSize = size(reduceShape);
@@ -375,7 +462,16 @@ const batchNorm: NativeKernel = (addon, inputs, attrs, backend) => {
   if (!allFloat(x, mean, variance, offset, scale) || !perChannel || size(x.shape) === 0) return null;
   const y = allocate(backend, size(x.shape));
   const optional = (t?: TensorInfo) => (t ? values(backend, t) : null);
-  addon.batchNorm(values(backend, x), channels, values(backend, mean), values(backend, variance), optional(offset), optional(scale), (attrs.varianceEpsilon as number | undefined) ?? 0.001, y);
+  addon.batchNorm(
+    values(backend, x),
+    channels,
+    values(backend, mean),
+    values(backend, variance),
+    optional(offset),
+    optional(scale),
+    (attrs.varianceEpsilon as number | undefined) ?? 0.001,
+    y,
+  );
   return output(backend, x.shape, y);
 };
 
@@ -392,8 +488,18 @@ function poolInfo(xShape: number[], attrs: NamedAttrMap): backend_util.Conv2DInf
 
 function poolShape(info: backend_util.Conv2DInfo): Int32Array {
   return Int32Array.of(
-    info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.outHeight, info.outWidth,
-    info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth, info.padInfo.top, info.padInfo.left,
+    info.batchSize,
+    info.inHeight,
+    info.inWidth,
+    info.inChannels,
+    info.outHeight,
+    info.outWidth,
+    info.filterHeight,
+    info.filterWidth,
+    info.strideHeight,
+    info.strideWidth,
+    info.padInfo.top,
+    info.padInfo.left,
   );
 }
 
@@ -430,7 +536,16 @@ const batchNormTraining: NativeKernel = (addon, inputs, attrs, backend) => {
   const y = allocate(backend, size(x.shape));
   const mean = allocate(backend, channels);
   const variance = allocate(backend, channels);
-  addon.batchNormTraining(values(backend, x), channels, optional(backend, gamma), optional(backend, beta), attrs.epsilon as number, y, mean, variance);
+  addon.batchNormTraining(
+    values(backend, x),
+    channels,
+    optional(backend, gamma),
+    optional(backend, beta),
+    attrs.epsilon as number,
+    y,
+    mean,
+    variance,
+  );
   return [output(backend, x.shape, y), output(backend, [channels], mean), output(backend, [channels], variance)];
 };
 
@@ -442,8 +557,18 @@ const batchNormTrainingGrad: NativeKernel = (addon, inputs, attrs, backend) => {
   const dgamma = allocate(backend, channels);
   const dbeta = allocate(backend, channels);
   addon.batchNormTrainingGrad(
-    values(backend, dy), values(backend, x), channels, optional(backend, gamma), values(backend, mean), values(backend, variance),
-    optional(backend, dmean), optional(backend, dvariance), attrs.epsilon as number, dx, dgamma, dbeta,
+    values(backend, dy),
+    values(backend, x),
+    channels,
+    optional(backend, gamma),
+    values(backend, mean),
+    values(backend, variance),
+    optional(backend, dmean),
+    optional(backend, dvariance),
+    attrs.epsilon as number,
+    dx,
+    dgamma,
+    dbeta,
   );
   return [output(backend, x.shape, dx), output(backend, [channels], dgamma), output(backend, [channels], dbeta)];
 };
@@ -514,7 +639,8 @@ export function registerNativeBackend(): boolean {
     const kernelFunc: KernelConfig['kernelFunc'] = ({ inputs, attrs, backend }) => {
       const out = impl(addon, inputs as Inputs, attrs ?? {}, backend as Backend);
       if (out != null) return out;
-      if (cpuKernel == null) throw new Error(`native backend: ${kernelName} needs a layout it does not cover, and the cpu backend has no ${kernelName}`);
+      if (cpuKernel == null)
+        throw new Error(`native backend: ${kernelName} needs a layout it does not cover, and the cpu backend has no ${kernelName}`);
       return cpuKernel.kernelFunc({ inputs, attrs: attrs ?? {}, backend });
     };
     registerKernel({ kernelName, backendName: 'native', kernelFunc });

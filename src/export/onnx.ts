@@ -66,14 +66,29 @@ interface Value {
   nchw: boolean;
 }
 
-const activations: Record<string, string | null> = { linear: null, relu: 'Relu', sigmoid: 'Sigmoid', tanh: 'Tanh', softmax: 'Softmax', elu: 'Elu', relu6: 'Clip', selu: 'Selu', softplus: 'Softplus' };
+const activations: Record<string, string | null> = {
+  linear: null,
+  relu: 'Relu',
+  sigmoid: 'Sigmoid',
+  tanh: 'Tanh',
+  softmax: 'Softmax',
+  elu: 'Elu',
+  relu6: 'Clip',
+  selu: 'Selu',
+  softplus: 'Softplus',
+};
 
 function activate(g: GraphBuilder, input: string, activation: string | undefined, name: string): string {
   const act = activation ?? 'linear';
   if (!(act in activations)) throw new OnnxExportError(`activation '${act}' of layer '${name}' has no ONNX export`);
   const op = activations[act];
   if (op == null) return input;
-  if (op === 'Clip') return g.node('Clip', [input, g.floats(`${name}/clip_min`, [], Float32Array.of(0)), g.floats(`${name}/clip_max`, [], Float32Array.of(6))], `${name}/${act}`);
+  if (op === 'Clip')
+    return g.node(
+      'Clip',
+      [input, g.floats(`${name}/clip_min`, [], Float32Array.of(0)), g.floats(`${name}/clip_max`, [], Float32Array.of(6))],
+      `${name}/${act}`,
+    );
   return g.node(op, [input], `${name}/${act}`, op === 'Softmax' ? { axis: -1 } : {});
 }
 
@@ -94,18 +109,24 @@ const pair = (v: unknown): number[] => (Array.isArray(v) ? (v as number[]) : [v 
 /** [kh, kw, in, out] (TensorFlow.js) -> [out, in, kh, kw] (ONNX). */
 function convWeights(w: Float32Array, [kh, kw, ci, co]: number[]): Float32Array {
   const out = new Float32Array(w.length);
-  for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) for (let c = 0; c < ci; c++) for (let o = 0; o < co; o++) {
-    out[((o * ci + c) * kh + i) * kw + j] = w[((i * kw + j) * ci + c) * co + o];
-  }
+  for (let i = 0; i < kh; i++)
+    for (let j = 0; j < kw; j++)
+      for (let c = 0; c < ci; c++)
+        for (let o = 0; o < co; o++) {
+          out[((o * ci + c) * kh + i) * kw + j] = w[((i * kw + j) * ci + c) * co + o];
+        }
   return out;
 }
 
 /** [kh, kw, c, m] depthwise -> [c*m, 1, kh, kw] grouped. */
 function depthwiseWeights(w: Float32Array, [kh, kw, c, m]: number[]): Float32Array {
   const out = new Float32Array(w.length);
-  for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) for (let ch = 0; ch < c; ch++) for (let k = 0; k < m; k++) {
-    out[((ch * m + k) * kh + i) * kw + j] = w[((i * kw + j) * c + ch) * m + k];
-  }
+  for (let i = 0; i < kh; i++)
+    for (let j = 0; j < kw; j++)
+      for (let ch = 0; ch < c; ch++)
+        for (let k = 0; k < m; k++) {
+          out[((ch * m + k) * kh + i) * kw + j] = w[((i * kw + j) * c + ch) * m + k];
+        }
   return out;
 }
 
@@ -114,11 +135,17 @@ export function exportOnnx(model: tfl.LayersModel, options: OnnxExportOptions = 
   const fold = options.foldBatchNorm ?? true;
   const graph = buildLayerGraph(model);
   if (graph.inputs.length !== 1 || graph.outputs.length !== 1) {
-    throw new OnnxExportError(`ONNX export handles models with one input and one output; '${model.name}' has ${graph.inputs.length} and ${graph.outputs.length}`);
+    throw new OnnxExportError(
+      `ONNX export handles models with one input and one output; '${model.name}' has ${graph.inputs.length} and ${graph.outputs.length}`,
+    );
   }
   const consumers = new Map<string, string[]>();
   for (const n of graph.nodes) for (const i of n.inputs) consumers.set(i, [...(consumers.get(i) ?? []), n.name]);
-  const weightsOf = (n: GraphNode): Float32Array[] => model.getLayer(n.name).getWeights().map((t) => t.dataSync() as Float32Array);
+  const weightsOf = (n: GraphNode): Float32Array[] =>
+    model
+      .getLayer(n.name)
+      .getWeights()
+      .map((t) => t.dataSync() as Float32Array);
   const g = new GraphBuilder();
   const values = new Map<string, Value>();
   const folded = new Set<string>();
@@ -155,7 +182,12 @@ export function exportOnnx(model: tfl.LayersModel, options: OnnxExportOptions = 
         if (n.className === 'SeparableConv2D') {
           const [dw, pw] = [w[0], w[1]];
           const dwShape = n.weights[0].shape;
-          input = g.node('Conv', [input, g.floats(`${n.name}/depthwise_kernel`, [dwShape[2] * dwShape[3], 1, k[0], k[1]], depthwiseWeights(dw, dwShape))], `${n.name}/depthwise`, { ...attrs, group: dwShape[2] });
+          input = g.node(
+            'Conv',
+            [input, g.floats(`${n.name}/depthwise_kernel`, [dwShape[2] * dwShape[3], 1, k[0], k[1]], depthwiseWeights(dw, dwShape))],
+            `${n.name}/depthwise`,
+            { ...attrs, group: dwShape[2] },
+          );
           kernelShape = n.weights[1].shape;
           kernel = convWeights(pw, kernelShape);
           Object.assign(attrs, { kernel_shape: [1, 1], strides: [1, 1], dilations: [1, 1], pads: [0, 0, 0, 0] });
@@ -199,7 +231,15 @@ export function exportOnnx(model: tfl.LayersModel, options: OnnxExportOptions = 
         const channels = n.outputShape[n.outputShape.length - 1];
         const [gamma, beta, mean, variance] = batchNormParams(n, weightsOf(n), channels);
         const p = (role: string, v: Float32Array) => g.floats(`${n.name}/${role}`, [channels], v);
-        set(g.node('BatchNormalization', [x!.name, p('gamma', gamma), p('beta', beta), p('mean', mean), p('variance', variance)], `${n.name}/bn`, { epsilon: c.epsilon as number }), x!.nchw);
+        set(
+          g.node(
+            'BatchNormalization',
+            [x!.name, p('gamma', gamma), p('beta', beta), p('mean', mean), p('variance', variance)],
+            `${n.name}/bn`,
+            { epsilon: c.epsilon as number },
+          ),
+          x!.nchw,
+        );
         break;
       }
       case 'Dense': {
@@ -217,7 +257,16 @@ export function exportOnnx(model: tfl.LayersModel, options: OnnxExportOptions = 
       }
       case 'ReLU': {
         const max = c.maxValue as number | null | undefined;
-        set(max == null ? g.node('Relu', [x!.name], `${n.name}/relu`) : g.node('Clip', [x!.name, g.floats(`${n.name}/min`, [], Float32Array.of(0)), g.floats(`${n.name}/max`, [], Float32Array.of(max))], `${n.name}/clip`), x!.nchw);
+        set(
+          max == null
+            ? g.node('Relu', [x!.name], `${n.name}/relu`)
+            : g.node(
+                'Clip',
+                [x!.name, g.floats(`${n.name}/min`, [], Float32Array.of(0)), g.floats(`${n.name}/max`, [], Float32Array.of(max))],
+                `${n.name}/clip`,
+              ),
+          x!.nchw,
+        );
         break;
       }
       case 'Activation':
@@ -260,7 +309,14 @@ export function exportOnnx(model: tfl.LayersModel, options: OnnxExportOptions = 
           ins.slice(1).forEach((v, i) => (acc = g.node('Mul', [acc, v.name], `${n.name}/mul${i}`)));
           set(acc, ins[0].nchw);
         } else {
-          set(g.node(op, ins.map((v) => v.name), `${n.name}/${op.toLowerCase()}`), ins[0].nchw);
+          set(
+            g.node(
+              op,
+              ins.map((v) => v.name),
+              `${n.name}/${op.toLowerCase()}`,
+            ),
+            ins[0].nchw,
+          );
         }
         break;
       }
@@ -268,11 +324,21 @@ export function exportOnnx(model: tfl.LayersModel, options: OnnxExportOptions = 
         const ins = n.inputs.map((i) => values.get(i)!);
         const rank = n.outputShape.length + 1;
         const axis = ((c.axis as number) + rank) % rank;
-        set(g.node('Concat', ins.map((v) => v.name), `${n.name}/concat`, { axis: ins[0].nchw ? [0, 2, 3, 1][axis] : axis }), ins[0].nchw);
+        set(
+          g.node(
+            'Concat',
+            ins.map((v) => v.name),
+            `${n.name}/concat`,
+            { axis: ins[0].nchw ? [0, 2, 3, 1][axis] : axis },
+          ),
+          ins[0].nchw,
+        );
         break;
       }
       default:
-        throw new OnnxExportError(`layer '${n.name}' (${n.className}) has no ONNX export; supported: Conv2D, DepthwiseConv2D, SeparableConv2D, Dense, BatchNormalization, ReLU, Activation, pooling, Flatten, Dropout, ZeroPadding2D, Add, Multiply, Average, Maximum, Minimum, Concatenate`);
+        throw new OnnxExportError(
+          `layer '${n.name}' (${n.className}) has no ONNX export; supported: Conv2D, DepthwiseConv2D, SeparableConv2D, Dense, BatchNormalization, ReLU, Activation, pooling, Flatten, Dropout, ZeroPadding2D, Add, Multiply, Average, Maximum, Minimum, Concatenate`,
+        );
     }
   }
 
@@ -280,7 +346,10 @@ export function exportOnnx(model: tfl.LayersModel, options: OnnxExportOptions = 
   g.node(out.nchw ? 'Transpose' : 'Identity', [out.name], 'output', out.nchw ? { perm: [0, 2, 3, 1] } : {});
   const outputNode = graph.byName.get(graph.outputs[0])!;
   const tensorType = (shape: number[]) => ({
-    tensorType: { elemType: FLOAT, shape: { dim: [{ dimParam: 'batch' }, ...shape.map((d) => (d > 0 ? { dimValue: d } : { dimParam: 'unknown' }))] } },
+    tensorType: {
+      elemType: FLOAT,
+      shape: { dim: [{ dimParam: 'batch' }, ...shape.map((d) => (d > 0 ? { dimValue: d } : { dimParam: 'unknown' }))] },
+    },
   });
   const proto = onnx.ModelProto.create({
     irVersion: 7,

@@ -13,7 +13,11 @@ export interface OnnxCheck {
 }
 
 /** Throws OnnxExportError when ONNX Runtime's outputs differ beyond float32 round-off. */
-export async function checkOnnx(model: tfl.LayersModel, onnxBytes: Uint8Array, options: { samples?: number; tolerance?: number } = {}): Promise<OnnxCheck> {
+export async function checkOnnx(
+  model: tfl.LayersModel,
+  onnxBytes: Uint8Array,
+  options: { samples?: number; tolerance?: number } = {},
+): Promise<OnnxCheck> {
   const ort = await import('onnxruntime-node');
   const samples = options.samples ?? 4;
   const shape = (model.inputs[0].shape as (number | null)[]).slice(1) as number[];
@@ -25,7 +29,8 @@ export async function checkOnnx(model: tfl.LayersModel, onnxBytes: Uint8Array, o
   try {
     const out = await session.run({ input: new ort.Tensor('float32', input, [samples, ...shape]) });
     const got = out.output.data as Float32Array;
-    if (got.length !== expected.length) throw new OnnxExportError(`ONNX Runtime gave ${got.length} outputs, TensorFlow.js ${expected.length}`);
+    if (got.length !== expected.length)
+      throw new OnnxExportError(`ONNX Runtime gave ${got.length} outputs, TensorFlow.js ${expected.length}`);
     let maxAbsDiff = 0;
     let maxAbs = 0;
     expected.forEach((v, i) => {
@@ -34,7 +39,9 @@ export async function checkOnnx(model: tfl.LayersModel, onnxBytes: Uint8Array, o
     });
     const bound = (options.tolerance ?? 1e-4) * Math.max(1, maxAbs);
     if (!(maxAbsDiff <= bound)) {
-      throw new OnnxExportError(`ONNX Runtime's outputs differ from TensorFlow.js's by up to ${maxAbsDiff.toExponential(2)} (bound ${bound.toExponential(2)}); the export is wrong, nothing was written`);
+      throw new OnnxExportError(
+        `ONNX Runtime's outputs differ from TensorFlow.js's by up to ${maxAbsDiff.toExponential(2)} (bound ${bound.toExponential(2)}); the export is wrong, nothing was written`,
+      );
     }
     return { maxAbsDiff, bound, samples, runtime: `onnxruntime-node ${ort.env.versions?.common ?? ''}`.trim() };
   } finally {

@@ -1,4 +1,4 @@
-// Zero-invariant groups (../shared/DESIGN.md 1.1): the sets of weight slices that,
+// Zero-invariant groups (docs/DESIGN.md, "Zero-invariant groups"): the sets of weight slices that,
 // once all exactly zero, let a channel or unit be removed without changing any
 // output. Channels are traced through the layer graph; joins merge them (union-find).
 import type * as tfl from '@tensorflow/tfjs-layers';
@@ -46,20 +46,39 @@ export interface PartitionOptions {
 
 /** Activations f with f(0) = 0 that act on each channel alone. */
 const ZERO_INVARIANT_ACTIVATIONS = new Set([
-  'linear', 'relu', 'relu6', 'elu', 'selu', 'tanh', 'softsign', 'swish', 'mish', 'gelu', 'gelu_new',
+  'linear',
+  'relu',
+  'relu6',
+  'elu',
+  'selu',
+  'tanh',
+  'softsign',
+  'swish',
+  'mish',
+  'gelu',
+  'gelu_new',
 ]);
 
 const PASS_THROUGH = new Set([
-  'MaxPooling2D', 'AveragePooling2D', 'GlobalAveragePooling2D', 'GlobalMaxPooling2D', 'Dropout',
-  'SpatialDropout2D', 'ZeroPadding2D', 'Cropping2D', 'UpSampling2D', 'ReLU', 'LeakyReLU', 'ELU',
-  'ThresholdedReLU', 'Activation',
+  'MaxPooling2D',
+  'AveragePooling2D',
+  'GlobalAveragePooling2D',
+  'GlobalMaxPooling2D',
+  'Dropout',
+  'SpatialDropout2D',
+  'ZeroPadding2D',
+  'Cropping2D',
+  'UpSampling2D',
+  'ReLU',
+  'LeakyReLU',
+  'ELU',
+  'ThresholdedReLU',
+  'Activation',
 ]);
 const JOINS = new Set(['Add', 'Multiply', 'Average', 'Maximum', 'Minimum']);
 const OWN_WEIGHTS = new Set(['Conv2D', 'Dense', 'DepthwiseConv2D', 'SeparableConv2D', 'BatchNormalization']);
 
-export const supportedLayerClasses = [
-  'InputLayer', 'Flatten', 'Concatenate', 'Softmax', ...OWN_WEIGHTS, ...PASS_THROUGH, ...JOINS,
-];
+export const supportedLayerClasses = ['InputLayer', 'Flatten', 'Concatenate', 'Softmax', ...OWN_WEIGHTS, ...PASS_THROUGH, ...JOINS];
 
 interface Entry {
   layer: string;
@@ -132,7 +151,9 @@ export function zeroInvariantGroups(model: tfl.LayersModel, options: PartitionOp
   const freeze = new Set(options.freeze ?? []);
   for (const name of freeze) {
     if (!graph.byName.has(name)) {
-      throw new GraphError(`cannot freeze '${name}': the model has no layer of that name (layers: ${graph.nodes.map((n) => n.name).join(', ')})`);
+      throw new GraphError(
+        `cannot freeze '${name}': the model has no layer of that name (layers: ${graph.nodes.map((n) => n.name).join(', ')})`,
+      );
     }
   }
   const ch = new Channels();

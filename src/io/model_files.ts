@@ -65,7 +65,10 @@ export function writeFileAtomic(path: string, data: string | Uint8Array): void {
 }
 
 /** float32 weights stored as float16 (half the bytes), the way tfjs-converter's --quantize_float16 does. */
-function quantizeFloat16(specs: tf.io.WeightsManifestEntry[], data: ArrayBuffer): { specs: tf.io.WeightsManifestEntry[]; data: ArrayBuffer } {
+function quantizeFloat16(
+  specs: tf.io.WeightsManifestEntry[],
+  data: ArrayBuffer,
+): { specs: tf.io.WeightsManifestEntry[]; data: ArrayBuffer } {
   const parts: Uint8Array[] = [];
   let offset = 0;
   const out = specs.map((spec) => {
@@ -93,7 +96,12 @@ function quantizeFloat16(specs: tf.io.WeightsManifestEntry[], data: ArrayBuffer)
  * Saves `model` as DIR/model.json + DIR/weights.bin; returns the model.json path.
  * `float16` stores float32 weights at half precision (TensorFlow.js expands them on load).
  */
-export async function saveModel(model: tfl.LayersModel, dir: string, metadata: SlimtrainMetadata = {}, options: { float16?: boolean } = {}): Promise<string> {
+export async function saveModel(
+  model: tfl.LayersModel,
+  dir: string,
+  metadata: SlimtrainMetadata = {},
+  options: { float16?: boolean } = {},
+): Promise<string> {
   mkdirSync(dir, { recursive: true });
   const modelPath = join(dir, 'model.json');
   model.setUserDefinedMetadata({ slimtrain: metadata } as never);
@@ -129,7 +137,12 @@ interface ModelJson {
 /** why a file could not be read, without repeating its path */
 function fileProblem(e: unknown): string {
   const code = (e as NodeJS.ErrnoException).code;
-  const known: Record<string, string> = { ENOENT: 'no such file', EACCES: 'permission denied', EISDIR: 'it is a folder', ENOTDIR: 'a folder on its path is a file' };
+  const known: Record<string, string> = {
+    ENOENT: 'no such file',
+    EACCES: 'permission denied',
+    EISDIR: 'it is a folder',
+    ENOTDIR: 'a folder on its path is a file',
+  };
   return (code && known[code]) ?? (e as Error).message;
 }
 
@@ -160,9 +173,21 @@ function checkMetadata(path: string, metadata: unknown): void {
   const slimtrain = isObject(metadata) ? metadata.slimtrain : metadata;
   if (slimtrain === undefined) return;
   const norm = isObject(slimtrain) ? slimtrain.normalization : undefined;
-  const numbers = (v: unknown, positive: boolean) => Array.isArray(v) && v.length > 0 && v.every((x) => Number.isFinite(x) && (!positive || x > 0));
-  if (!isObject(slimtrain) || (norm !== undefined && !(isObject(norm) && numbers(norm.mean, false) && numbers(norm.std, true) && (norm.mean as unknown[]).length === (norm.std as unknown[]).length))) {
-    throw new ModelFileError(`${path}: userDefinedMetadata.slimtrain is damaged (normalization needs equally long lists of means and positive standard deviations); the file is damaged`);
+  const numbers = (v: unknown, positive: boolean) =>
+    Array.isArray(v) && v.length > 0 && v.every((x) => Number.isFinite(x) && (!positive || x > 0));
+  if (
+    !isObject(slimtrain) ||
+    (norm !== undefined &&
+      !(
+        isObject(norm) &&
+        numbers(norm.mean, false) &&
+        numbers(norm.std, true) &&
+        (norm.mean as unknown[]).length === (norm.std as unknown[]).length
+      ))
+  ) {
+    throw new ModelFileError(
+      `${path}: userDefinedMetadata.slimtrain is damaged (normalization needs equally long lists of means and positive standard deviations); the file is damaged`,
+    );
   }
 }
 
@@ -186,13 +211,14 @@ const SIZE_KEYS = ['units', 'filters', 'kernel_size', 'strides', 'dilation_rate'
  */
 function checkTopology(path: string, topology: unknown): void {
   const bad = (what: string) => new ModelFileError(`${path}: ${what}; the file is damaged or not a TensorFlow.js LayersModel model.json`);
-  if (!isObject(topology) || typeof topology.class_name !== 'string' || !isObject(topology.config) && !Array.isArray(topology.config)) {
+  if (!isObject(topology) || typeof topology.class_name !== 'string' || (!isObject(topology.config) && !Array.isArray(topology.config))) {
     throw bad('modelTopology needs class_name and config');
   }
   const layers = Array.isArray(topology.config) ? topology.config : topology.config.layers;
   if (!Array.isArray(layers) || layers.length === 0) throw bad('modelTopology.config holds no layers');
   layers.forEach((layer: unknown, i) => {
-    if (!isObject(layer) || typeof layer.class_name !== 'string' || !isObject(layer.config)) throw bad(`layer ${i} needs class_name and config`);
+    if (!isObject(layer) || typeof layer.class_name !== 'string' || !isObject(layer.config))
+      throw bad(`layer ${i} needs class_name and config`);
     const config = layer.config;
     const name = typeof config.name === 'string' ? config.name : undefined;
     if (name === undefined && topology.class_name !== 'Sequential') throw bad(`layer ${i} (${layer.class_name}) has no name`);
@@ -211,7 +237,8 @@ function checkTopology(path: string, topology: unknown): void {
       throw bad(`layer ${name ?? i} (${layer.class_name}) has batch_input_shape ${shown(shape)}`);
     }
   });
-  if (!Array.isArray(topology.config)) checkConnections(bad, layers as { class_name: string; config: { name: string }; inbound_nodes?: unknown }[], topology.config);
+  if (!Array.isArray(topology.config))
+    checkConnections(bad, layers as { class_name: string; config: { name: string }; inbound_nodes?: unknown }[], topology.config);
 }
 
 /**
@@ -225,14 +252,16 @@ function checkConnections(
   model: Record<string, unknown>,
 ): void {
   const isIndex = (v: unknown) => Number.isInteger(v) && (v as number) >= 0;
-  const isRef = (r: unknown): r is [string, number, number] => Array.isArray(r) && r.length >= 3 && typeof r[0] === 'string' && isIndex(r[1]) && isIndex(r[2]);
+  const isRef = (r: unknown): r is [string, number, number] =>
+    Array.isArray(r) && r.length >= 3 && typeof r[0] === 'string' && isIndex(r[1]) && isIndex(r[2]);
   const names = new Set<string>();
   for (const l of layers) {
     if (names.has(l.config.name)) throw bad(`two layers are named ${l.config.name}`);
     names.add(l.config.name);
   }
   const refs = (what: string, list: unknown): [string, number, number][] => {
-    if (!Array.isArray(list) || list.length === 0 || !list.every(isRef)) throw bad(`${what} must be a non-empty list of [layer, node, tensor]`);
+    if (!Array.isArray(list) || list.length === 0 || !list.every(isRef))
+      throw bad(`${what} must be a non-empty list of [layer, node, tensor]`);
     for (const [name] of list) if (!names.has(name)) throw bad(`${what} names layer ${name}, which the model does not have`);
     return list;
   };
@@ -254,7 +283,10 @@ function checkConnections(
     }
   }
   const stuck = pending.find((l) => l.calls.length > 0);
-  if (stuck) throw bad(`layer ${stuck.name} takes inputs ${shown(stuck.calls[0].map((r) => r.slice(0, 3)))} that no layer produces (a dangling or circular reference)`);
+  if (stuck)
+    throw bad(
+      `layer ${stuck.name} takes inputs ${shown(stuck.calls[0].map((r) => r.slice(0, 3)))} that no layer produces (a dangling or circular reference)`,
+    );
   for (const key of ['input_layers', 'output_layers']) {
     for (const [name, node] of refs(key, model[key])) {
       if (!(made.get(name)! > node)) throw bad(`${key} names node ${node} of layer ${name}, which does not exist`);
@@ -267,13 +299,19 @@ function checkManifest(path: string, manifest: unknown): void {
   if (manifest === undefined) return;
   if (!Array.isArray(manifest)) throw bad('is not a list');
   for (const group of manifest) {
-    if (!isObject(group) || !Array.isArray(group.paths) || !group.paths.every((p) => typeof p === 'string' && p.length > 0)) throw bad('has a group without paths');
+    if (!isObject(group) || !Array.isArray(group.paths) || !group.paths.every((p) => typeof p === 'string' && p.length > 0))
+      throw bad('has a group without paths');
     if (!Array.isArray(group.weights)) throw bad('has a group without weights');
     for (const w of group.weights as unknown[]) {
       if (!isObject(w) || typeof w.name !== 'string') throw bad('has a weight without a name');
-      if (!Array.isArray(w.shape) || !w.shape.every((d) => Number.isInteger(d) && d >= 0 && d <= MAX_DIMENSION)) throw bad(`gives weight ${w.name} the shape ${shown(w.shape)}`);
+      if (!Array.isArray(w.shape) || !w.shape.every((d) => Number.isInteger(d) && d >= 0 && d <= MAX_DIMENSION))
+        throw bad(`gives weight ${w.name} the shape ${shown(w.shape)}`);
       if (!['float32', 'int32', 'bool'].includes(w.dtype as string)) throw bad(`gives weight ${w.name} the type ${shown(w.dtype)}`);
-      if (w.quantization !== undefined && !(isObject(w.quantization) && ['uint8', 'uint16', 'float16'].includes(w.quantization.dtype as string))) throw bad(`gives weight ${w.name} the quantization ${shown(w.quantization)}`);
+      if (
+        w.quantization !== undefined &&
+        !(isObject(w.quantization) && ['uint8', 'uint16', 'float16'].includes(w.quantization.dtype as string))
+      )
+        throw bad(`gives weight ${w.name} the quantization ${shown(w.quantization)}`);
     }
   }
 }
@@ -291,7 +329,8 @@ function bytesPerValue(spec: tf.io.WeightsManifestEntry): number {
  */
 function withZeroInitializers(topology: unknown): unknown {
   return JSON.parse(JSON.stringify(topology), (key, value: unknown) =>
-    key.endsWith('_initializer') && isObject(value) ? { class_name: 'Zeros', config: {} } : value);
+    key.endsWith('_initializer') && isObject(value) ? { class_name: 'Zeros', config: {} } : value,
+  );
 }
 
 export interface LoadedModel {
@@ -336,7 +375,9 @@ export async function loadModel(path: string): Promise<LoadedModel> {
   const broken = model.weights.find((w) => w.dtype === 'float32' && !w.read().dataSync().every(Number.isFinite));
   if (broken) {
     model.dispose();
-    throw new ModelFileError(`weight ${broken.originalName} in the weights of ${modelPath} holds NaN or infinite values; the file is damaged`);
+    throw new ModelFileError(
+      `weight ${broken.originalName} in the weights of ${modelPath} holds NaN or infinite values; the file is damaged`,
+    );
   }
   return { model, metadata: json.userDefinedMetadata?.slimtrain ?? {}, path: modelPath };
 }

@@ -18,7 +18,9 @@ export function prepareOutputDir(dir: string, options: { overwrite?: boolean; re
     if (!statSync(dir).isDirectory()) throw new OutputError(`output folder ${dir} is a file; choose another --out`);
     const entries = readdirSync(dir);
     if (entries.length > 0 && !options.overwrite && !options.resume) {
-      throw new OutputError(`output folder ${dir} already holds ${entries.slice(0, 3).join(', ')}${entries.length > 3 ? ', ...' : ''}; choose another --out, or pass --overwrite to replace its files`);
+      throw new OutputError(
+        `output folder ${dir} already holds ${entries.slice(0, 3).join(', ')}${entries.length > 3 ? ', ...' : ''}; choose another --out, or pass --overwrite to replace its files`,
+      );
     }
   }
   let existing = resolve(dir);

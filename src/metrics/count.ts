@@ -1,4 +1,4 @@
-// Parameters and multiply-accumulates per layer. MACs follow ../shared/DESIGN.md 1.8
+// Parameters and multiply-accumulates per layer. MACs follow docs/DESIGN.md, "Zero-invariant groups"
 // (convolutions and dense layers only), computed from kernel shapes and output
 // sizes, so the same function prices a model and a planned slim version of it.
 import type * as tfl from '@tensorflow/tfjs-layers';

@@ -72,7 +72,13 @@ export async function measureModelSpeed(model: tfl.LayersModel, options: SpeedOp
   // runtime's idle threads slowed the other's runs several-fold
   const inputs = batchSizes.map((batch) => tf.randomNormal([batch, ...shape], 0, 1, 'float32', 3));
   const timings: Timing[] = [];
-  const row = (runtime: string, batch: number, ms: number): Timing => ({ runtime, batch, medianMs: ms, imagesPerSecond: (batch * 1000) / ms, repeats });
+  const row = (runtime: string, batch: number, ms: number): Timing => ({
+    runtime,
+    batch,
+    medianMs: ms,
+    imagesPerSecond: (batch * 1000) / ms,
+    repeats,
+  });
   try {
     for (const x of inputs) {
       const ms = await time(() => {
@@ -80,7 +86,10 @@ export async function measureModelSpeed(model: tfl.LayersModel, options: SpeedOp
       }, repeats);
       timings.push(row(`TensorFlow.js ${tf.getBackend()}`, x.shape[0], ms));
     }
-    const session = await ort.InferenceSession.create(onnxBytes, { intraOpNumThreads: 0, extra: { session: { intra_op: { allow_spinning: '0' } } } });
+    const session = await ort.InferenceSession.create(onnxBytes, {
+      intraOpNumThreads: 0,
+      extra: { session: { intra_op: { allow_spinning: '0' } } },
+    });
     try {
       for (const x of inputs) {
         const input = new ort.Tensor('float32', Float32Array.from(x.dataSync()), x.shape);
@@ -102,22 +111,4 @@ export async function measureModelSpeed(model: tfl.LayersModel, options: SpeedOp
     timings,
     sizes: { tfjsBytes, tfjsGzipBytes, onnxBytes: onnxBytes.length, onnxGzipBytes: gzipSync(onnxBytes).length },
   };
-}
-
-const thousands = (x: number) => x.toLocaleString('en-US');
-
-/**
- * Table rows comparing two measured models (first / second in the ratio column),
- * or describing one: params, MACs, each runtime and batch size, file sizes.
- */
-export function speedRows(a: ModelSpeed, b?: ModelSpeed): string[][] {
-  const ratio = (x: number, y: number) => `${(x / y).toFixed(2)}x`;
-  const row = (label: string, x: number, y: number | undefined, show: (v: number) => string) =>
-    [label, show(x), ...(y === undefined ? [] : [show(y), ratio(x, y)])];
-  const rows = [row('params', a.params, b?.params, thousands), row('MACs', a.macs, b?.macs, thousands)];
-  a.timings.forEach((t, i) => rows.push(row(`${t.runtime}, batch ${t.batch} (ms)`, t.medianMs, b?.timings[i].medianMs, (v) => v.toFixed(3))));
-  for (const [key, label] of [['tfjsBytes', 'TensorFlow.js files'], ['tfjsGzipBytes', '  gzip'], ['onnxBytes', 'ONNX file'], ['onnxGzipBytes', '  gzip']] as const) {
-    rows.push(row(`${label} (bytes)`, a.sizes[key], b?.sizes[key], thousands));
-  }
-  return rows;
 }

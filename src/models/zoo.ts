@@ -37,28 +37,37 @@ class Builder {
     this.init = new Initializers(seed);
   }
 
-  conv(x: Sym, filters: number, name: string, o: { kernel?: number; strides?: number; padding?: 'same' | 'valid'; bias?: boolean; activation?: 'relu' | 'linear' } = {}): Sym {
-    return tfl.layers.conv2d({
-      filters,
-      kernelSize: o.kernel ?? 3,
-      strides: o.strides ?? 1,
-      padding: o.padding ?? 'same',
-      useBias: o.bias ?? true,
-      activation: o.activation ?? 'linear',
-      kernelInitializer: this.init.he(),
-      name,
-    }).apply(x) as Sym;
+  conv(
+    x: Sym,
+    filters: number,
+    name: string,
+    o: { kernel?: number; strides?: number; padding?: 'same' | 'valid'; bias?: boolean; activation?: 'relu' | 'linear' } = {},
+  ): Sym {
+    return tfl.layers
+      .conv2d({
+        filters,
+        kernelSize: o.kernel ?? 3,
+        strides: o.strides ?? 1,
+        padding: o.padding ?? 'same',
+        useBias: o.bias ?? true,
+        activation: o.activation ?? 'linear',
+        kernelInitializer: this.init.he(),
+        name,
+      })
+      .apply(x) as Sym;
   }
 
   depthwise(x: Sym, name: string, strides: number): Sym {
-    return tfl.layers.depthwiseConv2d({
-      kernelSize: 3,
-      strides,
-      padding: 'same',
-      useBias: false,
-      depthwiseInitializer: this.init.he(),
-      name,
-    }).apply(x) as Sym;
+    return tfl.layers
+      .depthwiseConv2d({
+        kernelSize: 3,
+        strides,
+        padding: 'same',
+        useBias: false,
+        depthwiseInitializer: this.init.he(),
+        name,
+      })
+      .apply(x) as Sym;
   }
 
   bn(x: Sym, name: string): Sym {
@@ -70,12 +79,14 @@ class Builder {
   }
 
   dense(x: Sym, units: number, name: string, activation: 'relu' | 'linear' = 'linear'): Sym {
-    return tfl.layers.dense({
-      units,
-      activation,
-      kernelInitializer: activation === 'relu' ? this.init.he() : this.init.glorot(),
-      name,
-    }).apply(x) as Sym;
+    return tfl.layers
+      .dense({
+        units,
+        activation,
+        kernelInitializer: activation === 'relu' ? this.init.he() : this.init.glorot(),
+        name,
+      })
+      .apply(x) as Sym;
   }
 
   maxPool(x: Sym, name: string, padding: 'same' | 'valid' = 'valid'): Sym {
@@ -135,7 +146,13 @@ export function vggSmall(o: ZooOptions): tfl.LayersModel {
   return model(x, b.dense(y, o.numClasses, 'predictions'), 'vgg-small');
 }
 
-const VGG16_BLOCKS = [[64, 64], [128, 128], [256, 256, 256], [512, 512, 512], [512, 512, 512]];
+const VGG16_BLOCKS = [
+  [64, 64],
+  [128, 128],
+  [256, 256, 256],
+  [512, 512, 512],
+  [512, 512, 512],
+];
 
 /**
  * VGG16 in its CIFAR form: 13 3x3 convolutions (with bias), five max pools, one

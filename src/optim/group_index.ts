@@ -41,7 +41,8 @@ export class GroupIndex {
         if (v.axis !== s.axis) throw new Error(`variable '${s.variable}' is grouped along two axes (${v.axis}, ${s.axis})`);
         const width = shape.reduce((n, d, a) => (a === s.axis ? n : n * d), 1);
         for (const i of s.indices) {
-          if (v.groupOf[i] !== -1 && v.groupOf[i] !== g) throw new Error(`index ${i} of '${s.variable}' is in groups ${v.groupOf[i]} and ${g}`);
+          if (v.groupOf[i] !== -1 && v.groupOf[i] !== g)
+            throw new Error(`index ${i} of '${s.variable}' is in groups ${v.groupOf[i]} and ${g}`);
           v.groupOf[i] = g;
           this.sizes[g] += width;
         }

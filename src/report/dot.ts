@@ -34,8 +34,12 @@ export function analysisToDot(analysis: ModelAnalysis, title: string): string {
       l.params > 0 ? `${l.params.toLocaleString('en-US')} params` : '',
       l.groups > 0 ? `groups: ${l.prunable}/${l.groups} prunable` : '',
       ...l.reasons.map((r) => `not: ${r}`),
-    ].filter(Boolean).join('\\n');
-    lines.push(`  ${quote(l.name)} [label="${label.replace(/"/g, '\\"')}", fillcolor=${quote(fill)}, color=${quote(border)}, penwidth=${family === undefined ? 1 : 3}];`);
+    ]
+      .filter(Boolean)
+      .join('\\n');
+    lines.push(
+      `  ${quote(l.name)} [label="${label.replace(/"/g, '\\"')}", fillcolor=${quote(fill)}, color=${quote(border)}, penwidth=${family === undefined ? 1 : 3}];`,
+    );
   }
   for (const l of analysis.layers) for (const input of l.inputs) lines.push(`  ${quote(input)} -> ${quote(l.name)};`);
   lines.push('}');

@@ -7,32 +7,23 @@ import { dirname, join } from 'node:path';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { countModel } from '../metrics/count.js';
 import type { ModelSpeed } from '../metrics/speed.js';
-import type { EpochMetrics } from '../train/loop.js';
+import type { EpochMetrics } from '../train/metrics.js';
 import type { GroupStats } from '../optim/sparse.js';
+import { pct, times } from '../util/format.js';
+import type { Table } from '../util/table.js';
+import { beforeAfterTable, layerWidthTable, speedTable, type LayerWidth, type ModelFigures } from './tables.js';
 
-/** a layer whose output channels compression can remove */
-export interface LayerWidth {
-  name: string;
-  className: string;
-  before: number;
-  after: number;
-  macsBefore: number;
-  macsAfter: number;
-}
-
-interface Summary {
-  accuracy: number;
-  params: number;
-  macs: number;
-}
+export type { LayerWidth } from './tables.js';
 
 export interface ReportData {
   title: string;
+  /** the sparse optimizer */
+  method: string;
   config: Record<string, unknown>;
   history: (EpochMetrics & GroupStats)[];
-  baseline?: Summary & { history: EpochMetrics[] };
-  sparse: Summary & { groups: number; zeroGroups: number };
-  slim: Summary;
+  baseline?: ModelFigures & { history: EpochMetrics[] };
+  sparse: ModelFigures & { groups: number; zeroGroups: number };
+  slim: ModelFigures;
   ratios: { params: number; macs: number };
   check: { maxAbsDiff: number; bound: number };
   predictionMismatches: number;
@@ -46,11 +37,18 @@ const WIDTH_CLASSES = new Set(['Conv2D', 'Dense', 'SeparableConv2D']);
 /** Output channels of every Conv2D/Dense/SeparableConv2D layer, before (sparse model) and after (slim model). */
 export function layerWidths(sparse: tfl.LayersModel, slim: tfl.LayersModel): LayerWidth[] {
   const after = new Map(countModel(slim).layers.map((l) => [l.name, l]));
-  return countModel(sparse).layers
-    .filter((l) => WIDTH_CLASSES.has(l.className) && after.has(l.name))
+  return countModel(sparse)
+    .layers.filter((l) => WIDTH_CLASSES.has(l.className) && after.has(l.name))
     .map((l) => {
       const a = after.get(l.name)!;
-      return { name: l.name, className: l.className, before: l.outputShape[l.outputShape.length - 1], after: a.outputShape[a.outputShape.length - 1], macsBefore: l.macs, macsAfter: a.macs };
+      return {
+        name: l.name,
+        className: l.className,
+        before: l.outputShape[l.outputShape.length - 1],
+        after: a.outputShape[a.outputShape.length - 1],
+        macsBefore: l.macs,
+        macsAfter: a.macs,
+      };
     });
 }
 
@@ -60,36 +58,23 @@ function chartJs(): string {
 }
 
 const escapeHtml = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
-const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
-const thousands = (x: number) => x.toLocaleString('en-US');
-const ratio = (x: number) => `${x.toFixed(2)}x`;
 
-function table(header: string[], rows: (string | number)[][]): string {
+function htmlTable({ header, rows }: Table): string {
   const cells = (r: (string | number)[], tag: string) => r.map((c) => `<${tag}>${escapeHtml(String(c))}</${tag}>`).join('');
   return `<table><thead><tr>${cells(header, 'th')}</tr></thead><tbody>${rows.map((r) => `<tr>${cells(r, 'td')}</tr>`).join('')}</tbody></table>`;
 }
 
-function speedTable(speed: NonNullable<ReportData['speed']>): string {
-  const rows = speed.sparse.timings.map((t, i) => {
-    const s = speed.slim.timings[i];
-    return [`${t.runtime}, batch ${t.batch}`, `${t.medianMs.toFixed(2)} ms`, `${s.medianMs.toFixed(2)} ms`, ratio(t.medianMs / s.medianMs)];
-  });
-  const size = (k: keyof ModelSpeed['sizes'], label: string) => [label, thousands(speed.sparse.sizes[k]), thousands(speed.slim.sizes[k]), ratio(speed.sparse.sizes[k] / speed.slim.sizes[k])];
-  rows.push(size('tfjsBytes', 'TensorFlow.js files, bytes'), size('onnxBytes', 'ONNX file, bytes'));
-  return table(['measured (median)', 'sparse', 'slim', 'sparse ÷ slim'], rows);
-}
-
 /** The whole report as one HTML document. */
 export function renderReport(data: ReportData): string {
-  const rows: (string | number)[][] = [];
-  if (data.baseline) rows.push(['dense baseline', pct(data.baseline.accuracy), thousands(data.baseline.params), thousands(data.baseline.macs), '', '']);
-  rows.push(['sparse (trained)', pct(data.sparse.accuracy), thousands(data.sparse.params), thousands(data.sparse.macs), ratio(1), ratio(1)]);
-  rows.push(['slim', pct(data.slim.accuracy), thousands(data.slim.params), thousands(data.slim.macs), ratio(data.ratios.params), ratio(data.ratios.macs)]);
   const config = Object.entries(data.config)
     .filter(([, v]) => v !== undefined && !(Array.isArray(v) && v.length === 0))
     .map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]);
+  const speed = data.speed && speedTable({ label: 'sparse', speed: data.speed.sparse }, { label: 'slim', speed: data.speed.slim });
   // the data the charts draw, safe inside a script element
-  const chartData = JSON.stringify({ history: data.history, baseline: data.baseline?.history ?? null, layers: data.layers }).replace(/</g, '\\u003c');
+  const chartData = JSON.stringify({ history: data.history, baseline: data.baseline?.history ?? null, layers: data.layers }).replace(
+    /</g,
+    '\\u003c',
+  );
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -110,15 +95,15 @@ export function renderReport(data: ReportData): string {
 </head>
 <body>
 <h1>${escapeHtml(data.title)}</h1>
-<p class="lead">${ratio(data.ratios.macs)} fewer MACs and ${ratio(data.ratios.params)} fewer parameters;
+<p class="lead">${times(data.ratios.macs)} fewer MACs and ${times(data.ratios.params)} fewer parameters;
 test accuracy ${pct(data.slim.accuracy)}${data.baseline ? ` (dense ${pct(data.baseline.accuracy)})` : ''}.
 ${data.sparse.zeroGroups} of ${data.sparse.groups} groups exactly zero. The slim model gives the sparse model's outputs
 (max |diff| ${data.check.maxAbsDiff.toExponential(2)}, bound ${data.check.bound.toExponential(2)};
 ${data.predictionMismatches} test predictions differ). ${data.trainSeconds.toFixed(0)} s of sparse training.</p>
 
 <h2>Before and after</h2>
-${table(['model', 'test accuracy', 'params', 'MACs', 'params ÷', 'MACs ÷'], rows)}
-${data.speed ? `<h2>Measured speed and size</h2>\n${speedTable(data.speed)}` : ''}
+${htmlTable(beforeAfterTable(data))}
+${speed ? `<h2>Measured speed and size</h2>\n${htmlTable(speed)}\n<p>medians of 15 runs after 3 warm-up runs</p>` : ''}
 
 <h2>Training</h2>
 <div class="charts">
@@ -130,10 +115,10 @@ ${data.speed ? `<h2>Measured speed and size</h2>\n${speedTable(data.speed)}` : '
 
 <h2>Channels kept per layer</h2>
 <div class="wide"><canvas id="layers" role="img" aria-label="channels kept and removed per layer"></canvas></div>
-${table(['layer', 'class', 'channels before', 'kept', 'removed', 'MACs before', 'MACs after'], data.layers.map((l) => [l.name, l.className, l.before, l.after, l.before - l.after, thousands(l.macsBefore), thousands(l.macsAfter)]))}
+${htmlTable(layerWidthTable(data.layers))}
 
 <h2>Configuration</h2>
-${table(['setting', 'value'], config)}
+${htmlTable({ header: ['setting', 'value'], rows: config })}
 
 <script>${chartJs()}</script>
 <script type="application/json" id="report-data">${chartData}</script>

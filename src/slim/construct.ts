@@ -1,4 +1,4 @@
-// Building the slim model (../shared/DESIGN.md 1.7): every prunable group whose
+// Building the slim model (docs/DESIGN.md, "Pipeline"): every prunable group whose
 // slices are all exactly zero goes; the smaller model gets new widths and the kept
 // weights, and is ALWAYS checked against its sparse parent on a batch.
 import * as tf from '@tensorflow/tfjs-core';
@@ -95,7 +95,10 @@ function defaultCheckInputs(model: tfl.LayersModel, samples: number): tf.Tensor[
   return model.inputs.map((input) => {
     const shape = [samples, ...(input.shape.slice(1) as number[])];
     const size = shape.reduce((a, b) => a * b, 1);
-    return tf.tensor(Float32Array.from({ length: size }, () => rng.normal()), shape);
+    return tf.tensor(
+      Float32Array.from({ length: size }, () => rng.normal()),
+      shape,
+    );
   });
 }
 
@@ -106,7 +109,8 @@ export function compareOutputs(a: tf.Tensor[], b: tf.Tensor[]): { maxAbsDiff: nu
   a.forEach((t, i) => {
     const x = t.dataSync();
     const y = b[i].dataSync();
-    if (x.length !== y.length) throw new SlimCheckError(`output ${i} has ${y.length} values in the slim model, ${x.length} in the sparse one`);
+    if (x.length !== y.length)
+      throw new SlimCheckError(`output ${i} has ${y.length} values in the slim model, ${x.length} in the sparse one`);
     for (let k = 0; k < x.length; k++) {
       maxAbsDiff = Math.max(maxAbsDiff, Number.isNaN(y[k] - x[k]) ? Infinity : Math.abs(y[k] - x[k]));
       maxAbs = Math.max(maxAbs, Math.abs(x[k]));

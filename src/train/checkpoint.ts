@@ -5,8 +5,9 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import type { OptimizerState } from './optimizers.js';
-import type { EpochMetrics } from './loop.js';
+import type { OptimizerState } from '../optim/optimizer.js';
+import { shapeSize } from '../util/shape.js';
+import type { EpochMetrics } from './metrics.js';
 
 export interface TrainingState {
   version: 1;
@@ -49,7 +50,9 @@ export function snapshotWeights(model: tfl.LayersModel): Pick<Checkpoint, 'weigh
 export function restoreWeights(model: tfl.LayersModel, checkpoint: Checkpoint): void {
   const specs = checkpoint.state.weights;
   if (specs.length !== model.weights.length) {
-    throw new CheckpointError(`the checkpoint holds ${specs.length} weights, the model has ${model.weights.length}: it belongs to another model`);
+    throw new CheckpointError(
+      `the checkpoint holds ${specs.length} weights, the model has ${model.weights.length}: it belongs to another model`,
+    );
   }
   model.weights.forEach((w, i) => {
     const spec = specs[i];
@@ -95,15 +98,63 @@ export function readCheckpoint(dir: string): Checkpoint {
   }
   if (state.version !== 1) throw new CheckpointError(`${from}/state.json has version ${state.version}; this slimtrain reads version 1`);
   const raw = readFileSync(`${from}/weights.bin`);
-  const expected = state.weights.reduce((n, w) => n + 4 * w.shape.reduce((a, b) => a * b, 1), 0);
-  if (raw.length !== expected) throw new CheckpointError(`${from}/weights.bin holds ${raw.length} bytes, the state needs ${expected}: the checkpoint is damaged`);
+  const expected = state.weights.reduce((n, w) => n + 4 * shapeSize(w.shape), 0);
+  if (raw.length !== expected)
+    throw new CheckpointError(`${from}/weights.bin holds ${raw.length} bytes, the state needs ${expected}: the checkpoint is damaged`);
   const all = new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.length));
   let at = 0;
   const weights = state.weights.map((w) => {
-    const n = w.shape.reduce((a, b) => a * b, 1);
+    const n = shapeSize(w.shape);
     const v = all.slice(at, at + n);
     at += n;
     return v;
   });
   return { state, weights };
+}
+
+/** What a training run needs to checkpoint: where to continue from, and where each checkpoint goes. */
+export interface Checkpointing {
+  resume?: Checkpoint;
+  onCheckpoint(checkpoint: Checkpoint): void;
+}
+
+/** The settings a resumed run must share with the run it continues: what shapes training. */
+export function jobFingerprint(job: object, ignore: readonly string[] = []): Record<string, unknown> {
+  const skip = new Set(['resume', 'shouldStop', ...ignore]);
+  const kept = Object.entries(job)
+    .filter(([k]) => !skip.has(k))
+    .map(([k, v]) => [k, k === 'optimizer' && v && typeof v === 'object' && 'step' in v ? v.name : v]);
+  return JSON.parse(JSON.stringify(Object.fromEntries(kept))) as Record<string, unknown>;
+}
+
+/**
+ * Checkpointing for a run that saves to `dir`: the checkpoint to continue from when
+ * `resume` asks for one ('required': it must exist; 'if-present': a stage that may
+ * not have started yet), refused when made with other settings; and the writer,
+ * which stores `fingerprint` and whatever `epochStats` gives.
+ */
+export function checkpointing(
+  dir: string,
+  fingerprint: Record<string, unknown>,
+  resume: 'required' | 'if-present' | false,
+  epochStats?: () => unknown[],
+): Checkpointing {
+  let from: Checkpoint | undefined;
+  if (resume === 'required' || (resume === 'if-present' && checkpointExists(dir))) {
+    from = readCheckpoint(dir);
+    const saved = (from.state.job ?? {}) as Record<string, unknown>;
+    const differ = [...new Set([...Object.keys(saved), ...Object.keys(fingerprint)])].filter(
+      (k) => JSON.stringify(saved[k]) !== JSON.stringify(fingerprint[k]),
+    );
+    if (differ.length > 0) {
+      throw new CheckpointError(
+        `the checkpoint in ${dir} was made with other settings (${differ.map((k) => `${k}: ${JSON.stringify(saved[k])} then, ${JSON.stringify(fingerprint[k])} now`).join('; ')}); ` +
+          'resume with the same command',
+      );
+    }
+  }
+  return {
+    resume: from,
+    onCheckpoint: (c) => writeCheckpoint(dir, { ...c, state: { ...c.state, job: fingerprint, epochStats: epochStats?.() } }),
+  };
 }

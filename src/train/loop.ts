@@ -5,9 +5,13 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { batchCount, batches, type Augmentation, type Batch } from '../data/batches.js';
 import type { DataSplits, ImageSet, Normalization } from '../data/datasets.js';
 import { Rng } from '../util/random.js';
-import { createOptimizer, type Optimizer, type OptimizerConfig, type OptimizerState } from './optimizers.js';
+import { createOptimizer, type OptimizerConfig } from '../optim/dense.js';
+import type { Optimizer, OptimizerState } from '../optim/optimizer.js';
 import { createSchedule, type ScheduleName } from './schedules.js';
 import { restoreWeights, snapshotWeights, type Checkpoint } from './checkpoint.js';
+import type { EpochMetrics, EvalResult, TrainCallbacks } from './metrics.js';
+
+export type { BatchProgress, EpochMetrics, EvalResult, TrainCallbacks } from './metrics.js';
 
 export interface TrainConfig {
   epochs: number;
@@ -38,44 +42,12 @@ export class NumericalFault extends Error {
 /** Thrown by train() when shouldStop ended the run; the checkpoint was handed to onCheckpoint. */
 export class TrainingStopped extends Error {
   override name = 'TrainingStopped';
-  constructor(readonly epoch: number, readonly step: number) {
+  constructor(
+    readonly epoch: number,
+    readonly step: number,
+  ) {
     super(`training stopped in epoch ${epoch} after step ${step}`);
   }
-}
-
-export interface EvalResult {
-  loss: number;
-  accuracy: number;
-  count: number;
-  /** the predicted class of every image */
-  predictions: Int32Array;
-}
-
-export interface EpochMetrics {
-  epoch: number;
-  lr: number;
-  trainLoss: number;
-  trainAccuracy: number;
-  testLoss: number;
-  testAccuracy: number;
-  seconds: number;
-  imagesPerSecond: number;
-}
-
-export interface BatchProgress {
-  epoch: number;
-  batch: number;
-  batches: number;
-  images: number;
-  loss: number;
-  accuracy: number;
-  seconds: number;
-}
-
-export interface TrainCallbacks {
-  onEpochBegin?(epoch: number, batches: number): void;
-  onBatchEnd?(p: BatchProgress): void;
-  onEpochEnd?(m: EpochMetrics): void;
 }
 
 /**
@@ -90,8 +62,7 @@ export function outputsProbabilities(model: tfl.LayersModel): boolean {
 
 export function classificationLoss(model: tfl.LayersModel): (output: tf.Tensor, oneHot: tf.Tensor) => tf.Scalar {
   if (outputsProbabilities(model)) {
-    return (probs, oneHot) =>
-      tf.neg(tf.mean(tf.sum(tf.mul(oneHot, tf.log(tf.clipByValue(probs, 1e-7, 1))), -1))) as tf.Scalar;
+    return (probs, oneHot) => tf.neg(tf.mean(tf.sum(tf.mul(oneHot, tf.log(tf.clipByValue(probs, 1e-7, 1))), -1))) as tf.Scalar;
   }
   return (logits, oneHot) => tf.losses.softmaxCrossEntropy(oneHot, logits) as tf.Scalar;
 }
@@ -142,7 +113,11 @@ export function trainStep(
       output = tf.keep(out);
       return lossFn(out, y);
     }, variables);
-    optimizer.step(variables, variables.map((v) => grads[v.name]), lr);
+    optimizer.step(
+      variables,
+      variables.map((v) => grads[v.name]),
+      lr,
+    );
     return value;
   });
   const result = { loss: loss.dataSync()[0], correct: countCorrect(output!, batch.labels) };
@@ -151,12 +126,7 @@ export function trainStep(
 }
 
 /** Loss and accuracy of `model` (inference mode) over a whole image set. */
-export function evaluate(
-  model: tfl.LayersModel,
-  set: ImageSet,
-  normalization: Normalization,
-  batchSize = 256,
-): EvalResult {
+export function evaluate(model: tfl.LayersModel, set: ImageSet, normalization: Normalization, batchSize = 256): EvalResult {
   const lossFn = classificationLoss(model);
   const classes = model.outputs[0].shape[1] as number;
   let lossSum = 0;
@@ -186,7 +156,9 @@ export function checkDataFitsModel(model: tfl.LayersModel, data: DataSplits): vo
   }
   const classes = model.outputs[0].shape[1];
   if (classes !== data.train.numClasses) {
-    throw new Error(`data set ${data.name} has ${data.train.numClasses} classes but model '${model.name}' outputs ${classes}; use a data set with ${classes} classes, or a zoo model (--model), which is built for the data`);
+    throw new Error(
+      `data set ${data.name} has ${data.train.numClasses} classes but model '${model.name}' outputs ${classes}; use a data set with ${classes} classes, or a zoo model (--model), which is built for the data`,
+    );
   }
 }
 
@@ -217,26 +189,48 @@ export async function train(
   // optimizer buffers are saved under the variable's position: engine names differ between model instances
   const renameSlots = (state: OptimizerState, rename: (name: string) => string): OptimizerState => ({
     ...state,
-    slots: Object.fromEntries(Object.entries(state.slots).map(([key, v]) => {
-      const slash = key.lastIndexOf('/');
-      return [`${rename(key.slice(0, slash))}/${key.slice(slash + 1)}`, v];
-    })),
+    slots: Object.fromEntries(
+      Object.entries(state.slots).map(([key, v]) => {
+        const slash = key.lastIndexOf('/');
+        return [`${rename(key.slice(0, slash))}/${key.slice(slash + 1)}`, v];
+      }),
+    ),
   });
   const position = new Map(variables.map((v, i) => [v.name, String(i)]));
   if (resume) {
     restoreWeights(model, resume);
-    optimizer.setState(renameSlots(resume.state.optimizer, (i) => variables[Number(i)]?.name ?? `#${i}`), variables);
+    optimizer.setState(
+      renameSlots(resume.state.optimizer, (i) => variables[Number(i)]?.name ?? `#${i}`),
+      variables,
+    );
     rng.setState(resume.state.rng);
   }
-  const checkpoint = (epochsDone: number, batchInEpoch: number, epochRng: number[], partial: Checkpoint['state']['partial']): Checkpoint => {
+  const checkpoint = (
+    epochsDone: number,
+    batchInEpoch: number,
+    epochRng: number[],
+    partial: Checkpoint['state']['partial'],
+  ): Checkpoint => {
     const { weights, specs } = snapshotWeights(model);
     // a non-finite weight never reaches a checkpoint: the last good one stays
     const bad = weights.findIndex((w) => !w.every(Number.isFinite));
     if (bad >= 0) {
-      throw new NumericalFault(`weight ${specs[bad].name} holds NaN or infinite values after step ${step}: lower the learning rate or the penalty (--lambda); the last checkpoint holds the last good state`);
+      throw new NumericalFault(
+        `weight ${specs[bad].name} holds NaN or infinite values after step ${step}: lower the learning rate or the penalty (--lambda); the last checkpoint holds the last good state`,
+      );
     }
     return {
-      state: { version: 1, epoch: epochsDone, step, batchInEpoch, rng: epochRng, partial, optimizer: renameSlots(optimizer.getState(), (n) => position.get(n)!), history: history.slice(), weights: specs },
+      state: {
+        version: 1,
+        epoch: epochsDone,
+        step,
+        batchInEpoch,
+        rng: epochRng,
+        partial,
+        optimizer: renameSlots(optimizer.getState(), (n) => position.get(n)!),
+        history: history.slice(),
+        weights: specs,
+      },
       weights,
     };
   };
@@ -267,7 +261,9 @@ export async function train(
         lr = schedule(step);
         const r = trainStep(model, variables, optimizer, batch, data.train.shape, lr);
         if (!Number.isFinite(r.loss)) {
-          throw new NumericalFault(`loss became ${r.loss} at epoch ${epoch}, step ${step + 1}: lower the learning rate (now ${lr}) or the penalty (--lambda); the last checkpoint holds the last good state`);
+          throw new NumericalFault(
+            `loss became ${r.loss} at epoch ${epoch}, step ${step + 1}: lower the learning rate (now ${lr}) or the penalty (--lambda); the last checkpoint holds the last good state`,
+          );
         }
         step++;
         lossSum += r.loss * batch.size;

@@ -1,0 +1,65 @@
+// slimtrain analyze: the zero-invariant groups of a model, per layer, and why some cannot be removed.
+import { Option } from '@commander-js/extra-typings';
+import { analyzeModel, type ModelAnalysis } from '../../graph/analyze.js';
+import { writeFileAtomic } from '../../io/model_files.js';
+import { resolveModel } from '../../models/resolve.js';
+import { analysisToDot } from '../../report/dot.js';
+import { thousands } from '../../util/format.js';
+import { formatTable } from '../../util/table.js';
+import { MODEL_HELP, modelSpec, options, commonCommand } from '../options.js';
+import { printResult, startEngine } from '../run.js';
+
+const define = () =>
+  commonCommand('analyze')
+    .description('show the zero-invariant groups of a model: per-layer params, MACs, groups, and why some cannot be removed')
+    .argument('<model>', MODEL_HELP, modelSpec)
+    .addOption(options.input())
+    .addOption(options.classes())
+    .addOption(options.freeze())
+    .addOption(new Option('--dot <file>', 'write a Graphviz picture of the graph and its groups'));
+
+function analysisJson(name: string, analysis: ModelAnalysis) {
+  const groups = analysis.partition.groups.map((g) => ({
+    id: g.id,
+    prunable: g.prunable,
+    reasons: g.reasons,
+    channels: g.channels,
+    size: g.size,
+    savings: g.savings,
+    slices: g.slices,
+    statSlices: g.statSlices,
+    consumerSlices: g.consumerSlices,
+  }));
+  return { model: name, layers: analysis.layers, totals: analysis.totals, groups };
+}
+
+function analysisText(name: string, analysis: ModelAnalysis): string {
+  const t = analysis.totals;
+  const layers = analysis.layers.map((l) => [
+    l.name,
+    l.className,
+    l.outputShape.join('x'),
+    thousands(l.params),
+    thousands(l.macs),
+    l.groups,
+    l.prunable,
+    l.reasons.join('; '),
+  ]);
+  return (
+    `${formatTable({ header: ['layer', 'class', 'output', 'params', 'MACs', 'groups', 'prunable', 'why not'], rows: layers })}\n\n` +
+    `${name}: ${thousands(t.params)} trainable parameters (+${thousands(t.nonTrainableParams)} non-trainable), ` +
+    `${thousands(t.macs)} MACs (convolutions and dense layers); ${t.groups} groups, ${t.prunable} prunable, ` +
+    `${t.tiedGroups} of them tied across layers by joins\n`
+  );
+}
+
+export function analyzeCommand() {
+  return define().action(async (spec, o) => {
+    // the analysis computes nothing heavy: the cpu backend serves unless another is asked for
+    await startEngine(o, 'cpu');
+    const model = await resolveModel(spec, { inputShape: o.input, numClasses: o.classes });
+    const analysis = analyzeModel(model, { freeze: o.freeze });
+    if (o.dot) writeFileAtomic(o.dot, analysisToDot(analysis, model.name));
+    printResult(o, analysisJson(model.name, analysis), () => analysisText(model.name, analysis) + (o.dot ? `wrote ${o.dot}\n` : ''));
+  });
+}

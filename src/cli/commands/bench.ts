@@ -1,0 +1,43 @@
+// slimtrain bench: measured latency, throughput and file sizes, a second model beside the first.
+import { Option } from '@commander-js/extra-typings';
+import { measureModelSpeed } from '../../metrics/speed.js';
+import { resolveModel } from '../../models/resolve.js';
+import { speedTable } from '../../report/tables.js';
+import { formatTable } from '../../util/table.js';
+import { MODEL_HELP, modelSpec, number, options, commonCommand } from '../options.js';
+import { printResult, startEngine } from '../run.js';
+
+const define = () =>
+  commonCommand('bench')
+    .description(
+      'measure latency (batch 1) and throughput (batch 64) in TensorFlow.js and ONNX Runtime, and file sizes; --vs puts a second model (the slim one) beside it',
+    )
+    .argument('<model>', MODEL_HELP, modelSpec)
+    .addOption(new Option('--vs <model>', 'a second model to compare with (typically the slim model of the first)').argParser(modelSpec))
+    .addOption(options.input())
+    .addOption(options.classes())
+    .addOption(
+      new Option('--repeats <n>', 'timed runs per measurement, after 3 warm-up runs (the median is reported)')
+        .argParser(number('positive', true))
+        .default(15),
+    );
+
+export function benchCommand() {
+  return define().action(async (spec, o) => {
+    await startEngine(o);
+    const results = [];
+    for (const s of o.vs ? [spec, o.vs] : [spec]) {
+      const model = await resolveModel(s, { inputShape: o.input, numClasses: o.classes });
+      results.push({ model: s, ...(await measureModelSpeed(model, { repeats: o.repeats })) });
+      model.dispose();
+    }
+    const [a, b] = results.map((r) => ({ label: r.model, speed: r }));
+    printResult(
+      o,
+      { results },
+      () =>
+        `${formatTable(speedTable(a, b))}\n` +
+        `median of ${o.repeats} runs after 3 warm-up runs; ratio = first / second (speed-up, or how many times smaller)\n`,
+    );
+  });
+}

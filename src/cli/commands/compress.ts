@@ -1,0 +1,192 @@
+// slimtrain compress: train once with a group-sparsity optimizer, remove the zero
+// groups, check and save the slim model.
+import { Option } from '@commander-js/extra-typings';
+import { runCompressJob, type CompressJob, type CompressResult } from '../../compress/job.js';
+import { checkCompressJob, settingsIgnoredBy } from '../../compress/sparse_stage.js';
+import { prepareOutputDir } from '../../io/output.js';
+import { allocations } from '../../optim/allocation.js';
+import { directionNames } from '../../optim/direction.js';
+import { sparseMethods } from '../../optim/sparse.js';
+import { beforeAfterTable, speedTable } from '../../report/tables.js';
+import { pct, thousands } from '../../util/format.js';
+import { formatTable } from '../../util/table.js';
+import {
+  checkResume,
+  MODEL_HELP,
+  modelSpec,
+  momentumSettings,
+  number,
+  options,
+  trainingSettings,
+  UsageError,
+  trainingCommand,
+} from '../options.js';
+import { progressCallbacks } from '../progress.js';
+import { printResult, stageReporter, startEngine, stoppable } from '../run.js';
+
+const define = () =>
+  trainingCommand('compress')
+    .description('train once with a group-sparsity optimizer, remove the zero groups, check and save the slim model')
+    .addOption(new Option('--model <name>', MODEL_HELP).argParser(modelSpec))
+    .addOption(new Option('--from <model.json>', "start from a user's trained model instead of random initialisation").argParser(modelSpec))
+    .addOption(new Option('--optimizer <name>', 'sparse optimizer').choices(sparseMethods).default('hspg' as const))
+    .addOption(new Option('--lambda <l>', 'group-lasso weight (l1 weight for obproxsg)').argParser(number('non-negative')).default(1e-3))
+    .addOption(new Option('--epsilon <e>', 'hspg, dhspg: half-space threshold in [0, 1) (default 0)').argParser(number('fraction')))
+    .addOption(new Option('--target-sparsity <s>', 'dhspg: fraction of groups to remove, in [0, 1)').argParser(number('fraction')))
+    .addOption(
+      new Option('--target-macs-ratio <r>', 'dhspg: dense MACs / slim MACs to aim for (instead of --target-sparsity)').argParser(
+        number('positive'),
+      ),
+    )
+    .addOption(new Option('--direction <name>', 'step direction').choices(directionNames).default('sgd' as const))
+    .addOption(
+      new Option(
+        '--switch-epoch <e>',
+        'hspg/obproxsg: epoch of the second stage (default: epochs/4); dhspg: epoch projections start (default: --prune-start)',
+      ).argParser(number('non-negative')),
+    )
+    .addOption(
+      new Option('--penalty-end <e>', 'proxsg/hspg: epoch at which the penalty stops; zero groups stay zero, the rest train on').argParser(
+        number('non-negative'),
+      ),
+    )
+    .addOption(
+      new Option('--prune-start <e>', 'dhspg: epoch at which the groups to remove are chosen (default: epochs/40)').argParser(
+        number('non-negative'),
+      ),
+    )
+    .addOption(
+      new Option('--prune-end <e>', 'dhspg: epoch by which the chosen groups are zero (default: 15% of the epochs)').argParser(
+        number('non-negative'),
+      ),
+    )
+    .addOption(
+      new Option(
+        '--allocation <a>',
+        "dhspg: 'global' (default) ranks all groups together, 'uniform' removes the same fraction of every layer",
+      ).choices(allocations),
+    )
+    .addOption(
+      new Option(
+        '--prune-periods <n>',
+        'dhspg: split the pruning into N periods, each choosing and removing its share of the target (default 1)',
+      ).argParser(number('positive', true)),
+    )
+    .addOption(options.freeze())
+    .addOption(
+      new Option(
+        '--weighting <w>',
+        "proxsg/hspg/dhspg: lambda per group: 'uniform' (default), 'macs' (scaled by the MACs each group costs) or 'sqrt-macs'",
+      ).choices(['uniform', 'macs', 'sqrt-macs'] as const),
+    )
+    .addOption(new Option('--baseline', 'also train the dense model with the same settings, for comparison').default(false))
+    .addOption(options.roundChannels())
+    .addOption(new Option('--no-speed', 'skip measuring latency, throughput and file sizes of the sparse and slim models'))
+    .addOption(
+      new Option(
+        '--float16',
+        'also write DIR/slim-float16 with half-precision weights (as tfjs-converter --quantize_float16) and report its accuracy',
+      ).default(false),
+    )
+    .addOption(
+      options.out(
+        'write DIR/sparse, DIR/slim (model.json + weights.bin), DIR/slim.onnx, DIR/metrics.json and DIR/report.html, and a checkpoint every epoch in DIR/checkpoint',
+      ),
+    )
+    .addOption(options.resume())
+    .addOption(options.overwrite());
+
+export type CompressOptions = ReturnType<ReturnType<typeof define>['opts']>;
+
+/** A job setting as the flag that sets it. */
+const FLAGS: Partial<Record<keyof CompressJob, string>> = {
+  method: '--optimizer',
+  penaltyEndEpoch: '--penalty-end',
+  pruneStartEpoch: '--prune-start',
+  pruneEndEpoch: '--prune-end',
+};
+const flagOf = (key: keyof CompressJob) => FLAGS[key] ?? `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+
+/** The library job the flags describe (no training: unit-tested alone); refuses flags that would do nothing. */
+export function compressJob(o: CompressOptions): CompressJob {
+  checkResume(o);
+  const model = o.from ?? o.model;
+  if (!model) throw new UsageError('compress needs --model (a zoo model) or --from (a model.json)');
+  if (o.from && o.model) throw new UsageError('give --model (a zoo model) or --from (a model.json), not both');
+  const job: CompressJob = {
+    ...trainingSettings(o),
+    ...momentumSettings(o),
+    model,
+    data: o.data,
+    method: o.optimizer,
+    lambda: o.lambda,
+    epsilon: o.epsilon,
+    direction: o.direction,
+    switchEpoch: o.switchEpoch,
+    penaltyEndEpoch: o.penaltyEnd,
+    targetSparsity: o.targetSparsity,
+    targetMacsRatio: o.targetMacsRatio,
+    pruneStartEpoch: o.pruneStart,
+    pruneEndEpoch: o.pruneEnd,
+    prunePeriods: o.prunePeriods,
+    allocation: o.allocation,
+    freeze: o.freeze,
+    weighting: o.weighting,
+    baseline: o.baseline,
+    measureSpeed: o.speed,
+    roundChannels: o.roundChannels,
+    float16: o.float16,
+    out: o.out,
+    resume: o.resume,
+  };
+  const ignored = settingsIgnoredBy(job);
+  if (ignored.length) {
+    throw new UsageError(
+      `${ignored.map(flagOf).join(', ')}: not read by --optimizer ${job.method}; leave ${ignored.length > 1 ? 'them' : 'it'} out`,
+    );
+  }
+  try {
+    checkCompressJob(job, flagOf);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  return job;
+}
+
+function summaryText(r: CompressResult, method: string): string {
+  const lines = [
+    `\n${formatTable(beforeAfterTable({ method, ...r }))}\n`,
+    `${r.sparse.zeroGroups} of ${r.sparse.groups} groups exactly zero, ${r.removedGroups} removed; ` +
+      `slim vs sparse outputs: max |diff| ${r.check.maxAbsDiff.toExponential(2)} (bound ${r.check.bound.toExponential(2)}), ` +
+      `${r.predictionMismatches} test predictions differ; ${r.trainSeconds.toFixed(1)} s of sparse training`,
+    'MACs count convolutions and dense layers; "MACs /" is the dense-to-slim ratio (FLOPs reduction).',
+  ];
+  if (r.speed) {
+    lines.push(
+      `\n${formatTable(speedTable({ label: `sparse (${method})`, speed: r.speed.sparse }, { label: 'slim', speed: r.speed.slim }))}`,
+    );
+    lines.push('medians of 15 runs after 3 warm-up runs; ratios are speed-ups and how many times smaller');
+  }
+  if (r.float16) {
+    const f = r.float16;
+    lines.push(
+      `float16 weights: test accuracy ${pct(f.accuracy)} (float32 ${pct(r.slim.accuracy)}), ${f.predictionMismatches} test predictions differ; ` +
+        `weights ${thousands(f.weightBytes)} bytes (float32 ${thousands(f.float32WeightBytes)})`,
+    );
+  }
+  if (r.out)
+    lines.push(`wrote ${[r.out.slim, r.out.sparse, r.out.float16, r.out.onnx, r.out.metrics, r.out.report].filter(Boolean).join(', ')}`);
+  return `${lines.join('\n')}\n`;
+}
+
+export function compressCommand() {
+  return define().action(async (o) => {
+    const job = compressJob(o);
+    if (o.out) prepareOutputDir(o.out, { overwrite: o.overwrite, resume: o.resume });
+    await startEngine(o);
+    const callbacks = { ...progressCallbacks(o.epochs, o.quiet), onStage: stageReporter(o) };
+    const r = await stoppable((shouldStop) => runCompressJob({ ...job, shouldStop }, callbacks), o.out);
+    const { slimModel: _slim, ...serialisable } = r;
+    printResult(o, serialisable, () => summaryText(r, job.method));
+  });
+}

@@ -1,0 +1,32 @@
+// slimtrain eval: a saved model scored on a data set's test split.
+import { Option } from '@commander-js/extra-typings';
+import { runEvalJob, type EvalJob } from '../../train/job.js';
+import { pct } from '../../util/format.js';
+import { number, options, commonCommand } from '../options.js';
+import { printResult, startEngine } from '../run.js';
+
+const define = () =>
+  commonCommand('eval')
+    .description("evaluate a saved model on a data set's test split")
+    .addOption(new Option('--model <path>', 'model.json (or the folder holding it)').makeOptionMandatory())
+    .addOption(options.data())
+    .addOption(new Option('--batch-size <n>', 'evaluation batch size').argParser(number('positive', true)).default(256))
+    .addOption(options.subset('the test split'));
+
+export type EvalOptions = ReturnType<ReturnType<typeof define>['opts']>;
+
+export function evalJob(o: EvalOptions): EvalJob {
+  return { model: o.model, data: o.data, batchSize: o.batchSize, subset: o.subset };
+}
+
+export function evalCommand() {
+  return define().action(async (o) => {
+    await startEngine(o);
+    const { predictions: _predictions, ...r } = await runEvalJob(evalJob(o));
+    printResult(
+      o,
+      { model: o.model, data: o.data, ...r },
+      () => `${o.model} on ${o.data} test (${r.count} images): accuracy ${pct(r.accuracy)}, loss ${r.loss.toFixed(4)}\n`,
+    );
+  });
+}

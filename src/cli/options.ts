@@ -1,0 +1,157 @@
+// The flags more than one command takes, each defined once with its parser, and
+// the checks of their values. Options are typed (@commander-js/extra-typings): a
+// command's action sees each flag with the type its parser gives.
+import { Command, InvalidArgumentError, Option } from '@commander-js/extra-typings';
+import { backendNames } from '../engine/backend.js';
+import { datasetNames } from '../data/datasets.js';
+import { zooNames } from '../models/zoo.js';
+import { scheduleNames } from '../train/schedules.js';
+import { allocations } from '../optim/allocation.js';
+
+/** A combination of flags that is wrong; exits with 2 like commander's own errors. */
+export class UsageError extends Error {}
+
+export function number(kind: 'positive' | 'non-negative' | 'fraction', integer = false) {
+  return (value: string): number => {
+    const x = Number(value);
+    const ok =
+      value.trim() !== '' &&
+      Number.isFinite(x) &&
+      (!integer || Number.isInteger(x)) &&
+      (kind === 'positive' ? x > 0 : kind === 'non-negative' ? x >= 0 : x >= 0 && x < 1);
+    if (!ok) {
+      const want = kind === 'fraction' ? 'a number in [0, 1)' : `a ${kind} ${integer ? 'integer' : 'number'}`;
+      throw new InvalidArgumentError(`expected ${want}, got '${value}'.`);
+    }
+    return x;
+  };
+}
+
+function epochList(value: string): number[] {
+  return value.split(',').map((s) => number('positive', true)(s.trim()));
+}
+
+/** A zoo name, or something that names a model.json (a .json path or a folder). */
+export function modelSpec(value: string): string {
+  if ((zooNames as readonly string[]).includes(value) || value.endsWith('.json') || value.includes('/')) return value;
+  throw new InvalidArgumentError(`'${value}' is neither a zoo model (${zooNames.join(', ')}) nor a path to a model.json.`);
+}
+
+function shape3(value: string): [number, number, number] {
+  const dims = value.split('x').map(Number);
+  if (dims.length !== 3 || dims.some((d) => !Number.isInteger(d) || d <= 0)) {
+    throw new InvalidArgumentError(`expected HEIGHTxWIDTHxCHANNELS such as 28x28x1, got '${value}'.`);
+  }
+  return dims as [number, number, number];
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [
+    ...previous,
+    ...value
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  ];
+}
+
+export const MODEL_HELP = `zoo model (${zooNames.join(', ')}) or a model.json`;
+
+export const options = {
+  json: () => new Option('--json', 'print the results as JSON on stdout').default(false),
+  // progress, stage lines and the backend line go to stderr, results to stdout (also with --json)
+  quiet: () => new Option('--quiet', 'print only the results: no progress, stages or backend line on stderr').default(false),
+  backend: () =>
+    new Option('--backend <name>', 'compute backend (default: $SLIMTRAIN_BACKEND, else native where its addon loads, else wasm)').choices(
+      backendNames,
+    ),
+  data: () => new Option('--data <name>', 'data set').choices(datasetNames).makeOptionMandatory(),
+  subset: (what = 'each split') =>
+    new Option('--subset <n>', `use only the first N images of ${what} (smoke runs)`).argParser(number('positive', true)),
+  freeze: () =>
+    new Option('--freeze <layers>', 'keep these layers whole (comma-separated, repeatable)').argParser(collect).default([] as string[]),
+  allocation: (who: string, byDefault: 'global' | 'uniform') =>
+    new Option('--allocation <a>', `${who}'global' ranks all groups together, 'uniform' removes the same fraction of every layer`)
+      .choices(allocations)
+      .default(byDefault),
+  out: (what: string) => new Option('--out <dir>', what),
+  overwrite: () => new Option('--overwrite', 'replace the files of an earlier run in --out DIR').default(false),
+  resume: () =>
+    new Option('--resume', 'continue the run whose checkpoints are in --out DIR (run the same command with --resume added)').default(false),
+  input: () =>
+    new Option('--input <HxWxC>', 'input shape for a zoo model').argParser(shape3).default([28, 28, 1] as [number, number, number]),
+  classes: () => new Option('--classes <n>', 'classes for a zoo model').argParser(number('positive', true)).default(10),
+  roundChannels: () =>
+    new Option('--round-channels <n>', 'keep a multiple of N channels per layer (zero ones kept to fill), for SIMD-friendly widths')
+      .argParser(number('positive', true))
+      .default(1),
+};
+
+/** A command with --json, --quiet and --backend: every command takes them. */
+export function commonCommand(name: string) {
+  return new Command(name).addOption(options.json()).addOption(options.quiet()).addOption(options.backend());
+}
+
+/** A command with the flags `train`, `compress` and `prune` share: data, epochs, learning rate and its schedule, seeds. */
+export function trainingCommand(name: string) {
+  return commonCommand(name)
+    .addOption(options.data())
+    .addOption(new Option('--epochs <n>', 'training epochs').argParser(number('positive', true)).default(2))
+    .addOption(new Option('--batch-size <n>', 'mini-batch size').argParser(number('positive', true)).default(32))
+    .addOption(new Option('--lr <rate>', 'base learning rate').argParser(number('positive')).default(0.05))
+    .addOption(new Option('--momentum <m>', 'SGD momentum').argParser(number('fraction')).default(0.9))
+    .addOption(new Option('--no-nesterov', 'plain heavy-ball momentum instead of Nesterov'))
+    .addOption(new Option('--weight-decay <wd>', 'L2 weight decay (decoupled for adamw)').argParser(number('non-negative')).default(5e-4))
+    .addOption(new Option('--schedule <name>', 'learning-rate schedule').choices(scheduleNames).default('cosine' as const))
+    .addOption(
+      new Option('--warmup-epochs <n>', 'linear learning-rate warm-up (epochs, may be fractional)')
+        .argParser(number('non-negative'))
+        .default(0.5),
+    )
+    .addOption(new Option('--milestones <epochs>', "'step' schedule: comma-separated epochs").argParser(epochList).default([] as number[]))
+    .addOption(new Option('--gamma <g>', "'step' schedule: factor at each milestone").argParser(number('positive')).default(0.1))
+    .addOption(new Option('--augment', 'random crop (pad 4) and horizontal flip; for 32x32 natural images').default(false))
+    .addOption(options.subset())
+    .addOption(new Option('--seed <n>', 'seed for weights, shuffling and augmentation').argParser(number('non-negative', true)).default(0));
+}
+
+/** What the training flags say, as the library's training settings. */
+export interface TrainingFlags {
+  epochs: number;
+  batchSize: number;
+  lr: number;
+  momentum: number;
+  nesterov: boolean;
+  weightDecay: number;
+  schedule: (typeof scheduleNames)[number];
+  warmupEpochs: number;
+  milestones: number[];
+  gamma: number;
+  augment: boolean;
+  subset?: number;
+  seed: number;
+}
+
+export function trainingSettings(o: TrainingFlags) {
+  return {
+    epochs: o.epochs,
+    batchSize: o.batchSize,
+    seed: o.seed,
+    lr: o.lr,
+    schedule: o.schedule,
+    warmupEpochs: o.warmupEpochs,
+    milestones: o.milestones,
+    gamma: o.gamma,
+    augmentation: o.augment ? { cropPadding: 4, horizontalFlip: true } : undefined,
+    subset: o.subset,
+  };
+}
+
+/** SGD momentum as the flags give it: Nesterov only where there is momentum. */
+export function momentumSettings(o: Pick<TrainingFlags, 'momentum' | 'nesterov' | 'weightDecay'>) {
+  return { momentum: o.momentum, nesterov: o.nesterov && o.momentum > 0, weightDecay: o.weightDecay };
+}
+
+export function checkResume(o: { resume?: boolean; out?: string }): void {
+  if (o.resume && !o.out) throw new UsageError('--resume continues the run saved in --out DIR: give --out');
+}

@@ -1,0 +1,83 @@
+// Stage 4 of compress: the files of a run in OUT. sparse/ and slim/ (TensorFlow.js),
+// slim.onnx (checked in ONNX Runtime before it is written), optionally
+// slim-float16/ (reloaded and evaluated), metrics.json and report.html.
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import type { DataSplits } from '../data/datasets.js';
+import { exportOnnx } from '../export/onnx.js';
+import { checkOnnx } from '../export/onnx_check.js';
+import { loadModel, saveModel, WEIGHTS_FILE, writeFileAtomic } from '../io/model_files.js';
+import { layerWidths, renderReport } from '../report/html.js';
+import { evaluate } from '../train/loop.js';
+import type { Artifacts, CompressJob, CompressResult, Float16Figures } from './types.js';
+import { countMismatches } from './slim_stage.js';
+
+/** slim-float16/: half-precision weights, reloaded and evaluated against the float32 slim model */
+async function writeFloat16(
+  slim: tfl.LayersModel,
+  out: string,
+  data: DataSplits,
+  slimPredictions: Int32Array,
+): Promise<{ path: string; figures: Float16Figures }> {
+  const path = await saveModel(
+    slim,
+    join(out, 'slim-float16'),
+    { dataset: data.name, normalization: data.normalization },
+    { float16: true },
+  );
+  const { model: half } = await loadModel(path);
+  const halfEval = evaluate(half, data.test, data.normalization);
+  half.dispose();
+  return {
+    path,
+    figures: {
+      accuracy: halfEval.accuracy,
+      loss: halfEval.loss,
+      weightBytes: statSync(join(out, 'slim-float16', WEIGHTS_FILE)).size,
+      float32WeightBytes: statSync(join(out, 'slim', WEIGHTS_FILE)).size,
+      predictionMismatches: countMismatches(slimPredictions, halfEval.predictions),
+    },
+  };
+}
+
+/** Writes the run's files into `out`; adds the float16 figures to `result` when the job asks for them. */
+export async function writeArtifacts(
+  out: string,
+  job: CompressJob,
+  data: DataSplits,
+  models: { sparse: tfl.LayersModel; slim: tfl.LayersModel; slimPredictions: Int32Array },
+  result: CompressResult,
+  onStage?: (message: string) => void,
+): Promise<Artifacts> {
+  const onnxBytes = exportOnnx(models.slim);
+  await checkOnnx(models.slim, onnxBytes);
+  const metadata = { dataset: data.name, normalization: data.normalization };
+  const sparse = await saveModel(models.sparse, join(out, 'sparse'), metadata);
+  const slim = await saveModel(models.slim, join(out, 'slim'), metadata);
+  const onnx = join(out, 'slim.onnx');
+  writeFileAtomic(onnx, onnxBytes);
+  let float16: string | undefined;
+  if (job.float16) {
+    onStage?.('float16 weights: saving, reloading, evaluating');
+    const written = await writeFloat16(models.slim, out, data, models.slimPredictions);
+    float16 = written.path;
+    result.float16 = written.figures;
+  }
+  const metrics = join(out, 'metrics.json');
+  const { slimModel: _omit, ...serialisable } = result;
+  writeFileAtomic(metrics, `${JSON.stringify({ job, ...serialisable }, null, 2)}\n`);
+  const report = join(out, 'report.html');
+  const { shouldStop: _s, resume: _r, ...config } = job;
+  writeFileAtomic(
+    report,
+    renderReport({
+      ...result,
+      title: `${job.model} on ${data.name}, ${job.method}`,
+      method: job.method,
+      config: config as Record<string, unknown>,
+      layers: layerWidths(models.sparse, models.slim),
+    }),
+  );
+  return { sparse, slim, onnx, metrics, report, float16 };
+}

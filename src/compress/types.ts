@@ -1,0 +1,109 @@
+// What a compress job is given and what it gives back: the hand-offs between its
+// stages (job.ts runs them) and the library's and CLI's shared vocabulary.
+import type * as tfl from '@tensorflow/tfjs-layers';
+import type { ModelSpeed } from '../metrics/speed.js';
+import type { Allocation } from '../optim/allocation.js';
+import type { DirectionName } from '../optim/direction.js';
+import type { GroupStats, SparseMethod } from '../optim/sparse.js';
+import type { SlimCheck } from '../slim/construct.js';
+import type { TrainConfig } from '../train/loop.js';
+import type { EpochMetrics } from '../train/metrics.js';
+
+export type CompressEpoch = EpochMetrics & GroupStats;
+
+export interface Artifacts {
+  sparse: string;
+  slim: string;
+  onnx: string;
+  metrics: string;
+  report: string;
+  float16?: string;
+}
+
+export interface CompressJob extends Omit<TrainConfig, 'optimizer' | 'resume' | 'onCheckpoint'> {
+  /** zoo name, or a model.json to start from */
+  model: string;
+  data: string;
+  method: SparseMethod;
+  lambda: number;
+  epsilon?: number;
+  direction?: DirectionName;
+  momentum?: number;
+  nesterov?: boolean;
+  weightDecay?: number;
+  /**
+   * hspg/obproxsg: epoch at which the second stage starts (default: a quarter of the
+   * epochs); dhspg: at which projections start (default: pruneStartEpoch)
+   */
+  switchEpoch?: number;
+  /** proxsg/hspg: epoch at which the penalty stops and the surviving groups train freely */
+  penaltyEndEpoch?: number;
+  /** dhspg */
+  targetSparsity?: number;
+  /** dhspg, instead of targetSparsity: dense MACs / slim MACs to aim for */
+  targetMacsRatio?: number;
+  /** dhspg: epochs at which penalising starts and by which the chosen groups are zero */
+  pruneStartEpoch?: number;
+  pruneEndEpoch?: number;
+  /**
+   * dhspg: 'global' ranks all groups together; 'uniform' takes the same fraction of
+   * every layer's groups (default 'global')
+   */
+  allocation?: Allocation;
+  /** dhspg: periods the pruning is split into, each choosing and removing its share of the target (default 1) */
+  prunePeriods?: number;
+  freeze?: string[];
+  /**
+   * 'uniform': one lambda for every group (the papers' setting); 'macs': lambda scaled
+   * by the MACs a group costs over the mean, so the penalty targets compute
+   */
+  weighting?: 'uniform' | 'macs' | 'sqrt-macs';
+  subset?: number;
+  /** also train the dense model with the same settings (plain SGD) for comparison */
+  baseline?: boolean;
+  /** measure latency, throughput and file sizes of the sparse and slim models (default true) */
+  measureSpeed?: boolean;
+  /** keep a multiple of this many channels per layer in the slim model (default 1) */
+  roundChannels?: number;
+  /** with out: also write DIR/slim-float16 (half-precision weights) and report its accuracy */
+  float16?: boolean;
+  /** folder for the results; checkpoints go to OUT/checkpoint (and OUT/checkpoint-dense for the baseline) */
+  out?: string;
+  /** continue the run whose checkpoints are in OUT (same settings) */
+  resume?: boolean;
+}
+
+export interface ModelSummary {
+  accuracy: number;
+  loss: number;
+  params: number;
+  macs: number;
+}
+
+export interface Float16Figures {
+  accuracy: number;
+  loss: number;
+  weightBytes: number;
+  float32WeightBytes: number;
+  predictionMismatches: number;
+}
+
+export interface CompressResult {
+  history: CompressEpoch[];
+  baseline?: ModelSummary & { history: EpochMetrics[] };
+  sparse: ModelSummary & { groups: number; zeroGroups: number };
+  slim: ModelSummary;
+  /** full / slim */
+  ratios: { params: number; macs: number };
+  check: SlimCheck;
+  /** test images whose predicted class differs between the sparse and the slim model */
+  predictionMismatches: number;
+  removedGroups: number;
+  trainSeconds: number;
+  slimModel: tfl.LayersModel;
+  /** measured in TensorFlow.js and ONNX Runtime, unless measureSpeed is false */
+  speed?: { sparse: ModelSpeed; slim: ModelSpeed };
+  /** the slim model stored with float16 weights, reloaded and evaluated */
+  float16?: Float16Figures;
+  out?: Artifacts;
+}

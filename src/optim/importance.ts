@@ -1,0 +1,54 @@
+// Importance criteria: how removable each group is, apart from how groups are then
+// allocated (allocation.ts) and how they are driven to zero (the methods). Like
+// Torch-Pruning's importance module, a criterion only scores.
+import type * as tfl from '@tensorflow/tfjs-layers';
+import type { ChannelGroup } from '../graph/groups.js';
+import { shapeSize } from '../util/shape.js';
+
+/**
+ * OTOv2's redundancy score (docs/DESIGN.md, "DHSPG"), higher = more redundant, for
+ * the `scored` groups (non-zero norm): 0.5 x the min-max normalised cosine between
+ * the group and its step direction (the step points towards the origin) plus 0.5 x
+ * the normalised scalars per unit of magnitude (the group is small).
+ */
+export function redundancyScores(
+  scored: readonly number[],
+  groups: { norm: ArrayLike<number>; directionNorm: ArrayLike<number>; inner: ArrayLike<number>; sizes: ArrayLike<number> },
+): Map<number, number> {
+  const { norm, directionNorm, inner, sizes } = groups;
+  const normalised = (value: (g: number) => number) => {
+    const v = scored.map(value);
+    const lo = Math.min(...v);
+    const hi = Math.max(...v);
+    return scored.map((_, i) => (hi > lo ? (v[i] - lo) / (hi - lo) : 0));
+  };
+  const cosine = normalised((g) => (directionNorm[g] > 0 ? inner[g] / (norm[g] * directionNorm[g]) : 0));
+  const smallness = normalised((g) => sizes[g] / norm[g]);
+  return new Map(scored.map((g, i) => [g, 0.5 * cosine[i] + 0.5 * smallness[i]]));
+}
+
+const KERNEL_ROLES = new Set(['kernel', 'depthwise_kernel', 'pointwise_kernel']);
+
+/**
+ * Li et al.'s L1 criterion, higher = more important: mean |w| over a group's kernel
+ * slices (per scalar, so layers of different fan-in compare).
+ */
+export function l1Magnitudes(model: tfl.LayersModel, groups: readonly ChannelGroup[]): number[] {
+  const values = new Map(model.weights.map((w) => [w.name, { data: w.read().dataSync(), shape: w.shape as number[] }]));
+  return groups.map((g) => {
+    let sum = 0;
+    let count = 0;
+    for (const s of g.slices.filter((x) => KERNEL_ROLES.has(x.role))) {
+      const { data, shape } = values.get(s.variable)!;
+      const inner = shapeSize(shape.slice(s.axis + 1));
+      const picked = new Set(s.indices);
+      for (let k = 0; k < data.length; k++) {
+        if (picked.has(Math.floor(k / inner) % shape[s.axis])) {
+          sum += Math.abs(data[k]);
+          count++;
+        }
+      }
+    }
+    return count ? sum / count : Infinity;
+  });
+}

@@ -1,0 +1,106 @@
+// The result tables, built once and drawn twice: as text in the terminal
+// (util/table.ts formatTable) and as HTML in report.html (report/html.ts).
+import type { ModelSpeed } from '../metrics/speed.js';
+import type { EpochMetrics } from '../train/metrics.js';
+import { pct, thousands, times } from '../util/format.js';
+import type { Table } from '../util/table.js';
+
+export interface ModelFigures {
+  accuracy: number;
+  params: number;
+  macs: number;
+}
+
+const FIGURES_HEADER = ['model', 'test acc', 'params', 'MACs', 'params /', 'MACs /'];
+
+function figuresRow(label: string, m: ModelFigures, ratios?: { params: number; macs: number }): string[] {
+  return [
+    label,
+    pct(m.accuracy),
+    thousands(m.params),
+    thousands(m.macs),
+    ratios ? times(ratios.params) : '',
+    ratios ? times(ratios.macs) : '',
+  ];
+}
+
+const UNIT = { params: 1, macs: 1 };
+
+/** dense baseline (if any), sparse and slim: accuracy, size and the dense-to-slim ratios */
+export function beforeAfterTable(r: {
+  method: string;
+  baseline?: ModelFigures;
+  sparse: ModelFigures;
+  slim: ModelFigures;
+  ratios: { params: number; macs: number };
+}): Table {
+  const rows = [figuresRow(`sparse (${r.method})`, r.sparse, UNIT), figuresRow('slim', r.slim, r.ratios)];
+  return { header: FIGURES_HEADER, rows: r.baseline ? [figuresRow('dense baseline', r.baseline), ...rows] : rows };
+}
+
+/** the L1 pruning baseline: dense before pruning, then pruned and fine-tuned */
+export function pruneTable(r: { dense: ModelFigures; pruned: ModelFigures; ratios: { params: number; macs: number } }): Table {
+  return {
+    header: FIGURES_HEADER,
+    rows: [figuresRow('dense (before pruning)', r.dense, UNIT), figuresRow('L1-pruned + fine-tuned', r.pruned, r.ratios)],
+  };
+}
+
+/**
+ * Two measured models side by side (ratio = first / second: a speed-up, or how many
+ * times smaller), or one alone: params, MACs, each runtime and batch, file sizes.
+ */
+export function speedTable(a: { label: string; speed: ModelSpeed }, b?: { label: string; speed: ModelSpeed }): Table {
+  const row = (label: string, x: number, y: number | undefined, show: (v: number) => string) => [
+    label,
+    show(x),
+    ...(y === undefined ? [] : [show(y), times(x / y)]),
+  ];
+  const [s, t] = [a.speed, b?.speed];
+  const rows = [row('params', s.params, t?.params, thousands), row('MACs', s.macs, t?.macs, thousands)];
+  s.timings.forEach((timing, i) =>
+    rows.push(row(`${timing.runtime}, batch ${timing.batch} (ms)`, timing.medianMs, t?.timings[i].medianMs, (v) => v.toFixed(3))),
+  );
+  const sizes = [
+    ['tfjsBytes', 'TensorFlow.js files'],
+    ['tfjsGzipBytes', '  gzip'],
+    ['onnxBytes', 'ONNX file'],
+    ['onnxGzipBytes', '  gzip'],
+  ] as const;
+  for (const [key, label] of sizes) rows.push(row(`${label} (bytes)`, s.sizes[key], t?.sizes[key], thousands));
+  return { header: b ? ['measured', a.label, b.label, `${a.label} / ${b.label}`] : ['measured', a.label], rows };
+}
+
+/** one row per epoch of a training run */
+export function historyTable(history: readonly EpochMetrics[]): Table {
+  return {
+    header: ['epoch', 'lr', 'train loss', 'train acc', 'test loss', 'test acc', 'img/s', 'seconds'],
+    rows: history.map((m) => [
+      m.epoch,
+      m.lr.toPrecision(3),
+      m.trainLoss.toFixed(4),
+      pct(m.trainAccuracy),
+      m.testLoss.toFixed(4),
+      pct(m.testAccuracy),
+      m.imagesPerSecond.toFixed(0),
+      m.seconds.toFixed(1),
+    ]),
+  };
+}
+
+/** a layer whose output channels compression can remove */
+export interface LayerWidth {
+  name: string;
+  className: string;
+  before: number;
+  after: number;
+  macsBefore: number;
+  macsAfter: number;
+}
+
+export function layerWidthTable(layers: readonly LayerWidth[]): Table {
+  return {
+    header: ['layer', 'class', 'channels before', 'kept', 'removed', 'MACs before', 'MACs after'],
+    rows: layers.map((l) => [l.name, l.className, l.before, l.after, l.before - l.after, thousands(l.macsBefore), thousands(l.macsAfter)]),
+  };
+}

@@ -1,0 +1,10 @@
+// How numbers read in tables, progress lines and the report: one place, one look.
+
+/** 0.9123 -> '91.23%' */
+export const pct = (x: number): string => `${(100 * x).toFixed(2)}%`;
+
+/** 1234567 -> '1,234,567' */
+export const thousands = (x: number): string => x.toLocaleString('en-US');
+
+/** 3.1234 -> '3.12x' (a ratio: speed-up, or how many times smaller) */
+export const times = (x: number): string => `${x.toFixed(2)}x`;
