@@ -21,6 +21,7 @@ import { loadModel, writeFileAtomic } from '../src/io/model_files.js';
 import { countModel } from '../src/metrics/count.js';
 import { measureModelSpeed, type ModelSpeed } from '../src/metrics/speed.js';
 import { formatTable } from '../src/util/table.js';
+import { pct, thousands, times as ratio } from '../src/util/format.js';
 
 const { values } = parseArgs({
   options: {
@@ -292,9 +293,6 @@ async function timeTask(task: Task, rounds = 5): Promise<void> {
   }
 }
 
-const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
-const ratio = (x: number) => `${x.toFixed(2)}x`;
-const thousands = (x: number) => x.toLocaleString('en-US');
 const minutes = (s: number) => (s >= 60 ? `${Math.floor(s / 60)} min ${Math.round(s % 60)} s` : `${s.toFixed(0)} s`);
 
 function section(task: Task, print = false): string {

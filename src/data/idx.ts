@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { DataError } from './errors.js';
+import { shapeSize } from '../util/shape.js';
 
 export interface IdxArray {
   shape: number[];
@@ -35,7 +36,7 @@ export function parseIdx(bytes: Uint8Array, source: string): IdxArray {
   const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
   const shape: number[] = [];
   for (let i = 0; i < rank; i++) shape.push(view.getUint32(4 + 4 * i, false));
-  const expected = shape.reduce((a, b) => a * b, 1);
+  const expected = shapeSize(shape);
   const actual = raw.length - headerBytes;
   if (actual !== expected) {
     throw new DataError(

@@ -19,6 +19,7 @@ import {
   util,
 } from '@tensorflow/tfjs-core';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
+import { shapeSize } from '../util/shape.js';
 
 export interface NativeInfo {
   onednn: string;
@@ -294,7 +295,7 @@ function convForward(depthwise: boolean, fused: boolean): NativeKernel {
     const code = activationCodes[activation];
     if (code === undefined || preluActivationWeights != null || !allFloat(x, filter, bias)) return null;
     const info = convInfo(x.shape, filter.shape, attrs, depthwise);
-    if (info == null || (bias != null && bias.shape.reduce((a, b) => a * b, 1) !== info.outChannels)) return null;
+    if (info == null || (bias != null && shapeSize(bias.shape) !== info.outChannels)) return null;
     const y = allocate(backend, info.batchSize * info.outHeight * info.outWidth * info.outChannels);
     addon.convForward(
       convShape(info, depthwise),
@@ -316,10 +317,7 @@ function convBackwardData(depthwise: boolean): NativeKernel {
     const inputShape = attrs.inputShape as number[];
     const info = convInfo(inputShape, filter.shape, attrs, depthwise);
     if (info == null) return null;
-    const dx = allocate(
-      backend,
-      inputShape.reduce((a, b) => a * b, 1),
-    );
+    const dx = allocate(backend, shapeSize(inputShape));
     addon.convBackwardData(convShape(info, depthwise), values(backend, dy), values(backend, filter), dx);
     return output(backend, inputShape, dx);
   };
@@ -332,10 +330,7 @@ function convBackwardWeights(depthwise: boolean): NativeKernel {
     const filterShape = attrs.filterShape as number[];
     const info = convInfo(x.shape, filterShape, attrs, depthwise);
     if (info == null) return null;
-    const dw = allocate(
-      backend,
-      filterShape.reduce((a, b) => a * b, 1),
-    );
+    const dw = allocate(backend, shapeSize(filterShape));
     addon.convBackwardWeights(convShape(info, depthwise), values(backend, x), values(backend, dy), dw);
     return output(backend, filterShape, dw);
   };
@@ -369,8 +364,6 @@ function matMul(fused: boolean): NativeKernel {
     return output(backend, [...batchShape, m, n], c);
   };
 }
-
-const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
 
 /**
  * Per-dimension read strides of an operand of `shape` broadcast to `outShape`, with
@@ -415,9 +408,9 @@ function binary(op: number): NativeKernel {
     const { a, b } = inputs;
     if (!allFloat(a, b)) return null;
     const outShape = backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
-    if (size(outShape) === 0) return null;
+    if (shapeSize(outShape) === 0) return null;
     const loop = broadcastLoop(a.shape, b.shape, outShape);
-    const out = allocate(backend, size(outShape));
+    const out = allocate(backend, shapeSize(outShape));
     addon.binary(op, values(backend, a), loop.a, values(backend, b), loop.b, out, loop.shape);
     return output(backend, outShape, out);
   };
@@ -426,8 +419,8 @@ function binary(op: number): NativeKernel {
 function unary(op: number): NativeKernel {
   return (addon, inputs, attrs, backend) => {
     const { x } = inputs;
-    if (!allFloat(x) || size(x.shape) === 0) return null;
-    const y = allocate(backend, size(x.shape));
+    if (!allFloat(x) || shapeSize(x.shape) === 0) return null;
+    const y = allocate(backend, shapeSize(x.shape));
     addon.unary(op, values(backend, x), y, (attrs.alpha as number | undefined) ?? 0);
     return output(backend, x.shape, y);
   };
@@ -437,17 +430,17 @@ function unary(op: number): NativeKernel {
 function reduce(mean: boolean): NativeKernel {
   return (addon, inputs, attrs, backend) => {
     const { x } = inputs;
-    if (!allFloat(x) || size(x.shape) === 0) return null;
+    if (!allFloat(x) || shapeSize(x.shape) === 0) return null;
     const axes = util.parseAxisParam(attrs.axis as number | number[], x.shape);
     const [outShape, reduceShape] = backend_util.computeOutAndReduceShapes(x.shape, axes);
     const runs = x.shape.map((n, d) => (n === 1 ? '' : axes.includes(d) ? 'r' : 'k')).join('');
     if (!/^k*r*k*$/.test(runs)) return null;
     const split = x.shape.map((n, d) => ({ n, d })).filter(({ n }) => n > 1);
     const firstReduced = split.findIndex(({ d }) => axes.includes(d));
-    const outer = size(split.slice(0, firstReduced < 0 ? split.length : firstReduced).map(({ n }) => n));
-    const reduceSize = size(reduceShape);
-    const inner = size(x.shape) / outer / reduceSize;
-    const out = allocate(backend, size(outShape));
+    const outer = shapeSize(split.slice(0, firstReduced < 0 ? split.length : firstReduced).map(({ n }) => n));
+    const reduceSize = shapeSize(reduceShape);
+    const inner = shapeSize(x.shape) / outer / reduceSize;
+    const out = allocate(backend, shapeSize(outShape));
     addon.reduceSum(values(backend, x), outer, reduceSize, inner, out, mean ? 1 / reduceSize : 1);
     const shape = attrs.keepDims ? backend_util.expandShapeToKeepDim(outShape, axes) : outShape;
     return output(backend, shape, out);
@@ -458,9 +451,9 @@ const batchNorm: NativeKernel = (addon, inputs, attrs, backend) => {
   const { x, mean, variance } = inputs;
   const { offset, scale } = inputs as Partial<Inputs>;
   const channels = x.shape[x.shape.length - 1];
-  const perChannel = [mean, variance, offset, scale].every((t) => t == null || size(t.shape) === channels);
-  if (!allFloat(x, mean, variance, offset, scale) || !perChannel || size(x.shape) === 0) return null;
-  const y = allocate(backend, size(x.shape));
+  const perChannel = [mean, variance, offset, scale].every((t) => t == null || shapeSize(t.shape) === channels);
+  if (!allFloat(x, mean, variance, offset, scale) || !perChannel || shapeSize(x.shape) === 0) return null;
+  const y = allocate(backend, shapeSize(x.shape));
   const optional = (t?: TensorInfo) => (t ? values(backend, t) : null);
   addon.batchNorm(
     values(backend, x),
@@ -507,7 +500,7 @@ const maxPool: NativeKernel = (addon, inputs, attrs, backend) => {
   const { x } = inputs;
   if (!allFloat(x) || x.shape.length !== 4) return null;
   const info = poolInfo(x.shape, attrs);
-  const y = allocate(backend, size(info.outShape));
+  const y = allocate(backend, shapeSize(info.outShape));
   addon.maxPool(poolShape(info), values(backend, x), y);
   return output(backend, info.outShape, y);
 };
@@ -516,7 +509,7 @@ const maxPoolGrad: NativeKernel = (addon, inputs, attrs, backend) => {
   const { dy, input } = inputs;
   if (!allFloat(dy, input) || input.shape.length !== 4) return null;
   const info = poolInfo(input.shape, attrs);
-  const dx = allocate(backend, size(input.shape));
+  const dx = allocate(backend, shapeSize(input.shape));
   addon.maxPoolGrad(poolShape(info), values(backend, dy), values(backend, input), dx);
   return output(backend, input.shape, dx);
 };
@@ -533,7 +526,7 @@ const batchNormTraining: NativeKernel = (addon, inputs, attrs, backend) => {
   const { x } = inputs;
   const { gamma, beta } = inputs as Partial<Inputs>;
   const channels = x.shape[x.shape.length - 1];
-  const y = allocate(backend, size(x.shape));
+  const y = allocate(backend, shapeSize(x.shape));
   const mean = allocate(backend, channels);
   const variance = allocate(backend, channels);
   addon.batchNormTraining(
@@ -553,7 +546,7 @@ const batchNormTrainingGrad: NativeKernel = (addon, inputs, attrs, backend) => {
   const { dy, x, mean, variance } = inputs;
   const { gamma, dmean, dvariance } = inputs as Partial<Inputs>;
   const channels = x.shape[x.shape.length - 1];
-  const dx = allocate(backend, size(x.shape));
+  const dx = allocate(backend, shapeSize(x.shape));
   const dgamma = allocate(backend, channels);
   const dbeta = allocate(backend, channels);
   addon.batchNormTrainingGrad(
@@ -575,7 +568,7 @@ const batchNormTrainingGrad: NativeKernel = (addon, inputs, attrs, backend) => {
 
 const reluGrad: NativeKernel = (addon, inputs, _attrs, backend) => {
   const { dy, x } = inputs;
-  const dx = allocate(backend, size(x.shape));
+  const dx = allocate(backend, shapeSize(x.shape));
   addon.reluGrad(values(backend, dy), values(backend, x), dx);
   return output(backend, x.shape, dx);
 };

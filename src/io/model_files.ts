@@ -6,6 +6,7 @@ import { dirname, join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { toFloat16Bits } from './float16.js';
+import { shapeSize } from '../util/shape.js';
 
 export const WEIGHTS_FILE = 'weights.bin';
 
@@ -72,7 +73,7 @@ function quantizeFloat16(
   const parts: Uint8Array[] = [];
   let offset = 0;
   const out = specs.map((spec) => {
-    const count = spec.shape.reduce((a, b) => a * b, 1);
+    const count = shapeSize(spec.shape);
     const bytes = count * bytesPerValue(spec);
     const chunk = data.slice(offset, offset + bytes);
     offset += bytes;
@@ -357,7 +358,7 @@ export async function loadModel(path: string): Promise<LoadedModel> {
     }),
   );
   const weightData = tf.io.CompositeArrayBuffer.join(buffers);
-  const expectedBytes = weightSpecs.reduce((n, s) => n + s.shape.reduce((a, b) => a * b, 1) * bytesPerValue(s), 0);
+  const expectedBytes = weightSpecs.reduce((n, s) => n + shapeSize(s.shape) * bytesPerValue(s), 0);
   if (weightData.byteLength !== expectedBytes) {
     throw new ModelFileError(
       `weights of ${modelPath} hold ${weightData.byteLength} bytes but its manifest needs ${expectedBytes}; ` +

@@ -3,6 +3,7 @@
 // sizes, so the same function prices a model and a planned slim version of it.
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { buildLayerGraph, type GraphNode } from '../graph/layer_graph.js';
+import { shapeSize } from '../util/shape.js';
 
 export interface LayerCount {
   name: string;
@@ -20,11 +21,9 @@ export interface ModelCount {
   macs: number;
 }
 
-const product = (xs: readonly number[]) => xs.reduce((a, b) => a * b, 1);
-
 /** Output positions a kernel is applied at: spatial size for convs, leading axes for Dense. */
 function positions(node: GraphNode): number {
-  return product(node.outputShape.slice(0, -1));
+  return shapeSize(node.outputShape.slice(0, -1));
 }
 
 /**
@@ -36,11 +35,11 @@ export function layerMacs(node: GraphNode, shapes: Map<string, number[]> = new M
   switch (node.className) {
     case 'Conv2D':
     case 'Dense':
-      return product(shape('kernel')!) * positions(node);
+      return shapeSize(shape('kernel')!) * positions(node);
     case 'DepthwiseConv2D':
-      return product(shape('depthwise_kernel')!) * positions(node);
+      return shapeSize(shape('depthwise_kernel')!) * positions(node);
     case 'SeparableConv2D':
-      return (product(shape('depthwise_kernel')!) + product(shape('pointwise_kernel')!)) * positions(node);
+      return (shapeSize(shape('depthwise_kernel')!) + shapeSize(shape('pointwise_kernel')!)) * positions(node);
     default:
       return 0;
   }
@@ -51,8 +50,8 @@ export function countNode(node: GraphNode): LayerCount {
     name: node.name,
     className: node.className,
     outputShape: node.outputShape,
-    params: node.weights.filter((w) => w.trainable).reduce((n, w) => n + product(w.shape), 0),
-    nonTrainableParams: node.weights.filter((w) => !w.trainable).reduce((n, w) => n + product(w.shape), 0),
+    params: node.weights.filter((w) => w.trainable).reduce((n, w) => n + shapeSize(w.shape), 0),
+    nonTrainableParams: node.weights.filter((w) => !w.trainable).reduce((n, w) => n + shapeSize(w.shape), 0),
     macs: layerMacs(node),
   };
 }

@@ -7,6 +7,7 @@ import { predictRemoval, removedIndices, zeroInvariantGroups, type ChannelGroup,
 import { layerConfigs, modelTopology } from '../io/model_files.js';
 import { countModel } from '../metrics/count.js';
 import { Rng } from '../util/random.js';
+import { shapeSize } from '../util/shape.js';
 
 export interface SlimOptions {
   /** layers to keep whole (see zeroInvariantGroups) */
@@ -46,7 +47,7 @@ export class SlimCheckError extends Error {
 /** For each variable and axis used by a slice: does index i along that axis hold a non-zero? */
 function nonZeroIndex(values: Float32Array, shape: number[], axis: number): Uint8Array {
   const dim = shape[axis];
-  const inner = shape.slice(axis + 1).reduce((a, b) => a * b, 1);
+  const inner = shapeSize(shape.slice(axis + 1));
   const nz = new Uint8Array(dim);
   for (let k = 0; k < values.length; k++) {
     if (values[k] !== 0) nz[Math.floor(k / inner) % dim] = 1;
@@ -94,7 +95,7 @@ function defaultCheckInputs(model: tfl.LayersModel, samples: number): tf.Tensor[
   const rng = new Rng(20201110);
   return model.inputs.map((input) => {
     const shape = [samples, ...(input.shape.slice(1) as number[])];
-    const size = shape.reduce((a, b) => a * b, 1);
+    const size = shapeSize(shape);
     return tf.tensor(
       Float32Array.from({ length: size }, () => rng.normal()),
       shape,

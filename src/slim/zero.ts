@@ -3,6 +3,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { ChannelGroup } from '../graph/groups.js';
+import { shapeSize } from '../util/shape.js';
 
 export function zeroOutGroups(model: tfl.LayersModel, groups: readonly ChannelGroup[]): void {
   const byName = new Map(model.weights.map((w) => [w.name, w]));
@@ -14,7 +15,7 @@ export function zeroOutGroups(model: tfl.LayersModel, groups: readonly ChannelGr
       const data = edited.get(s.variable) ?? (w.read().dataSync().slice() as Float32Array);
       edited.set(s.variable, data);
       const shape = w.shape as number[];
-      const inner = shape.slice(s.axis + 1).reduce((a, b) => a * b, 1);
+      const inner = shapeSize(shape.slice(s.axis + 1));
       const drop = new Set(s.indices);
       for (let k = 0; k < data.length; k++) if (drop.has(Math.floor(k / inner) % shape[s.axis])) data[k] = 0;
     }
