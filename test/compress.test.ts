@@ -5,6 +5,14 @@ import assert from 'node:assert/strict';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { initEngine } from '../src/engine/index.js';
 import { runCompressJob } from '../src/compress/job.js';
+import { sparseConfig } from '../src/compress/sparse_stage.js';
+import { buildVerifiedSlim } from '../src/compress/slim_stage.js';
+import { loadDataset, subsetSplits } from '../src/data/datasets.js';
+import { zeroInvariantGroups } from '../src/graph/groups.js';
+import { countModel } from '../src/metrics/count.js';
+import { buildZooModel } from '../src/models/zoo.js';
+import { zeroOutGroups } from '../src/slim/zero.js';
+import { evaluate } from '../src/train/loop.js';
 
 await initEngine({ announce: false });
 
@@ -34,4 +42,61 @@ test('compress --allocation uniform: DHSPG takes half of every LeNet-5 layer for
   assert.deepEqual(widths(r.slimModel), [3, 8, 60, 42, 10]);
   assert.equal(r.removedGroups, 113);
   r.slimModel.dispose();
+});
+
+const baseJob = { model: 'lenet5', data: 'mnist', epochs: 4, batchSize: 32, seed: 0, lr: 0.05, schedule: 'cosine', lambda: 0.01 } as const;
+
+test('sparseConfig turns epochs into steps and gives each method only its own settings', () => {
+  const model = buildZooModel('lenet5', { inputShape: [28, 28, 1], numClasses: 10, seed: 0 });
+  const partition = zeroInvariantGroups(model);
+  const prunable = partition.groups.filter((g) => g.prunable);
+  const macs = countModel(model).macs;
+  const hspg = sparseConfig({ ...baseJob, method: 'hspg', epsilon: 0.2, penaltyEndEpoch: 3 }, partition, macs, 10);
+  assert.deepEqual(
+    { ...hspg, groupWeights: undefined },
+    {
+      method: 'hspg',
+      lambda: 0.01,
+      direction: undefined,
+      momentum: undefined,
+      nesterov: undefined,
+      weightDecay: undefined,
+      groupWeights: undefined,
+      epsilon: 0.2,
+      halfSpaceStart: 10,
+      penaltyEnd: 30,
+    },
+  );
+  const obproxsg = sparseConfig({ ...baseJob, method: 'obproxsg', switchEpoch: 2 }, partition, macs, 10);
+  assert.equal(obproxsg.method === 'obproxsg' && obproxsg.orthantStart, 20);
+  const dhspg = sparseConfig({ ...baseJob, method: 'dhspg', targetMacsRatio: 3, weighting: 'macs' }, partition, macs, 10);
+  assert.ok(dhspg.method === 'dhspg');
+  assert.equal(dhspg.target.kind, 'macs');
+  assert.ok(Math.abs(dhspg.target.fraction - 2 / 3) < 1e-12);
+  // chosen at epochs/40, projected from then on, done by 15% of the epochs
+  assert.deepEqual([dhspg.pruneStart, dhspg.projectionStart, dhspg.pruneEnd], [1, 1, 6]);
+  assert.equal(dhspg.groupLayers?.length, prunable.length);
+  // 'macs' weighting: a group's lambda multiplier is its MACs over the mean
+  const mean = prunable.reduce((s, g) => s + g.savings.macs, 0) / prunable.length;
+  assert.ok(Math.abs(dhspg.groupWeights![0] - prunable[0].savings.macs / mean) < 1e-9);
+  model.dispose();
+});
+
+test('buildVerifiedSlim alone: groups zeroed by hand go, and the slim model classifies the test split as the sparse one', async () => {
+  const data = subsetSplits(loadDataset('mnist'), 300);
+  const model = buildZooModel('lenet5', { inputShape: data.train.shape, numClasses: 10, seed: 0 });
+  const partition = zeroInvariantGroups(model);
+  const prunable = partition.groups.filter((g) => g.prunable);
+  zeroOutGroups(
+    model,
+    prunable.filter((_, i) => i % 3 === 0),
+  );
+  const sparseEval = evaluate(model, data.test, data.normalization);
+  const slim = await buildVerifiedSlim({ model, partition, eval: sparseEval }, data);
+  assert.equal(slim.removed.length, prunable.filter((_, i) => i % 3 === 0).length);
+  assert.ok(slim.after.macs < slim.before.macs);
+  assert.equal(slim.predictionMismatches, 0);
+  assert.equal(slim.eval.accuracy, sparseEval.accuracy);
+  slim.model.dispose();
+  model.dispose();
 });

@@ -238,9 +238,18 @@ function checkTopology(path: string, topology: unknown): void {
       throw bad(`layer ${name ?? i} (${layer.class_name}) has batch_input_shape ${shown(shape)}`);
     }
   });
-  if (!Array.isArray(topology.config))
+  // a Sequential model chains its layers in order: only functional models name their inputs
+  if (!Array.isArray(topology.config) && topology.class_name !== 'Sequential') {
     checkConnections(bad, layers as { class_name: string; config: { name: string }; inbound_nodes?: unknown }[], topology.config);
+  }
+  // a model used as a layer holds a topology of its own
+  for (const layer of layers as { class_name: string; config: unknown }[]) {
+    if (MODEL_CLASSES.has(layer.class_name)) checkTopology(path, layer);
+  }
 }
+
+/** class names of models, which may also appear as layers of another model */
+const MODEL_CLASSES = new Set(['Sequential', 'Model', 'Functional']);
 
 /**
  * A functional model's layers call each other by [layer, node, tensor]. TensorFlow.js
@@ -266,8 +275,9 @@ function checkConnections(
     for (const [name] of list) if (!names.has(name)) throw bad(`${what} names layer ${name}, which the model does not have`);
     return list;
   };
-  // nodes each layer has made: an InputLayer makes its one node on creation
-  const made = new Map(layers.map((l) => [l.config.name, l.class_name === 'InputLayer' ? 1 : 0]));
+  // nodes each layer has made: an InputLayer, and a model used as a layer (its own
+  // inputs to outputs), make one on creation, so a nested model's first call is node 1
+  const made = new Map(layers.map((l) => [l.config.name, l.class_name === 'InputLayer' || MODEL_CLASSES.has(l.class_name) ? 1 : 0]));
   const pending = layers.map((l) => {
     if (l.inbound_nodes === undefined && l.class_name === 'InputLayer') return { name: l.config.name, calls: [] };
     if (!Array.isArray(l.inbound_nodes)) throw bad(`layer ${l.config.name} has no inbound_nodes list`);

@@ -55,7 +55,8 @@ export class TrainingStopped extends Error {
  * must match, or training silently optimises the wrong thing.
  */
 export function outputsProbabilities(model: tfl.LayersModel): boolean {
-  const last = model.outputLayers[0];
+  // outputs[0].sourceLayer, not outputLayers[0]: a Sequential model has no outputLayers
+  const last = model.outputs[0].sourceLayer;
   const config = last.getConfig() as { activation?: string };
   return last.getClassName() === 'Softmax' || config.activation === 'softmax';
 }
