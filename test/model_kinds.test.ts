@@ -98,3 +98,98 @@ test('a tf.sequential() model saved by model.save loads, analyses, slims to the 
   slim.model.dispose();
   model.dispose();
 });
+
+/**
+ * A backbone (functional, itself holding a Sequential block) nested under a head. An
+ * inner ReLU shares its name with an outer one (weight names must stay unique: the
+ * weights are named by layer, and TensorFlow.js refuses duplicates).
+ */
+function transferModel(): tfl.LayersModel {
+  const init = (seed: number) => tfl.initializers.heNormal({ seed });
+  const block = tfl.sequential({
+    name: 'block',
+    layers: [
+      tfl.layers.conv2d({
+        inputShape: [12, 12, 6],
+        filters: 6,
+        kernelSize: 3,
+        padding: 'same',
+        name: 'block_conv',
+        kernelInitializer: init(1),
+      }),
+      tfl.layers.batchNormalization({ name: 'bn' }),
+      tfl.layers.reLU({ name: 'relu' }),
+    ],
+  });
+  const bin = tfl.input({ shape: [28, 28, 1], name: 'backbone_input' });
+  let b = tfl.layers
+    .conv2d({ filters: 6, kernelSize: 5, strides: 2, name: 'conv', kernelInitializer: init(2) })
+    .apply(bin) as tfl.SymbolicTensor;
+  b = block.apply(b) as tfl.SymbolicTensor;
+  const backbone = tfl.model({ inputs: bin, outputs: b, name: 'backbone' });
+  const input = tfl.input({ shape: [28, 28, 1], name: 'image' });
+  let y = backbone.apply(input) as tfl.SymbolicTensor;
+  y = tfl.layers.globalAveragePooling2d({ name: 'gap' }).apply(y) as tfl.SymbolicTensor;
+  y = tfl.layers.dense({ units: 16, name: 'head_dense', kernelInitializer: init(3) }).apply(y) as tfl.SymbolicTensor;
+  y = tfl.layers.reLU({ name: 'relu' }).apply(y) as tfl.SymbolicTensor;
+  y = tfl.layers.dense({ units: 10, name: 'predictions', kernelInitializer: init(4) }).apply(y) as tfl.SymbolicTensor;
+  return tfl.model({ inputs: input, outputs: y, name: 'transfer' });
+}
+
+test('a backbone nested under a new head (nested two deep, a clashing name) loads as one flat model computing the same, and compresses', async () => {
+  const original = transferModel();
+  // BN statistics away from their initial values, so that copying them matters
+  const bn = (original.getLayer('backbone') as tfl.LayersModel).getLayer('block') as tfl.LayersModel;
+  bn.getLayer('bn').setWeights(
+    bn
+      .getLayer('bn')
+      .getWeights()
+      .map((w, i) => tf.add(w, tf.scalar(0.1 * (i + 1)))),
+  );
+  const dir = mkdtempSync(join(tmpdir(), 'slimtrain-nested-'));
+  const path = await saveAsTfjs(original, dir);
+  const { model } = await loadModel(path);
+  assert.ok(!model.layers.some((l) => l instanceof tfl.LayersModel), 'no layer of the loaded model is a model');
+  assert.deepEqual(
+    model.layers.map((l) => l.name),
+    ['image', 'conv', 'block_conv', 'bn', 'backbone_block_relu', 'gap', 'head_dense', 'relu', 'predictions'],
+  );
+  const x = tf.randomNormal([3, 28, 28, 1], 0, 1, 'float32', 5);
+  const diff = tf.max(tf.abs(tf.sub(model.predict(x) as tf.Tensor, original.predict(x) as tf.Tensor))).dataSync()[0];
+  assert.ok(diff < 1e-5, `flat vs nested outputs differ by ${diff}`);
+  const partition = zeroInvariantGroups(model);
+  assert.equal(partition.groups.filter((g) => g.prunable).length, 6 + 6 + 16);
+  const onnx = await checkOnnx(model, exportOnnx(model));
+  assert.ok(onnx.maxAbsDiff <= onnx.bound);
+  const compress = run(
+    'compress',
+    '--from',
+    path,
+    '--data',
+    'mnist',
+    '--epochs',
+    '1',
+    '--subset',
+    '256',
+    '--no-speed',
+    '--json',
+    '--quiet',
+  );
+  assert.equal(compress.code, 0, compress.stderr);
+  tf.dispose(x);
+  model.dispose();
+  original.dispose();
+});
+
+test('a backbone applied twice is refused with the reason, not a raw error', async () => {
+  const bin = tfl.input({ shape: [8] });
+  const backbone = tfl.model({ inputs: bin, outputs: tfl.layers.dense({ units: 4 }).apply(bin) as tfl.SymbolicTensor, name: 'shared' });
+  const a = tfl.input({ shape: [8] });
+  const b = tfl.input({ shape: [8] });
+  const joined = tfl.layers
+    .add()
+    .apply([backbone.apply(a) as tfl.SymbolicTensor, backbone.apply(b) as tfl.SymbolicTensor]) as tfl.SymbolicTensor;
+  const model = tfl.model({ inputs: [a, b], outputs: tfl.layers.dense({ units: 2 }).apply(joined) as tfl.SymbolicTensor });
+  const path = await saveAsTfjs(model, mkdtempSync(join(tmpdir(), 'slimtrain-shared-')));
+  await assert.rejects(() => loadModel(path), /model shared, used as a layer, is applied 2 times; a shared backbone is not supported/);
+});

@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { toFloat16Bits } from './float16.js';
 import { shapeSize } from '../util/shape.js';
+import { flattenModel } from './flatten.js';
 
 export const WEIGHTS_FILE = 'weights.bin';
 
@@ -390,5 +391,14 @@ export async function loadModel(path: string): Promise<LoadedModel> {
       `weight ${broken.originalName} in the weights of ${modelPath} holds NaN or infinite values; the file is damaged`,
     );
   }
-  return { model, metadata: json.userDefinedMetadata?.slimtrain ?? {}, path: modelPath };
+  // a backbone nested under a head becomes plain layers in one graph (io/flatten.ts)
+  let flat: tfl.LayersModel;
+  try {
+    flat = await flattenModel(model);
+  } catch (e) {
+    model.dispose();
+    throw new ModelFileError(`${modelPath}: ${(e as Error).message}`);
+  }
+  if (flat !== model) model.dispose();
+  return { model: flat, metadata: json.userDefinedMetadata?.slimtrain ?? {}, path: modelPath };
 }
