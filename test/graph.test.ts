@@ -140,6 +140,26 @@ test('unsupported layers name the layer, its class and the freeze option; freezi
   assert.throws(() => zeroInvariantGroups(model, { freeze: ['nope'] }), /cannot freeze 'nope'/);
 });
 
+test('every unsupported layer is reported at once, with one --freeze that names them all', () => {
+  const input = tfl.input({ shape: [6, 6, 2] });
+  const a = tfl.layers.conv2d({ filters: 4, kernelSize: 3, padding: 'same', name: 'a' }).apply(input) as tfl.SymbolicTensor;
+  const p = tfl.layers.permute({ dims: [2, 1, 3], name: 'swap' }).apply(a) as tfl.SymbolicTensor;
+  const r = tfl.layers.reshape({ targetShape: [36, 4], name: 'odd' }).apply(p) as tfl.SymbolicTensor;
+  const f = tfl.layers.flatten({ name: 'flat' }).apply(r) as tfl.SymbolicTensor;
+  const out = tfl.layers.dense({ units: 2, name: 'out' }).apply(f) as tfl.SymbolicTensor;
+  const model = tfl.model({ inputs: input, outputs: out });
+  assert.throws(
+    () => zeroInvariantGroups(model),
+    /2 layers are of classes slimtrain cannot analyse yet: layer 'swap' has class Permute; layer 'odd' has class Reshape\. Mark them unprunable with --freeze swap,odd \(API: \{ freeze: \['swap', 'odd'\] \}\)/,
+  );
+  assert.throws(
+    () => zeroInvariantGroups(model, { freeze: ['swap'] }),
+    /layer 'odd' has class Reshape, which slimtrain cannot analyse yet\. Mark it unprunable with --freeze odd/,
+  );
+  const { groups } = zeroInvariantGroups(model, { freeze: ['swap', 'odd'] });
+  assert.ok(groups.every((g) => !g.prunable));
+});
+
 test('activations that are not zero at zero block their channels, with the reason', () => {
   const model = tfl.sequential({
     layers: [

@@ -146,6 +146,25 @@ function lastAxis(node: GraphNode, role: string): number {
   return weightOf(node, role)!.shape.length - 1;
 }
 
+/**
+ * Every layer whose class the analysis does not know, reported at once with the
+ * --freeze that lets the rest of the model be compressed (a frozen layer of any class
+ * is opaque: the channels around it are kept whole).
+ */
+function checkSupported(graph: LayerGraph, freeze: ReadonlySet<string>): void {
+  const supported = new Set(supportedLayerClasses);
+  const unknown = graph.nodes.filter((n) => !n.isInput && !freeze.has(n.name) && !supported.has(n.className));
+  if (unknown.length === 0) return;
+  const names = unknown.map((n) => n.name);
+  const each = unknown.map((n) => `layer '${n.name}' has class ${n.className}`).join('; ');
+  const one = unknown.length === 1;
+  throw new GraphError(
+    `${one ? each : `${unknown.length} layers are of classes slimtrain cannot analyse yet: ${each}`}` +
+      `${one ? ', which slimtrain cannot analyse yet' : ''}. Mark ${one ? 'it' : 'them'} unprunable with --freeze ${names.join(',')} ` +
+      `(API: { freeze: [${names.map((n) => `'${n}'`).join(', ')}] }); the rest of the model is still compressed.`,
+  );
+}
+
 export function zeroInvariantGroups(model: tfl.LayersModel, options: PartitionOptions = {}): Partition {
   const graph = buildLayerGraph(model);
   const freeze = new Set(options.freeze ?? []);
@@ -156,6 +175,7 @@ export function zeroInvariantGroups(model: tfl.LayersModel, options: PartitionOp
       );
     }
   }
+  checkSupported(graph, freeze);
   const ch = new Channels();
   /** channel ids of each node's output, along its last axis */
   const maps = new Map<string, number[]>();
@@ -295,11 +315,7 @@ export function zeroInvariantGroups(model: tfl.LayersModel, options: PartitionOp
             }
             out = inputs[0].map((id, i) => inputs.reduce((acc, m) => ch.union(acc, m[i]), id));
           } else {
-            throw new GraphError(
-              `layer '${node.name}' has class ${node.className}, which slimtrain cannot analyse yet. ` +
-                `Mark it unprunable with --freeze ${node.name} (API: { freeze: ['${node.name}'] }); ` +
-                'the rest of the model is still compressed.',
-            );
+            throw new GraphError(`layer '${node.name}' has class ${node.className}, which slimtrain cannot analyse yet`);
           }
       }
     }
