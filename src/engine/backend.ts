@@ -7,7 +7,8 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import { registerMissingGradientKernels } from './gradient_kernels.js';
 import { registerFastGradients } from './gradients.js';
-import { installFusedTraining } from './fused_training.js';
+import { installFusedTraining, patchBatchNormalization } from './fused_training.js';
+import { patchDilatedConv2D } from './dilated_conv.js';
 import { nativeAddon, registerNativeBackend, type NativeInfo } from './native.js';
 
 export const backendNames = ['native', 'wasm', 'cpu'] as const;
@@ -48,6 +49,8 @@ export async function initEngine(options: { backend?: string; announce?: boolean
   const added = new Map(available.map((name) => [name, registerMissingGradientKernels(name)]));
   const addedKernels = added.get(backend)!;
   registerFastGradients();
+  patchBatchNormalization();
+  patchDilatedConv2D();
   if (hasNative) installFusedTraining();
   if (tf.getBackend() !== backend) {
     const ok = await tf.setBackend(backend);

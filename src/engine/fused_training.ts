@@ -51,41 +51,72 @@ interface BatchNormLayer {
 }
 type Call = (this: BatchNormLayer, inputs: tf.Tensor | tf.Tensor[], kwargs: { training?: boolean }) => tf.Tensor;
 
-let installed = false;
+let fused = false;
+let patched = false;
+
+/** the moving averages exactly as tfjs-layers updates them */
+function updateMovingAverages(layer: BatchNormLayer, mean: tf.Tensor, variance: tf.Tensor): void {
+  for (const [variable, value] of [
+    [layer.movingMean, mean],
+    [layer.movingVariance, variance],
+  ] as const) {
+    tf.tidy(() => {
+      const old = variable.read();
+      variable.write(tf.sub(old, tf.mul(tf.sub(old, value), 1 - layer.momentum)));
+    });
+  }
+}
 
 /**
- * Registers the gradients and routes BatchNormalization's training-mode call through
- * the fused kernel while the native backend is active (over the channel axis, with
- * both scale and centre; any other form keeps TensorFlow.js's own path).
+ * Training-mode batch norm without a scale or a centre. TensorFlow.js 4.22 reads
+ * gamma and beta unconditionally there (a crash: they do not exist), and tf.batchNorm
+ * without a scale cannot be differentiated; the formula below can.
  */
-export function installFusedTraining(): void {
-  if (installed) return;
-  installed = true;
-  tf.registerGradient(batchNormTrainingGrad);
-  tf.registerGradient(reluGrad);
+function trainWithoutScaleOrCentre(layer: BatchNormLayer, x: tf.Tensor): tf.Tensor {
+  const axis = layer.axis >= 0 ? layer.axis : layer.axis + x.rank;
+  const reduce = [...Array(x.rank).keys()].filter((a) => a !== axis);
+  const shape = x.shape.map((d, a) => (a === axis ? d : 1));
+  const { mean, variance } = tf.moments(x, reduce, true);
+  let y = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, layer.epsilon)));
+  if (layer.scale) y = tf.mul(y, tf.reshape(layer.gamma.read(), shape));
+  if (layer.center) y = tf.add(y, tf.reshape(layer.beta.read(), shape));
+  updateMovingAverages(layer, tf.reshape(mean, [x.shape[axis]]), tf.reshape(variance, [x.shape[axis]]));
+  return y;
+}
+
+/**
+ * Routes BatchNormalization's training-mode call: without scale or centre through
+ * our formula (every backend); on native, over the channel axis, through the fused
+ * kernel (once installFusedTraining has run); anything else through TensorFlow.js.
+ */
+export function patchBatchNormalization(): void {
+  if (patched) return;
+  patched = true;
   const proto = Object.getPrototypeOf(tfl.layers.batchNormalization({})) as { call: Call };
   const original = proto.call;
   proto.call = function (this: BatchNormLayer, inputs, kwargs) {
     const x = Array.isArray(inputs) ? inputs[0] : inputs;
+    if (!kwargs?.training) return original.call(this, inputs, kwargs);
+    if (!this.center || !this.scale) return tf.tidy(() => trainWithoutScaleOrCentre(this, x));
     const lastAxis = this.axis === -1 || this.axis === x.rank - 1;
-    if (!kwargs?.training || tf.getBackend() !== 'native' || !lastAxis || !this.center || !this.scale || x.dtype !== 'float32') {
-      return original.call(this, inputs, kwargs);
-    }
+    if (!fused || tf.getBackend() !== 'native' || !lastAxis || x.dtype !== 'float32') return original.call(this, inputs, kwargs);
     return tf.tidy(() => {
       const [y, mean, variance] = run(
         BatchNormTraining,
         { x, gamma: this.gamma.read(), beta: this.beta.read() },
         { epsilon: this.epsilon },
       ) as tf.Tensor[];
-      // the moving averages exactly as tfjs-layers updates them
-      const update = (variable: tfl.LayerVariable, value: tf.Tensor) =>
-        tf.tidy(() => {
-          const old = variable.read();
-          variable.write(tf.sub(old, tf.mul(tf.sub(old, value), 1 - this.momentum)));
-        });
-      update(this.movingMean, mean);
-      update(this.movingVariance, variance);
+      updateMovingAverages(this, mean, variance);
       return y;
     });
   };
+}
+
+/** Registers the native gradients and lets BatchNormalization use the fused kernel on native. */
+export function installFusedTraining(): void {
+  if (fused) return;
+  fused = true;
+  tf.registerGradient(batchNormTrainingGrad);
+  tf.registerGradient(reluGrad);
+  patchBatchNormalization();
 }
