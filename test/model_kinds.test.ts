@@ -37,6 +37,13 @@ async function saveAsTfjs(model: tfl.LayersModel, dir: string): Promise<string> 
   return join(dir, 'model.json');
 }
 
+/** `slimtrain compress --from path` for one short epoch on MNIST, as a user would run it; its JSON result */
+function compressFrom(path: string): { slim: { params: number } } {
+  const r = run('compress', '--from', path, '--data', 'mnist', '--epochs', '1', '--subset', '256', '--no-speed', '--json', '--quiet');
+  assert.equal(r.code, 0, r.stderr);
+  return JSON.parse(r.stdout);
+}
+
 function sequentialCnn(): tfl.Sequential {
   return tfl.sequential({
     layers: [
@@ -79,22 +86,7 @@ test('a tf.sequential() model saved by model.save loads, analyses, slims to the 
   const analyze = run('analyze', path, '--quiet');
   assert.equal(analyze.code, 0, analyze.stderr);
   assert.match(analyze.stdout, /44 prunable/);
-  const compress = run(
-    'compress',
-    '--from',
-    path,
-    '--data',
-    'mnist',
-    '--epochs',
-    '1',
-    '--subset',
-    '256',
-    '--no-speed',
-    '--json',
-    '--quiet',
-  );
-  assert.equal(compress.code, 0, compress.stderr);
-  assert.ok(JSON.parse(compress.stdout).slim.params > 0);
+  assert.ok(compressFrom(path).slim.params > 0);
   slim.model.dispose();
   model.dispose();
 });
@@ -161,21 +153,7 @@ test('a backbone nested under a new head (nested two deep, a clashing name) load
   assert.equal(partition.groups.filter((g) => g.prunable).length, 6 + 6 + 16);
   const onnx = await checkOnnx(model, exportOnnx(model));
   assert.ok(onnx.maxAbsDiff <= onnx.bound);
-  const compress = run(
-    'compress',
-    '--from',
-    path,
-    '--data',
-    'mnist',
-    '--epochs',
-    '1',
-    '--subset',
-    '256',
-    '--no-speed',
-    '--json',
-    '--quiet',
-  );
-  assert.equal(compress.code, 0, compress.stderr);
+  compressFrom(path);
   tf.dispose(x);
   model.dispose();
   original.dispose();

@@ -3,6 +3,9 @@
 // output. Channels are traced through the layer graph; joins merge them (union-find).
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { layerMacs } from '../metrics/count.js';
+import { ZERO_INVARIANT_ACTIVATIONS } from '../layers/activation.js';
+import { ruleFor, supportedLayerClasses } from '../layers/registry.js';
+import type { ChannelFlow } from '../layers/rule.js';
 import { buildLayerGraph, GraphError, type GraphNode, type LayerGraph } from './layer_graph.js';
 
 /** Slices of one weight along one axis. */
@@ -44,41 +47,7 @@ export interface PartitionOptions {
   freeze?: string[];
 }
 
-/** Activations f with f(0) = 0 that act on each channel alone. */
-const ZERO_INVARIANT_ACTIVATIONS = new Set([
-  'linear',
-  'relu',
-  'relu6',
-  'elu',
-  'selu',
-  'tanh',
-  'softsign',
-  'swish',
-  'mish',
-  'gelu',
-  'gelu_new',
-]);
-
-const PASS_THROUGH = new Set([
-  'MaxPooling2D',
-  'AveragePooling2D',
-  'GlobalAveragePooling2D',
-  'GlobalMaxPooling2D',
-  'Dropout',
-  'SpatialDropout2D',
-  'ZeroPadding2D',
-  'Cropping2D',
-  'UpSampling2D',
-  'ReLU',
-  'LeakyReLU',
-  'ELU',
-  'ThresholdedReLU',
-  'Activation',
-]);
-const JOINS = new Set(['Add', 'Multiply', 'Average', 'Maximum', 'Minimum']);
-const OWN_WEIGHTS = new Set(['Conv2D', 'Dense', 'DepthwiseConv2D', 'SeparableConv2D', 'BatchNormalization']);
-
-export const supportedLayerClasses = ['InputLayer', 'Flatten', 'Concatenate', 'Softmax', ...OWN_WEIGHTS, ...PASS_THROUGH, ...JOINS];
+export { supportedLayerClasses } from '../layers/registry.js';
 
 interface Entry {
   layer: string;
@@ -185,38 +154,6 @@ export function zeroInvariantGroups(model: tfl.LayersModel, options: PartitionOp
     if (w) list[ch.find(id)].push({ layer: node.name, role, variable: w.variable, axis, index });
   };
   const fresh = (n: number, reason?: string) => Array.from({ length: n }, () => ch.create(reason));
-  const activationOk = (node: GraphNode) => {
-    const act = (node.config.activation as string | undefined) ?? 'linear';
-    return ZERO_INVARIANT_ACTIVATIONS.has(act) ? undefined : `activation '${act}' of ${node.name} is not zero at zero`;
-  };
-  /** the node consumes channel ids `input` through weight `role` along `axis` */
-  const consume = (node: GraphNode, input: number[], role: string, axis: number) => {
-    input.forEach((id, i) => record(ch.consumers, id, node, role, axis, i));
-  };
-  /** new output channels of a producer: weight `role` along its last axis, plus bias */
-  const produce = (node: GraphNode, role: string, units: number): number[] => {
-    const out = fresh(units);
-    const blocked = activationOk(node);
-    out.forEach((id, j) => {
-      record(ch.owned, id, node, role, lastAxis(node, role), j);
-      record(ch.owned, id, node, 'bias', 0, j);
-      ch.produced[id].push({ layer: node.name, index: j });
-      if (blocked) ch.block(id, blocked);
-    });
-    return out;
-  };
-  /** a depthwise kernel: channel i of the input owns kernel[:, :, i, :] and its m biases */
-  const depthwise = (node: GraphNode, input: number[], activated: boolean): number[] => {
-    const m = weightOf(node, 'depthwise_kernel')!.shape[3];
-    const blocked = activated ? activationOk(node) : undefined;
-    const out: number[] = [];
-    input.forEach((id, i) => {
-      record(ch.owned, id, node, 'depthwise_kernel', 2, i);
-      if (blocked) ch.block(id, blocked);
-      for (let q = 0; q < m; q++) out.push(id);
-    });
-    return out;
-  };
 
   for (const node of graph.nodes) {
     const inputs = node.inputs.map((name) => {
@@ -225,100 +162,42 @@ export function zeroInvariantGroups(model: tfl.LayersModel, options: PartitionOp
       return m;
     });
     const channelsOut = node.outputShape[node.outputShape.length - 1];
-    const opaque = (reason: string) => {
-      for (const input of inputs) for (const id of input) ch.block(id, reason);
-      return fresh(channelsOut, reason);
+    const flow: ChannelFlow = {
+      node,
+      inputs,
+      channelsOut,
+      consume: (input, role, axis) => input.forEach((id, i) => record(ch.consumers, id, node, role, axis, i)),
+      produce(role, units) {
+        const out = fresh(units);
+        const blocked = flow.activationProblem();
+        out.forEach((id, j) => {
+          record(ch.owned, id, node, role, lastAxis(node, role), j);
+          record(ch.owned, id, node, 'bias', 0, j);
+          ch.produced[id].push({ layer: node.name, index: j });
+          if (blocked) ch.block(id, blocked);
+        });
+        return out;
+      },
+      own: (id, role, axis, index) => record(ch.owned, id, node, role, axis, index),
+      stat: (id, role, axis, index) => record(ch.stats, id, node, role, axis, index),
+      block: (ids, reason) => ids.forEach((id) => ch.block(id, reason)),
+      opaque(reason) {
+        for (const input of inputs) for (const id of input) ch.block(id, reason);
+        return fresh(channelsOut, reason);
+      },
+      union: (a, b) => ch.union(a, b),
+      activationProblem() {
+        const act = (node.config.activation as string | undefined) ?? 'linear';
+        return ZERO_INVARIANT_ACTIVATIONS.has(act) ? undefined : `activation '${act}' of ${node.name} is not zero at zero`;
+      },
     };
-    let out: number[];
     const frozen = freeze.has(node.name);
-    if (node.isInput) {
-      out = fresh(channelsOut, 'network input');
-    } else if (frozen && !OWN_WEIGHTS.has(node.className) && !PASS_THROUGH.has(node.className)) {
-      out = opaque(`feeds frozen layer ${node.name}`);
-    } else {
-      switch (node.className) {
-        case 'Conv2D': {
-          consume(node, inputs[0], 'kernel', 2);
-          out = produce(node, 'kernel', channelsOut);
-          break;
-        }
-        case 'Dense': {
-          consume(node, inputs[0], 'kernel', 0);
-          out = produce(node, 'kernel', channelsOut);
-          break;
-        }
-        case 'DepthwiseConv2D': {
-          out = depthwise(node, inputs[0], true);
-          // the bias of output channel i*m+q goes with input channel i
-          out.forEach((id, k) => record(ch.owned, id, node, 'bias', 0, k));
-          break;
-        }
-        case 'SeparableConv2D': {
-          // the activation acts after the pointwise part
-          const mid = depthwise(node, inputs[0], false);
-          consume(node, mid, 'pointwise_kernel', 2);
-          out = produce(node, 'pointwise_kernel', channelsOut);
-          break;
-        }
-        case 'BatchNormalization': {
-          const axis = node.config.axis as number | number[];
-          const a = Array.isArray(axis) ? axis : [axis];
-          if (a.length !== 1 || (a[0] !== -1 && a[0] !== node.outputShape.length)) {
-            out = opaque(`${node.name} normalises axis ${JSON.stringify(axis)}, not channels`);
-            break;
-          }
-          out = inputs[0];
-          out.forEach((id, i) => {
-            record(ch.owned, id, node, 'gamma', 0, i);
-            record(ch.owned, id, node, 'beta', 0, i);
-            record(ch.stats, id, node, 'moving_mean', 0, i);
-            record(ch.stats, id, node, 'moving_variance', 0, i);
-            // without gamma, a zero channel comes out as -mean/sqrt(var + eps), not 0
-            if (!weightOf(node, 'gamma')) ch.block(id, `${node.name} has no scale (gamma)`);
-          });
-          break;
-        }
-        case 'Activation': {
-          const blocked = activationOk(node);
-          if (blocked) for (const id of inputs[0]) ch.block(id, blocked);
-          out = inputs[0];
-          break;
-        }
-        case 'Softmax':
-          out = opaque(`${node.name} (Softmax) mixes channels`);
-          break;
-        case 'Flatten': {
-          const shape = node.inputShapes[0];
-          const spatial = shape.slice(0, -1).reduce((x, y) => x * y, 1);
-          const c = inputs[0].length;
-          out = [];
-          for (let p = 0; p < spatial; p++) for (let k = 0; k < c; k++) out.push(inputs[0][k]);
-          break;
-        }
-        case 'Concatenate': {
-          const axis = node.config.axis as number;
-          if (axis !== -1 && axis !== node.outputShape.length) {
-            out = opaque(`${node.name} concatenates along axis ${axis}, not channels`);
-            break;
-          }
-          out = inputs.flat();
-          break;
-        }
-        default:
-          if (PASS_THROUGH.has(node.className)) {
-            out = inputs[0];
-          } else if (JOINS.has(node.className)) {
-            const widths = new Set(inputs.map((m) => m.length));
-            if (widths.size !== 1) {
-              out = opaque(`${node.name} broadcasts inputs of different widths`);
-              break;
-            }
-            out = inputs[0].map((id, i) => inputs.reduce((acc, m) => ch.union(acc, m[i]), id));
-          } else {
-            throw new GraphError(`layer '${node.name}' has class ${node.className}, which slimtrain cannot analyse yet`);
-          }
-      }
-    }
+    const rule = ruleFor(node.className);
+    let out: number[];
+    if (node.isInput) out = fresh(channelsOut, 'network input');
+    else if (frozen && !rule?.ownsWeights && !rule?.channelWise) out = flow.opaque(`feeds frozen layer ${node.name}`);
+    else if (rule) out = rule.channels(flow);
+    else throw new GraphError(`layer '${node.name}' has class ${node.className}, which slimtrain cannot analyse yet`);
     if (frozen) for (const id of out) ch.block(id, `${node.name} is frozen`);
     if (node.isOutput) for (const id of out) ch.block(id, `produces the model output (${node.name})`);
     maps.set(node.name, out);

@@ -3,6 +3,7 @@
 // sizes, so the same function prices a model and a planned slim version of it.
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { buildLayerGraph, type GraphNode } from '../graph/layer_graph.js';
+import { ruleFor } from '../layers/registry.js';
 import { shapeSize } from '../util/shape.js';
 
 export interface LayerCount {
@@ -21,28 +22,14 @@ export interface ModelCount {
   macs: number;
 }
 
-/** Output positions a kernel is applied at: spatial size for convs, leading axes for Dense. */
-function positions(node: GraphNode): number {
-  return shapeSize(node.outputShape.slice(0, -1));
-}
-
 /**
  * MACs of `node` when its weights have `shapes` (by role); shapes default to the
- * layer's own. Layers that are not convolutions or dense count 0.
+ * layer's own. Each layer's rule prices it (src/layers); layers without a price
+ * (pooling, activations, joins) count 0.
  */
 export function layerMacs(node: GraphNode, shapes: Map<string, number[]> = new Map()): number {
-  const shape = (role: string) => shapes.get(role) ?? node.weights.find((w) => w.role === role)?.shape;
-  switch (node.className) {
-    case 'Conv2D':
-    case 'Dense':
-      return shapeSize(shape('kernel')!) * positions(node);
-    case 'DepthwiseConv2D':
-      return shapeSize(shape('depthwise_kernel')!) * positions(node);
-    case 'SeparableConv2D':
-      return (shapeSize(shape('depthwise_kernel')!) + shapeSize(shape('pointwise_kernel')!)) * positions(node);
-    default:
-      return 0;
-  }
+  const macs = ruleFor(node.className)?.macs;
+  return macs ? macs(node, (role) => shapes.get(role) ?? node.weights.find((w) => w.role === role)?.shape) : 0;
 }
 
 export function countNode(node: GraphNode): LayerCount {

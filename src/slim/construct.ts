@@ -6,6 +6,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { predictRemoval, removedIndices, zeroInvariantGroups, type ChannelGroup, type Partition } from '../graph/groups.js';
 import { layerConfigs, modelTopology } from '../io/model_files.js';
 import { countModel } from '../metrics/count.js';
+import { ruleFor } from '../layers/registry.js';
 import { Rng } from '../util/random.js';
 import { shapeSize } from '../util/shape.js';
 
@@ -72,8 +73,6 @@ export function zeroGroups(model: tfl.LayersModel, groups: readonly ChannelGroup
   };
   return groups.filter((g) => g.prunable && g.slices.every((s) => s.indices.every((i) => nz(s.variable, s.axis)[i] === 0)));
 }
-
-const WIDTH_KEY: Record<string, string> = { Conv2D: 'filters', SeparableConv2D: 'filters', Dense: 'units' };
 
 /**
  * Gathers the kept indices of `t` along every axis that lost some, into a fresh
@@ -161,7 +160,7 @@ export async function constructSlimModel(model: tfl.LayersModel, options: SlimOp
   const widthLoss = new Map<string, number>();
   for (const g of removed) for (const c of g.channels) widthLoss.set(c.layer, (widthLoss.get(c.layer) ?? 0) + c.indices.length);
   for (const layer of layerConfigs(topology)) {
-    const key = WIDTH_KEY[layer.class_name];
+    const key = ruleFor(layer.class_name)?.widthKey;
     const loss = widthLoss.get(layer.config.name as string);
     if (key && loss) layer.config[key] = (layer.config[key] as number) - loss;
   }

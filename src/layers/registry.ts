@@ -1,0 +1,46 @@
+// Every layer class slimtrain knows, each with its rule (rule.ts). Adding a layer:
+// one file with its rule, one line here.
+import { activation, otherActivations, relu, softmax } from './activation.js';
+import { batchNormalization } from './batchnorm.js';
+import { conv2d } from './conv.js';
+import { dense } from './dense.js';
+import { depthwiseConv2d } from './depthwise.js';
+import { flatten } from './flatten.js';
+import { concatenate, elementwiseJoin } from './merge.js';
+import { dropout, spatial, zeroPadding2d } from './passthrough.js';
+import { globalPooling2d, pooling2d } from './pooling.js';
+import type { LayerRule } from './rule.js';
+import { separableConv2d } from './separable.js';
+
+const rules: LayerRule[] = [
+  conv2d,
+  dense,
+  depthwiseConv2d,
+  separableConv2d,
+  batchNormalization,
+  activation,
+  relu,
+  otherActivations,
+  softmax,
+  pooling2d,
+  globalPooling2d,
+  dropout,
+  zeroPadding2d,
+  spatial,
+  flatten,
+  elementwiseJoin,
+  concatenate,
+];
+
+const byClass = new Map(rules.flatMap((r) => r.classes.map((c) => [c, r] as const)));
+
+/** The rule of a layer class, or undefined when slimtrain does not know the class. */
+export function ruleFor(className: string): LayerRule | undefined {
+  return byClass.get(className);
+}
+
+/** Classes the analysis handles (InputLayer: the network's inputs). */
+export const supportedLayerClasses: readonly string[] = ['InputLayer', ...byClass.keys()];
+
+/** Classes ONNX export writes. */
+export const exportableLayerClasses: readonly string[] = rules.filter((r) => r.onnx).flatMap((r) => r.classes);

@@ -1,0 +1,66 @@
+// What slimtrain knows about a layer class, in one place (docs/DESIGN.md, "Layer
+// rules"): how channels flow through it (groups and ties), what it costs, which
+// config field holds its width, and how it is written to ONNX. One file per layer
+// family implements it; registry.ts maps class names to rules, as Torch-Pruning maps
+// operators to their pruning functions.
+import type { GraphNode } from '../graph/layer_graph.js';
+import type { OnnxGraph, OnnxValue } from '../export/onnx_builder.js';
+
+/** The group analysis as a rule sees it while the rule's layer is visited. */
+export interface ChannelFlow {
+  readonly node: GraphNode;
+  /** channel ids of each input, along its last axis */
+  readonly inputs: number[][];
+  /** channels of the layer's output (its last axis) */
+  readonly channelsOut: number;
+  /** the layer reads channel ids `input` through weight `role`, index i along `axis` */
+  consume(input: number[], role: string, axis: number): void;
+  /** new channels produced by weight `role` along its last axis, with the bias; blocked when the activation is not zero at zero */
+  produce(role: string, units: number): number[];
+  /** channel `id` also owns index `index` of weight `role` along `axis` (moving statistics: `stat`) */
+  own(id: number, role: string, axis: number, index: number): void;
+  stat(id: number, role: string, axis: number, index: number): void;
+  /** the channels can never be removed, for `reason` */
+  block(ids: readonly number[], reason: string): void;
+  /** every input channel blocked and fresh, blocked output channels: what the layer does is not channel-wise */
+  opaque(reason: string): number[];
+  /** ties two channels: they go together or not at all */
+  union(a: number, b: number): number;
+  /** why the layer's `activation` makes its channels unremovable, if it does */
+  activationProblem(): string | undefined;
+}
+
+/** The ONNX export as a rule sees it while its layer is written. */
+export interface OnnxEmit {
+  readonly node: GraphNode;
+  readonly g: OnnxGraph;
+  /** the layer's inputs as already written */
+  readonly inputs: OnnxValue[];
+  /** the weights of the layer (or of `node`, a consumer being folded in), in getWeights() order */
+  weights(node?: GraphNode): Float32Array[];
+  /** the layers reading this one's output */
+  consumers(): GraphNode[];
+  /** fold BatchNormalization into the convolution before it (the export option) */
+  readonly foldBatchNorm: boolean;
+  /** `layer` (a consumer) has been folded into this one: it passes its input on */
+  fold(layer: string): void;
+}
+
+export interface LayerRule {
+  /** the TensorFlow.js class names the rule covers */
+  readonly classes: readonly string[];
+  /**
+   * has weights the rule knows, or acts on each channel alone: frozen, such a layer
+   * keeps its channels whole; a frozen layer of any other class cuts the graph there
+   */
+  readonly ownsWeights?: boolean;
+  readonly channelWise?: boolean;
+  /** the output channel ids */
+  channels(flow: ChannelFlow): number[];
+  /** multiply-accumulates, with the weight shapes `shape` gives (slim plans change them); 0 when not given */
+  macs?(node: GraphNode, shape: (role: string) => number[] | undefined): number;
+  /** the config field holding the layer's output width, which slimming lowers */
+  widthKey?: string;
+  /** writes the layer; returns its output. Without it the layer cannot be exported */
+  onnx?(e: OnnxEmit): OnnxValue;
+}
