@@ -126,12 +126,12 @@ test('flatten-to-dense: a conv channel owns its rows (h*W + w)*C + c of the dens
 test('unsupported layers name the layer, its class and the freeze option; freezing keeps the rest compressible', () => {
   const input = tfl.input({ shape: [6, 6, 2] });
   const a = tfl.layers.conv2d({ filters: 4, kernelSize: 3, padding: 'same', name: 'a' }).apply(input) as tfl.SymbolicTensor;
-  const r = tfl.layers.reshape({ targetShape: [36, 4], name: 'odd' }).apply(a) as tfl.SymbolicTensor;
+  const r = tfl.layers.permute({ dims: [2, 1, 3], name: 'odd' }).apply(a) as tfl.SymbolicTensor;
   const f = tfl.layers.flatten({ name: 'flat' }).apply(r) as tfl.SymbolicTensor;
   const h = tfl.layers.dense({ units: 5, name: 'hidden' }).apply(f) as tfl.SymbolicTensor;
   const out = tfl.layers.dense({ units: 2, name: 'out' }).apply(h) as tfl.SymbolicTensor;
   const model = tfl.model({ inputs: input, outputs: out });
-  assert.throws(() => zeroInvariantGroups(model), /layer 'odd' has class Reshape, .*--freeze odd/);
+  assert.throws(() => zeroInvariantGroups(model), /layer 'odd' has class Permute, .*--freeze odd/);
   const { groups } = zeroInvariantGroups(model, { freeze: ['odd'] });
   const conv = groups.filter((g) => producers(g).join() === 'a');
   assert.equal(conv.length, 4);
@@ -144,17 +144,17 @@ test('every unsupported layer is reported at once, with one --freeze that names 
   const input = tfl.input({ shape: [6, 6, 2] });
   const a = tfl.layers.conv2d({ filters: 4, kernelSize: 3, padding: 'same', name: 'a' }).apply(input) as tfl.SymbolicTensor;
   const p = tfl.layers.permute({ dims: [2, 1, 3], name: 'swap' }).apply(a) as tfl.SymbolicTensor;
-  const r = tfl.layers.reshape({ targetShape: [36, 4], name: 'odd' }).apply(p) as tfl.SymbolicTensor;
+  const r = tfl.layers.layerNormalization({ name: 'odd' }).apply(p) as tfl.SymbolicTensor;
   const f = tfl.layers.flatten({ name: 'flat' }).apply(r) as tfl.SymbolicTensor;
   const out = tfl.layers.dense({ units: 2, name: 'out' }).apply(f) as tfl.SymbolicTensor;
   const model = tfl.model({ inputs: input, outputs: out });
   assert.throws(
     () => zeroInvariantGroups(model),
-    /2 layers are of classes slimtrain cannot analyse yet: layer 'swap' has class Permute; layer 'odd' has class Reshape\. Mark them unprunable with --freeze swap,odd \(API: \{ freeze: \['swap', 'odd'\] \}\)/,
+    /2 layers are of classes slimtrain cannot analyse yet: layer 'swap' has class Permute; layer 'odd' has class LayerNormalization\. Mark them unprunable with --freeze swap,odd \(API: \{ freeze: \['swap', 'odd'\] \}\)/,
   );
   assert.throws(
     () => zeroInvariantGroups(model, { freeze: ['swap'] }),
-    /layer 'odd' has class Reshape, which slimtrain cannot analyse yet\. Mark it unprunable with --freeze odd/,
+    /layer 'odd' has class LayerNormalization, which slimtrain cannot analyse yet\. Mark it unprunable with --freeze odd/,
   );
   const { groups } = zeroInvariantGroups(model, { freeze: ['swap', 'odd'] });
   assert.ok(groups.every((g) => !g.prunable));
@@ -190,7 +190,11 @@ type Op =
   | { kind: 'depthwise'; multiplier: 1 | 2; bn: boolean }
   | { kind: 'separable'; filters: number; multiplier: 1 | 2 }
   | { kind: 'residual'; projection: boolean; filters: number; bn: boolean; join: 'add' | 'multiply' | 'average' | 'maximum' }
-  | { kind: 'layer'; which: 'leakyReLU' | 'elu' | 'reLU' | 'dropout' | 'zeroPadding2d' }
+  | {
+      kind: 'layer';
+      which: 'leakyReLU' | 'elu' | 'reLU' | 'dropout' | 'zeroPadding2d' | 'prelu' | 'rescaling' | 'upSampling2d' | 'cropping2d';
+    }
+  | { kind: 'se'; squeeze: number }
   | { kind: 'concat'; a: number; b: number }
   | { kind: 'pool'; max: boolean; same: boolean };
 
@@ -220,8 +224,19 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   }),
   fc.record({
     kind: fc.constant('layer' as const),
-    which: fc.constantFrom('leakyReLU' as const, 'elu' as const, 'reLU' as const, 'dropout' as const, 'zeroPadding2d' as const),
+    which: fc.constantFrom(
+      'leakyReLU' as const,
+      'elu' as const,
+      'reLU' as const,
+      'dropout' as const,
+      'zeroPadding2d' as const,
+      'prelu' as const,
+      'rescaling' as const,
+      'upSampling2d' as const,
+      'cropping2d' as const,
+    ),
   }),
+  fc.record({ kind: fc.constant('se' as const), squeeze: fc.integer({ min: 1, max: 3 }) }),
   fc.record({ kind: fc.constant('concat' as const), a: fc.integer({ min: 1, max: 4 }), b: fc.integer({ min: 1, max: 4 }) }),
   fc.record({ kind: fc.constant('pool' as const), max: fc.boolean(), same: fc.boolean() }),
 );
@@ -312,10 +327,42 @@ function buildRandomModel(spec: Spec): tfl.LayersModel {
         y = tfl.layers.concatenate().apply([conv(y, op.a, 1, 1), conv(y, op.b, 3, 1, true, 'relu')]) as tfl.SymbolicTensor;
         c = op.a + op.b;
         break;
+      case 'se': {
+        // squeeze and excitation: GAP -> Dense -> Dense(sigmoid) -> Reshape([1, 1, C]) -> Multiply
+        let s = tfl.layers.globalAveragePooling2d({}).apply(y) as tfl.SymbolicTensor;
+        s = tfl.layers
+          .dense({ units: op.squeeze, activation: 'relu', kernelInitializer: init(), biasInitializer: init() })
+          .apply(s) as tfl.SymbolicTensor;
+        s = tfl.layers
+          .dense({ units: c, activation: 'sigmoid', kernelInitializer: init(), biasInitializer: init() })
+          .apply(s) as tfl.SymbolicTensor;
+        s = tfl.layers.reshape({ targetShape: [1, 1, c] }).apply(s) as tfl.SymbolicTensor;
+        y = tfl.layers.multiply().apply([y, s]) as tfl.SymbolicTensor;
+        break;
+      }
       case 'layer':
         if (op.which === 'zeroPadding2d') {
           y = tfl.layers.zeroPadding2d({ padding: 1 }).apply(y) as tfl.SymbolicTensor;
           side += 2;
+        } else if (op.which === 'upSampling2d') {
+          if (side > 8) break;
+          y = tfl.layers.upSampling2d({ size: [2, 2] }).apply(y) as tfl.SymbolicTensor;
+          side *= 2;
+        } else if (op.which === 'cropping2d') {
+          if (side < 4) break;
+          y = tfl.layers
+            .cropping2D({
+              cropping: [
+                [1, 0],
+                [0, 1],
+              ],
+            })
+            .apply(y) as tfl.SymbolicTensor;
+          side -= 1;
+        } else if (op.which === 'prelu') {
+          y = tfl.layers.prelu({ sharedAxes: [1, 2], alphaInitializer: init() }).apply(y) as tfl.SymbolicTensor;
+        } else if (op.which === 'rescaling') {
+          y = tfl.layers.rescaling({ scale: 1.5, offset: (spec.seed % 2) * 0.5 }).apply(y) as tfl.SymbolicTensor;
         } else if (op.which === 'dropout') {
           y = tfl.layers.dropout({ rate: 0.5 }).apply(y) as tfl.SymbolicTensor;
         } else {
@@ -342,7 +389,7 @@ function buildRandomModel(spec: Spec): tfl.LayersModel {
   return tfl.model({ inputs: input, outputs: out });
 }
 
-test('property: 200 random architectures (chains, residual joins, concatenations, depthwise and separable convs, BN, pooling, heads), random zero groups -> the slim model computes the same and has the predicted size', async () => {
+test('property: 200 random architectures (chains, residual joins, concatenations, depthwise and separable convs, BN, pooling, SE gates, PReLU, rescaling, cropping, upsampling, heads), random zero groups -> the slim model computes the same and has the predicted size', async () => {
   await fc.assert(
     fc.asyncProperty(specArb, async (spec) => {
       const model = buildRandomModel(spec);

@@ -1,6 +1,6 @@
 // Gradient definitions that replace TensorFlow.js's where theirs waste time on
-// every training step. Same mathematics, checked against autodiff of the plain
-// formula in the tests.
+// every training step (same mathematics, checked against autodiff of the plain
+// formula in the tests), and the ones it lacks.
 import * as tf from '@tensorflow/tfjs-core';
 
 /**
@@ -34,6 +34,16 @@ const fusedBatchNormGrad: tf.GradConfig = {
 
 export const replacedGradients = [fusedBatchNormGrad];
 
+/**
+ * A comparison is flat almost everywhere: zero gradient to both inputs. TensorFlow.js
+ * has none for Greater, so ThresholdedReLU (x * (x > theta)) could not train.
+ */
+const comparisonGrads: tf.GradConfig[] = [tf.Greater, tf.GreaterEqual, tf.Less, tf.LessEqual].map((kernelName) => ({
+  kernelName,
+  inputsToSave: ['a', 'b'],
+  gradFunc: (_dy, [a, b]) => ({ a: () => tf.zerosLike(a), b: () => tf.zerosLike(b) }),
+}));
+
 export function registerFastGradients(): void {
-  for (const config of replacedGradients) tf.registerGradient(config);
+  for (const config of [...replacedGradients, ...comparisonGrads]) tf.registerGradient(config);
 }

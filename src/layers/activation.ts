@@ -1,7 +1,7 @@
 // Activation layers act on each channel alone: channels pass through, unless f(0) is
 // not 0 (sigmoid, softplus), where a zero channel would not stay zero. Softmax over
 // channels mixes them.
-import { activate } from '../export/onnx_builder.js';
+import { activate, OnnxExportError } from '../export/onnx_builder.js';
 import type { LayerRule } from './rule.js';
 
 /** Activations f with f(0) = 0 that act on each channel alone. */
@@ -50,14 +50,39 @@ export const relu: LayerRule = {
   },
 };
 
-/** activations with f(0) = 0 and no ONNX writer yet */
-export const otherActivations: LayerRule = {
-  classes: ['LeakyReLU', 'ELU', 'ThresholdedReLU'],
+const ONNX_ACTIVATION: Record<string, [op: string, param: string]> = {
+  LeakyReLU: ['LeakyRelu', 'alpha'],
+  ELU: ['Elu', 'alpha'],
+  ThresholdedReLU: ['ThresholdedRelu', 'theta'],
+};
+
+/** activation layers with a parameter, f(0) = 0 */
+export const parametricActivations: LayerRule = {
+  classes: Object.keys(ONNX_ACTIVATION),
   channelWise: true,
   channels: (f) => f.inputs[0],
+  onnx(e) {
+    const { node: n, g } = e;
+    const [op, param] = ONNX_ACTIVATION[n.className];
+    return {
+      name: g.node(op, [e.inputs[0].name], `${n.name}/${op.toLowerCase()}`, { alpha: n.config[param] as number }),
+      nchw: e.inputs[0].nchw,
+    };
+  },
 };
 
 export const softmax: LayerRule = {
   classes: ['Softmax'],
   channels: (f) => f.opaque(`${f.node.name} (Softmax) mixes channels`),
+  onnx(e) {
+    const { node: n, g } = e;
+    const axis = n.config.axis as number | number[] | undefined;
+    // TensorFlow.js counts the batch axis: on [N, C] its default axis 1 is the last
+    const rank = n.outputShape.length + 1;
+    const a = Array.isArray(axis) && axis.length === 1 ? axis[0] : (axis ?? -1);
+    const last = typeof a === 'number' && (a + rank) % rank === rank - 1;
+    if (!last || e.inputs[0].nchw)
+      throw new OnnxExportError(`layer '${n.name}': ONNX export handles a softmax over the last axis of a 2-D tensor`);
+    return { name: g.node('Softmax', [e.inputs[0].name], `${n.name}/softmax`, { axis: -1 }), nchw: false };
+  },
 };

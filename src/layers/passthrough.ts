@@ -1,6 +1,6 @@
 // Layers that move or copy values within each channel: channels pass through
 // unchanged. ONNX: Dropout is the identity at inference; ZeroPadding2D is Pad.
-import { pair } from '../export/onnx_builder.js';
+import { OnnxExportError, pair } from '../export/onnx_builder.js';
 import type { LayerRule } from './rule.js';
 
 export const dropout: LayerRule = {
@@ -23,9 +23,35 @@ export const zeroPadding2d: LayerRule = {
   },
 };
 
-/** channel-wise, no ONNX writer yet */
-export const spatial: LayerRule = {
-  classes: ['Cropping2D', 'UpSampling2D'],
+export const cropping2d: LayerRule = {
+  classes: ['Cropping2D'],
   channelWise: true,
   channels: (f) => f.inputs[0],
+  onnx(e) {
+    const { node: n, g } = e;
+    const [[t, b], [l, r]] = n.config.cropping as number[][];
+    const [h, w] = n.inputShapes[0];
+    const starts = g.ints(`${n.name}/starts`, [t, l]);
+    const ends = g.ints(`${n.name}/ends`, [h - b, w - r]);
+    return { name: g.node('Slice', [e.inputs[0].name, starts, ends, g.ints(`${n.name}/axes`, [2, 3])], `${n.name}/crop`), nchw: true };
+  },
+};
+
+/** nearest-neighbour upsampling repeats each value; bilinear has no ONNX writer yet */
+export const upSampling2d: LayerRule = {
+  classes: ['UpSampling2D'],
+  channelWise: true,
+  channels: (f) => f.inputs[0],
+  onnx(e) {
+    const { node: n, g } = e;
+    if (n.config.interpolation !== 'nearest') {
+      throw new OnnxExportError(
+        `layer '${n.name}' upsamples with ${String(n.config.interpolation)} interpolation; ONNX export handles 'nearest'`,
+      );
+    }
+    const [sh, sw] = pair(n.config.size);
+    const scales = g.floats(`${n.name}/scales`, [4], Float32Array.of(1, 1, sh, sw));
+    const attrs = { mode: 'nearest', coordinate_transformation_mode: 'asymmetric', nearest_mode: 'floor' };
+    return { name: g.node('Resize', [e.inputs[0].name, '', scales], `${n.name}/resize`, attrs), nchw: true };
+  },
 };

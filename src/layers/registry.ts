@@ -1,13 +1,16 @@
 // Every layer class slimtrain knows, each with its rule (rule.ts). Adding a layer:
 // one file with its rule, one line here.
-import { activation, otherActivations, relu, softmax } from './activation.js';
+import { activation, parametricActivations, relu, softmax } from './activation.js';
 import { batchNormalization } from './batchnorm.js';
 import { conv2d } from './conv.js';
 import { dense } from './dense.js';
 import { depthwiseConv2d } from './depthwise.js';
 import { flatten } from './flatten.js';
 import { concatenate, elementwiseJoin } from './merge.js';
-import { dropout, spatial, zeroPadding2d } from './passthrough.js';
+import { cropping2d, dropout, upSampling2d, zeroPadding2d } from './passthrough.js';
+import { prelu } from './prelu.js';
+import { rescaling } from './rescaling.js';
+import { reshape } from './reshape.js';
 import { globalPooling2d, pooling2d } from './pooling.js';
 import type { LayerRule } from './rule.js';
 import { separableConv2d } from './separable.js';
@@ -20,13 +23,17 @@ const rules: LayerRule[] = [
   batchNormalization,
   activation,
   relu,
-  otherActivations,
+  parametricActivations,
+  prelu,
   softmax,
   pooling2d,
   globalPooling2d,
   dropout,
   zeroPadding2d,
-  spatial,
+  cropping2d,
+  upSampling2d,
+  rescaling,
+  reshape,
   flatten,
   elementwiseJoin,
   concatenate,
