@@ -88,6 +88,48 @@ const cases: { name: string; prunable: number; blocked?: RegExp; body: Build }[]
       return apply(tfl.layers.thresholdedReLU({ theta: 0.1 }), y);
     },
   },
+  {
+    name: 'a U-Net-style decoder: Conv2DTranspose (same and valid, stride above kernel), skip concatenation, per-pixel softmax',
+    // conv 4 (skip), conv 6, transpose 4, transpose 5; the softmax over channels blocks the last conv's 3
+    prunable: 4 + 6 + 4 + 5,
+    blocked: /Softmax\) mixes channels/,
+    body: (x, init) => {
+      const skip = apply(conv(4, init, 'relu'), x);
+      let y = apply(tfl.layers.maxPooling2d({ poolSize: 2 }), skip);
+      y = apply(conv(6, init, 'relu'), y);
+      const up = { kernelInitializer: init(), biasInitializer: init() };
+      y = apply(tfl.layers.conv2dTranspose({ filters: 4, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu', ...up }), y);
+      y = apply(tfl.layers.concatenate(), [y, skip]);
+      y = apply(tfl.layers.conv2dTranspose({ filters: 5, kernelSize: 2, strides: 3, padding: 'valid', ...up }), y);
+      y = apply(tfl.layers.maxPooling2d({ poolSize: 3 }), y);
+      y = apply(conv(3, init), y);
+      return apply(tfl.layers.softmax({ axis: -1 }), y);
+    },
+  },
+  {
+    name: 'LayerNormalization over the channels blocks the channels it normalises',
+    prunable: 5,
+    blocked: /LayerNormalization\) normalises across channels/,
+    body: (x, init) => {
+      let y = apply(conv(4, init), x);
+      y = apply(tfl.layers.layerNormalization({ gammaInitializer: init(), betaInitializer: init() }), y);
+      return apply(conv(5, init, 'relu'), y);
+    },
+  },
+  {
+    name: 'activations as layers and as options: swish, mish, gelu, softsign (f(0) = 0) and hard sigmoid (not)',
+    // the hard sigmoid blocks the 3 channels of the conv it follows
+    prunable: 4 + 5 + 6,
+    blocked: /activation 'hardSigmoid' of .* is not zero at zero/,
+    body: (x, init) => {
+      let y = apply(conv(4, init, 'swish'), x);
+      y = apply(tfl.layers.activation({ activation: 'mish' }), y);
+      y = apply(conv(5, init, 'gelu'), y);
+      y = apply(conv(6, init, 'softsign'), y);
+      y = apply(conv(3, init), y);
+      return apply(tfl.layers.activation({ activation: 'hardSigmoid' }), y);
+    },
+  },
 ];
 
 for (const c of cases) {

@@ -171,3 +171,40 @@ test('a backbone applied twice is refused with the reason, not a raw error', asy
   const path = await saveAsTfjs(model, mkdtempSync(join(tmpdir(), 'slimtrain-shared-')));
   await assert.rejects(() => loadModel(path), /model shared, used as a layer, is applied 2 times; a shared backbone is not supported/);
 });
+
+test('a model with two inputs and two outputs: groups, exact slim model, ONNX export with input/input_1 and output/output_1', async () => {
+  const init = (seed: number) => tfl.initializers.glorotUniform({ seed });
+  const conv = (filters: number, seed: number) =>
+    tfl.layers.conv2d({
+      filters,
+      kernelSize: 3,
+      padding: 'same',
+      activation: 'relu',
+      kernelInitializer: init(seed),
+      biasInitializer: init(seed + 50),
+    });
+  const a = tfl.input({ shape: [8, 8, 3], name: 'left' });
+  const b = tfl.input({ shape: [8, 8, 3], name: 'right' });
+  const joined = tfl.layers.add().apply([conv(4, 1).apply(a), conv(4, 2).apply(b)] as tfl.SymbolicTensor[]) as tfl.SymbolicTensor;
+  const trunk = tfl.layers.globalAveragePooling2d({}).apply(conv(6, 3).apply(joined) as tfl.SymbolicTensor) as tfl.SymbolicTensor;
+  const classes = tfl.layers.dense({ units: 3, name: 'classes', kernelInitializer: init(4) }).apply(trunk) as tfl.SymbolicTensor;
+  const box = tfl.layers.dense({ units: 4, name: 'box', kernelInitializer: init(5) }).apply(trunk) as tfl.SymbolicTensor;
+  const model = tfl.model({ inputs: [a, b], outputs: [classes, box] });
+  const partition = zeroInvariantGroups(model);
+  const prunable = partition.groups.filter((g) => g.prunable);
+  // the two 4-channel convs are tied by the add into 4 families; the 6-channel conv: 6
+  assert.equal(prunable.length, 4 + 6);
+  zeroOutGroups(
+    model,
+    prunable.filter((_, i) => i % 2 === 1),
+  );
+  const slim = await constructSlimModel(model, { partition });
+  assert.ok(slim.check.maxAbsDiff <= slim.check.bound);
+  assert.equal(slim.after.macs, slim.before.macs - slim.predictedSavings.macs);
+  for (const m of [model, slim.model]) {
+    const check = await checkOnnx(m, exportOnnx(m));
+    assert.ok(check.maxAbsDiff <= check.bound);
+  }
+  slim.model.dispose();
+  model.dispose();
+});

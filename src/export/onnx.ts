@@ -2,7 +2,8 @@
 // is written by its rule (src/layers).
 //
 // The ONNX model takes and gives tensors in the TensorFlow.js layout (NHWC input,
-// the model's own output layout), so callers feed it the same arrays; inside, one
+// the model's own output layout), so callers feed it the same arrays (several inputs
+// and outputs in the model's order: input, input_1, ...; output, output_1, ...); inside, one
 // Transpose moves to NCHW, which ONNX's Conv and pooling want, and Flatten moves back
 // to NHWC order first so Dense weights keep their meaning. Batch norm is folded into
 // the convolution before it where that is exact (the convolution has no activation
@@ -17,15 +18,13 @@ export { OnnxExportError, type OnnxExportOptions } from './onnx_builder.js';
 
 const { onnx } = onnxProto;
 
+/** The ONNX name of a model's i-th input or output: 'input', 'input_1', ... (the TensorFlow.js order). */
+export const onnxName = (kind: 'input' | 'output', i: number) => (i === 0 ? kind : `${kind}_${i}`);
+
 /** Writes `model` as an ONNX ModelProto; returns the encoded bytes. */
 export function exportOnnx(model: tfl.LayersModel, options: OnnxExportOptions = {}): Uint8Array {
   const fold = options.foldBatchNorm ?? true;
   const graph = buildLayerGraph(model);
-  if (graph.inputs.length !== 1 || graph.outputs.length !== 1) {
-    throw new OnnxExportError(
-      `ONNX export handles models with one input and one output; '${model.name}' has ${graph.inputs.length} and ${graph.outputs.length}`,
-    );
-  }
   const consumers = new Map<string, GraphNode[]>();
   for (const n of graph.nodes) for (const i of n.inputs) consumers.set(i, [...(consumers.get(i) ?? []), n]);
   const weightsOf = (n: GraphNode): Float32Array[] =>
@@ -36,14 +35,15 @@ export function exportOnnx(model: tfl.LayersModel, options: OnnxExportOptions = 
   const g = new OnnxGraph();
   const values = new Map<string, OnnxValue>();
   const folded = new Set<string>();
-  const inputNode = graph.byName.get(graph.inputs[0])!;
-  const inputRank = inputNode.outputShape.length;
+  // the graph's inputs and outputs: 'input', 'input_1', ... and 'output', 'output_1', ...
+  const inputNames = new Map(graph.inputs.map((name, i) => [name, onnxName('input', i)]));
 
   for (const n of graph.nodes) {
     const inputs = n.inputs.map((i) => values.get(i)!);
     if (n.isInput) {
-      const nchw = inputRank === 3;
-      values.set(n.name, { name: nchw ? g.node('Transpose', ['input'], `${n.name}/nchw`, { perm: [0, 3, 1, 2] }) : 'input', nchw });
+      const name = inputNames.get(n.name)!;
+      const nchw = n.outputShape.length === 3;
+      values.set(n.name, { name: nchw ? g.node('Transpose', [name], `${n.name}/nchw`, { perm: [0, 3, 1, 2] }) : name, nchw });
       continue;
     }
     if (folded.has(n.name)) {
@@ -68,9 +68,10 @@ export function exportOnnx(model: tfl.LayersModel, options: OnnxExportOptions = 
     );
   }
 
-  const out = values.get(graph.outputs[0])!;
-  g.node(out.nchw ? 'Transpose' : 'Identity', [out.name], 'output', out.nchw ? { perm: [0, 2, 3, 1] } : {});
-  const outputNode = graph.byName.get(graph.outputs[0])!;
+  graph.outputs.forEach((layer, k) => {
+    const out = values.get(layer)!;
+    g.node(out.nchw ? 'Transpose' : 'Identity', [out.name], onnxName('output', k), out.nchw ? { perm: [0, 2, 3, 1] } : {});
+  });
   const tensorType = (shape: number[]) => ({
     tensorType: {
       elemType: FLOAT,
@@ -85,8 +86,8 @@ export function exportOnnx(model: tfl.LayersModel, options: OnnxExportOptions = 
       name: model.name,
       node: g.nodes,
       initializer: g.initializers,
-      input: [{ name: 'input', type: tensorType(inputNode.outputShape) }],
-      output: [{ name: 'output', type: tensorType(outputNode.outputShape) }],
+      input: graph.inputs.map((layer, i) => ({ name: onnxName('input', i), type: tensorType(graph.byName.get(layer)!.outputShape) })),
+      output: graph.outputs.map((layer, k) => ({ name: onnxName('output', k), type: tensorType(graph.byName.get(layer)!.outputShape) })),
     },
   });
   return onnx.ModelProto.encode(proto).finish();

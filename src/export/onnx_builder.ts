@@ -60,30 +60,46 @@ export interface OnnxValue {
   nchw: boolean;
 }
 
-const activations: Record<string, string | null> = {
+/** Writes activation f(x) for a layer named n; `axis` is where the channels are (for softmax). */
+type ActivationWriter = (g: OnnxGraph, x: string, n: string, axis: number) => string;
+const op =
+  (type: string, attrs: Record<string, Attr> = {}): ActivationWriter =>
+  (g, x, n) =>
+    g.node(type, [x], `${n}/${type.toLowerCase()}`, attrs);
+const times = (g: OnnxGraph, x: string, fx: string, n: string) => g.node('Mul', [x, fx], `${n}/times_x`);
+const scalar = (g: OnnxGraph, name: string, v: number) => g.floats(name, [], Float32Array.of(v));
+
+/** TensorFlow.js's activations, as its tfjs-layers computes them */
+const activations: Record<string, ActivationWriter | null> = {
   linear: null,
-  relu: 'Relu',
-  sigmoid: 'Sigmoid',
-  tanh: 'Tanh',
-  softmax: 'Softmax',
-  elu: 'Elu',
-  relu6: 'Clip',
-  selu: 'Selu',
-  softplus: 'Softplus',
+  relu: op('Relu'),
+  sigmoid: op('Sigmoid'),
+  tanh: op('Tanh'),
+  elu: op('Elu'),
+  selu: op('Selu'),
+  softplus: op('Softplus'),
+  softsign: op('Softsign'),
+  // tfjs-layers names it hardSigmoid in a model's config, Keras hard_sigmoid
+  hardSigmoid: op('HardSigmoid', { alpha: 0.2, beta: 0.5 }),
+  hard_sigmoid: op('HardSigmoid', { alpha: 0.2, beta: 0.5 }),
+  softmax: (g, x, n, axis) => g.node('Softmax', [x], `${n}/softmax`, { axis }),
+  relu6: (g, x, n) => g.node('Clip', [x, scalar(g, `${n}/clip_min`, 0), scalar(g, `${n}/clip_max`, 6)], `${n}/relu6`),
+  swish: (g, x, n) => times(g, x, g.node('Sigmoid', [x], `${n}/sigmoid`), n),
+  mish: (g, x, n) => times(g, x, g.node('Tanh', [g.node('Softplus', [x], `${n}/softplus`)], `${n}/tanh`), n),
+  // x * 0.5 (1 + erf(x / sqrt 2))
+  gelu: (g, x, n) => {
+    const erf = g.node('Erf', [g.node('Div', [x, scalar(g, `${n}/sqrt2`, Math.SQRT2)], `${n}/scaled`)], `${n}/erf`);
+    const cdf = g.node('Mul', [g.node('Add', [erf, scalar(g, `${n}/one`, 1)], `${n}/erf1`), scalar(g, `${n}/half`, 0.5)], `${n}/cdf`);
+    return times(g, x, cdf, n);
+  },
 };
 
-export function activate(g: OnnxGraph, input: string, activation: string | undefined, name: string): string {
+/** The layer's `activation` applied to `input`; `nchw`: the channels are axis 1, not the last. */
+export function activate(g: OnnxGraph, input: string, activation: string | undefined, name: string, nchw = false): string {
   const act = activation ?? 'linear';
   if (!(act in activations)) throw new OnnxExportError(`activation '${act}' of layer '${name}' has no ONNX export`);
-  const op = activations[act];
-  if (op == null) return input;
-  if (op === 'Clip')
-    return g.node(
-      'Clip',
-      [input, g.floats(`${name}/clip_min`, [], Float32Array.of(0)), g.floats(`${name}/clip_max`, [], Float32Array.of(6))],
-      `${name}/${act}`,
-    );
-  return g.node(op, [input], `${name}/${act}`, op === 'Softmax' ? { axis: -1 } : {});
+  const write = activations[act];
+  return write ? write(g, input, name, nchw ? 1 : -1) : input;
 }
 
 /** TensorFlow's 'same'/'valid' padding as ONNX's explicit [top, left, bottom, right]. */

@@ -2,7 +2,7 @@
 // seeded inputs and compares its outputs with TensorFlow.js's.
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { OnnxExportError } from './onnx.js';
+import { onnxName, OnnxExportError } from './onnx.js';
 
 export interface OnnxCheck {
   maxAbsDiff: number;
@@ -20,22 +20,30 @@ export async function checkOnnx(
 ): Promise<OnnxCheck> {
   const ort = await import('onnxruntime-node');
   const samples = options.samples ?? 4;
-  const shape = (model.inputs[0].shape as (number | null)[]).slice(1) as number[];
-  const x = tf.randomNormal([samples, ...shape], 0, 1, 'float32', 17);
-  const expected = Float32Array.from((tf.tidy(() => model.predict(x)) as tf.Tensor).dataSync());
-  const input = Float32Array.from(x.dataSync());
-  tf.dispose(x);
+  const xs = model.inputs.map((input, i) =>
+    tf.randomNormal([samples, ...((input.shape as (number | null)[]).slice(1) as number[])], 0, 1, 'float32', 17 + i),
+  );
+  const predicted = tf.tidy(() => model.predict(xs.length === 1 ? xs[0] : xs)) as tf.Tensor | tf.Tensor[];
+  const expected = (Array.isArray(predicted) ? predicted : [predicted]).map((t) => Float32Array.from(t.dataSync()));
+  tf.dispose(predicted);
+  const feeds = Object.fromEntries(
+    xs.map((x, i) => [onnxName('input', i), new ort.Tensor('float32', Float32Array.from(x.dataSync()), x.shape)]),
+  );
+  tf.dispose(xs);
   const session = await ort.InferenceSession.create(onnxBytes);
   try {
-    const out = await session.run({ input: new ort.Tensor('float32', input, [samples, ...shape]) });
-    const got = out.output.data as Float32Array;
-    if (got.length !== expected.length)
-      throw new OnnxExportError(`ONNX Runtime gave ${got.length} outputs, TensorFlow.js ${expected.length}`);
+    const out = await session.run(feeds);
     let maxAbsDiff = 0;
     let maxAbs = 0;
-    expected.forEach((v, i) => {
-      maxAbsDiff = Math.max(maxAbsDiff, Math.abs(v - got[i]));
-      maxAbs = Math.max(maxAbs, Math.abs(v));
+    expected.forEach((values, k) => {
+      const got = out[onnxName('output', k)]?.data as Float32Array | undefined;
+      if (!got || got.length !== values.length) {
+        throw new OnnxExportError(`ONNX Runtime gave ${got?.length ?? 0} values for output ${k}, TensorFlow.js ${values.length}`);
+      }
+      values.forEach((v, i) => {
+        maxAbsDiff = Math.max(maxAbsDiff, Number.isNaN(got[i] - v) ? Infinity : Math.abs(v - got[i]));
+        maxAbs = Math.max(maxAbs, Math.abs(v));
+      });
     });
     const bound = (options.tolerance ?? 1e-4) * Math.max(1, maxAbs);
     if (!(maxAbsDiff <= bound)) {

@@ -167,11 +167,11 @@ export function zeroInvariantGroups(model: tfl.LayersModel, options: PartitionOp
       inputs,
       channelsOut,
       consume: (input, role, axis) => input.forEach((id, i) => record(ch.consumers, id, node, role, axis, i)),
-      produce(role, units) {
+      produce(role, units, axis = lastAxis(node, role)) {
         const out = fresh(units);
         const blocked = flow.activationProblem();
         out.forEach((id, j) => {
-          record(ch.owned, id, node, role, lastAxis(node, role), j);
+          record(ch.owned, id, node, role, axis, j);
           record(ch.owned, id, node, 'bias', 0, j);
           ch.produced[id].push({ layer: node.name, index: j });
           if (blocked) ch.block(id, blocked);

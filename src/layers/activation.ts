@@ -27,7 +27,10 @@ export const activation: LayerRule = {
     if (blocked) f.block(f.inputs[0], blocked);
     return f.inputs[0];
   },
-  onnx: (e) => ({ name: activate(e.g, e.inputs[0].name, e.node.config.activation as string, e.node.name), nchw: e.inputs[0].nchw }),
+  onnx: (e) => ({
+    name: activate(e.g, e.inputs[0].name, e.node.config.activation as string, e.node.name, e.inputs[0].nchw),
+    nchw: e.inputs[0].nchw,
+  }),
 };
 
 export const relu: LayerRule = {
@@ -81,8 +84,9 @@ export const softmax: LayerRule = {
     const rank = n.outputShape.length + 1;
     const a = Array.isArray(axis) && axis.length === 1 ? axis[0] : (axis ?? -1);
     const last = typeof a === 'number' && (a + rank) % rank === rank - 1;
-    if (!last || e.inputs[0].nchw)
-      throw new OnnxExportError(`layer '${n.name}': ONNX export handles a softmax over the last axis of a 2-D tensor`);
-    return { name: g.node('Softmax', [e.inputs[0].name], `${n.name}/softmax`, { axis: -1 }), nchw: false };
+    if (!last) throw new OnnxExportError(`layer '${n.name}': ONNX export handles a softmax over the last (channel) axis`);
+    // per pixel over the channels of an NCHW tensor: its axis 1
+    const x = e.inputs[0];
+    return { name: g.node('Softmax', [x.name], `${n.name}/softmax`, { axis: x.nchw ? 1 : -1 }), nchw: x.nchw };
   },
 };

@@ -42,7 +42,7 @@ export function writeConv(
   const inputs = [input, g.floats(`${n.name}/kernel`, [outChannels, inPerGroup, kh, kw], kernel)];
   if (b) inputs.push(g.floats(`${n.name}/bias`, [outChannels], b));
   const conv = g.node('Conv', inputs, `${n.name}/conv`, attrs);
-  return { name: activate(g, conv, n.config.activation as string, n.name), nchw: true };
+  return { name: activate(g, conv, n.config.activation as string, n.name, true), nchw: true };
 }
 
 /** kernel_shape, strides, dilations and pads of a Conv2D-like layer */

@@ -3,9 +3,11 @@
 import { activation, parametricActivations, relu, softmax } from './activation.js';
 import { batchNormalization } from './batchnorm.js';
 import { conv2d } from './conv.js';
+import { conv2dTranspose } from './conv_transpose.js';
 import { dense } from './dense.js';
 import { depthwiseConv2d } from './depthwise.js';
 import { flatten } from './flatten.js';
+import { layerNormalization } from './layer_norm.js';
 import { concatenate, elementwiseJoin } from './merge.js';
 import { cropping2d, dropout, upSampling2d, zeroPadding2d } from './passthrough.js';
 import { prelu } from './prelu.js';
@@ -17,10 +19,12 @@ import { separableConv2d } from './separable.js';
 
 const rules: LayerRule[] = [
   conv2d,
+  conv2dTranspose,
   dense,
   depthwiseConv2d,
   separableConv2d,
   batchNormalization,
+  layerNormalization,
   activation,
   relu,
   parametricActivations,

@@ -15,8 +15,8 @@ export interface ChannelFlow {
   readonly channelsOut: number;
   /** the layer reads channel ids `input` through weight `role`, index i along `axis` */
   consume(input: number[], role: string, axis: number): void;
-  /** new channels produced by weight `role` along its last axis, with the bias; blocked when the activation is not zero at zero */
-  produce(role: string, units: number): number[];
+  /** new channels produced by weight `role` along `axis` (default: its last), with the bias; blocked when the activation is not zero at zero */
+  produce(role: string, units: number, axis?: number): number[];
   /** channel `id` also owns index `index` of weight `role` along `axis` (moving statistics: `stat`) */
   own(id: number, role: string, axis: number, index: number): void;
   stat(id: number, role: string, axis: number, index: number): void;
