@@ -130,6 +130,17 @@ const cases: { name: string; prunable: number; blocked?: RegExp; body: Build }[]
       return apply(tfl.layers.activation({ activation: 'hardSigmoid' }), y);
     },
   },
+  {
+    name: 'Permute: swapping height and width keeps the channels; moving the channel axis blocks them',
+    prunable: 4,
+    blocked: /moves the channel axis/,
+    body: (x, init) => {
+      let y = apply(conv(4, init), x);
+      y = apply(tfl.layers.permute({ dims: [2, 1, 3] }), y);
+      y = apply(conv(5, init), y);
+      return apply(tfl.layers.permute({ dims: [3, 1, 2] }), y);
+    },
+  },
 ];
 
 for (const c of cases) {

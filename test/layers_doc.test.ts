@@ -1,5 +1,5 @@
-// docs/layers.md is the support table users read: it must list exactly the classes
-// the registry knows, with the right ONNX column and rule file.
+// The README's "Supported layers" table is what users read: it must list exactly the
+// classes the registry knows, with the right ONNX column and rule file.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
@@ -9,8 +9,8 @@ import { exportableLayerClasses, supportedLayerClasses } from '../src/layers/reg
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-test('docs/layers.md lists every class of the layer registry, its rule file and whether it exports to ONNX', () => {
-  const rows = readFileSync(join(root, 'docs', 'layers.md'), 'utf8')
+test('the README support table lists every class of the layer registry, its rule file and whether it exports to ONNX', () => {
+  const rows = readFileSync(join(root, 'README.md'), 'utf8')
     .split('\n')
     .filter((l) => /^\| [A-Z]\w+ \|/.test(l))
     .map((l) => l.split('|').map((c) => c.trim()));

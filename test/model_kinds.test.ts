@@ -87,6 +87,8 @@ test('a tf.sequential() model saved by model.save loads, analyses, slims to the 
   assert.equal(analyze.code, 0, analyze.stderr);
   assert.match(analyze.stdout, /44 prunable/);
   assert.ok(compressFrom(path).slim.params > 0);
+  const exported = run('export', path, '--onnx', join(dir, 'sequential.onnx'), '--quiet');
+  assert.equal(exported.code, 0, exported.stderr);
   slim.model.dispose();
   model.dispose();
 });
@@ -154,6 +156,13 @@ test('a backbone nested under a new head (nested two deep, a clashing name) load
   const onnx = await checkOnnx(model, exportOnnx(model));
   assert.ok(onnx.maxAbsDiff <= onnx.bound);
   compressFrom(path);
+  for (const args of [
+    ['analyze', path],
+    ['export', path, '--onnx', join(dir, 'transfer.onnx')],
+  ]) {
+    const r = run(...args, '--quiet');
+    assert.equal(r.code, 0, `${args[0]}: ${r.stderr}`);
+  }
   tf.dispose(x);
   model.dispose();
   original.dispose();

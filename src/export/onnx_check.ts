@@ -30,7 +30,11 @@ export async function checkOnnx(
     xs.map((x, i) => [onnxName('input', i), new ort.Tensor('float32', Float32Array.from(x.dataSync()), x.shape)]),
   );
   tf.dispose(xs);
-  const session = await ort.InferenceSession.create(onnxBytes);
+  const session = await ort.InferenceSession.create(onnxBytes).catch((e: Error) => {
+    throw new OnnxExportError(
+      `ONNX Runtime refused the exported model (${e.message.split('\n')[0]}); the export is wrong, nothing was written`,
+    );
+  });
   try {
     const out = await session.run(feeds);
     let maxAbsDiff = 0;

@@ -40,6 +40,8 @@ export interface ChannelGroup {
 export interface Partition {
   graph: LayerGraph;
   groups: ChannelGroup[];
+  /** for every layer, the group (id) each of its output channels belongs to; -1: none (never removed) */
+  outputGroups: Map<string, number[]>;
 }
 
 export interface PartitionOptions {
@@ -202,7 +204,10 @@ export function zeroInvariantGroups(model: tfl.LayersModel, options: PartitionOp
     if (node.isOutput) for (const id of out) ch.block(id, `produces the model output (${node.name})`);
     maps.set(node.name, out);
   }
-  return { graph, groups: collectGroups(ch, graph) };
+  const groups = collectGroups(ch, graph);
+  const groupOfRoot = new Map(groups.map((g) => [g.root, g.id]));
+  const outputGroups = new Map([...maps].map(([layer, ids]) => [layer, ids.map((id) => groupOfRoot.get(ch.find(id)) ?? -1)]));
+  return { graph, groups: groups.map(({ root: _root, ...g }) => g), outputGroups };
 }
 
 function slicesOf(entries: Entry[]): WeightSlice[] {
@@ -220,14 +225,15 @@ function slicesOf(entries: Entry[]): WeightSlice[] {
   return [...byKey.values()];
 }
 
-function collectGroups(ch: Channels, graph: LayerGraph): ChannelGroup[] {
-  const groups: ChannelGroup[] = [];
+function collectGroups(ch: Channels, graph: LayerGraph): (ChannelGroup & { root: number })[] {
+  const groups: (ChannelGroup & { root: number })[] = [];
   for (let id = 0; id < ch.count; id++) {
     if (ch.find(id) !== id || ch.owned[id].length === 0) continue;
     const slices = slicesOf(ch.owned[id]);
     const produced = new Map<string, number[]>();
     for (const p of ch.produced[id]) produced.set(p.layer, [...(produced.get(p.layer) ?? []), p.index]);
-    const group: ChannelGroup = {
+    const group: ChannelGroup & { root: number } = {
+      root: id,
       id: groups.length,
       prunable: ch.reasons[id].length === 0,
       reasons: ch.reasons[id],

@@ -10,6 +10,7 @@ import { flatten } from './flatten.js';
 import { layerNormalization } from './layer_norm.js';
 import { concatenate, elementwiseJoin } from './merge.js';
 import { cropping2d, dropout, upSampling2d, zeroPadding2d } from './passthrough.js';
+import { permute } from './permute.js';
 import { prelu } from './prelu.js';
 import { rescaling } from './rescaling.js';
 import { reshape } from './reshape.js';
@@ -38,6 +39,7 @@ const rules: LayerRule[] = [
   upSampling2d,
   rescaling,
   reshape,
+  permute,
   flatten,
   elementwiseJoin,
   concatenate,

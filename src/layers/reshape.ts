@@ -9,8 +9,16 @@ export const reshape: LayerRule = {
   channels(f) {
     const from = f.node.inputShapes[0];
     const to = f.node.outputShape;
+    const target = f.node.config.targetShape as (number | null)[] | undefined;
+    // the slim model infers the channel axis (-1); another inferred axis would make that ambiguous
+    if (target?.slice(0, -1).some((d) => d === -1 || d === null))
+      return f.opaque(`${f.node.name} infers a dimension other than the channels`);
     const keeps = from.at(-1) === to.at(-1) && shapeSize(from.slice(0, -1)) === shapeSize(to.slice(0, -1));
     return keeps ? f.inputs[0] : f.opaque(`${f.node.name} reshapes [${from}] to [${to}], moving values across channels`);
+  },
+  slimConfig(config, kept) {
+    const target = config.target_shape as number[];
+    config.target_shape = [...target.slice(0, -1), kept];
   },
   onnx(e) {
     const { node: n, g } = e;

@@ -61,6 +61,8 @@ export interface LayerRule {
   macs?(node: GraphNode, shape: (role: string) => number[] | undefined): number;
   /** the config field holding the layer's output width, which slimming lowers */
   widthKey?: string;
+  /** adjusts a layer's Keras-style config to the channels its output keeps (a Reshape names the channel count) */
+  slimConfig?(config: Record<string, unknown>, keptChannels: number): void;
   /** writes the layer; returns its output. Without it the layer cannot be exported */
   onnx?(e: OnnxEmit): OnnxValue;
 }

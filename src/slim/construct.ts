@@ -155,12 +155,16 @@ export async function constructSlimModel(model: tfl.LayersModel, options: SlimOp
   const partition = options.partition ?? zeroInvariantGroups(model, { freeze: options.freeze });
   const removed = keptWidths(partition, zeroGroups(model, partition.groups), options.roundTo ?? 1);
   const gone = removedIndices(removed);
+  const removedIds = new Set(removed.map((g) => g.id));
 
   const topology = modelTopology(model);
   const widthLoss = new Map<string, number>();
   for (const g of removed) for (const c of g.channels) widthLoss.set(c.layer, (widthLoss.get(c.layer) ?? 0) + c.indices.length);
   for (const layer of layerConfigs(topology)) {
-    const key = ruleFor(layer.class_name)?.widthKey;
+    const rule = ruleFor(layer.class_name);
+    const channels = partition.outputGroups.get(layer.config.name as string);
+    if (rule?.slimConfig && channels) rule.slimConfig(layer.config, channels.filter((g) => !removedIds.has(g)).length);
+    const key = rule?.widthKey;
     const loss = widthLoss.get(layer.config.name as string);
     if (key && loss) layer.config[key] = (layer.config[key] as number) - loss;
   }
