@@ -1,8 +1,14 @@
 // Test helpers: set whole groups to zero, and move BN statistics away from their
 // initial values, and PReLU slopes away from 0 (so that a slicing mistake shows up in
 // the outputs).
+import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
+import { exportOnnx } from '../../src/export/onnx.js';
+import { checkOnnx } from '../../src/export/onnx_check.js';
+import type { Partition } from '../../src/graph/groups.js';
+import { constructSlimModel, type SlimResult } from '../../src/slim/construct.js';
+import { zeroOutGroups } from '../../src/slim/zero.js';
 import { Rng } from '../../src/util/random.js';
 
 export { zeroOutGroups as zeroGroupsIn } from '../../src/slim/zero.js';
@@ -18,4 +24,28 @@ export function randomizeBatchNorm(model: tfl.LayersModel, seed: number): void {
     if (role === 'alpha') values = Float32Array.from({ length: size }, () => 0.1 + 0.4 * rng.next());
     if (values) w.write(tf.tensor(values, w.shape as number[]));
   }
+}
+
+/**
+ * The check every layer and corpus test makes: zero a seeded random half of the
+ * prunable groups, slim, and require the same outputs, the predicted sizes, and
+ * ONNX Runtime agreeing with the dense and the slim model. Returns the slim result
+ * and the larger ONNX difference.
+ */
+export async function halfZeroedSlim(
+  model: tfl.LayersModel,
+  partition: Partition,
+  rng: Rng,
+): Promise<{ slim: SlimResult; onnxMaxAbsDiff: number }> {
+  const dense = await checkOnnx(model, exportOnnx(model));
+  zeroOutGroups(
+    model,
+    partition.groups.filter((g) => g.prunable && rng.next() < 0.5),
+  );
+  const slim = await constructSlimModel(model, { partition });
+  assert.ok(slim.check.maxAbsDiff <= slim.check.bound);
+  assert.equal(slim.after.params, slim.before.params - slim.predictedSavings.params);
+  assert.equal(slim.after.macs, slim.before.macs - slim.predictedSavings.macs);
+  const onnx = await checkOnnx(slim.model, exportOnnx(slim.model));
+  return { slim, onnxMaxAbsDiff: Math.max(dense.maxAbsDiff, onnx.maxAbsDiff) };
 }
