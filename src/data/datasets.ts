@@ -25,7 +25,8 @@ export interface Normalization {
 }
 
 export interface DataSplits {
-  name: DatasetName;
+  /** a data set's name, or the folder the images came from */
+  name: string;
   train: ImageSet;
   test: ImageSet;
   /** per-channel statistics of the training images, in [0, 1] units */

@@ -14,3 +14,4 @@ export {
   type Normalization,
 } from './datasets.js';
 export { batches, batchCount, cifarAugmentation, type Augmentation, type Batch, type BatchOptions } from './batches.js';
+export { loadImageFolder, IMAGENET_NORMALIZATION, IMAGE_EXTENSIONS, type ImageFolderData, type ImageFolderOptions } from './folder.js';
