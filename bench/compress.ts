@@ -107,23 +107,25 @@ interface Method {
 /** the penalty stops after 60% of the epochs; the surviving groups then train freely */
 const penaltyEnd = (epochs: number) => Math.round(epochs * 0.6 * 10) / 10;
 const freezeArgs = (t: Task) => (t.freeze.length ? ['--freeze', t.freeze.join(',')] : []);
+/** HSPG and Prox-SG: the same lambda, weighting and penalty end */
+const penalised = (method: string, t: Task, epochs: number) => [
+  'compress',
+  '--optimizer',
+  method,
+  '--lambda',
+  String(t.lambda),
+  '--weighting',
+  'sqrt-macs',
+  '--penalty-end',
+  String(penaltyEnd(epochs)),
+  ...freezeArgs(t),
+];
 const methods: Method[] = [
   { id: 'dense', label: 'dense (SGD)', args: () => ['train'] },
   {
     id: 'hspg',
     label: 'HSPG',
-    args: (t, epochs) => [
-      'compress',
-      '--optimizer',
-      'hspg',
-      '--lambda',
-      String(t.lambda),
-      '--weighting',
-      'sqrt-macs',
-      '--penalty-end',
-      String(penaltyEnd(epochs)),
-      ...freezeArgs(t),
-    ],
+    args: (t, epochs) => penalised('hspg', t, epochs),
   },
   {
     id: 'dhspg-3',
@@ -138,18 +140,7 @@ const methods: Method[] = [
   {
     id: 'proxsg',
     label: 'Prox-SG (same lambda as HSPG)',
-    args: (t, epochs) => [
-      'compress',
-      '--optimizer',
-      'proxsg',
-      '--lambda',
-      String(t.lambda),
-      '--weighting',
-      'sqrt-macs',
-      '--penalty-end',
-      String(penaltyEnd(epochs)),
-      ...freezeArgs(t),
-    ],
+    args: (t, epochs) => penalised('proxsg', t, epochs),
   },
   {
     id: 'obproxsg',

@@ -461,22 +461,8 @@ test('DHSPG with a MACs target chooses groups until their MACs reach the target,
     momentum: 0.9,
     target: { kind: 'macs', fraction: 0.3, groupMacs, totalMacs: 19, removedMacs: (ids) => ids.reduce((sum, g) => sum + groupMacs[g], 0) },
   });
-  for (let s = 0; s < 50; s++) {
-    tf.tidy(() => {
-      const rows = tf.tensor1d(
-        Int32Array.from({ length: 16 }, (_, i) => (s * 16 + i) % N),
-        'int32',
-      );
-      const { grads } = tf.variableGrads(
-        () =>
-          tf.mean(
-            tf.softplus(tf.neg(tf.mul(tf.gather(y, rows), tf.squeeze(tf.matMul(tf.gather(X, rows), tf.reshape(w, [P, 1])))))),
-          ) as tf.Scalar,
-        [w],
-      );
-      opt.step([w], [grads.w], 0.5);
-    });
-  }
+  const stepOn = logisticStep(X, y);
+  for (let s = 0; s < 50; s++) stepOn(opt, w, s);
   const chosen = penalisedOf(opt)!.flatMap((c, g) => (c ? [g] : []));
   const macs = chosen.reduce((sum, g) => sum + groupMacs[g], 0);
   assert.ok(macs >= 0.3 * 19, `chosen ${chosen} cost ${macs} MACs`);

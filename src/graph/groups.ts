@@ -204,10 +204,10 @@ export function zeroInvariantGroups(model: tfl.LayersModel, options: PartitionOp
     if (node.isOutput) for (const id of out) ch.block(id, `produces the model output (${node.name})`);
     maps.set(node.name, out);
   }
-  const groups = collectGroups(ch, graph);
-  const groupOfRoot = new Map(groups.map((g) => [g.root, g.id]));
+  const groupOfRoot = new Map<number, number>();
+  const groups = collectGroups(ch, graph, groupOfRoot);
   const outputGroups = new Map([...maps].map(([layer, ids]) => [layer, ids.map((id) => groupOfRoot.get(ch.find(id)) ?? -1)]));
-  return { graph, groups: groups.map(({ root: _root, ...g }) => g), outputGroups };
+  return { graph, groups, outputGroups };
 }
 
 function slicesOf(entries: Entry[]): WeightSlice[] {
@@ -225,15 +225,16 @@ function slicesOf(entries: Entry[]): WeightSlice[] {
   return [...byKey.values()];
 }
 
-function collectGroups(ch: Channels, graph: LayerGraph): (ChannelGroup & { root: number })[] {
-  const groups: (ChannelGroup & { root: number })[] = [];
+/** The groups, in id order; `groupOfRoot` gets the group id of each union-find root. */
+function collectGroups(ch: Channels, graph: LayerGraph, groupOfRoot: Map<number, number>): ChannelGroup[] {
+  const groups: ChannelGroup[] = [];
   for (let id = 0; id < ch.count; id++) {
     if (ch.find(id) !== id || ch.owned[id].length === 0) continue;
     const slices = slicesOf(ch.owned[id]);
     const produced = new Map<string, number[]>();
     for (const p of ch.produced[id]) produced.set(p.layer, [...(produced.get(p.layer) ?? []), p.index]);
-    const group: ChannelGroup & { root: number } = {
-      root: id,
+    groupOfRoot.set(id, groups.length);
+    const group: ChannelGroup = {
       id: groups.length,
       prunable: ch.reasons[id].length === 0,
       reasons: ch.reasons[id],

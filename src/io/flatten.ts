@@ -14,7 +14,8 @@ interface LayerJson {
   inbound_nodes?: Ref[][];
 }
 
-const MODEL_CLASSES = new Set(['Sequential', 'Model', 'Functional']);
+/** class names of models, which may also appear as layers of another model */
+export const MODEL_CLASSES = new Set(['Sequential', 'Model', 'Functional']);
 
 export class NestedModelError extends Error {
   override name = 'NestedModelError';

@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { toFloat16Bits } from './float16.js';
 import { shapeSize } from '../util/shape.js';
-import { flattenModel } from './flatten.js';
+import { flattenModel, MODEL_CLASSES } from './flatten.js';
 
 export const WEIGHTS_FILE = 'weights.bin';
 
@@ -248,9 +248,6 @@ function checkTopology(path: string, topology: unknown): void {
     if (MODEL_CLASSES.has(layer.class_name)) checkTopology(path, layer);
   }
 }
-
-/** class names of models, which may also appear as layers of another model */
-const MODEL_CLASSES = new Set(['Sequential', 'Model', 'Functional']);
 
 /**
  * A functional model's layers call each other by [layer, node, tensor]. TensorFlow.js

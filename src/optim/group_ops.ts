@@ -86,9 +86,16 @@ export class GroupOps {
     x: Variables,
     d: Tensors,
     lr: number,
-    step: { lambdas: ArrayLike<number>; epsilon: number; projected: (g: number) => boolean; alive?: ArrayLike<number> },
+    step: {
+      lambdas: ArrayLike<number>;
+      epsilon: number;
+      projected: (g: number) => boolean;
+      alive?: ArrayLike<number>;
+      /** ||x_g||, where the caller has it already (each norm reads every grouped variable back) */
+      norm?: Float64Array;
+    },
   ): void {
-    const norm = this.norms(x);
+    const norm = step.norm ?? this.norms(x);
     const xt = this.penalisedStep(
       x,
       d,

@@ -6,6 +6,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { countModel } from '../metrics/count.js';
+import { ruleFor } from '../layers/registry.js';
 import type { ModelSpeed } from '../metrics/speed.js';
 import type { EpochMetrics } from '../train/metrics.js';
 import type { GroupStats } from '../optim/sparse.js';
@@ -32,13 +33,11 @@ export interface ReportData {
   layers: LayerWidth[];
 }
 
-const WIDTH_CLASSES = new Set(['Conv2D', 'Dense', 'SeparableConv2D']);
-
-/** Output channels of every Conv2D/Dense/SeparableConv2D layer, before (sparse model) and after (slim model). */
+/** Output channels of every layer with a width (its rule's widthKey: filters, units), before (sparse) and after (slim). */
 export function layerWidths(sparse: tfl.LayersModel, slim: tfl.LayersModel): LayerWidth[] {
   const after = new Map(countModel(slim).layers.map((l) => [l.name, l]));
   return countModel(sparse)
-    .layers.filter((l) => WIDTH_CLASSES.has(l.className) && after.has(l.name))
+    .layers.filter((l) => ruleFor(l.className)?.widthKey !== undefined && after.has(l.name))
     .map((l) => {
       const a = after.get(l.name)!;
       return {

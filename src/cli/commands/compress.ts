@@ -10,17 +10,7 @@ import { sparseMethods } from '../../optim/sparse.js';
 import { beforeAfterTable, speedTable } from '../../report/tables.js';
 import { pct, thousands } from '../../util/format.js';
 import { formatTable } from '../../util/table.js';
-import {
-  checkResume,
-  MODEL_HELP,
-  modelSpec,
-  momentumSettings,
-  number,
-  options,
-  trainingSettings,
-  UsageError,
-  trainingCommand,
-} from '../options.js';
+import { MODEL_HELP, modelSpec, momentumSettings, number, options, trainingSettings, UsageError, trainingCommand } from '../options.js';
 import { progressCallbacks } from '../progress.js';
 import { printResult, stageReporter, startEngine, stoppable } from '../run.js';
 
@@ -109,7 +99,6 @@ const flagOf = (key: keyof CompressJob) => FLAGS[key] ?? `--${key.replace(/[A-Z]
 
 /** The library job the flags describe (no training: unit-tested alone); refuses flags that would do nothing. */
 export function compressJob(o: CompressOptions): CompressJob {
-  checkResume(o);
   const model = o.from ?? o.model;
   if (!model) throw new UsageError('compress needs --model (a zoo model) or --from (a model.json)');
   if (o.from && o.model) throw new UsageError('give --model (a zoo model) or --from (a model.json), not both');

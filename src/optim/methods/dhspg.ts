@@ -125,7 +125,7 @@ export class Dhspg extends SparseOptimizer {
       );
       return;
     }
-    this.ops.halfSpaceStep(x, d, lr, { lambdas, epsilon: this.epsilon, projected: (g) => lambdas[g] > 0, alive });
+    this.ops.halfSpaceStep(x, d, lr, { lambdas, epsilon: this.epsilon, projected: (g) => lambdas[g] > 0, alive, norm });
   }
 
   /**
