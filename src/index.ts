@@ -10,7 +10,19 @@ export * from './optim/sparse.js';
 export * from './train/schedules.js';
 export * from './train/loop.js';
 export * from './train/job.js';
-export { resolveModel } from './models/resolve.js';
+export {
+  resolveModel,
+  resolveModelAndData,
+  loadModelFile,
+  imageShape,
+  type ResolvedModel,
+  type ModelAndDataSpec,
+} from './models/resolve.js';
+export { importOnnx, buildFromOnnx, OnnxImportError, type ImportedOnnx } from './import/onnx_import.js';
+export { supportedOnnxOps } from './import/registry.js';
+export { exportOnnx, OnnxExportError, type OnnxExportOptions } from './export/onnx.js';
+export { checkOnnx, type OnnxCheck, type OnnxCheckOptions } from './export/onnx_check.js';
+export type { OnnxInterface, OnnxTensorSpec, OnnxLayout } from './io/onnx_interface.js';
 export { runCompressJob, type CompressJob, type CompressResult, type CompressEpoch } from './compress/job.js';
 export { runMagnitudePruneJob, type MagnitudePruneJob, type MagnitudePruneResult } from './compress/magnitude.js';
 export {

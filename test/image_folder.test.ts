@@ -6,7 +6,8 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, utimesSync, writeFileS
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { IMAGENET_NORMALIZATION, loadImageFolder } from '../src/data/folder.js';
+import { IMAGENET_NORMALIZATION } from '../src/data/datasets.js';
+import { loadImageFolder } from '../src/data/folder.js';
 import { DataError } from '../src/data/errors.js';
 
 const COLOURS = { red: [255, 0, 0], green: [0, 255, 0], blue: [0, 0, 255] } as const;

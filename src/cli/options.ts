@@ -1,6 +1,7 @@
 // The flags more than one command takes, each defined once with its parser, and
 // the checks of their values. Options are typed (@commander-js/extra-typings): a
 // command's action sees each flag with the type its parser gives.
+import { existsSync, statSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from '@commander-js/extra-typings';
 import { backendNames } from '../engine/backend.js';
 import { datasetNames } from '../data/datasets.js';
@@ -31,11 +32,23 @@ function epochList(value: string): number[] {
   return value.split(',').map((s) => number('positive', true)(s.trim()));
 }
 
-/** A zoo name, or something that names a model.json (a .json path or a folder). */
+/** A zoo name, or something that names a model file (a .json or .onnx path, or a folder). */
 export function modelSpec(value: string): string {
-  if ((zooNames as readonly string[]).includes(value) || value.endsWith('.json') || value.includes('/')) return value;
-  throw new InvalidArgumentError(`'${value}' is neither a zoo model (${zooNames.join(', ')}) nor a path to a model.json.`);
+  if ((zooNames as readonly string[]).includes(value) || /\.(json|onnx)$/i.test(value) || value.includes('/')) return value;
+  throw new InvalidArgumentError(`'${value}' is neither a zoo model (${zooNames.join(', ')}) nor a path to a model.json or .onnx file.`);
 }
+
+/** A data set's name, or an existing folder (of class subfolders; the reader checks those). */
+function dataSpec(value: string): string {
+  if ((datasetNames as readonly string[]).includes(value)) return value;
+  if (existsSync(value) && statSync(value).isDirectory()) return value;
+  throw new InvalidArgumentError(`'${value}' is neither a data set (${datasetNames.join(', ')}) nor a folder of images.`);
+}
+
+const numberList =
+  (kind: 'positive' | 'non-negative') =>
+  (value: string): number[] =>
+    value.split(',').map((s) => number(kind)(s.trim()));
 
 function shape3(value: string): [number, number, number] {
   const dims = value.split('x').map(Number);
@@ -55,7 +68,7 @@ function collect(value: string, previous: string[]): string[] {
   ];
 }
 
-export const MODEL_HELP = `zoo model (${zooNames.join(', ')}) or a model.json`;
+export const MODEL_HELP = `zoo model (${zooNames.join(', ')}), a model.json or a .onnx file`;
 
 export const options = {
   json: () => new Option('--json', 'print the results as JSON on stdout').default(false),
@@ -65,7 +78,27 @@ export const options = {
     new Option('--backend <name>', 'compute backend (default: $SLIMTRAIN_BACKEND, else native where its addon loads, else wasm)').choices(
       backendNames,
     ),
-  data: () => new Option('--data <name>', 'data set').choices(datasetNames).makeOptionMandatory(),
+  data: () =>
+    new Option('--data <name|dir>', `data set (${datasetNames.join(', ')}) or a folder with one subfolder of images per class`)
+      .argParser(dataSpec)
+      .makeOptionMandatory(),
+  val: () => new Option('--val <dir>', 'image folders: a separate validation folder with the same class subfolders'),
+  valSplit: () =>
+    new Option('--val-split <f>', 'image folders without --val: the share of each class held out for validation (default 0.2)').argParser(
+      number('fraction'),
+    ),
+  normalize: () =>
+    new Option(
+      '--normalize <how>',
+      "'dataset' (the training images' statistics, default), 'imagenet', or 'none' (pixels in [0, 1])",
+    ).choices(['dataset', 'imagenet', 'none'] as const),
+  mean: () =>
+    new Option('--mean <m>', 'per-channel means of [0, 1] pixels, as torchvision Normalize takes them (with --std)').argParser(
+      numberList('non-negative'),
+    ),
+  std: () => new Option('--std <s>', 'per-channel standard deviations (with --mean)').argParser(numberList('positive')),
+  imageSize: () =>
+    new Option('--input <HxWxC>', 'a zoo model on an image folder: the size images are read at (default 32x32x3)').argParser(shape3),
   subset: (what = 'each split') =>
     new Option('--subset <n>', `use only the first N images of ${what} (smoke runs)`).argParser(number('positive', true)),
   freeze: () =>
@@ -92,10 +125,44 @@ export function commonCommand(name: string) {
   return new Command(name).addOption(options.json()).addOption(options.quiet()).addOption(options.backend());
 }
 
-/** A command with the flags `train`, `compress` and `prune` share: data, epochs, learning rate and its schedule, seeds. */
-export function trainingCommand(name: string) {
+/** A command that reads data: a data set or an image folder, its validation split and normalisation. */
+export function dataCommand(name: string) {
   return commonCommand(name)
     .addOption(options.data())
+    .addOption(options.val())
+    .addOption(options.valSplit())
+    .addOption(options.normalize())
+    .addOption(options.mean())
+    .addOption(options.std())
+    .addOption(options.imageSize());
+}
+
+export interface DataFlags {
+  data: string;
+  val?: string;
+  valSplit?: number;
+  normalize?: 'dataset' | 'imagenet' | 'none';
+  mean?: number[];
+  std?: number[];
+  input?: [number, number, number];
+}
+
+/** What the data flags say, as the library's data settings. */
+export function dataSettings(o: DataFlags) {
+  if ((o.mean === undefined) !== (o.std === undefined)) throw new UsageError('--mean and --std go together: give both');
+  if (o.mean && o.normalize) throw new UsageError('give --normalize or --mean/--std, not both');
+  return {
+    data: o.data,
+    val: o.val,
+    valSplit: o.valSplit,
+    normalization: o.mean && o.std ? { mean: o.mean, std: o.std } : o.normalize,
+    inputShape: o.input,
+  };
+}
+
+/** A command with the flags `train`, `compress` and `prune` share: data, epochs, learning rate and its schedule, seeds. */
+export function trainingCommand(name: string) {
+  return dataCommand(name)
     .addOption(new Option('--epochs <n>', 'training epochs').argParser(number('positive', true)).default(2))
     .addOption(new Option('--batch-size <n>', 'mini-batch size').argParser(number('positive', true)).default(32))
     .addOption(new Option('--lr <rate>', 'base learning rate').argParser(number('positive')).default(0.05))

@@ -8,6 +8,7 @@ import { compressCommand } from './commands/compress.js';
 import { doctorCommand } from './commands/doctor.js';
 import { evalCommand } from './commands/eval.js';
 import { exportCommand } from './commands/export.js';
+import { importCommand } from './commands/import.js';
 import { pruneCommand } from './commands/prune.js';
 import { slimCommand } from './commands/slim.js';
 import { trainCommand } from './commands/train.js';
@@ -19,12 +20,13 @@ const USAGE_ERROR = 2;
 export function buildProgram(): Command {
   const program = new Command()
     .name('slimtrain')
-    .description('Train, compress and evaluate TensorFlow.js models by group-sparse optimisation.')
+    .description('Train, compress and evaluate TensorFlow.js and ONNX models by group-sparse optimisation.')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   const commands = [
     trainCommand,
     doctorCommand,
+    importCommand,
     evalCommand,
     compressCommand,
     pruneCommand,

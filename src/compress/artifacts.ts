@@ -5,8 +5,9 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { DataSplits } from '../data/datasets.js';
-import { exportOnnx } from '../export/onnx.js';
+import { exportOnnx, OnnxExportError } from '../export/onnx.js';
 import { checkOnnx } from '../export/onnx_check.js';
+import type { OnnxInterface } from '../io/onnx_interface.js';
 import { loadModel, saveModel, WEIGHTS_FILE, writeFileAtomic } from '../io/model_files.js';
 import { layerWidths, renderReport } from '../report/html.js';
 import { evaluate } from '../train/loop.js';
@@ -46,13 +47,16 @@ export async function writeArtifacts(
   out: string,
   job: CompressJob,
   data: DataSplits,
-  models: { sparse: tfl.LayersModel; slim: tfl.LayersModel; slimPredictions: Int32Array },
+  models: { sparse: tfl.LayersModel; slim: tfl.LayersModel; slimPredictions: Int32Array; onnx?: OnnxInterface },
   result: CompressResult,
   onStage?: (message: string) => void,
 ): Promise<Artifacts> {
-  const onnxBytes = exportOnnx(models.slim);
-  await checkOnnx(models.slim, onnxBytes);
-  const metadata = { dataset: data.name, normalization: data.normalization };
+  // a model imported from ONNX goes back with its own interface: same names, NCHW
+  const onnxBytes = exportOnnx(models.slim, { interface: models.onnx });
+  await checkOnnx(models.slim, onnxBytes, { interface: models.onnx }).catch((e: Error) => {
+    throw new OnnxExportError(`slim.onnx: ${e.message}: the export is wrong, nothing was written (please report it with the model)`);
+  });
+  const metadata = { dataset: data.name, normalization: data.normalization, onnx: models.onnx };
   const sparse = await saveModel(models.sparse, join(out, 'sparse'), metadata);
   const slim = await saveModel(models.slim, join(out, 'slim'), metadata);
   const onnx = join(out, 'slim.onnx');

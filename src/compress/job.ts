@@ -5,10 +5,11 @@
 // (artifacts.ts).
 import { join } from 'node:path';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { loadDataset, subsetSplits, type DataSplits } from '../data/datasets.js';
+import { subsetSplits, type DataSplits } from '../data/datasets.js';
+import { describeData } from '../data/load.js';
 import { countModel } from '../metrics/count.js';
 import { measureModelSpeed } from '../metrics/speed.js';
-import { resolveModel } from '../models/resolve.js';
+import { resolveModel, resolveModelAndData, type ResolvedModel } from '../models/resolve.js';
 import { checkpointing, jobFingerprint, type Checkpointing } from '../train/checkpoint.js';
 import { train, type TrainConfig } from '../train/loop.js';
 import type { TrainCallbacks } from '../train/metrics.js';
@@ -38,11 +39,11 @@ function trainSettings(job: CompressJob): Omit<TrainConfig, 'optimizer' | 'resum
 /** Stage 0, optional: the dense model trained with the same settings and plain SGD, for comparison. */
 export async function trainBaseline(
   job: CompressJob,
+  dense: tfl.LayersModel,
   data: DataSplits,
   checkpoints: Partial<Checkpointing>,
   callbacks: TrainCallbacks,
 ): Promise<NonNullable<CompressResult['baseline']>> {
-  const dense = await resolveModel(job.model, { inputShape: data.train.shape, numClasses: data.train.numClasses }, job.seed);
   try {
     const optimizer = { name: 'sgd', momentum: job.momentum ?? 0.9, nesterov: job.nesterov, weightDecay: job.weightDecay } as const;
     const history = await train(dense, data, { ...trainSettings(job), optimizer, ...checkpoints }, callbacks);
@@ -55,7 +56,17 @@ export async function trainBaseline(
 
 export async function runCompressJob(job: CompressJob, callbacks: CompressCallbacks = {}): Promise<CompressResult> {
   checkCompressJob(job);
-  const data = subsetSplits(loadDataset(job.data), job.subset);
+  const first = await resolveModelAndData(job);
+  callbacks.onStage?.(describeData(first.data));
+  const data = subsetSplits(first.data, job.subset);
+  // the first model built serves the first stage; a later stage starts from a fresh copy
+  let unused: ResolvedModel | undefined = first;
+  const startingModel = async () => {
+    const resolved =
+      unused ?? (await resolveModel(job.model, { inputShape: data.train.shape, numClasses: data.train.numClasses }, job.seed));
+    unused = undefined;
+    return resolved.model;
+  };
   const fingerprint = jobFingerprint(job, afterTraining);
   // the sparse stage may not have begun when a run with a baseline stopped
   const checkpoints = (name: string, required: boolean, epochStats?: () => unknown[]) =>
@@ -64,11 +75,11 @@ export async function runCompressJob(job: CompressJob, callbacks: CompressCallba
   let baseline: CompressResult['baseline'];
   if (job.baseline) {
     callbacks.onStage?.('dense baseline');
-    baseline = await trainBaseline(job, data, checkpoints('checkpoint-dense', true), callbacks);
+    baseline = await trainBaseline(job, await startingModel(), data, checkpoints('checkpoint-dense', true), callbacks);
   }
 
   callbacks.onStage?.(`${job.method} training`);
-  const model = await resolveModel(job.model, { inputShape: data.train.shape, numClasses: data.train.numClasses }, job.seed);
+  const model = await startingModel();
   try {
     const sparse = await trainSparse(
       model,
@@ -102,7 +113,7 @@ export async function runCompressJob(job: CompressJob, callbacks: CompressCallba
       result.speed = { sparse: await measureModelSpeed(model), slim: await measureModelSpeed(slim.model) };
     }
     if (job.out) {
-      const models = { sparse: model, slim: slim.model, slimPredictions: slim.eval.predictions };
+      const models = { sparse: model, slim: slim.model, slimPredictions: slim.eval.predictions, onnx: first.metadata.onnx };
       result.out = await writeArtifacts(job.out, job, data, models, result, callbacks.onStage);
     }
     return result;

@@ -4,7 +4,7 @@
 // |kernel weight| (importance and allocation shared with DHSPG, src/optim) until the
 // MACs target is met, then fine-tune the slim model for the rest of the epoch budget.
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { loadDataset, subsetSplits } from '../data/datasets.js';
+import { subsetSplits } from '../data/datasets.js';
 import { predictRemoval, zeroInvariantGroups, type ChannelGroup, type Partition } from '../graph/groups.js';
 import { groupLayerIds, removalOrder, takeUntil, type Allocation } from '../optim/allocation.js';
 import { l1Magnitudes } from '../optim/importance.js';
@@ -12,10 +12,12 @@ import { countModel } from '../metrics/count.js';
 import { constructSlimModel } from '../slim/construct.js';
 import { zeroOutGroups } from '../slim/zero.js';
 import { evaluate, train, type EpochMetrics, type TrainCallbacks, type TrainConfig } from '../train/loop.js';
-import { resolveModel } from '../models/resolve.js';
+import { resolveModelAndData } from '../models/resolve.js';
+import { describeData, type DataOptions } from '../data/load.js';
 
-export interface MagnitudePruneJob extends Omit<TrainConfig, 'optimizer'> {
+export interface MagnitudePruneJob extends Omit<TrainConfig, 'optimizer'>, DataOptions {
   model: string;
+  /** a data set's name, or a folder with one subfolder of images per class */
   data: string;
   /** dense MACs / pruned MACs to reach */
   macsRatio: number;
@@ -75,8 +77,10 @@ export async function runMagnitudePruneJob(
   callbacks: TrainCallbacks & { onStage?(message: string): void } = {},
 ): Promise<MagnitudePruneResult> {
   if (!(job.macsRatio > 1)) throw new Error(`the MACs ratio must be above 1, got ${job.macsRatio}`);
-  const data = subsetSplits(loadDataset(job.data), job.subset);
-  const model = await resolveModel(job.model, { inputShape: data.train.shape, numClasses: data.train.numClasses }, job.seed);
+  const resolved = await resolveModelAndData(job);
+  callbacks.onStage?.(describeData(resolved.data));
+  const data = subsetSplits(resolved.data, job.subset);
+  const { model } = resolved;
   const pruneEpoch = job.pruneEpoch ?? Math.max(1, Math.floor(job.epochs / 2));
   const optimizer = { name: 'sgd' as const, momentum: job.momentum ?? 0.9, nesterov: job.nesterov, weightDecay: job.weightDecay };
   callbacks.onStage?.('dense training');

@@ -6,6 +6,7 @@ import type { Allocation } from '../optim/allocation.js';
 import type { DirectionName } from '../optim/direction.js';
 import type { GroupStats, SparseMethod } from '../optim/sparse.js';
 import type { SlimCheck } from '../slim/construct.js';
+import type { DataOptions } from '../data/load.js';
 import type { TrainConfig } from '../train/loop.js';
 import type { EpochMetrics } from '../train/metrics.js';
 
@@ -20,9 +21,10 @@ export interface Artifacts {
   float16?: string;
 }
 
-export interface CompressJob extends Omit<TrainConfig, 'optimizer' | 'resume' | 'onCheckpoint'> {
-  /** zoo name, or a model.json to start from */
+export interface CompressJob extends Omit<TrainConfig, 'optimizer' | 'resume' | 'onCheckpoint'>, DataOptions {
+  /** zoo name, or a model.json or .onnx file to start from */
   model: string;
+  /** a data set's name, or a folder with one subfolder of images per class */
   data: string;
   method: SparseMethod;
   lambda: number;

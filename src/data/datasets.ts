@@ -166,6 +166,39 @@ export function channelStatistics(set: ImageSet): Normalization {
   return { mean, std };
 }
 
+/** torchvision's ImageNet statistics, the usual normalisation of pretrained models */
+export const IMAGENET_NORMALIZATION: Normalization = { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] };
+
+/**
+ * How pixels in [0, 1] are normalised before the model sees them: 'dataset' (the
+ * training images' per-channel statistics), 'imagenet', 'none' (left in [0, 1], as
+ * torchvision's ToTensor leaves them), or given values.
+ */
+export type NormalizationChoice = 'dataset' | 'imagenet' | 'none' | Normalization;
+
+export function chooseNormalization(choice: NormalizationChoice | undefined, train: ImageSet): Normalization {
+  const channels = train.shape[2];
+  const n =
+    choice === 'imagenet'
+      ? IMAGENET_NORMALIZATION
+      : choice === 'none'
+        ? { mean: new Array<number>(channels).fill(0), std: new Array<number>(channels).fill(1) }
+        : typeof choice === 'object'
+          ? choice
+          : channelStatistics(train);
+  // one value serves every channel, as torchvision's Normalize((0.5,), (0.5,)) does
+  const widen = (v: number[]) => (v.length === 1 ? new Array<number>(channels).fill(v[0]) : v);
+  const [mean, std] = [widen(n.mean), widen(n.std)];
+  if (mean.length !== channels || std.length !== channels) {
+    throw new DataError(
+      `the normalisation has ${n.mean.length} means and ${n.std.length} standard deviations for images with ${channels} channels` +
+        (choice === 'imagenet' ? ': the ImageNet values are for RGB images' : ''),
+    );
+  }
+  if (std.some((v) => !(v > 0))) throw new DataError(`standard deviations must be positive, got ${std.join(', ')}`);
+  return { mean, std };
+}
+
 function withNormalization(name: DatasetName, train: ImageSet, test: ImageSet): DataSplits {
   return { name, train, test, normalization: channelStatistics(train) };
 }

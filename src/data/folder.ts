@@ -9,13 +9,10 @@ import { homedir } from 'node:os';
 import { extname, join } from 'node:path';
 import sharp from 'sharp';
 import { Rng } from '../util/random.js';
-import { channelStatistics, type DataSplits, type ImageSet, type Normalization } from './datasets.js';
+import { chooseNormalization, type DataSplits, type ImageSet, type NormalizationChoice } from './datasets.js';
 import { DataError } from './errors.js';
 
 export const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.webp'];
-
-/** torchvision's ImageNet statistics, the usual normalisation of pretrained models */
-export const IMAGENET_NORMALIZATION: Normalization = { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] };
 
 export interface ImageFolderOptions {
   /** [height, width, channels] every image is resized to; channels 1 (greyscale) or 3 (RGB) */
@@ -25,8 +22,8 @@ export interface ImageFolderOptions {
   /** without `val`: the fraction of each class held out for validation (default 0.2), drawn with `seed` */
   valSplit?: number;
   seed?: number;
-  /** 'dataset' (the training images' per-channel statistics, default), 'imagenet', or given values */
-  normalization?: 'dataset' | 'imagenet' | Normalization;
+  /** 'dataset' (the training images' per-channel statistics, default), 'imagenet', 'none' ([0, 1] pixels), or given values */
+  normalization?: NormalizationChoice;
   /** folder for the decoded-image cache (default $XDG_CACHE_HOME or ~/.cache, then slimtrain/images); false: no cache */
   cacheDir?: string | false;
 }
@@ -86,6 +83,7 @@ async function decode(path: string, [h, w, c]: [number, number, number]): Promis
 }
 
 const MAGIC = 'SLIMTRAIN-IMAGES-1';
+const DECODES_IN_FLIGHT = 8;
 
 /** the cache file of these files at this shape: any change to a file's name, size or time makes a new one */
 function cachePath(cacheDir: string, files: Listing['files'], shape: number[]): string {
@@ -140,15 +138,22 @@ async function decodeAll(
   const cache = cacheDir === false ? undefined : cachePath(cacheDir, listing.files, shape);
   const hit = cache && readCache(cache);
   if (hit) return { ...hit, cached: true };
+  // several decodes in flight keep libvips's threads busy; results stay in file order
+  const results = new Array<Uint8Array | Error>(listing.files.length);
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < listing.files.length; i = next++) {
+      results[i] = await decode(listing.files[i].path, shape).catch((e: Error) => e);
+    }
+  };
+  await Promise.all(Array.from({ length: DECODES_IN_FLIGHT }, worker));
   const kept: { label: number; pixels: Uint8Array }[] = [];
   const skipped: Decoded['skipped'] = [];
-  for (const f of listing.files) {
-    try {
-      kept.push({ label: f.label, pixels: await decode(f.path, shape) });
-    } catch (e) {
-      skipped.push({ path: f.path, reason: (e as Error).message });
-    }
-  }
+  results.forEach((r, i) => {
+    const f = listing.files[i];
+    if (r instanceof Error) skipped.push({ path: f.path, reason: r.message });
+    else kept.push({ label: f.label, pixels: r });
+  });
   const images = new Uint8Array(kept.length * size);
   kept.forEach((k, i) => images.set(k.pixels, i * size));
   const decoded = { labels: Uint8Array.from(kept, (k) => k.label), images, skipped };
@@ -183,11 +188,18 @@ function splitIndices(labels: Uint8Array, fraction: number, seed: number): { tra
     val.push(...order.slice(0, n));
     train.push(...order.slice(n));
   }
-  return { train: train.sort((a, b) => a - b), val: val.sort((a, b) => a - b) };
+  return { train, val };
+}
+
+/** `indices` in a seeded random order, so that the first N images (--subset) span the classes */
+function shuffled(indices: number[], seed: number): number[] {
+  const rng = new Rng(seed);
+  return Array.from(rng.permutation(indices.length), (k) => indices[k]);
 }
 
 export async function loadImageFolder(dir: string, options: ImageFolderOptions): Promise<ImageFolderData> {
   const { shape } = options;
+  const seed = options.seed ?? 0;
   if (shape[2] !== 1 && shape[2] !== 3) throw new DataError(`images can be read with 1 (greyscale) or 3 (RGB) channels, not ${shape[2]}`);
   const fraction = options.valSplit ?? 0.2;
   if (!options.val && !(fraction > 0 && fraction < 1)) throw new DataError(`the validation split must be in (0, 1), got ${fraction}`);
@@ -203,29 +215,19 @@ export async function loadImageFolder(dir: string, options: ImageFolderOptions):
   let cached = decoded.cached;
   if (options.val) {
     const valDecoded = await decodeAll(listFolder(options.val, listing.classes), shape, cacheDir);
-    train = imageSet(`${dir}/train`, decoded, [...decoded.labels.keys()], shape, numClasses);
-    test = imageSet(`${options.val}/val`, valDecoded, [...valDecoded.labels.keys()], shape, numClasses);
+    train = imageSet(`${dir}/train`, decoded, shuffled([...decoded.labels.keys()], seed), shape, numClasses);
+    test = imageSet(`${options.val}/val`, valDecoded, shuffled([...valDecoded.labels.keys()], seed + 1), shape, numClasses);
     skipped = [...skipped, ...valDecoded.skipped];
     cached &&= valDecoded.cached;
   } else {
-    const split = splitIndices(decoded.labels, fraction, options.seed ?? 0);
-    train = imageSet(`${dir}/train`, decoded, split.train, shape, numClasses);
-    test = imageSet(`${dir}/val`, decoded, split.val, shape, numClasses);
+    const split = splitIndices(decoded.labels, fraction, seed);
+    train = imageSet(`${dir}/train`, decoded, shuffled(split.train, seed), shape, numClasses);
+    test = imageSet(`${dir}/val`, decoded, shuffled(split.val, seed + 1), shape, numClasses);
   }
   if (train.count === 0)
     throw new DataError(
       `image folder ${dir}: no image could be read (${skipped.length} skipped, e.g. ${skipped[0]?.path}: ${skipped[0]?.reason})`,
     );
-  const normalization =
-    options.normalization === 'imagenet'
-      ? IMAGENET_NORMALIZATION
-      : typeof options.normalization === 'object'
-        ? options.normalization
-        : channelStatistics(train);
-  if (normalization.mean.length !== shape[2] || normalization.std.length !== shape[2]) {
-    throw new DataError(
-      `the normalisation has ${normalization.mean.length} means and ${normalization.std.length} standard deviations for ${shape[2]} channels`,
-    );
-  }
+  const normalization = chooseNormalization(options.normalization, train);
   return { name: dir, train, test, normalization, classes: listing.classes, skipped, cached };
 }

@@ -8,10 +8,14 @@ export {
   subsetSplits,
   datasetNames,
   isDatasetName,
+  chooseNormalization,
+  IMAGENET_NORMALIZATION,
+  type NormalizationChoice,
   type DatasetName,
   type DataSplits,
   type ImageSet,
   type Normalization,
 } from './datasets.js';
 export { batches, batchCount, cifarAugmentation, type Augmentation, type Batch, type BatchOptions } from './batches.js';
-export { loadImageFolder, IMAGENET_NORMALIZATION, IMAGE_EXTENSIONS, type ImageFolderData, type ImageFolderOptions } from './folder.js';
+export { loadImageFolder, IMAGE_EXTENSIONS, type ImageFolderData, type ImageFolderOptions } from './folder.js';
+export { loadData, type DataSpec, type LoadedData } from './load.js';

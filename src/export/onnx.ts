@@ -1,11 +1,13 @@
 // TensorFlow.js LayersModel -> ONNX (opset 13), through the layer graph; each layer
 // is written by its rule (src/layers).
 //
-// The ONNX model takes and gives tensors in the TensorFlow.js layout (NHWC input,
-// the model's own output layout), so callers feed it the same arrays (several inputs
-// and outputs in the model's order: input, input_1, ...; output, output_1, ...); inside, one
-// Transpose moves to NCHW, which ONNX's Conv and pooling want, and Flatten moves back
-// to NHWC order first so Dense weights keep their meaning. Batch norm is folded into
+// By default the ONNX model takes and gives tensors in the TensorFlow.js layout (NHWC
+// input, the model's own output layout), so callers feed it the same arrays (several
+// inputs and outputs in the model's order: input, input_1, ...; output, output_1, ...);
+// inside, one Transpose moves to NCHW, which ONNX's Conv and pooling want, and Flatten
+// moves back to NHWC order first so Dense weights keep their meaning. A model imported
+// from ONNX is written with its original interface instead: the same names, NCHW in
+// and out. Batch norm is folded into
 // the convolution before it where that is exact (the convolution has no activation
 // and feeds nothing else).
 import onnxProto from 'onnx-proto';
@@ -35,15 +37,16 @@ export function exportOnnx(model: tfl.LayersModel, options: OnnxExportOptions = 
   const g = new OnnxGraph();
   const values = new Map<string, OnnxValue>();
   const folded = new Set<string>();
-  // the graph's inputs and outputs: 'input', 'input_1', ... and 'output', 'output_1', ...
-  const inputNames = new Map(graph.inputs.map((name, i) => [name, onnxName('input', i)]));
+  const io = options.interface;
+  const inputSpec = new Map(graph.inputs.map((name, i) => [name, io?.inputs[i] ?? { name: onnxName('input', i), layout: 'flat' }]));
 
   for (const n of graph.nodes) {
     const inputs = n.inputs.map((i) => values.get(i)!);
     if (n.isInput) {
-      const name = inputNames.get(n.name)!;
+      const { name, layout } = inputSpec.get(n.name)!;
       const nchw = n.outputShape.length === 3;
-      values.set(n.name, { name: nchw ? g.node('Transpose', [name], `${n.name}/nchw`, { perm: [0, 3, 1, 2] }) : name, nchw });
+      const transpose = nchw && layout !== 'nchw';
+      values.set(n.name, { name: transpose ? g.node('Transpose', [name], `${n.name}/nchw`, { perm: [0, 3, 1, 2] }) : name, nchw });
       continue;
     }
     if (folded.has(n.name)) {
@@ -68,9 +71,19 @@ export function exportOnnx(model: tfl.LayersModel, options: OnnxExportOptions = 
     );
   }
 
-  graph.outputs.forEach((layer, k) => {
+  const outputs = graph.outputs.map((layer, k) => {
     const out = values.get(layer)!;
-    g.node(out.nchw ? 'Transpose' : 'Identity', [out.name], onnxName('output', k), out.nchw ? { perm: [0, 2, 3, 1] } : {});
+    const spec = io?.outputs[k];
+    const name = spec?.name ?? onnxName('output', k);
+    if (spec?.layout === 'nc11') g.node('Reshape', [out.name, g.ints(`${name}/shape`, [0, ...spec.shape.slice(1)])], name);
+    else if (out.nchw === (spec?.layout === 'nchw')) g.node('Identity', [out.name], name);
+    else g.node('Transpose', [out.name], name, { perm: out.nchw ? [0, 2, 3, 1] : [0, 3, 1, 2] });
+    return { name, shape: spec?.shape.slice(1) ?? graph.byName.get(layer)!.outputShape };
+  });
+  const inputs = graph.inputs.map((layer) => {
+    const { name, layout } = inputSpec.get(layer)!;
+    const [h, w, c] = graph.byName.get(layer)!.outputShape;
+    return { name, shape: layout === 'nchw' ? [c, h, w] : graph.byName.get(layer)!.outputShape };
   });
   const tensorType = (shape: number[]) => ({
     tensorType: {
@@ -86,8 +99,8 @@ export function exportOnnx(model: tfl.LayersModel, options: OnnxExportOptions = 
       name: model.name,
       node: g.nodes,
       initializer: g.initializers,
-      input: graph.inputs.map((layer, i) => ({ name: onnxName('input', i), type: tensorType(graph.byName.get(layer)!.outputShape) })),
-      output: graph.outputs.map((layer, k) => ({ name: onnxName('output', k), type: tensorType(graph.byName.get(layer)!.outputShape) })),
+      input: inputs.map(({ name, shape }) => ({ name, type: tensorType(shape) })),
+      output: outputs.map(({ name, shape }) => ({ name, type: tensorType(shape) })),
     },
   });
   return onnx.ModelProto.encode(proto).finish();

@@ -3,6 +3,7 @@
 // as ONNX pads, and kernels in ONNX's layout. Encoded with protobufjs (onnx-proto).
 import onnxProto from 'onnx-proto';
 import type { GraphNode } from '../graph/layer_graph.js';
+import type { OnnxInterface } from '../io/onnx_interface.js';
 
 const { onnx } = onnxProto;
 export type INodeProto = onnxProto.onnx.INodeProto;
@@ -17,6 +18,11 @@ export interface OnnxExportOptions {
   foldBatchNorm?: boolean;
   /** the name written into the model's producer field */
   producer?: string;
+  /**
+   * names and layouts to give the file (an imported model's, so its slim model drops in
+   * where the original ran); default: input, input_1, ... and output, ... in TensorFlow.js's layout
+   */
+  interface?: OnnxInterface;
 }
 
 export const OPSET = 13;

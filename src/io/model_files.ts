@@ -6,6 +6,7 @@ import { dirname, join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { toFloat16Bits } from './float16.js';
+import type { OnnxInterface } from './onnx_interface.js';
 import { shapeSize } from '../util/shape.js';
 import { flattenModel, MODEL_CLASSES } from './flatten.js';
 
@@ -15,6 +16,8 @@ export const WEIGHTS_FILE = 'weights.bin';
 export interface SlimtrainMetadata {
   dataset?: string;
   normalization?: { mean: number[]; std: number[] };
+  /** a model imported from ONNX: the file's input and output names and layouts, which its exports keep */
+  onnx?: OnnxInterface;
   [key: string]: unknown;
 }
 
@@ -106,7 +109,8 @@ export async function saveModel(
 ): Promise<string> {
   mkdirSync(dir, { recursive: true });
   const modelPath = join(dir, 'model.json');
-  model.setUserDefinedMetadata({ slimtrain: metadata } as never);
+  // TensorFlow.js takes plain JSON only: settings left undefined are dropped
+  model.setUserDefinedMetadata({ slimtrain: JSON.parse(JSON.stringify(metadata)) as SlimtrainMetadata } as never);
   await model.save(
     tf.io.withSaveHandler(async (artifacts) => {
       let weightData = tf.io.CompositeArrayBuffer.join(artifacts.weightData!);

@@ -1,17 +1,76 @@
-// What a model argument names: a zoo model built fresh, or a saved model.json.
+// What a model argument names: a zoo model built fresh, a saved model.json, or an
+// ONNX file (imported, with its interface kept in the metadata); and the data that
+// goes with it, read at the model's input size.
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { loadModel } from '../io/model_files.js';
+import { DataError } from '../data/errors.js';
+import { loadData, type DataOptions, type LoadedData } from '../data/load.js';
+import { importOnnx } from '../import/onnx_import.js';
+import { loadModel, type LoadedModel, type SlimtrainMetadata } from '../io/model_files.js';
 import { buildZooModel, isZooName, zooNames } from './zoo.js';
 
-/** A zoo name builds a fresh model for the given input and classes; anything else is a model.json path. */
+export interface ResolvedModel {
+  model: tfl.LayersModel;
+  metadata: SlimtrainMetadata;
+}
+
+/** A model.json (or its folder) or a .onnx file; an ONNX model keeps its interface in metadata.onnx. */
+export async function loadModelFile(path: string): Promise<LoadedModel> {
+  if (!path.toLowerCase().endsWith('.onnx')) return loadModel(path);
+  const imported = await importOnnx(path);
+  return { model: imported.model, metadata: { source: path, onnx: imported.interface }, path };
+}
+
+/** A zoo name builds a fresh model for the given input and classes; anything else is a model file. */
 export async function resolveModel(
   spec: string,
   shape: { inputShape: [number, number, number]; numClasses: number },
   seed = 0,
-): Promise<tfl.LayersModel> {
-  if (isZooName(spec)) return buildZooModel(spec, { ...shape, seed });
-  if (!spec.endsWith('.json') && !spec.includes('/')) {
-    throw new Error(`unknown model '${spec}': use a zoo model (${zooNames.join(', ')}) or a path to a model.json`);
+): Promise<ResolvedModel> {
+  if (isZooName(spec)) return { model: buildZooModel(spec, { ...shape, seed }), metadata: {} };
+  if (!/\.(json|onnx)$/i.test(spec) && !spec.includes('/')) {
+    throw new Error(`unknown model '${spec}': use a zoo model (${zooNames.join(', ')}), a model.json or a .onnx file`);
   }
-  return (await loadModel(spec)).model;
+  return loadModelFile(spec);
+}
+
+/** [height, width, channels] of a model's image input, if it has one. */
+export function imageShape(model: tfl.LayersModel): [number, number, number] | undefined {
+  const s = model.inputs[0].shape.slice(1);
+  return s.length === 3 && s.every((d) => d !== null) ? (s as [number, number, number]) : undefined;
+}
+
+export interface ModelAndDataSpec extends DataOptions {
+  model: string;
+  /** a data set's name, or a folder with one subfolder of images per class */
+  data: string;
+  seed?: number;
+}
+
+/**
+ * The model and its data: a model file fixes the size images are read at; a zoo model
+ * is built for the data. A model from ONNX was trained elsewhere, so the normalisation
+ * its inputs had must be given; a slimtrain model brings its own.
+ */
+export async function resolveModelAndData(spec: ModelAndDataSpec): Promise<ResolvedModel & { data: LoadedData }> {
+  const seed = spec.seed ?? 0;
+  if (isZooName(spec.model)) {
+    const data = await loadData(spec, spec.inputShape ?? [32, 32, 3], seed);
+    return { ...(await resolveModel(spec.model, { inputShape: data.train.shape, numClasses: data.train.numClasses }, seed)), data };
+  }
+  const { model, metadata } = await resolveModel(spec.model, { inputShape: [1, 1, 1], numClasses: 1 }, seed);
+  try {
+    if (metadata.onnx && !spec.normalization && !metadata.normalization) {
+      throw new DataError(
+        `${spec.model} was trained elsewhere: say how the images it was trained on were normalised, as your pipeline does it: ` +
+          '--normalize none (torchvision ToTensor alone: pixels in [0, 1]), --normalize imagenet, or --mean M --std S',
+      );
+    }
+    const shape = imageShape(model);
+    if (!shape) throw new DataError(`${spec.model} does not take images (input shape [${model.inputs[0].shape}]); train it on image data`);
+    const data = await loadData({ ...spec, normalization: spec.normalization ?? metadata.normalization }, shape, seed);
+    return { model, metadata, data };
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
 }

@@ -2,14 +2,16 @@
 // data, train or evaluate, save.
 import { join } from 'node:path';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { loadDataset, subsetSplits } from '../data/datasets.js';
-import { loadModel, saveModel } from '../io/model_files.js';
-import { resolveModel } from '../models/resolve.js';
+import { subsetSplits } from '../data/datasets.js';
+import { describeData, type DataOptions } from '../data/load.js';
+import { saveModel } from '../io/model_files.js';
+import { resolveModelAndData } from '../models/resolve.js';
 import { CheckpointError, checkpointing, jobFingerprint } from './checkpoint.js';
 import { checkDataFitsModel, evaluate, train, type EpochMetrics, type EvalResult, type TrainCallbacks, type TrainConfig } from './loop.js';
 
-export interface TrainJob extends Omit<TrainConfig, 'resume' | 'onCheckpoint'> {
+export interface TrainJob extends Omit<TrainConfig, 'resume' | 'onCheckpoint'>, DataOptions {
   model: string;
+  /** a data set's name, or a folder with one subfolder of images per class */
   data: string;
   /** folder for model.json + weights.bin; nothing is saved when absent */
   out?: string;
@@ -31,10 +33,15 @@ export interface TrainJobResult {
  * epoch and when `shouldStop` ends the run (train() then throws TrainingStopped);
  * `resume` continues from it, refusing a checkpoint made with other settings.
  */
-export async function runTrainJob(job: TrainJob, callbacks: TrainCallbacks = {}): Promise<TrainJobResult> {
-  const data = subsetSplits(loadDataset(job.data), job.subset);
-  const model = await resolveModel(job.model, { inputShape: data.train.shape, numClasses: data.train.numClasses }, job.seed);
+export async function runTrainJob(
+  job: TrainJob,
+  callbacks: TrainCallbacks & { onStage?(message: string): void } = {},
+): Promise<TrainJobResult> {
   if (job.resume && !job.out) throw new CheckpointError('--resume needs --out: the checkpoint lives in OUT/checkpoint');
+  const resolved = await resolveModelAndData(job);
+  callbacks.onStage?.(describeData(resolved.data));
+  const data = subsetSplits(resolved.data, job.subset);
+  const { model, metadata } = resolved;
   const { resume: _resume, ...settings } = job;
   const history = await train(
     model,
@@ -49,23 +56,28 @@ export async function runTrainJob(job: TrainJob, callbacks: TrainCallbacks = {})
   const test = last
     ? { loss: last.testLoss, accuracy: last.testAccuracy, count: data.test.count }
     : evaluate(model, data.test, data.normalization);
-  const savedTo = job.out ? await saveModel(model, job.out, { dataset: data.name, normalization: data.normalization }) : undefined;
+  const savedTo = job.out
+    ? await saveModel(model, job.out, { dataset: data.name, normalization: data.normalization, onnx: metadata.onnx })
+    : undefined;
   return { model, history, test, savedTo };
 }
 
-export interface EvalJob {
+export interface EvalJob extends DataOptions {
   model: string;
+  /** a data set's name, or a folder with one subfolder of images per class (its held-out split is used) */
   data: string;
+  /** image folders: the seed of the validation split (the one training used) */
+  seed?: number;
   batchSize?: number;
   subset?: number;
 }
 
 /** Evaluates a saved model on a data set's test split, with the normalisation it was trained with. */
 export async function runEvalJob(job: EvalJob): Promise<EvalResult & { normalization: 'model' | 'dataset' }> {
-  const data = subsetSplits(loadDataset(job.data), job.subset);
-  const { model, metadata } = await loadModel(job.model);
+  const { model, metadata, data: all } = await resolveModelAndData(job);
+  const data = subsetSplits(all, job.subset);
   checkDataFitsModel(model, data);
-  const fromModel = metadata.normalization !== undefined;
-  const result = evaluate(model, data.test, metadata.normalization ?? data.normalization, job.batchSize);
+  const fromModel = job.normalization === undefined && metadata.normalization !== undefined;
+  const result = evaluate(model, data.test, data.normalization, job.batchSize);
   return { ...result, normalization: fromModel ? 'model' : 'dataset' };
 }

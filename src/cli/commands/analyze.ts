@@ -57,7 +57,7 @@ export function analyzeCommand() {
   return define().action(async (spec, o) => {
     // the analysis computes nothing heavy: the cpu backend serves unless another is asked for
     await startEngine(o, 'cpu');
-    const model = await resolveModel(spec, { inputShape: o.input, numClasses: o.classes });
+    const { model } = await resolveModel(spec, { inputShape: o.input, numClasses: o.classes });
     const analysis = analyzeModel(model, { freeze: o.freeze });
     if (o.dot) writeFileAtomic(o.dot, analysisToDot(analysis, model.name));
     printResult(o, analysisJson(model.name, analysis), () => analysisText(model.name, analysis) + (o.dot ? `wrote ${o.dot}\n` : ''));

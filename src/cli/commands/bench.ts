@@ -27,7 +27,7 @@ export function benchCommand() {
     await startEngine(o);
     const results = [];
     for (const s of o.vs ? [spec, o.vs] : [spec]) {
-      const model = await resolveModel(s, { inputShape: o.input, numClasses: o.classes });
+      const { model } = await resolveModel(s, { inputShape: o.input, numClasses: o.classes });
       results.push({ model: s, ...(await measureModelSpeed(model, { repeats: o.repeats })) });
       model.dispose();
     }

@@ -10,7 +10,17 @@ import { sparseMethods } from '../../optim/sparse.js';
 import { beforeAfterTable, speedTable } from '../../report/tables.js';
 import { pct, thousands } from '../../util/format.js';
 import { formatTable } from '../../util/table.js';
-import { MODEL_HELP, modelSpec, momentumSettings, number, options, trainingSettings, UsageError, trainingCommand } from '../options.js';
+import {
+  dataSettings,
+  MODEL_HELP,
+  modelSpec,
+  momentumSettings,
+  number,
+  options,
+  trainingSettings,
+  UsageError,
+  trainingCommand,
+} from '../options.js';
 import { progressCallbacks } from '../progress.js';
 import { printResult, stageReporter, startEngine, stoppable } from '../run.js';
 
@@ -18,7 +28,11 @@ const define = () =>
   trainingCommand('compress')
     .description('train once with a group-sparsity optimizer, remove the zero groups, check and save the slim model')
     .addOption(new Option('--model <name>', MODEL_HELP).argParser(modelSpec))
-    .addOption(new Option('--from <model.json>', "start from a user's trained model instead of random initialisation").argParser(modelSpec))
+    .addOption(
+      new Option('--from <file>', "start from a user's trained model (model.json or .onnx) instead of random initialisation").argParser(
+        modelSpec,
+      ),
+    )
     .addOption(new Option('--optimizer <name>', 'sparse optimizer').choices(sparseMethods).default('hspg' as const))
     .addOption(new Option('--lambda <l>', 'group-lasso weight (l1 weight for obproxsg)').argParser(number('non-negative')).default(1e-3))
     .addOption(new Option('--epsilon <e>', 'hspg, dhspg: half-space threshold in [0, 1) (default 0)').argParser(number('fraction')))
@@ -100,13 +114,13 @@ const flagOf = (key: keyof CompressJob) => FLAGS[key] ?? `--${key.replace(/[A-Z]
 /** The library job the flags describe (no training: unit-tested alone); refuses flags that would do nothing. */
 export function compressJob(o: CompressOptions): CompressJob {
   const model = o.from ?? o.model;
-  if (!model) throw new UsageError('compress needs --model (a zoo model) or --from (a model.json)');
-  if (o.from && o.model) throw new UsageError('give --model (a zoo model) or --from (a model.json), not both');
+  if (!model) throw new UsageError('compress needs --model (a zoo model) or --from (a model.json or .onnx file)');
+  if (o.from && o.model) throw new UsageError('give --model (a zoo model) or --from (a model.json or .onnx file), not both');
   const job: CompressJob = {
     ...trainingSettings(o),
     ...momentumSettings(o),
+    ...dataSettings(o),
     model,
-    data: o.data,
     method: o.optimizer,
     lambda: o.lambda,
     epsilon: o.epsilon,

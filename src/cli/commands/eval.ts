@@ -2,21 +2,25 @@
 import { Option } from '@commander-js/extra-typings';
 import { runEvalJob, type EvalJob } from '../../train/job.js';
 import { pct } from '../../util/format.js';
-import { number, options, commonCommand } from '../options.js';
+import { dataCommand, dataSettings, number, options } from '../options.js';
 import { printResult, startEngine } from '../run.js';
 
 const define = () =>
-  commonCommand('eval')
-    .description("evaluate a saved model on a data set's test split")
-    .addOption(new Option('--model <path>', 'model.json (or the folder holding it)').makeOptionMandatory())
-    .addOption(options.data())
+  dataCommand('eval')
+    .description("evaluate a saved model on a data set's test split, or an image folder's validation split")
+    .addOption(new Option('--model <path>', 'model.json (or the folder holding it) or .onnx file').makeOptionMandatory())
+    .addOption(
+      new Option('--seed <n>', 'image folders: the seed of the validation split training used')
+        .argParser(number('non-negative', true))
+        .default(0),
+    )
     .addOption(new Option('--batch-size <n>', 'evaluation batch size').argParser(number('positive', true)).default(256))
     .addOption(options.subset('the test split'));
 
 export type EvalOptions = ReturnType<ReturnType<typeof define>['opts']>;
 
 export function evalJob(o: EvalOptions): EvalJob {
-  return { model: o.model, data: o.data, batchSize: o.batchSize, subset: o.subset };
+  return { ...dataSettings(o), model: o.model, seed: o.seed, batchSize: o.batchSize, subset: o.subset };
 }
 
 export function evalCommand() {

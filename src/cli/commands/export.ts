@@ -1,6 +1,6 @@
 // slimtrain export: a model written as ONNX, checked in ONNX Runtime before it is written.
 import { Option } from '@commander-js/extra-typings';
-import { exportOnnx } from '../../export/onnx.js';
+import { exportOnnx, OnnxExportError } from '../../export/onnx.js';
 import { checkOnnx } from '../../export/onnx_check.js';
 import { writeFileAtomic } from '../../io/model_files.js';
 import { resolveModel } from '../../models/resolve.js';
@@ -10,7 +10,9 @@ import { printResult, startEngine } from '../run.js';
 
 const define = () =>
   commonCommand('export')
-    .description('write a model as ONNX (opset 13, NHWC input as in TensorFlow.js), checked in ONNX Runtime before it is written')
+    .description(
+      'write a model as ONNX (opset 13; NHWC input as in TensorFlow.js, or the interface of the ONNX file it came from), checked in ONNX Runtime before it is written',
+    )
     .argument('<model>', MODEL_HELP, modelSpec)
     .addOption(new Option('--onnx <file>', 'the .onnx file to write').makeOptionMandatory())
     .addOption(options.input())
@@ -20,9 +22,12 @@ const define = () =>
 export function exportCommand() {
   return define().action(async (spec, o) => {
     await startEngine(o);
-    const model = await resolveModel(spec, { inputShape: o.input, numClasses: o.classes });
-    const bytes = exportOnnx(model, { foldBatchNorm: o.foldBatchnorm });
-    const check = await checkOnnx(model, bytes);
+    const { model, metadata } = await resolveModel(spec, { inputShape: o.input, numClasses: o.classes });
+    // a model imported from ONNX keeps that file's input and output names and NCHW layout
+    const bytes = exportOnnx(model, { foldBatchNorm: o.foldBatchnorm, interface: metadata.onnx });
+    const check = await checkOnnx(model, bytes, { interface: metadata.onnx }).catch((e: Error) => {
+      throw new OnnxExportError(`${e.message}: the export is wrong, nothing was written (please report it with the model)`);
+    });
     writeFileAtomic(o.onnx, bytes);
     printResult(
       o,

@@ -6,7 +6,17 @@ import { prepareOutputDir } from '../../io/output.js';
 import { saveModel } from '../../io/model_files.js';
 import { pruneTable } from '../../report/tables.js';
 import { formatTable } from '../../util/table.js';
-import { MODEL_HELP, modelSpec, momentumSettings, number, options, trainingSettings, UsageError, trainingCommand } from '../options.js';
+import {
+  dataSettings,
+  MODEL_HELP,
+  modelSpec,
+  momentumSettings,
+  number,
+  options,
+  trainingSettings,
+  UsageError,
+  trainingCommand,
+} from '../options.js';
 import { progressCallbacks } from '../progress.js';
 import { printResult, stageReporter, startEngine } from '../run.js';
 
@@ -39,8 +49,8 @@ export function pruneJob(o: PruneOptions): MagnitudePruneJob {
   return {
     ...trainingSettings(o),
     ...momentumSettings(o),
+    ...dataSettings(o),
     model: o.model,
-    data: o.data,
     macsRatio: o.macsRatio,
     pruneEpoch: o.pruneEpoch,
     allocation: o.allocation,

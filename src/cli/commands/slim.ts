@@ -1,6 +1,7 @@
 // slimtrain slim: the slim model of a sparse model.json, checked against it and saved.
 import { Option } from '@commander-js/extra-typings';
-import { loadModel, saveModel } from '../../io/model_files.js';
+import { saveModel } from '../../io/model_files.js';
+import { loadModelFile } from '../../models/resolve.js';
 import { prepareOutputDir } from '../../io/output.js';
 import { constructSlimModel } from '../../slim/construct.js';
 import { thousands } from '../../util/format.js';
@@ -10,7 +11,7 @@ import { printResult, startEngine } from '../run.js';
 const define = () =>
   commonCommand('slim')
     .description('build the slim model of a sparse model.json: remove its exactly-zero groups, check the outputs are unchanged, save it')
-    .argument('<model>', 'a model.json (or folder) whose weights have exactly-zero groups', modelSpec)
+    .argument('<model>', 'a model.json (or folder) or .onnx file whose weights have exactly-zero groups', modelSpec)
     .addOption(new Option('--out <dir>', 'write DIR/model.json + DIR/weights.bin').makeOptionMandatory())
     .addOption(options.overwrite())
     .addOption(options.roundChannels())
@@ -20,7 +21,7 @@ export function slimCommand() {
   return define().action(async (spec, o) => {
     prepareOutputDir(o.out, { overwrite: o.overwrite });
     await startEngine(o);
-    const { model, metadata } = await loadModel(spec);
+    const { model, metadata } = await loadModelFile(spec);
     const slim = await constructSlimModel(model, { freeze: o.freeze, roundTo: o.roundChannels });
     const path = await saveModel(slim.model, o.out, metadata);
     printResult(

@@ -6,13 +6,22 @@ import { runTrainJob, type TrainJob } from '../../train/job.js';
 import { historyTable } from '../../report/tables.js';
 import { pct } from '../../util/format.js';
 import { formatTable } from '../../util/table.js';
-import { checkResume, MODEL_HELP, modelSpec, momentumSettings, options, trainingSettings, trainingCommand } from '../options.js';
+import {
+  checkResume,
+  dataSettings,
+  MODEL_HELP,
+  modelSpec,
+  momentumSettings,
+  options,
+  trainingSettings,
+  trainingCommand,
+} from '../options.js';
 import { progressCallbacks } from '../progress.js';
-import { printResult, startEngine, stoppable } from '../run.js';
+import { printResult, stageReporter, startEngine, stoppable } from '../run.js';
 
 const define = () =>
   trainingCommand('train')
-    .description('train a zoo model (or a model.json) on a data set, print its accuracy, optionally save it')
+    .description('train a zoo model (or a model.json or .onnx file) on a data set or image folder, print its accuracy, optionally save it')
     .addOption(new Option('--model <name|path>', `${MODEL_HELP} to continue from`).argParser(modelSpec).makeOptionMandatory())
     .addOption(new Option('--optimizer <name>', 'optimizer').choices(optimizerNames).default('sgd' as const))
     .addOption(options.out('save the trained model there (model.json + weights.bin), and a checkpoint every epoch in DIR/checkpoint'))
@@ -26,8 +35,8 @@ export function trainJob(o: TrainOptions): TrainJob {
   checkResume(o);
   return {
     ...trainingSettings(o),
+    ...dataSettings(o),
     model: o.model,
-    data: o.data,
     optimizer: { name: o.optimizer, ...momentumSettings(o) },
     out: o.out,
     resume: o.resume,
@@ -39,7 +48,8 @@ export function trainCommand() {
     const job = trainJob(o);
     if (o.out) prepareOutputDir(o.out, { overwrite: o.overwrite, resume: o.resume });
     await startEngine(o);
-    const result = await stoppable((shouldStop) => runTrainJob({ ...job, shouldStop }, progressCallbacks(o.epochs, o.quiet)), o.out);
+    const callbacks = { ...progressCallbacks(o.epochs, o.quiet), onStage: stageReporter(o) };
+    const result = await stoppable((shouldStop) => runTrainJob({ ...job, shouldStop }, callbacks), o.out);
     const seconds = result.history.reduce((s, m) => s + m.seconds, 0);
     printResult(
       o,

@@ -1,0 +1,244 @@
+#!/usr/bin/python3
+"""Builds the ONNX test fixtures of test/fixtures/onnx: small PyTorch models as
+torchvision writes them (ResNet, MobileNetV2 and SqueezeNet variants at reduced
+width, an SE/HardSwish/SiLU model, and files slimtrain must refuse), each exported
+with torch.onnx.export the way a user would, with a seeded probe input and the
+output PyTorch computed for it.
+
+Needs Debian's python3-torch (no PyTorch is needed at test time):
+    apt-get install python3-torch python3-torchvision
+    /usr/bin/python3 scripts/onnx_fixtures.py [OUT_DIR]
+
+Writes OUT_DIR/NAME.onnx, NAME.input.bin and NAME.output.bin (float32, little
+endian, NCHW as PyTorch has them) and OUT_DIR/manifest.json describing them.
+"""
+import json
+import os
+import sys
+
+import torch
+from torch import nn
+
+OUT = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), '..', 'test', 'fixtures', 'onnx')
+
+
+def bn_stats(model, seed):
+    """BN layers of a fresh model hold mean 0 / var 1; give them real statistics."""
+    g = torch.Generator().manual_seed(seed)
+    for m in model.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            m.running_mean.copy_(torch.randn(m.num_features, generator=g) * 0.1)
+            m.running_var.copy_(torch.rand(m.num_features, generator=g) + 0.5)
+            m.weight.data.copy_(torch.rand(m.num_features, generator=g) + 0.5)
+            m.bias.data.copy_(torch.randn(m.num_features, generator=g) * 0.1)
+    return model
+
+
+class BasicBlock(nn.Module):
+    def __init__(self, cin, cout, stride):
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(cout)
+        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(cout)
+        self.down = None
+        if stride != 1 or cin != cout:
+            self.down = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+
+    def forward(self, x):
+        y = torch.relu(self.bn1(self.conv1(x)))
+        y = self.bn2(self.conv2(y))
+        return torch.relu(y + (x if self.down is None else self.down(x)))
+
+
+class TinyResNet(nn.Module):
+    """torchvision's ResNet-18 layout at width 8: 7x7/2 stem, 3x3/2 max pool with padding 1."""
+
+    def __init__(self, classes=10):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, 8, 7, 2, 3, bias=False), nn.BatchNorm2d(8), nn.ReLU(inplace=True), nn.MaxPool2d(3, 2, 1))
+        self.layer1 = nn.Sequential(BasicBlock(8, 8, 1), BasicBlock(8, 8, 1))
+        self.layer2 = nn.Sequential(BasicBlock(8, 16, 2), BasicBlock(16, 16, 1))
+        self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
+        self.fc = nn.Linear(16, classes)
+
+    def forward(self, x):
+        x = self.layer2(self.layer1(self.stem(x)))
+        return self.fc(torch.flatten(self.avgpool(x), 1))
+
+
+class InvertedResidual(nn.Module):
+    def __init__(self, cin, cout, stride, expand):
+        super().__init__()
+        hidden = cin * expand
+        self.use_res = stride == 1 and cin == cout
+        layers = []
+        if expand != 1:
+            layers += [nn.Conv2d(cin, hidden, 1, bias=False), nn.BatchNorm2d(hidden), nn.ReLU6(inplace=True)]
+        layers += [
+            nn.Conv2d(hidden, hidden, 3, stride, 1, groups=hidden, bias=False),
+            nn.BatchNorm2d(hidden),
+            nn.ReLU6(inplace=True),
+            nn.Conv2d(hidden, cout, 1, bias=False),
+            nn.BatchNorm2d(cout),
+        ]
+        self.conv = nn.Sequential(*layers)
+
+    def forward(self, x):
+        return x + self.conv(x) if self.use_res else self.conv(x)
+
+
+class TinyMobileNetV2(nn.Module):
+    """torchvision's MobileNetV2 building blocks at width 8, with its dropout + linear classifier."""
+
+    def __init__(self, classes=10):
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Sequential(nn.Conv2d(3, 8, 3, 2, 1, bias=False), nn.BatchNorm2d(8), nn.ReLU6(inplace=True)),
+            InvertedResidual(8, 8, 1, 1),
+            InvertedResidual(8, 12, 2, 4),
+            InvertedResidual(12, 12, 1, 4),
+            nn.Sequential(nn.Conv2d(12, 32, 1, bias=False), nn.BatchNorm2d(32), nn.ReLU6(inplace=True)),
+        )
+        self.classifier = nn.Sequential(nn.Dropout(0.2), nn.Linear(32, classes))
+
+    def forward(self, x):
+        x = nn.functional.adaptive_avg_pool2d(self.features(x), (1, 1))
+        return self.classifier(torch.flatten(x, 1))
+
+
+class Fire(nn.Module):
+    def __init__(self, cin, squeeze, expand):
+        super().__init__()
+        self.squeeze = nn.Conv2d(cin, squeeze, 1)
+        self.expand1x1 = nn.Conv2d(squeeze, expand, 1)
+        self.expand3x3 = nn.Conv2d(squeeze, expand, 3, padding=1)
+
+    def forward(self, x):
+        x = torch.relu(self.squeeze(x))
+        return torch.cat([torch.relu(self.expand1x1(x)), torch.relu(self.expand3x3(x))], 1)
+
+
+class TinySqueezeNet(nn.Module):
+    """torchvision's SqueezeNet 1.0 layout: max pools in ceil mode, a convolutional classifier."""
+
+    def __init__(self, classes=10):
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(3, 16, 7, 2),
+            nn.ReLU(inplace=True),
+            nn.MaxPool2d(3, 2, ceil_mode=True),
+            Fire(16, 4, 8),
+            Fire(16, 4, 8),
+            nn.MaxPool2d(3, 2, ceil_mode=True),
+            Fire(16, 8, 16),
+        )
+        self.classifier = nn.Sequential(nn.Dropout(0.5), nn.Conv2d(32, classes, 1), nn.ReLU(inplace=True), nn.AdaptiveAvgPool2d((1, 1)))
+
+    def forward(self, x):
+        return torch.flatten(self.classifier(self.features(x)), 1)
+
+
+class SqueezeExcite(nn.Module):
+    def __init__(self, c, r):
+        super().__init__()
+        self.fc1 = nn.Conv2d(c, r, 1)
+        self.fc2 = nn.Conv2d(r, c, 1)
+
+    def forward(self, x):
+        s = x.mean((2, 3), keepdim=True)
+        return x * nn.functional.hardsigmoid(self.fc2(torch.relu(self.fc1(s))))
+
+
+class OpsNet(nn.Module):
+    """What user models add to the torchvision ones: SE gates (ReduceMean, HardSigmoid, Mul),
+    HardSwish, SiLU, LeakyReLU, sigmoid, constant padding, average pooling with padding,
+    normalisation inside the model, x.view(x.size(0), -1) after a spatial map (Gemm rows
+    in NCHW order), a MatMul + Add classifier and a softmax."""
+
+    def __init__(self, classes=5):
+        super().__init__()
+        self.register_buffer('mean', torch.tensor([0.5, 0.4, 0.3]).view(1, 3, 1, 1))
+        self.conv1 = nn.Conv2d(3, 8, 3, 1, 1)
+        self.bn1 = nn.BatchNorm2d(8)
+        self.se = SqueezeExcite(8, 4)
+        self.conv2 = nn.Conv2d(8, 12, 3, 2, 0)
+        self.conv3 = nn.Conv2d(12, 12, 3, 1, 1)
+        self.pool = nn.AvgPool2d(3, 2, 1)
+        self.conv4 = nn.Conv2d(12, 6, 1)
+        self.fc = nn.Linear(6 * 4 * 4, 16)
+        self.weight = nn.Parameter(torch.randn(16, classes) * 0.3)
+        self.bias = nn.Parameter(torch.randn(classes) * 0.1)
+
+    def forward(self, x):
+        x = (x - self.mean) / 0.25
+        x = nn.functional.hardswish(self.bn1(self.conv1(x)))
+        x = self.se(x)
+        x = nn.functional.pad(x, (1, 0, 1, 0))
+        x = nn.functional.silu(self.conv2(x))
+        x = nn.functional.leaky_relu(self.conv3(x), 0.1)
+        x = torch.sigmoid(self.conv4(self.pool(x)))
+        x = torch.relu(self.fc(x.view(x.size(0), -1)))
+        return torch.softmax(x @ self.weight + self.bias, 1)
+
+
+class Grouped(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(4, 8, 3, groups=2)
+
+    def forward(self, x):
+        return self.conv(x)
+
+
+class Upsampling(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3, padding=1)
+
+    def forward(self, x):
+        return nn.functional.interpolate(self.conv(x), scale_factor=2, mode='nearest')
+
+
+def export(name, model, shape, training=torch.onnx.TrainingMode.EVAL, opset=13, description='', seed=0):
+    torch.manual_seed(seed)
+    model = bn_stats(model, seed).eval()
+    x = torch.randn(2, *shape[1:], generator=torch.Generator().manual_seed(seed + 1))
+    path = os.path.join(OUT, f'{name}.onnx')
+    torch.onnx.export(
+        model, x, path, opset_version=opset, training=training, input_names=['image'], output_names=['logits'],
+        dynamic_axes={'image': {0: 'batch'}, 'logits': {0: 'batch'}},
+    )
+    # the probe: inference (a training-mode export traces in train mode, updating BN's statistics first)
+    with torch.no_grad():
+        y = model.eval()(x)
+    x.numpy().astype('<f4').tofile(os.path.join(OUT, f'{name}.input.bin'))
+    y.numpy().astype('<f4').tofile(os.path.join(OUT, f'{name}.output.bin'))
+    return {'name': name, 'description': description, 'opset': opset, 'input': list(x.shape), 'output': list(y.shape)}
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    keep = torch.onnx.TrainingMode.PRESERVE
+    torch.manual_seed(0)
+    good = [
+        export('resnet', TinyResNet(), [2, 3, 32, 32], description='ResNet-18 layout, BN folded (default export)'),
+        export('resnet_bn', TinyResNet(), [2, 3, 32, 32], training=keep, opset=14, description='ResNet-18 layout, BN kept'),
+        export('mobilenetv2', TinyMobileNetV2(), [2, 3, 32, 32], opset=11, description='MobileNetV2 blocks, BN folded'),
+        export('mobilenetv2_bn', TinyMobileNetV2(), [2, 3, 32, 32], training=keep, opset=17, description='MobileNetV2 blocks, BN kept'),
+        export('mobilenetv2_train', TinyMobileNetV2(), [2, 3, 32, 32], training=torch.onnx.TrainingMode.TRAINING, opset=14,
+               description='MobileNetV2 blocks, exported in training mode'),
+        export('squeezenet', TinySqueezeNet(), [2, 3, 35, 35], opset=12, description='SqueezeNet 1.0 layout, ceil-mode pools'),
+        export('opsnet', OpsNet(), [2, 3, 16, 16], training=keep, opset=14, description='SE, HardSwish, SiLU, view, MatMul'),
+    ]
+    bad = [
+        export('grouped', Grouped(), [2, 4, 8, 8], description='grouped convolution: refused'),
+        export('upsample', Upsampling(), [2, 3, 8, 8], description='Resize: refused'),
+    ]
+    with open(os.path.join(OUT, 'manifest.json'), 'w') as f:
+        json.dump({'torch': torch.__version__, 'models': good, 'refused': bad}, f, indent=2)
+        f.write('\n')
+
+
+if __name__ == '__main__':
+    main()

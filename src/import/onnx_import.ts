@@ -1,0 +1,193 @@
+// ONNX -> a trainable TensorFlow.js LayersModel. The graph is walked once in order;
+// each node is folded to a constant (constants.ts) or converted by its operator's
+// converter (registry.ts), NCHW values held as NHWC and weights transposed once. The
+// import always checks itself: the file runs in ONNX Runtime and the model in
+// TensorFlow.js on seeded inputs, and a model whose outputs differ beyond float32
+// round-off is refused.
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { checkOnnx, type OnnxCheck } from '../export/onnx_check.js';
+import type { OnnxInterface, OnnxTensorSpec } from '../io/onnx_interface.js';
+import { CONSTANT_FOLDS } from './constants.js';
+import { onnxSampleShape, tensorOf, type OpContext, type TensorValue, type Value } from './context.js';
+import { attributes, inferenceVersion, OnnxImportError, parseOnnx, type Constant, type OnnxNode, type ParsedOnnx } from './onnx_model.js';
+import { OP_CONVERTERS, supportedOnnxOps, UNSUPPORTED_HINTS } from './registry.js';
+
+export { OnnxImportError } from './onnx_model.js';
+
+export interface ImportedOnnx {
+  model: tfl.LayersModel;
+  interface: OnnxInterface;
+  opset: number;
+  producer: string;
+  /** exported in training mode: checked against the file run in inference mode (running statistics, no dropout) */
+  trainingMode: boolean;
+  /** ONNX Runtime on the file against TensorFlow.js on the model */
+  check: OnnxCheck;
+}
+
+const layerName = (s: string) => s.replace(/[^A-Za-z0-9_]+/g, '_').replace(/^_+|_+$/g, '') || 'node';
+
+function graphInput(spec: { name: string; shape: number[] }, file: string): TensorValue {
+  const [, ...sample] = spec.shape;
+  if (sample.some((d) => d <= 0)) {
+    throw new OnnxImportError(
+      `${file}: input '${spec.name}' has free dimensions [${spec.shape}]; export with a fixed size apart from the batch (dynamic_axes={'${spec.name}': {0: 'batch'}})`,
+    );
+  }
+  if (sample.length === 3) return tensorOf(tfl.input({ shape: [sample[1], sample[2], sample[0]], name: layerName(spec.name) }), 'nchw');
+  if (sample.length === 1) return tensorOf(tfl.input({ shape: sample, name: layerName(spec.name) }), 'flat');
+  throw new OnnxImportError(
+    `${file}: input '${spec.name}' has shape [${spec.shape}]; slimtrain imports (N, C, H, W) images and (N, F) features`,
+  );
+}
+
+function spec(name: string, v: TensorValue): OnnxTensorSpec {
+  return { name, shape: [-1, ...onnxSampleShape(v)], layout: v.layout };
+}
+
+/** The graph's values as they are computed, and who makes and reads each. */
+class GraphState {
+  readonly values = new Map<string, Value>();
+  readonly producers = new Map<string, OnnxNode>();
+  readonly consumers = new Map<string, OnnxNode[]>();
+  readonly absorbed = new Map<OnnxNode, Value[]>();
+  private readonly usedNames = new Set<string>();
+
+  constructor(
+    readonly parsed: ParsedOnnx,
+    readonly file: string,
+  ) {
+    for (const [name, c] of parsed.initializers) this.values.set(name, { kind: 'const', ...c });
+    for (const n of parsed.nodes) {
+      for (const o of n.outputs) this.producers.set(o, n);
+      for (const i of n.inputs) this.consumers.set(i, [...(this.consumers.get(i) ?? []), n]);
+    }
+  }
+
+  /** a layer name from the node's, unique in the model */
+  layerNameFor(node: OnnxNode, suffix: string): string {
+    let name = layerName(node.name) + suffix;
+    for (let k = 1; this.usedNames.has(name); k++) name = `${layerName(node.name)}${suffix}_${k}`;
+    this.usedNames.add(name);
+    return name;
+  }
+
+  /** Folds the node to a constant, or converts it with its operator's converter. */
+  convert(node: OnnxNode): Value[] {
+    const fail = (why: string): never => {
+      throw new OnnxImportError(`${this.file}: node '${node.name}' (${node.opType}): ${why}`);
+    };
+    const got = node.inputs.map((name) =>
+      name ? (this.values.get(name) ?? fail(`its input '${name}' is not computed before it`)) : undefined,
+    );
+    const attrs = attributes(node, this.file);
+    const fold = CONSTANT_FOLDS[node.opType];
+    if (fold && got.length > 0 && got.every((v) => v === undefined || v.kind === 'const')) {
+      return [{ kind: 'const', ...fold(got as (Constant | undefined)[], attrs, this.parsed.opset) }];
+    }
+    const convert = OP_CONVERTERS[node.opType];
+    if (!convert) {
+      fail(
+        `operator ${node.opType} is not supported. ${UNSUPPORTED_HINTS[node.opType] ?? 'Replace it in the model or export without it'}. ` +
+          `slimtrain imports ${supportedOnnxOps.join(', ')}`,
+      );
+    }
+    const context: OpContext = {
+      node,
+      attrs,
+      opset: this.parsed.opset,
+      value: (i) => got[i],
+      tensor: (i) => {
+        const v = got[i];
+        return v?.kind === 'tensor'
+          ? v
+          : fail(`input ${i} ('${node.inputs[i] ?? ''}') must be a computed tensor, not ${v ? 'a constant' : 'absent'}`);
+      },
+      constant: (i) => {
+        const v = got[i];
+        return v === undefined || v.kind === 'const' ? v : fail(`input ${i} ('${node.inputs[i]}') must be a stored constant`);
+      },
+      constantNamed: (name) => {
+        const v = this.values.get(name);
+        return v?.kind === 'const' ? v : undefined;
+      },
+      producer: (name) => this.producers.get(name),
+      consumers: (name) => this.consumers.get(name) ?? [],
+      absorb: (n, vs) => this.absorbed.set(n, vs),
+      apply: (make, ins, weights = [], suffix = '') => {
+        const layer = make(this.layerNameFor(node, suffix));
+        const out = layer.apply(Array.isArray(ins) ? ins.map((v) => v.t) : ins.t) as tfl.SymbolicTensor;
+        if (weights.length) layer.setWeights(weights);
+        return out;
+      },
+      fail,
+    };
+    const result = convert(context);
+    return Array.isArray(result) ? result : [result];
+  }
+}
+
+/** Builds the TensorFlow.js model of a parsed ONNX graph; `file` names it in errors. */
+export function buildFromOnnx(parsed: ParsedOnnx, file: string): { model: tfl.LayersModel; interface: OnnxInterface } {
+  const state = new GraphState(parsed, file);
+  const inputs = parsed.inputs.map((i) => graphInput(i, file));
+  parsed.inputs.forEach((i, k) => state.values.set(i.name, inputs[k]));
+  let built: { model: tfl.LayersModel; interface: OnnxInterface } | undefined;
+  // the weights handed to layers are copied into their variables; everything else made here is dropped
+  tf.tidy(() => {
+    for (const node of parsed.nodes) {
+      const outputs = state.absorbed.get(node) ?? state.convert(node);
+      outputs.forEach((v, k) => node.outputs[k] && state.values.set(node.outputs[k], v));
+    }
+    const outputs = parsed.outputs.map((o) => {
+      const v = state.values.get(o.name);
+      if (v?.kind !== 'tensor')
+        throw new OnnxImportError(`${file}: output '${o.name}' is ${v ? 'a constant' : 'not computed'}; nothing to train`);
+      return v;
+    });
+    const model = tfl.model({ inputs: inputs.map((v) => v.t), outputs: outputs.map((v) => v.t), name: layerName(basename(file, '.onnx')) });
+    const io = {
+      inputs: parsed.inputs.map((i, k) => ({ ...spec(i.name, inputs[k]), shape: i.shape })),
+      outputs: parsed.outputs.map((o, k) => spec(o.name, outputs[k])),
+    };
+    built = { model, interface: io };
+  });
+  return built!;
+}
+
+/**
+ * Imports an ONNX file (opsets 11-18, as torch.onnx.export writes it) and checks the
+ * result against ONNX Runtime; throws OnnxImportError naming the file and node on
+ * anything it cannot import exactly.
+ */
+export async function importOnnx(path: string, options: { tolerance?: number } = {}): Promise<ImportedOnnx> {
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(path);
+  } catch (e) {
+    throw new OnnxImportError(`cannot read ${path}: ${(e as Error).message.replace(/^[A-Z]+: /, '')}`);
+  }
+  const parsed = parseOnnx(bytes, path);
+  let built: ReturnType<typeof buildFromOnnx>;
+  try {
+    built = buildFromOnnx(parsed, path);
+  } catch (e) {
+    if (e instanceof OnnxImportError) throw e;
+    throw new OnnxImportError(`${path}: TensorFlow.js could not build the imported model (${(e as Error).message})`);
+  }
+  try {
+    const inference = inferenceVersion(bytes);
+    const check = await checkOnnx(built.model, inference ?? bytes, {
+      interface: built.interface,
+      samples: 2,
+      tolerance: options.tolerance,
+    });
+    return { ...built, opset: parsed.opset, producer: parsed.producer, trainingMode: inference !== undefined, check };
+  } catch (e) {
+    built.model.dispose();
+    throw new OnnxImportError(`${path}: the import does not compute what the file does: ${(e as Error).message}; nothing was imported`);
+  }
+}

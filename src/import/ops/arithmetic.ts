@@ -1,0 +1,78 @@
+// Add, Sub, Mul, Div. Two computed tensors: Add and Multiply layers (a pooled
+// (N, C, 1, 1) gate is reshaped to broadcast over the map); x * sigmoid(x) is SiLU
+// (Keras swish). A tensor and a constant: a scalar becomes a Rescaling, a
+// per-channel constant (normalisation inside the model) a 1x1 depthwise convolution.
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import type { Constant } from '../onnx_model.js';
+import { tensorLike, type OpContext, type OpConverter, type TensorValue } from '../context.js';
+
+type Op = 'Add' | 'Sub' | 'Mul' | 'Div';
+
+/** x (op) k for a scalar k, or k (op) x when `constFirst`, as scale * x + offset */
+function affine(c: OpContext, op: Op, k: number, constFirst: boolean): { scale: number; offset: number } {
+  if (op === 'Add') return { scale: 1, offset: k };
+  if (op === 'Mul') return { scale: k, offset: 0 };
+  if (op === 'Sub') return constFirst ? { scale: -1, offset: k } : { scale: 1, offset: -k };
+  if (constFirst) c.fail('dividing a constant by a tensor is not supported');
+  return { scale: 1 / k, offset: 0 };
+}
+
+function withConstant(c: OpContext, op: Op, x: TensorValue, k: Constant, constFirst: boolean): TensorValue {
+  const size = k.data.length;
+  if (size === 1) {
+    const { scale, offset } = affine(c, op, k.data[0], constFirst);
+    const t = c.apply((name) => tfl.layers.rescaling({ name, scale, offset }), x);
+    return tensorLike(x, t, { nonNegative: x.nonNegative && scale >= 0 && offset >= 0, producer: c.node });
+  }
+  const channels = x.t.shape.at(-1) as number;
+  const perChannel = x.layout === 'nchw' && size === channels && k.dims.filter((d) => d !== 1).length === 1 && k.dims.at(-3) === channels;
+  if (!perChannel) c.fail(`a constant of shape [${k.dims}] is supported only as a scalar or one value per channel ([C, 1, 1])`);
+  const scale = new Float32Array(size);
+  const offset = new Float32Array(size);
+  for (let i = 0; i < size; i++) ({ scale: scale[i], offset: offset[i] } = affine(c, op, k.data[i], constFirst));
+  const weights = [tf.tensor4d(scale, [1, 1, channels, 1]), tf.tensor1d(offset)];
+  const t = c.apply((name) => tfl.layers.depthwiseConv2d({ name, kernelSize: 1, useBias: true }), x, weights);
+  return tensorLike(x, t, { nonNegative: false, producer: c.node });
+}
+
+/** A pooled (N, C) gate as (N, 1, 1, C), so it broadcasts over an (N, H, W, C) map. */
+function broadcastable(c: OpContext, a: TensorValue, b: TensorValue): TensorValue {
+  if (a.layout !== 'nc11' || b.layout !== 'nchw') return a;
+  const t = c.apply((name) => tfl.layers.reshape({ name, targetShape: [1, 1, a.t.shape[1] as number] }), a, [], '_expand');
+  return { ...a, t, layout: 'nchw' };
+}
+
+const isSigmoidOf = (c: OpContext, gate: string, x: string) => {
+  const p = c.producer(gate);
+  return p?.opType === 'Sigmoid' && p.inputs[0] === x;
+};
+
+const binary =
+  (op: Op): OpConverter =>
+  (c) => {
+    const [a, b] = [c.value(0) ?? c.fail('it needs two inputs'), c.value(1) ?? c.fail('it needs two inputs')];
+    if (a.kind === 'const' && b.kind === 'tensor') return withConstant(c, op, b, a, true);
+    if (a.kind === 'tensor' && b.kind === 'const') return withConstant(c, op, a, b, false);
+    const [x, y] = [c.tensor(0), c.tensor(1)];
+    const [nx, ny] = c.node.inputs;
+    if (op === 'Mul' && (isSigmoidOf(c, ny, nx) || isSigmoidOf(c, nx, ny))) {
+      const input = isSigmoidOf(c, ny, nx) ? x : y;
+      const t = c.apply((name) => tfl.layers.activation({ name, activation: 'swish' }), input);
+      return tensorLike(input, t, { nonNegative: false, producer: c.node });
+    }
+    if (op !== 'Add' && op !== 'Mul') c.fail(`${op} of two computed tensors is not supported`);
+    const [p, q] = [broadcastable(c, x, y), broadcastable(c, y, x)];
+    if (p.layout !== q.layout) c.fail(`its inputs have different layouts (${p.layout}, ${q.layout})`);
+    const make = (name: string) => (op === 'Add' ? tfl.layers.add({ name }) : tfl.layers.multiply({ name }));
+    const t = c.apply(make, [p, q]);
+    const nonNegative = Boolean(p.nonNegative && q.nonNegative);
+    return tensorLike(p.t.shape.length >= q.t.shape.length ? p : q, t, { nonNegative, producer: c.node });
+  };
+
+export const arithmeticOps: Record<string, OpConverter> = {
+  Add: binary('Add'),
+  Sub: binary('Sub'),
+  Mul: binary('Mul'),
+  Div: binary('Div'),
+};

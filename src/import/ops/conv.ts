@@ -1,0 +1,92 @@
+// Conv: plain -> Conv2D, depthwise (group = input channels) -> DepthwiseConv2D; a
+// 1x1 convolution of a globally pooled (N, C, 1, 1) value (a squeeze-and-excitation
+// gate) -> Dense. ONNX's explicit pads become TensorFlow's 'same' where they agree,
+// else a ZeroPadding2D in front of a 'valid' convolution.
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { pads as tfSamePads } from '../../export/onnx_builder.js';
+import { tensorOf, type OpContext, type OpConverter, type TensorValue } from '../context.js';
+
+/** ONNX [top, left, bottom, right] pads of a sliding window over x (attribute `pads` or `auto_pad`). */
+export function windowPads(c: OpContext, x: TensorValue, kernel: number[], strides: number[], dilations: number[]): number[] {
+  const [h, w] = x.t.shape.slice(1, 3) as number[];
+  const autoPad = c.attrs.string('auto_pad', 'NOTSET');
+  if (autoPad === 'VALID') return [0, 0, 0, 0];
+  if (autoPad === 'SAME_UPPER') return tfSamePads(h, w, kernel, strides, dilations, 'same');
+  if (autoPad === 'SAME_LOWER') {
+    const [t, l, b, r] = tfSamePads(h, w, kernel, strides, dilations, 'same');
+    return [b, r, t, l];
+  }
+  const p = c.attrs.ints('pads', [0, 0, 0, 0]);
+  if (p.length !== 4) c.fail(`pads [${p}] are not those of a 2-D window`);
+  if (p.some((v) => v < 0)) c.fail(`negative pads [${p}] (cropping) are not supported`);
+  return [p[0], p[1], p[2], p[3]];
+}
+
+/** x with [top, left, bottom, right] zeros around each map (ZeroPadding2D) */
+export function zeroPadded(c: OpContext, x: TensorValue, [t, l, b, r]: number[], suffix = ''): TensorValue {
+  const padding: [[number, number], [number, number]] = [
+    [t, b],
+    [l, r],
+  ];
+  return { ...x, t: c.apply((name) => tfl.layers.zeroPadding2d({ name, padding }), x, [], suffix), producer: c.node };
+}
+
+/** TensorFlow's padding for `pads`: 'same' or 'valid', with a ZeroPadding2D first when neither matches. */
+export function spatialPadding(c: OpContext, x: TensorValue, pads: number[], kernel: number[], strides: number[], dilations: number[]) {
+  const [h, w] = x.t.shape.slice(1, 3) as number[];
+  if (pads.every((p) => p === 0)) return { x, padding: 'valid' as const };
+  if (tfSamePads(h, w, kernel, strides, dilations, 'same').every((p, i) => p === pads[i])) return { x, padding: 'same' as const };
+  return { x: zeroPadded(c, x, pads, '_pad'), padding: 'valid' as const };
+}
+
+const conv: OpConverter = (c) => {
+  const x = c.tensor(0);
+  const w = c.constant(1) ?? c.fail('the weights are computed, not stored');
+  const bias = c.constant(2);
+  const [out, inPerGroup, kh, kw] = w.dims;
+  if (w.dims.length !== 4) c.fail(`only 2-D convolutions are supported (weights [${w.dims}])`);
+  const group = c.attrs.int('group', 1);
+  const strides = c.attrs.ints('strides', [1, 1]) as [number, number];
+  const dilations = c.attrs.ints('dilations', [1, 1]) as [number, number];
+  const weights = tf.tensor(w.data, w.dims, 'float32');
+  const biasWeights = bias ? [tf.tensor(bias.data, [out], 'float32')] : [];
+  const useBias = bias !== undefined;
+
+  if (x.layout === 'nc11') {
+    if (kh !== 1 || kw !== 1 || group !== 1) c.fail('a convolution of a globally pooled value must be 1x1 and not grouped');
+    const kernel = tf.transpose(tf.reshape(weights, [out, inPerGroup]));
+    const t = c.apply((name) => tfl.layers.dense({ name, units: out, useBias }), x, [kernel, ...biasWeights]);
+    return tensorOf(t, 'nc11', { producer: c.node });
+  }
+  if (x.layout !== 'nchw') c.fail('the input is not an image-shaped (N, C, H, W) tensor');
+  if (strides.some((s) => s > 1) && dilations.some((d) => d > 1)) {
+    c.fail(`strides [${strides}] with dilations [${dilations}]: TensorFlow.js convolutions take one or the other`);
+  }
+  const channels = x.t.shape[3] as number;
+  const kernel: [number, number] = [kh, kw];
+  const padded = spatialPadding(c, x, windowPads(c, x, kernel, strides, dilations), kernel, strides, dilations);
+  const common = { kernelSize: kernel, strides, dilationRate: dilations, padding: padded.padding, useBias };
+  if (group === 1) {
+    const t = c.apply((name) => tfl.layers.conv2d({ name, filters: out, ...common }), padded.x, [
+      tf.transpose(weights, [2, 3, 1, 0]),
+      ...biasWeights,
+    ]);
+    return tensorOf(t, 'nchw', { producer: c.node });
+  }
+  if (group === channels && inPerGroup === 1) {
+    const multiplier = out / channels;
+    const kernelTf = tf.transpose(tf.reshape(weights, [channels, multiplier, kh, kw]), [2, 3, 0, 1]);
+    const t = c.apply((name) => tfl.layers.depthwiseConv2d({ name, depthMultiplier: multiplier, ...common }), padded.x, [
+      kernelTf,
+      ...biasWeights,
+    ]);
+    return tensorOf(t, 'nchw', { producer: c.node });
+  }
+  return c.fail(
+    `grouped convolution (group=${group} over ${channels} channels) is not supported: TensorFlow.js has plain and depthwise convolutions only. ` +
+      'Split it into separate convolutions joined by a Concat, or use groups=1 or groups=in_channels',
+  );
+};
+
+export const convOps: Record<string, OpConverter> = { Conv: conv };

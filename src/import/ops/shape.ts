@@ -1,0 +1,107 @@
+// Layout-only operators: Flatten and Reshape to (N, -1), channel Concat, Pad with
+// zeros, Dropout, Identity; Shape and Constant give constants for the folding in
+// constants.ts.
+import * as tfl from '@tensorflow/tfjs-layers';
+import { zeroPadded } from './conv.js';
+import { onnxSampleShape, tensorLike, tensorOf, type OpContext, type OpConverter, type TensorValue, type Value } from '../context.js';
+
+/** (N, C, H, W) -> (N, C*H*W): a flattened map remembers [C, H, W] so the next Gemm can reorder its rows. */
+function flatten(c: OpContext, x: TensorValue): TensorValue {
+  if (x.layout === 'flat') return x;
+  if (x.layout === 'nc11') return { ...x, layout: 'flat' };
+  const [channels, h, w] = onnxSampleShape(x);
+  const t = c.apply((name) => tfl.layers.flatten({ name }), x);
+  return tensorOf(t, 'flat', { nonNegative: x.nonNegative, flatFrom: h * w > 1 ? [channels, h, w] : undefined, producer: c.node });
+}
+
+const flattenOp: OpConverter = (c) => {
+  if (c.attrs.int('axis', 1) !== 1)
+    c.fail(`Flatten at axis ${c.attrs.int('axis', 1)} is not supported; at axis 1 (keeping the batch) it is`);
+  return flatten(c, c.tensor(0));
+};
+
+const reshape: OpConverter = (c) => {
+  const x = c.tensor(0);
+  const target = Array.from((c.constant(1) ?? c.fail('its target shape is computed from values, not shapes')).data);
+  const sample = onnxSampleShape(x);
+  const size = sample.reduce((a, b) => a * b, 1);
+  // the batch: taken from the input (NaN from Shape, 0 = copy) or the exported batch size
+  const rest = target.slice(1).map((d, i) => (d === 0 ? sample[i] : d));
+  if (rest.some(Number.isNaN)) c.fail('its target shape depends on the batch size beyond the first axis');
+  const known = rest.filter((d) => d !== -1).reduce((a, b) => a * b, 1);
+  const dims = rest.map((d) => (d === -1 ? size / known : d));
+  if (dims.length === 1 && dims[0] === size) return flatten(c, x);
+  if (dims.join() === sample.join()) return x;
+  if (x.layout === 'flat' && !x.flatFrom && dims.length === 3 && dims[1] === 1 && dims[2] === 1) return { ...x, layout: 'nc11' };
+  return c.fail(`reshaping [${sample}] to [${dims}] (per sample) is not supported; flattening to (N, -1) is`);
+};
+
+const concat: OpConverter = (c) => {
+  const xs = c.node.inputs.map((_, i) => c.tensor(i));
+  const rank = xs[0].layout === 'flat' ? 2 : 4;
+  const axis = (c.attrs.int('axis', 1) + rank) % rank;
+  if (axis !== 1) c.fail(`Concat along axis ${axis} is not supported; along the channels (axis 1) it is`);
+  if (xs.some((x) => x.layout !== xs[0].layout || x.flatFrom)) c.fail('its inputs differ in layout or are flattened maps');
+  const t = c.apply((name) => tfl.layers.concatenate({ name, axis: -1 }), xs);
+  return tensorLike(xs[0], t, { nonNegative: xs.every((x) => x.nonNegative), producer: c.node });
+};
+
+const pad: OpConverter = (c) => {
+  const x = c.tensor(0);
+  if (c.attrs.string('mode', 'constant') !== 'constant')
+    c.fail(`Pad in mode '${c.attrs.string('mode', '')}' is not supported; zero padding is`);
+  const pads = c.node.inputs[1] ? Array.from(c.constant(1)!.data) : c.attrs.ints('pads', []);
+  const value = c.node.inputs[2] ? c.constant(2)!.data[0] : c.attrs.float('value', 0);
+  if (x.layout !== 'nchw' || pads.length !== 8) c.fail('only padding of an image-shaped (N, C, H, W) tensor is supported');
+  const [n0, c0, t, l, n1, c1, b, r] = pads;
+  if (n0 || c0 || n1 || c1 || value !== 0) c.fail(`pads [${pads}] with value ${value}: only zero padding of height and width is supported`);
+  if ([t, l, b, r].some((p) => p < 0)) c.fail(`negative pads [${pads}] (cropping) are not supported`);
+  return zeroPadded(c, x, [t, l, b, r]);
+};
+
+const dropout: OpConverter = (c) => {
+  const x = c.tensor(0);
+  const ratio = c.node.inputs[1] ? c.constant(1)!.data[0] : c.attrs.float('ratio', 0.5);
+  if (c.node.outputs[1] && c.consumers(c.node.outputs[1]).length) c.fail('its mask output is read by other nodes');
+  if (!(ratio > 0)) return x;
+  return tensorLike(
+    x,
+    c.apply((name) => tfl.layers.dropout({ name, rate: ratio }), x),
+    { producer: c.node },
+  );
+};
+
+/** Shape of a computed tensor, in ONNX's NCHW order; the batch is unknown here (NaN). */
+const shape: OpConverter = (c) => {
+  const dims = [NaN, ...onnxSampleShape(c.tensor(0))];
+  const end = c.attrs.has('end') ? c.attrs.int('end', dims.length) : dims.length;
+  const data = dims.slice(c.attrs.int('start', 0), end);
+  return { kind: 'const', dims: [data.length], data };
+};
+
+const constant: OpConverter = (c) => {
+  const t = c.attrs.tensor('value');
+  if (t) return { kind: 'const', ...t };
+  if (c.attrs.has('value_float')) return { kind: 'const', dims: [], data: Float32Array.of(c.attrs.float('value_float', 0)) };
+  if (c.attrs.has('value_floats'))
+    return { kind: 'const', dims: [], data: Float32Array.from(c.node.attrs.get('value_floats')!.floats ?? []) };
+  if (c.attrs.has('value_int')) return { kind: 'const', dims: [], data: [c.attrs.int('value_int', 0)] };
+  if (c.attrs.has('value_ints')) {
+    const data = c.attrs.ints('value_ints', []);
+    return { kind: 'const', dims: [data.length], data };
+  }
+  return c.fail('its value is of a kind slimtrain does not read (sparse or string)');
+};
+
+const identity: OpConverter = (c): Value => c.value(0) ?? c.fail('it has no input');
+
+export const shapeOps: Record<string, OpConverter> = {
+  Flatten: flattenOp,
+  Reshape: reshape,
+  Concat: concat,
+  Pad: pad,
+  Dropout: dropout,
+  Shape: shape,
+  Constant: constant,
+  Identity: identity,
+};

@@ -1,0 +1,40 @@
+// The interface of an imported ONNX model: its input and output names and shapes in
+// ONNX's layout, which a slim model exported back to ONNX keeps so it drops in where
+// the original ran. Also the moves between that layout and TensorFlow.js's.
+import * as tf from '@tensorflow/tfjs-core';
+
+/**
+ * How a TensorFlow.js tensor stands for an ONNX one: NHWC for (N, C, H, W); (N, C)
+ * for (N, C, 1, 1); 'flat': the same values in the same order.
+ */
+export type OnnxLayout = 'nchw' | 'nc11' | 'flat';
+
+export interface OnnxTensorSpec {
+  name: string;
+  /** ONNX dimensions; the batch is -1 when it is free */
+  shape: number[];
+  layout: OnnxLayout;
+}
+
+export interface OnnxInterface {
+  inputs: OnnxTensorSpec[];
+  outputs: OnnxTensorSpec[];
+}
+
+/** ONNX-layout values of `spec` (batch first) as the TensorFlow.js tensor they stand for. */
+export function fromOnnxLayout(data: Float32Array, dims: number[], spec: OnnxTensorSpec): tf.Tensor {
+  return tf.tidy(() => {
+    const t = tf.tensor(data, dims, 'float32');
+    if (spec.layout === 'flat') return t;
+    return spec.layout === 'nc11' ? tf.reshape(t, [dims[0], dims[1]]) : tf.transpose(t, [0, 2, 3, 1]);
+  });
+}
+
+/** A TensorFlow.js tensor's values in the ONNX layout of `spec`. */
+export function toOnnxLayout(t: tf.Tensor, spec: OnnxTensorSpec): Float32Array {
+  if (spec.layout !== 'nchw') return Float32Array.from(t.dataSync());
+  return tf.tidy(() => Float32Array.from(tf.transpose(t, [0, 3, 1, 2]).dataSync()));
+}
+
+/** The ONNX dims of `spec` for a batch of `n`. */
+export const onnxDims = (spec: OnnxTensorSpec, n: number) => [n, ...spec.shape.slice(1)];
