@@ -472,3 +472,99 @@ test('DHSPG with a MACs target chooses groups until their MACs reach the target,
   tf.dispose([X, y, w]);
   opt.dispose();
 });
+
+test('HESSO fades each period’s least important groups linearly to exactly zero: (P - t) / P of their size after t of P steps', () => {
+  // no gradient: only the fading moves the weights; group g holds the value (g + 1) / 10, so magnitude orders them
+  const w = tf.variable(tf.tensor1d(Float32Array.from({ length: P }, (_, i) => (Math.floor(i / SIZE) + 1) / 10)), true, 'w');
+  const initial = Float32Array.from(w.dataSync());
+  const opt = createSparseOptimizer(new GroupIndex(spec, new Map([['w', [P]]])), {
+    method: 'hesso',
+    lambda: 0,
+    target: { kind: 'groups', fraction: 0.4 },
+    pruneStart: 2,
+    pruneEnd: 22,
+    prunePeriods: 2,
+    momentum: 0,
+  });
+  const groupValue = (g: number) => w.dataSync()[g * SIZE];
+  for (let s = 0; s < 30; s++) {
+    // the optimizer takes the gradient it is given: a fresh zero each step
+    opt.step([w], [tf.zeros([P])], 0.1);
+    const done = s + 1;
+    // period 1 is steps 2-11 (groups 0 and 1), period 2 steps 12-21 (groups 2 and 3)
+    const faded = (first: number) => Math.min(10, Math.max(0, done - first));
+    for (const [g, first] of [
+      [0, 2],
+      [1, 2],
+      [2, 12],
+      [3, 12],
+    ]) {
+      assert.ok(
+        Math.abs(groupValue(g) - (initial[g * SIZE] * (10 - faded(first))) / 10) < 1e-6,
+        `step ${done}: group ${g} = ${groupValue(g)}`,
+      );
+    }
+    for (let g = 4; g < GROUPS; g++) assert.equal(groupValue(g), initial[g * SIZE]);
+  }
+  assert.deepEqual(zeroGroupsOf(w.dataSync()), [0, 1, 2, 3]);
+  assert.throws(
+    () =>
+      createSparseOptimizer(new GroupIndex(spec, new Map([['w', [P]]])), {
+        method: 'hesso',
+        lambda: 0,
+        target: { kind: 'groups', fraction: 0.5 },
+        pruneStart: 5,
+        pruneEnd: 6,
+        prunePeriods: 2,
+      }),
+    /hesso needs at least one step per pruning period/,
+  );
+  w.dispose();
+  opt.dispose();
+});
+
+test('HESSO on logistic regression: the target sparsity exactly, zero groups stay zero, and a saved state resumes the same run', () => {
+  const p = makeProblem(3);
+  const X = tf.tensor2d(Float32Array.from(p.X), [N, P]);
+  const y = tf.tensor1d(Float32Array.from(p.y));
+  const config: SparseConfig = {
+    method: 'hesso',
+    lambda: 0,
+    target: { kind: 'groups', fraction: 0.6 },
+    pruneStart: 5,
+    pruneEnd: 35,
+    prunePeriods: 3,
+    momentum: 0.9,
+  };
+  const make = () => createSparseOptimizer(new GroupIndex(spec, new Map([['w', [P]]])), config);
+  const stepOn = logisticStep(X, y);
+  const straight = tf.variable(tf.zeros([P]), true, 'w');
+  const a = make();
+  let zeroAt35: number[] = [];
+  for (let s = 0; s < 50; s++) {
+    stepOn(a, straight, s);
+    if (s + 1 === 35) zeroAt35 = zeroGroupsOf(straight.dataSync());
+  }
+  const expected = Array.from(straight.dataSync());
+  assert.equal(zeroAt35.length, 6);
+  assert.deepEqual(zeroGroupsOf(expected), zeroAt35);
+  // the signal groups 0-3 are the important ones
+  assert.ok(
+    zeroAt35.every((g) => g >= TRUE_GROUPS),
+    `removed ${zeroAt35}`,
+  );
+  a.dispose();
+  straight.dispose();
+
+  const resumed = tf.variable(tf.zeros([P]), true, 'w');
+  const b = make();
+  for (let s = 0; s < 20; s++) stepOn(b, resumed, s);
+  const state = JSON.parse(JSON.stringify(b.getState()));
+  b.dispose();
+  const c = make();
+  c.setState(state, [resumed]);
+  for (let s = 20; s < 50; s++) stepOn(c, resumed, s);
+  assert.deepEqual(Array.from(resumed.dataSync()), expected);
+  tf.dispose([X, y, resumed]);
+  c.dispose();
+});

@@ -6,7 +6,7 @@
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { subsetSplits } from '../data/datasets.js';
 import { predictRemoval, zeroInvariantGroups, type ChannelGroup, type Partition } from '../graph/groups.js';
-import { groupLayerIds, removalOrder, takeUntil, type Allocation } from '../optim/allocation.js';
+import { groupLayerIds, keptFloors, removalOrder, takeUntil, type Allocation } from '../optim/allocation.js';
 import { l1Magnitudes } from '../optim/importance.js';
 import { countModel } from '../metrics/count.js';
 import { constructSlimModel } from '../slim/construct.js';
@@ -54,10 +54,11 @@ export function chooseByMagnitude(
   allocation: Allocation = 'uniform',
 ): ChannelGroup[] {
   const prunable = partition.groups.filter((g) => g.prunable);
+  const layers = groupLayerIds(prunable);
   const order = removalOrder(
     prunable.map((_, i) => i),
     magnitudes.map((m) => -m),
-    { allocation, layers: groupLayerIds(prunable) },
+    { allocation, layers, minKept: keptFloors(prunable, layers) },
   );
   const goal = macs * (1 - 1 / ratio);
   const picked = takeUntil(

@@ -5,9 +5,10 @@ import { batchCount } from '../data/batches.js';
 import type { DataSplits } from '../data/datasets.js';
 import { predictRemoval, zeroInvariantGroups, type Partition } from '../graph/groups.js';
 import { countModel } from '../metrics/count.js';
-import { groupLayerIds } from '../optim/allocation.js';
+import { groupLayerIds, keptFloors } from '../optim/allocation.js';
 import { GroupIndex } from '../optim/group_index.js';
 import { createSparseOptimizer, type GroupStats, type PruneTarget, type SparseConfig, type SparseMethod } from '../optim/sparse.js';
+import type { ChoiceSettings } from '../optim/target.js';
 import { evaluate, train, trainableVariables, type TrainConfig } from '../train/loop.js';
 import type { Checkpointing } from '../train/checkpoint.js';
 import type { EvalResult, TrainCallbacks } from '../train/metrics.js';
@@ -44,6 +45,7 @@ const METHOD_SETTINGS = {
     'prunePeriods',
     'allocation',
   ],
+  hesso: ['targetSparsity', 'targetMacsRatio', 'pruneStartEpoch', 'pruneEndEpoch', 'prunePeriods', 'allocation'],
 } as const satisfies Record<SparseMethod, readonly (keyof CompressJob)[]>;
 
 /** The method settings `job` gives that its method does not read: each would silently do nothing. */
@@ -60,8 +62,8 @@ export function settingsIgnoredBy(job: CompressJob): (keyof CompressJob)[] {
  * refuses them with settingsIgnoredBy.
  */
 export function checkCompressJob(job: CompressJob, nameOf: (setting: keyof CompressJob) => string = (k) => k): void {
-  if (job.method === 'dhspg' && job.targetSparsity === undefined && job.targetMacsRatio === undefined) {
-    throw new Error(`${nameOf('method')} dhspg needs ${nameOf('targetSparsity')} or ${nameOf('targetMacsRatio')}`);
+  if ((job.method === 'dhspg' || job.method === 'hesso') && job.targetSparsity === undefined && job.targetMacsRatio === undefined) {
+    throw new Error(`${nameOf('method')} ${job.method} needs ${nameOf('targetSparsity')} or ${nameOf('targetMacsRatio')}`);
   }
   if (job.targetSparsity !== undefined && job.targetMacsRatio !== undefined) {
     throw new Error(`give ${nameOf('targetSparsity')} or ${nameOf('targetMacsRatio')}, not both`);
@@ -93,6 +95,25 @@ export function sparseConfig(job: CompressJob, partition: Partition, totalMacs: 
         ? undefined
         : macsWeights(groupMacs, job.weighting === 'sqrt-macs' ? 0.5 : 1),
   };
+  // the target-driven methods: what to remove, and how the choice is allocated
+  const choice = (): ChoiceSettings => {
+    const target: PruneTarget =
+      job.targetMacsRatio !== undefined
+        ? {
+            kind: 'macs',
+            fraction: 1 - 1 / job.targetMacsRatio,
+            groupMacs,
+            totalMacs,
+            removedMacs: (ids) =>
+              predictRemoval(
+                partition.graph,
+                ids.map((i) => prunable[i]),
+              ).macs,
+          }
+        : { kind: 'groups', fraction: job.targetSparsity ?? NaN };
+    const layers = groupLayerIds(prunable);
+    return { target, allocation: job.allocation, groupLayers: layers, minKept: keptFloors(prunable, layers) };
+  };
   const penaltyEnd = job.penaltyEndEpoch === undefined ? undefined : at(job.penaltyEndEpoch);
   const secondStage = at(job.switchEpoch ?? job.epochs / 4);
   switch (job.method) {
@@ -104,34 +125,27 @@ export function sparseConfig(job: CompressJob, partition: Partition, totalMacs: 
       return { method: 'obproxsg', ...common, orthantStart: secondStage };
     case 'dhspg': {
       const pruneStart = job.pruneStartEpoch ?? job.epochs / 40;
-      const target: PruneTarget =
-        job.targetMacsRatio !== undefined
-          ? {
-              kind: 'macs',
-              fraction: 1 - 1 / job.targetMacsRatio,
-              groupMacs,
-              totalMacs,
-              removedMacs: (ids) =>
-                predictRemoval(
-                  partition.graph,
-                  ids.map((i) => prunable[i]),
-                ).macs,
-            }
-          : { kind: 'groups', fraction: job.targetSparsity ?? NaN };
       return {
         method: 'dhspg',
         ...common,
-        target,
+        ...choice(),
         epsilon: job.epsilon,
         pruneStart: at(pruneStart),
         // projections start with the pruning unless told otherwise
         projectionStart: at(job.switchEpoch ?? pruneStart),
         pruneEnd: at(job.pruneEndEpoch ?? job.epochs * 0.15),
         prunePeriods: job.prunePeriods,
-        allocation: job.allocation,
-        groupLayers: groupLayerIds(prunable),
       };
     }
+    case 'hesso':
+      return {
+        method: 'hesso',
+        ...common,
+        ...choice(),
+        pruneStart: at(job.pruneStartEpoch ?? job.epochs / 40),
+        pruneEnd: at(job.pruneEndEpoch ?? job.epochs * 0.15),
+        prunePeriods: job.prunePeriods,
+      };
   }
 }
 

@@ -8,6 +8,17 @@ import type { ChannelGroup } from '../graph/groups.js';
 export const allocations = ['global', 'uniform'] as const;
 export type Allocation = (typeof allocations)[number];
 
+/**
+ * The share of its channels a tied family (channels joined across layers: a ResNet
+ * stage's residual stream) always keeps. Removing one of its channels removes it from
+ * every block of the stage at once, and the MACs that saves make such groups the
+ * first choice of any compute-driven order: without a floor the stream of a stage
+ * goes down to one or two channels and the network collapses (docs/DESIGN.md,
+ * "Tied families").
+ */
+export const TIED_FAMILY_FLOOR = 0.5;
+export const LAYER_FLOOR = 0.25;
+
 /** A number per group naming the layers whose channels it removes: groups of one layer share it. */
 export function groupLayerIds(groups: readonly ChannelGroup[]): number[] {
   const ids = new Map<string, number>();
@@ -18,10 +29,27 @@ export function groupLayerIds(groups: readonly ChannelGroup[]): number[] {
   });
 }
 
+/**
+ * How many groups each layer (groupLayerIds) keeps at the least: one for a single
+ * layer (a layer with no channel left would cut the network), TIED_FAMILY_FLOOR of
+ * them for a tied family.
+ */
+export function keptFloors(groups: readonly ChannelGroup[], layers: ArrayLike<number>, tiedFloor = TIED_FAMILY_FLOOR): Map<number, number> {
+  const size = new Map<number, number>();
+  const tied = new Set<number>();
+  groups.forEach((g, i) => {
+    size.set(layers[i], (size.get(layers[i]) ?? 0) + 1);
+    if (new Set(g.channels.map((c) => c.layer)).size > 1) tied.add(layers[i]);
+  });
+  return new Map([...size].map(([layer, n]) => [layer, Math.max(1, Math.ceil((tied.has(layer) ? tiedFloor : LAYER_FLOOR) * n))]));
+}
+
 export interface RemovalOrderOptions {
   allocation: Allocation;
   /** the layer of every group (groupLayerIds); without it 'uniform' cannot work and no layer is protected */
   layers?: ArrayLike<number>;
+  /** groups each layer keeps at the least (keptFloors; default 1) */
+  minKept?: ReadonlyMap<number, number>;
   /** groups already removed (1) */
   removed?: ArrayLike<number>;
 }
@@ -29,8 +57,8 @@ export interface RemovalOrderOptions {
 /**
  * `candidates` in the order to remove them: highest `priority` first, ties by group
  * number. 'uniform' orders first by the fraction of its layer each removal would
- * reach. Given the layers, a layer's last group is never offered: a layer with no
- * channel left would cut the network.
+ * reach. Given the layers, a layer's last group (or the floor `minKept` sets) is
+ * never offered: a layer with no channel left would cut the network.
  */
 export function removalOrder(candidates: readonly number[], priority: ArrayLike<number>, options: RemovalOrderOptions): number[] {
   let order = [...candidates].sort((a, b) => priority[b] - priority[a] || a - b);
@@ -46,11 +74,14 @@ export function removalOrder(candidates: readonly number[], priority: ArrayLike<
     if (options.removed?.[g]) taken.set(layers[g], (taken.get(layers[g]) ?? 0) + 1);
   }
   const reach = new Map<number, number>();
+  const allowed = new Set<number>();
   for (const g of order) {
-    taken.set(layers[g], (taken.get(layers[g]) ?? 0) + 1);
-    reach.set(g, taken.get(layers[g])! / size.get(layers[g])!);
+    const layer = layers[g];
+    taken.set(layer, (taken.get(layer) ?? 0) + 1);
+    reach.set(g, taken.get(layer)! / size.get(layer)!);
+    if (taken.get(layer)! <= size.get(layer)! - (options.minKept?.get(layer) ?? 1)) allowed.add(g);
   }
-  order = order.filter((g) => reach.get(g)! < 1);
+  order = order.filter((g) => allowed.has(g));
   if (options.allocation === 'uniform') {
     order = order
       .map((g, i) => [g, i] as const)

@@ -36,9 +36,9 @@ const define = () =>
     .addOption(new Option('--optimizer <name>', 'sparse optimizer').choices(sparseMethods).default('hspg' as const))
     .addOption(new Option('--lambda <l>', 'group-lasso weight (l1 weight for obproxsg)').argParser(number('non-negative')).default(1e-3))
     .addOption(new Option('--epsilon <e>', 'hspg, dhspg: half-space threshold in [0, 1) (default 0)').argParser(number('fraction')))
-    .addOption(new Option('--target-sparsity <s>', 'dhspg: fraction of groups to remove, in [0, 1)').argParser(number('fraction')))
+    .addOption(new Option('--target-sparsity <s>', 'dhspg, hesso: fraction of groups to remove, in [0, 1)').argParser(number('fraction')))
     .addOption(
-      new Option('--target-macs-ratio <r>', 'dhspg: dense MACs / slim MACs to aim for (instead of --target-sparsity)').argParser(
+      new Option('--target-macs-ratio <r>', 'dhspg, hesso: dense MACs / slim MACs to aim for (instead of --target-sparsity)').argParser(
         number('positive'),
       ),
     )
@@ -55,25 +55,25 @@ const define = () =>
       ),
     )
     .addOption(
-      new Option('--prune-start <e>', 'dhspg: epoch at which the groups to remove are chosen (default: epochs/40)').argParser(
+      new Option('--prune-start <e>', 'dhspg, hesso: epoch at which the groups to remove are first chosen (default: epochs/40)').argParser(
         number('non-negative'),
       ),
     )
     .addOption(
-      new Option('--prune-end <e>', 'dhspg: epoch by which the chosen groups are zero (default: 15% of the epochs)').argParser(
+      new Option('--prune-end <e>', 'dhspg, hesso: epoch by which the chosen groups are zero (default: 15% of the epochs)').argParser(
         number('non-negative'),
       ),
     )
     .addOption(
       new Option(
         '--allocation <a>',
-        "dhspg: 'global' (default) ranks all groups together, 'uniform' removes the same fraction of every layer",
+        "dhspg, hesso: 'global' (default) ranks all groups together, 'uniform' removes the same fraction of every layer",
       ).choices(allocations),
     )
     .addOption(
       new Option(
         '--prune-periods <n>',
-        'dhspg: split the pruning into N periods, each choosing and removing its share of the target (default 1)',
+        'dhspg, hesso: split the pruning into N periods, each choosing and removing its share of the target (default 1)',
       ).argParser(number('positive', true)),
     )
     .addOption(options.freeze())

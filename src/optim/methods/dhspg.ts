@@ -5,31 +5,16 @@
 // The rest train without a penalty. With several pruning periods, each period
 // re-scores the groups still alive and takes its share of the target.
 import * as tf from '@tensorflow/tfjs-core';
-import { removalOrder, takeUntil, type Allocation } from '../allocation.js';
 import type { GroupIndex } from '../group_index.js';
 import type { Tensors, Variables } from '../group_ops.js';
 import { redundancyScores } from '../importance.js';
 import type { OptimizerState } from '../optimizer.js';
 import { checkPerGroup, SparseOptimizer, type SparseCommon, type SparseState } from '../sparse_optimizer.js';
+import { checkTarget, chooseTowardsTarget, type ChoiceSettings } from '../target.js';
 import { checkEpsilon } from './hspg.js';
 
-/** What to remove: a fraction of the groups, or of the MACs. */
-export type PruneTarget =
-  | { kind: 'groups'; fraction: number }
-  | {
-      kind: 'macs';
-      /** of totalMacs, in (0, 1) */
-      fraction: number;
-      /** what each group saves alone */
-      groupMacs: ArrayLike<number>;
-      totalMacs: number;
-      /** the exact joint saving of removing these groups together */
-      removedMacs: (groups: readonly number[]) => number;
-    };
-
-export interface DhspgConfig extends SparseCommon {
+export interface DhspgConfig extends SparseCommon, ChoiceSettings {
   method: 'dhspg';
-  target: PruneTarget;
   /** half-space threshold in [0, 1) (default 0) */
   epsilon?: number;
   /** the step at which the penalised groups are chosen (default 0) */
@@ -40,10 +25,6 @@ export interface DhspgConfig extends SparseCommon {
   pruneEnd?: number;
   /** split [pruneStart, pruneEnd) into this many periods (default 1) */
   prunePeriods?: number;
-  /** default 'global' */
-  allocation?: Allocation;
-  /** the layer of every group (allocation.ts groupLayerIds); needed by 'uniform', and keeps every layer alive */
-  groupLayers?: ArrayLike<number>;
 }
 
 export interface DhspgState extends SparseState {
@@ -51,12 +32,6 @@ export interface DhspgState extends SparseState {
   penalised: number[] | null;
   /** the pruning periods whose groups have been chosen */
   periodsChosen?: number;
-}
-
-function checkTarget(target: PruneTarget): void {
-  const f = target.fraction;
-  if (target.kind === 'groups' && !(f >= 0 && f < 1)) throw new Error(`dhspg needs a target sparsity in [0, 1), got ${f}`);
-  if (target.kind === 'macs' && !(f > 0 && f < 1)) throw new Error(`the MACs fraction to remove must be in (0, 1), got ${f}`);
 }
 
 export class Dhspg extends SparseOptimizer {
@@ -71,7 +46,7 @@ export class Dhspg extends SparseOptimizer {
   ) {
     super(index, 'dhspg', config);
     this.epsilon = checkEpsilon(config.epsilon);
-    checkTarget(config.target);
+    checkTarget(config.target, 'dhspg');
     this.periods = config.prunePeriods ?? 1;
     if (!(Number.isInteger(this.periods) && this.periods >= 1))
       throw new Error(`the number of pruning periods must be a whole number >= 1, got ${this.periods}`);
@@ -145,34 +120,20 @@ export class Dhspg extends SparseOptimizer {
     });
   }
 
-  /** Beside the `chosen` groups, those to remove next until `share` of the target is met. */
+  /** Beside the `chosen` groups, those to remove next until `share` of the target is met, by redundancy. */
   private choosePenalised(x: Variables, d: Tensors, chosen: Uint8Array, share: number): Uint8Array {
-    const G = this.ops.groupCount;
     const norm = this.ops.norms(x);
-    const directionNorm = this.ops.norms(d);
-    const inner = this.ops.dots(x, d);
     // zero groups cost nothing to remove and come first; the others are scored among themselves
-    const candidates = [...norm.keys()].filter((g) => !chosen[g]);
-    const scored = candidates.filter((g) => norm[g] > 0);
-    const redundancy = redundancyScores(scored, { norm, directionNorm, inner, sizes: this.index.sizes });
-    const target = this.config.target;
-    // towards a MACs target, redundancy counts in proportion to the compute a group costs
-    const cost = (g: number) => (target.kind === 'macs' ? target.groupMacs[g] / (target.totalMacs / G) : 1);
-    const priority = new Float64Array(G).fill(Infinity);
-    for (const g of scored) priority[g] = redundancy.get(g)! * cost(g);
-    const order = removalOrder(candidates, priority, {
-      allocation: this.config.allocation ?? 'global',
-      layers: this.config.groupLayers,
-      removed: chosen,
+    const scored = [...norm.keys()].filter((g) => !chosen[g] && norm[g] > 0);
+    const redundancy = redundancyScores(scored, {
+      norm,
+      directionNorm: this.ops.norms(d),
+      inner: this.ops.dots(x, d),
+      sizes: this.index.sizes,
     });
-    const picked = [...chosen.keys()].filter((g) => chosen[g]);
-    const done =
-      target.kind === 'macs'
-        ? (p: readonly number[]) => target.removedMacs(p) >= share * target.fraction * target.totalMacs
-        : (p: readonly number[]) => p.length >= Math.round(share * target.fraction * G);
-    const result = new Uint8Array(G);
-    for (const g of takeUntil(order, picked, done)) result[g] = 1;
-    return result;
+    const removability = new Float64Array(norm.length).fill(Infinity);
+    for (const g of scored) removability[g] = redundancy.get(g)!;
+    return chooseTowardsTarget(removability, chosen, share, this.config);
   }
 
   override getState(): DhspgState {
