@@ -12,10 +12,7 @@ import { shapeSize } from '../util/shape.js';
  * the normalised inverse of its root-mean-square value (the group is small). Per
  * scalar, so a family tied across many layers does not look small for being large.
  */
-export function redundancyScores(
-  scored: readonly number[],
-  groups: { norm: ArrayLike<number>; directionNorm: ArrayLike<number>; inner: ArrayLike<number>; sizes: ArrayLike<number> },
-): Map<number, number> {
+export function redundancyScores(scored: readonly number[], groups: GroupStatistics): Map<number, number> {
   const { norm, directionNorm, inner, sizes } = groups;
   const normalised = (value: (g: number) => number) => {
     const v = scored.map(value);
@@ -26,6 +23,14 @@ export function redundancyScores(
   const cosine = normalised((g) => (directionNorm[g] > 0 ? inner[g] / (norm[g] * directionNorm[g]) : 0));
   const smallness = normalised((g) => Math.sqrt(sizes[g]) / norm[g]);
   return new Map(scored.map((g, i) => [g, 0.5 * cosine[i] + 0.5 * smallness[i]]));
+}
+
+/** What the criteria read of each group: its norm, its step direction's norm, their inner product, its size. */
+export interface GroupStatistics {
+  norm: ArrayLike<number>;
+  directionNorm: ArrayLike<number>;
+  inner: ArrayLike<number>;
+  sizes: ArrayLike<number>;
 }
 
 const KERNEL_ROLES = new Set(['kernel', 'depthwise_kernel', 'pointwise_kernel']);
@@ -62,10 +67,7 @@ export function l1Magnitudes(model: tfl.LayersModel, groups: readonly ChannelGro
  * second-order Taylor terms |<x_g, d_g>| and <x_g, d_g>^2 / 2 (the loss change of
  * removing the group, with the step direction standing for the gradient).
  */
-export function hessoImportance(
-  scored: readonly number[],
-  groups: { norm: ArrayLike<number>; directionNorm: ArrayLike<number>; inner: ArrayLike<number>; sizes: ArrayLike<number> },
-): Map<number, number> {
+export function hessoImportance(scored: readonly number[], groups: GroupStatistics): Map<number, number> {
   const { norm, directionNorm, inner, sizes } = groups;
   const criteria: ((g: number) => number)[] = [
     (g) => norm[g],

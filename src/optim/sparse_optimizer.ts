@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { createDirection, type Direction, type DirectionConfig } from './direction.js';
 import { GroupOps, type Tensors, type Variables } from './group_ops.js';
 import type { GroupIndex } from './group_index.js';
+import type { GroupStatistics } from './importance.js';
 import { checkGradientCount, type Optimizer, type OptimizerState } from './optimizer.js';
 
 /** Settings every method takes. */
@@ -56,6 +57,25 @@ export abstract class SparseOptimizer implements Optimizer {
 
   get stepCount(): number {
     return this.t;
+  }
+
+  /**
+   * How removable each group is, for a target-driven choice: Infinity for zero groups
+   * (they cost nothing to remove), `score` for the other groups not yet `chosen`
+   * (higher = remove sooner), which it ranks among themselves.
+   */
+  protected removability(
+    x: Variables,
+    d: Tensors,
+    chosen: Uint8Array,
+    score: (scored: readonly number[], stats: GroupStatistics) => Map<number, number>,
+  ): Float64Array {
+    const norm = this.ops.norms(x);
+    const scored = [...norm.keys()].filter((g) => !chosen[g] && norm[g] > 0);
+    const scores = score(scored, { norm, directionNorm: this.ops.norms(d), inner: this.ops.dots(x, d), sizes: this.index.sizes });
+    const removability = new Float64Array(norm.length).fill(Infinity);
+    for (const g of scored) removability[g] = scores.get(g)!;
+    return removability;
   }
 
   /** The method's update of `x` given the step directions `d` (inside tf.tidy). */

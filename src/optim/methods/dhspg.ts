@@ -122,18 +122,7 @@ export class Dhspg extends SparseOptimizer {
 
   /** Beside the `chosen` groups, those to remove next until `share` of the target is met, by redundancy. */
   private choosePenalised(x: Variables, d: Tensors, chosen: Uint8Array, share: number): Uint8Array {
-    const norm = this.ops.norms(x);
-    // zero groups cost nothing to remove and come first; the others are scored among themselves
-    const scored = [...norm.keys()].filter((g) => !chosen[g] && norm[g] > 0);
-    const redundancy = redundancyScores(scored, {
-      norm,
-      directionNorm: this.ops.norms(d),
-      inner: this.ops.dots(x, d),
-      sizes: this.index.sizes,
-    });
-    const removability = new Float64Array(norm.length).fill(Infinity);
-    for (const g of scored) removability[g] = redundancy.get(g)!;
-    return chooseTowardsTarget(removability, chosen, share, this.config);
+    return chooseTowardsTarget(this.removability(x, d, chosen, redundancyScores), chosen, share, this.config);
   }
 
   override getState(): DhspgState {

@@ -8,7 +8,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { GroupIndex } from '../group_index.js';
 import type { Tensors, Variables } from '../group_ops.js';
-import { hessoImportance } from '../importance.js';
+import { hessoImportance, type GroupStatistics } from '../importance.js';
 import type { OptimizerState } from '../optimizer.js';
 import { checkPerGroup, SparseOptimizer, type SparseCommon, type SparseState } from '../sparse_optimizer.js';
 import { checkTarget, chooseTowardsTarget, type ChoiceSettings } from '../target.js';
@@ -82,19 +82,10 @@ export class Hesso extends SparseOptimizer {
 
   /** Marks as fading the least important live groups until `share` of the target is met. */
   private chooseFading(x: Variables, d: Tensors, status: Uint8Array, share: number): void {
-    const norm = this.ops.norms(x);
     const chosen = Uint8Array.from(status, (s) => (s ? 1 : 0));
-    const scored = [...norm.keys()].filter((g) => !chosen[g] && norm[g] > 0);
-    const importance = hessoImportance(scored, {
-      norm,
-      directionNorm: this.ops.norms(d),
-      inner: this.ops.dots(x, d),
-      sizes: this.index.sizes,
-    });
-    // zero groups cost nothing to remove and come first
-    const removability = new Float64Array(norm.length).fill(Infinity);
-    for (const g of scored) removability[g] = 1 - importance.get(g)!;
-    const next = chooseTowardsTarget(removability, chosen, share, this.config);
+    const leastImportant = (scored: readonly number[], stats: GroupStatistics) =>
+      new Map([...hessoImportance(scored, stats)].map(([g, importance]) => [g, 1 - importance]));
+    const next = chooseTowardsTarget(this.removability(x, d, chosen, leastImportant), chosen, share, this.config);
     next.forEach((picked, g) => picked && !chosen[g] && (status[g] = FADING));
   }
 
