@@ -97,6 +97,23 @@ test('ONNX import refuses an operator it does not import, naming the node, the o
   });
 });
 
+test('ONNX import of a file exported with a fixed batch size (torch.onnx.export without dynamic_axes) checks at that size; exported back, it takes any batch size', async () => {
+  const { onnx } = onnxProto;
+  const model = onnx.ModelProto.decode(readFileSync(join(DIR, 'squeezenet.onnx')));
+  for (const v of [...model.graph!.input!, ...model.graph!.output!]) v.type!.tensorType!.shape!.dim![0] = { dimValue: 1 };
+  const path = join(tmpdir(), `slimtrain-fixed-batch-${process.pid}.onnx`);
+  writeFileSync(path, onnx.ModelProto.encode(model).finish());
+  const imported = await importOnnx(path);
+  assert.equal(imported.check.samples, 1);
+  assert.deepEqual(imported.interface.inputs[0].shape, [1, 3, 35, 35]);
+  const bytes = exportOnnx(imported.model, { interface: imported.interface });
+  const session = await ort.InferenceSession.create(bytes);
+  const out = await session.run({ image: new ort.Tensor('float32', floats('squeezenet.input.bin'), [2, 3, 35, 35]) });
+  assert.deepEqual(out.logits.dims, [2, 10]);
+  await session.release();
+  imported.model.dispose();
+});
+
 test('ONNX import refuses files that are not ONNX models or use an opset outside 11-18', async () => {
   const dir = tmpdir();
   const junk = join(dir, `slimtrain-junk-${process.pid}.onnx`);
