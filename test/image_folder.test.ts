@@ -72,6 +72,33 @@ test('decoded images are cached: the second load reads them back, a changed file
   assert.equal((await loadImageFolder(dir, { shape: [8, 8, 3], cacheDir: join(blocked, 'sub') })).cached, false);
 });
 
+test("--resize cover keeps the aspect and crops the centre (torchvision's Resize + CenterCrop); fill stretches; each has its own cache", async () => {
+  // one 30x10 image: red, green and blue thirds from left to right
+  const dir = mkdtempSync(join(tmpdir(), 'slimtrain-images-'));
+  mkdirSync(join(dir, 'stripes'));
+  const raw = Buffer.alloc(30 * 10 * 3);
+  for (let y = 0; y < 10; y++) for (let x = 0; x < 30; x++) raw[(y * 30 + x) * 3 + Math.floor(x / 10)] = 255;
+  await sharp(raw, { raw: { width: 30, height: 10, channels: 3 } })
+    .png()
+    .toFile(join(dir, 'stripes', 'a.png'));
+  const cacheDir = mkdtempSync(join(tmpdir(), 'slimtrain-image-cache-'));
+  const read = async (resize: 'fill' | 'cover') => {
+    const data = await loadImageFolder(dir, { shape: [6, 6, 3], valSplit: 0.5, resize, cacheDir });
+    return { pixels: data.train.images, cached: data.cached };
+  };
+  const pixel = (img: Uint8Array, x: number) => Array.from(img.subarray((3 * 6 + x) * 3, (3 * 6 + x) * 3 + 3));
+  // within the blur resampling leaves at an edge
+  const near = (got: number[], want: number[], what: string) =>
+    got.forEach((v, i) => assert.ok(Math.abs(v - want[i]) <= 40, `${what}: [${got}]`));
+  const cover = await read('cover');
+  for (let x = 0; x < 6; x++) near(pixel(cover.pixels, x), [0, 255, 0], `cover, column ${x}`);
+  const fill = await read('fill');
+  assert.equal(fill.cached, false);
+  near(pixel(fill.pixels, 0), [255, 0, 0], 'fill, column 0');
+  near(pixel(fill.pixels, 5), [0, 0, 255], 'fill, column 5');
+  assert.equal((await read('cover')).cached, true);
+});
+
 test('a separate validation folder must have the same classes', async () => {
   const train = await colourFolder(3);
   const val = await colourFolder(2);

@@ -5,6 +5,7 @@ import { existsSync, statSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from '@commander-js/extra-typings';
 import { backendNames } from '../engine/backend.js';
 import { datasetNames } from '../data/datasets.js';
+import { resizeModes, type Resize } from '../data/folder.js';
 import { zooNames } from '../models/zoo.js';
 import { scheduleNames } from '../train/schedules.js';
 import { allocations } from '../optim/allocation.js';
@@ -97,6 +98,11 @@ export const options = {
       numberList('non-negative'),
     ),
   std: () => new Option('--std <s>', 'per-channel standard deviations (with --mean)').argParser(numberList('positive')),
+  resize: () =>
+    new Option(
+      '--resize <how>',
+      "image folders: 'fill' stretches to the input size (default), 'cover' crops the centre and keeps the aspect",
+    ).choices(resizeModes),
   imageSize: () =>
     new Option('--input <HxWxC>', 'a zoo model on an image folder: the size images are read at (default 32x32x3)').argParser(shape3),
   subset: (what = 'each split') =>
@@ -134,6 +140,7 @@ export function dataCommand(name: string) {
     .addOption(options.normalize())
     .addOption(options.mean())
     .addOption(options.std())
+    .addOption(options.resize())
     .addOption(options.imageSize());
 }
 
@@ -144,6 +151,7 @@ export interface DataFlags {
   normalize?: 'dataset' | 'imagenet' | 'none';
   mean?: number[];
   std?: number[];
+  resize?: Resize;
   input?: [number, number, number];
 }
 
@@ -156,6 +164,7 @@ export function dataSettings(o: DataFlags) {
     val: o.val,
     valSplit: o.valSplit,
     normalization: o.mean && o.std ? { mean: o.mean, std: o.std } : o.normalize,
+    resize: o.resize,
     inputShape: o.input,
   };
 }

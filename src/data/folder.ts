@@ -12,11 +12,19 @@ import { Rng } from '../util/random.js';
 import { chooseNormalization, type DataSplits, type ImageSet, type NormalizationChoice } from './datasets.js';
 import { DataError } from './errors.js';
 
+export const resizeModes = ['fill', 'cover'] as const;
+export type Resize = (typeof resizeModes)[number];
+
 export const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.webp'];
 
 export interface ImageFolderOptions {
   /** [height, width, channels] every image is resized to; channels 1 (greyscale) or 3 (RGB) */
   shape: [number, number, number];
+  /**
+   * 'fill' (default): stretch each image to the shape; 'cover': scale its shorter side
+   * to fit and crop the centre (torchvision's Resize(size) + CenterCrop(size)), keeping its aspect
+   */
+  resize?: Resize;
   /** a separate validation folder with the same class subfolders */
   val?: string;
   /** without `val`: the fraction of each class held out for validation (default 0.2), drawn with `seed` */
@@ -74,8 +82,8 @@ function listFolder(dir: string, classes?: string[]): Listing {
 }
 
 /** Decodes and resizes one image to `shape`, as HWC uint8. */
-async function decode(path: string, [h, w, c]: [number, number, number]): Promise<Uint8Array> {
-  let image = sharp(path, { failOn: 'error' }).resize(w, h, { fit: 'fill' }).removeAlpha();
+async function decode(path: string, [h, w, c]: [number, number, number], resize: Resize): Promise<Uint8Array> {
+  let image = sharp(path, { failOn: 'error' }).resize(w, h, { fit: resize, position: 'centre' }).removeAlpha();
   image = c === 1 ? image.greyscale() : image.toColourspace('srgb');
   const { data, info } = await image.raw().toBuffer({ resolveWithObject: true });
   if (info.channels !== c || data.length !== h * w * c) throw new Error(`decoded to ${info.channels} channels, not ${c}`);
@@ -85,10 +93,11 @@ async function decode(path: string, [h, w, c]: [number, number, number]): Promis
 const MAGIC = 'SLIMTRAIN-IMAGES-1';
 const DECODES_IN_FLIGHT = 8;
 
-/** the cache file of these files at this shape: any change to a file's name, size or time makes a new one */
-function cachePath(cacheDir: string, files: Listing['files'], shape: number[]): string {
+/** the cache file of these files at this shape and resizing: any change to a file's name, size or time makes a new one */
+function cachePath(cacheDir: string, files: Listing['files'], shape: number[], resize: Resize): string {
   const hash = createHash('sha256');
-  hash.update(JSON.stringify(shape));
+  // 'fill' keys as before it had a name, so caches made then still serve
+  hash.update(JSON.stringify(resize === 'fill' ? shape : { shape, resize }));
   for (const f of files) {
     const s = statSync(f.path);
     hash.update(`${f.path}\u0000${s.size}\u0000${s.mtimeMs}\u0000${f.label}\n`);
@@ -132,10 +141,11 @@ function writeCache(path: string, d: Decoded, size: number): void {
 async function decodeAll(
   listing: Listing,
   shape: [number, number, number],
+  resize: Resize,
   cacheDir: string | false,
 ): Promise<Decoded & { cached: boolean }> {
   const size = shape[0] * shape[1] * shape[2];
-  const cache = cacheDir === false ? undefined : cachePath(cacheDir, listing.files, shape);
+  const cache = cacheDir === false ? undefined : cachePath(cacheDir, listing.files, shape, resize);
   const hit = cache && readCache(cache);
   if (hit) return { ...hit, cached: true };
   // several decodes in flight keep libvips's threads busy; results stay in file order
@@ -143,7 +153,7 @@ async function decodeAll(
   let next = 0;
   const worker = async () => {
     for (let i = next++; i < listing.files.length; i = next++) {
-      results[i] = await decode(listing.files[i].path, shape).catch((e: Error) => e);
+      results[i] = await decode(listing.files[i].path, shape, resize).catch((e: Error) => e);
     }
   };
   await Promise.all(Array.from({ length: DECODES_IN_FLIGHT }, worker));
@@ -207,14 +217,15 @@ export async function loadImageFolder(dir: string, options: ImageFolderOptions):
   const listing = listFolder(dir);
   if (listing.classes.length > 256)
     throw new DataError(`image folder ${dir} has ${listing.classes.length} classes; slimtrain takes up to 256`);
-  const decoded = await decodeAll(listing, shape, cacheDir);
+  const resize = options.resize ?? 'fill';
+  const decoded = await decodeAll(listing, shape, resize, cacheDir);
   const numClasses = listing.classes.length;
   let train: ImageSet;
   let test: ImageSet;
   let skipped = decoded.skipped;
   let cached = decoded.cached;
   if (options.val) {
-    const valDecoded = await decodeAll(listFolder(options.val, listing.classes), shape, cacheDir);
+    const valDecoded = await decodeAll(listFolder(options.val, listing.classes), shape, resize, cacheDir);
     train = imageSet(`${dir}/train`, decoded, shuffled([...decoded.labels.keys()], seed), shape, numClasses);
     test = imageSet(`${options.val}/val`, valDecoded, shuffled([...valDecoded.labels.keys()], seed + 1), shape, numClasses);
     skipped = [...skipped, ...valDecoded.skipped];

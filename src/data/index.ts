@@ -17,5 +17,5 @@ export {
   type Normalization,
 } from './datasets.js';
 export { batches, batchCount, cifarAugmentation, type Augmentation, type Batch, type BatchOptions } from './batches.js';
-export { loadImageFolder, IMAGE_EXTENSIONS, type ImageFolderData, type ImageFolderOptions } from './folder.js';
+export { loadImageFolder, IMAGE_EXTENSIONS, resizeModes, type Resize, type ImageFolderData, type ImageFolderOptions } from './folder.js';
 export { loadData, type DataSpec, type LoadedData } from './load.js';

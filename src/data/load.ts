@@ -2,7 +2,7 @@
 // cifar100) or the user's own folder of images, resized to the model's input.
 import { chooseNormalization, isDatasetName, loadDataset, type DataSplits, type NormalizationChoice } from './datasets.js';
 import { DataError } from './errors.js';
-import { loadImageFolder } from './folder.js';
+import { loadImageFolder, type Resize } from './folder.js';
 
 export interface DataSpec {
   /** a data set's name, or a folder with one subfolder of images per class */
@@ -13,6 +13,8 @@ export interface DataSpec {
   valSplit?: number;
   /** default: the training images' statistics */
   normalization?: NormalizationChoice;
+  /** image folders: 'fill' (stretch, default) or 'cover' (centre crop, aspect kept) */
+  resize?: Resize;
 }
 
 /** How a job reads an image folder: DataSpec less the data's name, plus the size for a zoo model. */
@@ -49,12 +51,13 @@ export function describeData(data: LoadedData): string {
 /** Loads `spec.data`; an image folder is resized to `shape` ([height, width, channels]) and split with `seed`. */
 export async function loadData(spec: DataSpec, shape: [number, number, number], seed = 0): Promise<LoadedData> {
   if (isDatasetName(spec.data)) {
-    if (spec.val !== undefined || spec.valSplit !== undefined) {
-      throw new DataError(`--val and --val-split apply to image folders; ${spec.data} has its own test split`);
+    if (spec.val !== undefined || spec.valSplit !== undefined || spec.resize !== undefined) {
+      throw new DataError(`--val, --val-split and --resize apply to image folders; ${spec.data} has its own test split and size`);
     }
     const data = loadDataset(spec.data);
     const normalization = spec.normalization ? chooseNormalization(spec.normalization, data.train) : data.normalization;
     return { ...data, normalization, skipped: [] };
   }
-  return loadImageFolder(spec.data, { shape, val: spec.val, valSplit: spec.valSplit, seed, normalization: spec.normalization });
+  const { val, valSplit, normalization, resize } = spec;
+  return loadImageFolder(spec.data, { shape, val, valSplit, seed, normalization, resize });
 }
