@@ -1,5 +1,6 @@
 // slimtrain eval: a saved model scored on a data set's test split.
 import { Option } from '@commander-js/extra-typings';
+import { isDatasetName } from '../../data/datasets.js';
 import { runEvalJob, type EvalJob } from '../../train/job.js';
 import { pct } from '../../util/format.js';
 import { dataCommand, dataSettings, number, options } from '../options.js';
@@ -23,6 +24,9 @@ export function evalJob(o: EvalOptions): EvalJob {
   return { ...dataSettings(o), model: o.model, seed: o.seed, batchSize: o.batchSize, subset: o.subset };
 }
 
+/** What was scored: a data set's test split, a validation folder, or a folder's held-out share. */
+const splitName = (o: EvalOptions) => o.val ?? (isDatasetName(o.data) ? `${o.data} test` : `${o.data} (held-out share)`);
+
 export function evalCommand() {
   return define().action(async (o) => {
     await startEngine(o);
@@ -30,7 +34,7 @@ export function evalCommand() {
     printResult(
       o,
       { model: o.model, data: o.data, ...r },
-      () => `${o.model} on ${o.data} test (${r.count} images): accuracy ${pct(r.accuracy)}, loss ${r.loss.toFixed(4)}\n`,
+      () => `${o.model} on ${splitName(o)} (${r.count} images): accuracy ${pct(r.accuracy)}, loss ${r.loss.toFixed(4)}\n`,
     );
   });
 }
