@@ -293,6 +293,47 @@ function logisticStep(X: tf.Tensor2D, y: tf.Tensor1D) {
     });
 }
 
+/**
+ * `config` run 50 steps straight, and run 20 steps, saved (through JSON, as a
+ * checkpoint is), restored into a fresh optimizer and run to 50: both final weights.
+ * `watch` sees the straight run's weights after each step.
+ */
+function straightAndResumed(
+  config: SparseConfig,
+  stepOn: ReturnType<typeof logisticStep>,
+  watch?: (step: number, w: ArrayLike<number>) => void,
+): { straight: number[]; resumed: number[] } {
+  const make = () => createSparseOptimizer(new GroupIndex(spec, new Map([['w', [P]]])), config);
+  // the groups are over the variable named 'w'
+  const run = (from: number, to: number, w: tf.Variable, opt: SparseOptimizer) => {
+    for (let s = from; s < to; s++) {
+      stepOn(opt, w, s);
+      watch?.(s, w.dataSync());
+    }
+  };
+  const w1 = tf.variable(tf.zeros([P]), true, 'w');
+  const a = make();
+  run(0, 50, w1, a);
+  const straight = Array.from(w1.dataSync());
+  a.dispose();
+  w1.dispose();
+
+  const w2 = tf.variable(tf.zeros([P]), true, 'w');
+  const b = make();
+  for (let s = 0; s < 20; s++) stepOn(b, w2, s);
+  const state = JSON.parse(JSON.stringify(b.getState()));
+  b.dispose();
+  const c = make();
+  // the state names variables; the resumed run's variable is the same one
+  c.setState(state, [w2]);
+  assert.equal(c.stepCount, 20);
+  for (let s = 20; s < 50; s++) stepOn(c, w2, s);
+  const resumed = Array.from(w2.dataSync());
+  c.dispose();
+  w2.dispose();
+  return { straight, resumed };
+}
+
 for (const prunePeriods of [1, 3]) {
   test(`optimizer state (step, stage, momentum buffers, DHSPG choice, ${prunePeriods} pruning period(s)) saved and restored continues the same run`, () => {
     const p = makeProblem(3);
@@ -309,30 +350,10 @@ for (const prunePeriods of [1, 3]) {
       prunePeriods,
       momentum: 0.9,
     };
-    const make = () => createSparseOptimizer(new GroupIndex(spec, new Map([['w', [P]]])), config);
-    const stepOn = logisticStep(X, y);
-    // the groups are over the variable named 'w'
-    const straight = tf.variable(tf.zeros([P]), true, 'w');
-    const a = make();
-    for (let s = 0; s < 50; s++) stepOn(a, straight, s);
-    const expected = Array.from(straight.dataSync());
-    a.dispose();
-    straight.dispose();
-
-    const resumed = tf.variable(tf.zeros([P]), true, 'w');
-    const b = make();
-    for (let s = 0; s < 20; s++) stepOn(b, resumed, s);
-    const state = JSON.parse(JSON.stringify(b.getState()));
-    b.dispose();
-    const c = make();
-    // the state names variables; the resumed run's variable is the same one
-    c.setState(state, [resumed]);
-    assert.equal(c.stepCount, 20);
-    for (let s = 20; s < 50; s++) stepOn(c, resumed, s);
-    assert.deepEqual(Array.from(resumed.dataSync()), expected);
-    assert.equal(zeroGroupsOf(resumed.dataSync()).length, 5);
-    tf.dispose([X, y, resumed]);
-    c.dispose();
+    const { straight, resumed } = straightAndResumed(config, logisticStep(X, y));
+    assert.deepEqual(resumed, straight);
+    assert.equal(zeroGroupsOf(resumed).length, 5);
+    tf.dispose([X, y]);
   });
 }
 
@@ -536,35 +557,17 @@ test('HESSO on logistic regression: the target sparsity exactly, zero groups sta
     prunePeriods: 3,
     momentum: 0.9,
   };
-  const make = () => createSparseOptimizer(new GroupIndex(spec, new Map([['w', [P]]])), config);
-  const stepOn = logisticStep(X, y);
-  const straight = tf.variable(tf.zeros([P]), true, 'w');
-  const a = make();
   let zeroAt35: number[] = [];
-  for (let s = 0; s < 50; s++) {
-    stepOn(a, straight, s);
-    if (s + 1 === 35) zeroAt35 = zeroGroupsOf(straight.dataSync());
-  }
-  const expected = Array.from(straight.dataSync());
+  const { straight, resumed } = straightAndResumed(config, logisticStep(X, y), (s, w) => {
+    if (s + 1 === 35) zeroAt35 = zeroGroupsOf(w);
+  });
   assert.equal(zeroAt35.length, 6);
-  assert.deepEqual(zeroGroupsOf(expected), zeroAt35);
+  assert.deepEqual(zeroGroupsOf(straight), zeroAt35);
   // the signal groups 0-3 are the important ones
   assert.ok(
     zeroAt35.every((g) => g >= TRUE_GROUPS),
     `removed ${zeroAt35}`,
   );
-  a.dispose();
-  straight.dispose();
-
-  const resumed = tf.variable(tf.zeros([P]), true, 'w');
-  const b = make();
-  for (let s = 0; s < 20; s++) stepOn(b, resumed, s);
-  const state = JSON.parse(JSON.stringify(b.getState()));
-  b.dispose();
-  const c = make();
-  c.setState(state, [resumed]);
-  for (let s = 20; s < 50; s++) stepOn(c, resumed, s);
-  assert.deepEqual(Array.from(resumed.dataSync()), expected);
-  tf.dispose([X, y, resumed]);
-  c.dispose();
+  assert.deepEqual(resumed, straight);
+  tf.dispose([X, y]);
 });

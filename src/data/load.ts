@@ -1,6 +1,7 @@
 // One entrance for training data: a data set by name (mnist, fashion-mnist, cifar10,
 // cifar100) or the user's own folder of images, resized to the model's input.
 import { chooseNormalization, isDatasetName, loadDataset, type DataSplits, type NormalizationChoice } from './datasets.js';
+import { thousands } from '../util/format.js';
 import { DataError } from './errors.js';
 import { loadImageFolder, type Resize } from './folder.js';
 
@@ -34,7 +35,7 @@ export interface LoadedData extends DataSplits {
 
 /** One line on what was read, and what could not be. */
 export function describeData(data: LoadedData): string {
-  const counts = `${data.train.count.toLocaleString('en-US')} for training, ${data.test.count.toLocaleString('en-US')} for testing`;
+  const counts = `${thousands(data.train.count)} for training, ${thousands(data.test.count)} for testing`;
   if (!data.classes) return `${data.name}: ${counts}`;
   const how = data.cached ? 'decoded images read from the cache' : 'decoded now, cached for later runs';
   const skipped = data.skipped.length

@@ -14,6 +14,7 @@ import onnxProto from 'onnx-proto';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { buildLayerGraph, type GraphNode } from '../graph/layer_graph.js';
 import { exportableLayerClasses, ruleFor } from '../layers/registry.js';
+import type { OnnxInterface } from '../io/onnx_interface.js';
 import { FLOAT, OnnxExportError, OnnxGraph, OPSET, type OnnxExportOptions, type OnnxValue } from './onnx_builder.js';
 
 export { OnnxExportError, type OnnxExportOptions } from './onnx_builder.js';
@@ -22,6 +23,16 @@ const { onnx } = onnxProto;
 
 /** The ONNX name of a model's i-th input or output: 'input', 'input_1', ... (the TensorFlow.js order). */
 export const onnxName = (kind: 'input' | 'output', i: number) => (i === 0 ? kind : `${kind}_${i}`);
+
+/** exportOnnx's own interface: TensorFlow.js's layout, named input, input_1, ... and output, output_1, ... */
+export function exportedInterface(model: tfl.LayersModel): OnnxInterface {
+  const spec = (kind: 'input' | 'output') => (t: tfl.SymbolicTensor, i: number) => ({
+    name: onnxName(kind, i),
+    shape: t.shape.map((d) => d ?? -1),
+    layout: 'flat' as const,
+  });
+  return { inputs: model.inputs.map(spec('input')), outputs: model.outputs.map(spec('output')) };
+}
 
 /** Writes `model` as an ONNX ModelProto; returns the encoded bytes. */
 export function exportOnnx(model: tfl.LayersModel, options: OnnxExportOptions = {}): Uint8Array {
@@ -37,8 +48,8 @@ export function exportOnnx(model: tfl.LayersModel, options: OnnxExportOptions = 
   const g = new OnnxGraph();
   const values = new Map<string, OnnxValue>();
   const folded = new Set<string>();
-  const io = options.interface;
-  const inputSpec = new Map(graph.inputs.map((name, i) => [name, io?.inputs[i] ?? { name: onnxName('input', i), layout: 'flat' }]));
+  const io = options.interface ?? exportedInterface(model);
+  const inputSpec = new Map(graph.inputs.map((name, i) => [name, io.inputs[i]]));
 
   for (const n of graph.nodes) {
     const inputs = n.inputs.map((i) => values.get(i)!);
@@ -71,19 +82,12 @@ export function exportOnnx(model: tfl.LayersModel, options: OnnxExportOptions = 
     );
   }
 
-  const outputs = graph.outputs.map((layer, k) => {
+  graph.outputs.forEach((layer, k) => {
     const out = values.get(layer)!;
-    const spec = io?.outputs[k];
-    const name = spec?.name ?? onnxName('output', k);
-    if (spec?.layout === 'nc11') g.node('Reshape', [out.name, g.ints(`${name}/shape`, [0, ...spec.shape.slice(1)])], name);
-    else if (out.nchw === (spec?.layout === 'nchw')) g.node('Identity', [out.name], name);
+    const { name, layout, shape } = io.outputs[k];
+    if (layout === 'nc11') g.node('Reshape', [out.name, g.ints(`${name}/shape`, [0, ...shape.slice(1)])], name);
+    else if (out.nchw === (layout === 'nchw')) g.node('Identity', [out.name], name);
     else g.node('Transpose', [out.name], name, { perm: out.nchw ? [0, 2, 3, 1] : [0, 3, 1, 2] });
-    return { name, shape: spec?.shape.slice(1) ?? graph.byName.get(layer)!.outputShape };
-  });
-  const inputs = graph.inputs.map((layer) => {
-    const { name, layout } = inputSpec.get(layer)!;
-    const [h, w, c] = graph.byName.get(layer)!.outputShape;
-    return { name, shape: layout === 'nchw' ? [c, h, w] : graph.byName.get(layer)!.outputShape };
   });
   const tensorType = (shape: number[]) => ({
     tensorType: {
@@ -99,8 +103,9 @@ export function exportOnnx(model: tfl.LayersModel, options: OnnxExportOptions = 
       name: model.name,
       node: g.nodes,
       initializer: g.initializers,
-      input: inputs.map(({ name, shape }) => ({ name, type: tensorType(shape) })),
-      output: outputs.map(({ name, shape }) => ({ name, type: tensorType(shape) })),
+      // the batch is free whatever the interface says
+      input: io.inputs.map(({ name, shape }) => ({ name, type: tensorType(shape.slice(1)) })),
+      output: io.outputs.map(({ name, shape }) => ({ name, type: tensorType(shape.slice(1)) })),
     },
   });
   return onnx.ModelProto.encode(proto).finish();

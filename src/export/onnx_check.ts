@@ -4,7 +4,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { onnxDims, toOnnxLayout, type OnnxInterface } from '../io/onnx_interface.js';
-import { onnxName, OnnxExportError } from './onnx.js';
+import { exportedInterface, OnnxExportError } from './onnx.js';
 
 export interface OnnxCheck {
   maxAbsDiff: number;
@@ -19,16 +19,6 @@ export interface OnnxCheckOptions {
   tolerance?: number;
   /** the ONNX model's names and layouts; default: exportOnnx's (input, output, ..., in TensorFlow.js's layout) */
   interface?: OnnxInterface;
-}
-
-/** exportOnnx's interface: TensorFlow.js's own layout, names input, input_1, ... and output, output_1, ... */
-export function exportedInterface(model: tfl.LayersModel): OnnxInterface {
-  const spec = (kind: 'input' | 'output') => (t: tfl.SymbolicTensor, i: number) => ({
-    name: onnxName(kind, i),
-    shape: t.shape.map((d) => d ?? -1),
-    layout: 'flat' as const,
-  });
-  return { inputs: model.inputs.map(spec('input')), outputs: model.outputs.map(spec('output')) };
 }
 
 /** Throws OnnxExportError when ONNX Runtime's outputs differ beyond float32 round-off. */

@@ -5,7 +5,6 @@
 import onnxProto from 'onnx-proto';
 
 const { onnx } = onnxProto;
-type INodeProto = onnxProto.onnx.INodeProto;
 type ITensorProto = onnxProto.onnx.ITensorProto;
 type IValueInfoProto = onnxProto.onnx.IValueInfoProto;
 
@@ -152,8 +151,6 @@ export function attributes(node: OnnxNode, file: string) {
   };
 }
 export type Attributes = ReturnType<typeof attributes>;
-
-export type { INodeProto };
 
 /**
  * An export with training=TrainingMode.TRAINING computes batch norm from the batch and

@@ -57,6 +57,7 @@ export async function resolveModelAndData(spec: ModelAndDataSpec): Promise<Resol
     const data = await loadData(spec, spec.inputShape ?? [32, 32, 3], seed);
     return { ...(await resolveModel(spec.model, { inputShape: data.train.shape, numClasses: data.train.numClasses }, seed)), data };
   }
+  // not a zoo name: the shape and classes come from the file
   const { model, metadata } = await resolveModel(spec.model, { inputShape: [1, 1, 1], numClasses: 1 }, seed);
   try {
     if (metadata.onnx && !spec.normalization && !metadata.normalization) {
