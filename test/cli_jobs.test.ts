@@ -83,8 +83,12 @@ test('compress refuses a flag its optimizer would ignore, naming the flag', () =
   const cases: [string[], RegExp][] = [
     [['--optimizer', 'hspg', '--prune-periods', '3'], /--prune-periods: not read by --optimizer hspg/],
     [
-      ['--optimizer', 'hspg', '--allocation', 'uniform', '--target-sparsity', '0.5'],
-      /--target-sparsity, --allocation: not read by --optimizer hspg; leave them out/,
+      ['--optimizer', 'obproxsg', '--allocation', 'uniform', '--target-sparsity', '0.5'],
+      /--target-sparsity, --allocation: not read by --optimizer obproxsg; leave them out/,
+    ],
+    [
+      ['--optimizer', 'hspg', '--target-macs-ratio', '3', '--switch-epoch', '2', '--penalty-end', '2'],
+      /with a target, hspg's half-space steps \(--switch-epoch 2\) must start before --penalty-end 2/,
     ],
     [['--optimizer', 'obproxsg', '--weighting', 'macs'], /--weighting: not read by --optimizer obproxsg/],
     [['--optimizer', 'proxsg', '--epsilon', '0.1'], /--epsilon: not read by --optimizer proxsg/],

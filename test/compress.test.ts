@@ -51,6 +51,7 @@ test('sparseConfig turns epochs into steps and gives each method only its own se
   const partition = zeroInvariantGroups(model);
   const prunable = partition.groups.filter((g) => g.prunable);
   const macs = countModel(model).macs;
+  const mean = prunable.reduce((s, g) => s + g.savings.macs, 0) / prunable.length;
   const hspg = sparseConfig({ ...baseJob, method: 'hspg', epsilon: 0.2, penaltyEndEpoch: 3 }, partition, macs, 10);
   assert.deepEqual(
     { ...hspg, groupWeights: undefined },
@@ -67,6 +68,19 @@ test('sparseConfig turns epochs into steps and gives each method only its own se
       penaltyEnd: 30,
     },
   );
+  // with a target, hspg adapts lambda from its half-space start, meets the target by half the epochs,
+  // and weighs lambda by the square root of each group's MACs
+  const targeted = sparseConfig({ ...baseJob, method: 'hspg', targetMacsRatio: 3 }, partition, macs, 10);
+  assert.ok(targeted.method === 'hspg' && targeted.lambdaTarget);
+  assert.deepEqual(
+    [targeted.halfSpaceStart, targeted.lambdaTarget.from, targeted.lambdaTarget.by, targeted.penaltyEnd],
+    [10, 10, 20, undefined],
+  );
+  assert.equal(targeted.lambdaTarget.target.kind, 'macs');
+  assert.ok(Math.abs(targeted.groupWeights![0] - Math.sqrt(prunable[0].savings.macs / mean)) < 1e-9);
+  const proxsg = sparseConfig({ ...baseJob, method: 'proxsg', targetSparsity: 0.5, penaltyEndEpoch: 3 }, partition, macs, 10);
+  assert.ok(proxsg.method === 'proxsg' && proxsg.lambdaTarget);
+  assert.deepEqual([proxsg.lambdaTarget.from, proxsg.lambdaTarget.by, proxsg.groupWeights], [0, 30, undefined]);
   const obproxsg = sparseConfig({ ...baseJob, method: 'obproxsg', switchEpoch: 2 }, partition, macs, 10);
   assert.equal(obproxsg.method === 'obproxsg' && obproxsg.orthantStart, 20);
   const dhspg = sparseConfig({ ...baseJob, method: 'dhspg', targetMacsRatio: 3, weighting: 'macs' }, partition, macs, 10);
@@ -77,7 +91,6 @@ test('sparseConfig turns epochs into steps and gives each method only its own se
   assert.deepEqual([dhspg.pruneStart, dhspg.projectionStart, dhspg.pruneEnd], [1, 1, 6]);
   assert.equal(dhspg.groupLayers?.length, prunable.length);
   // 'macs' weighting: a group's lambda multiplier is its MACs over the mean
-  const mean = prunable.reduce((s, g) => s + g.savings.macs, 0) / prunable.length;
   assert.ok(Math.abs(dhspg.groupWeights![0] - prunable[0].savings.macs / mean) < 1e-9);
   model.dispose();
 });

@@ -571,3 +571,75 @@ test('HESSO on logistic regression: the target sparsity exactly, zero groups sta
   assert.deepEqual(resumed, straight);
   tf.dispose([X, y]);
 });
+
+for (const method of ['proxsg', 'hspg'] as const) {
+  test(`${method} with a target adapts lambda from far too small until exactly the target's share of groups is zero, noise groups only, and never more`, () => {
+    const p = makeProblem(3);
+    const steps = 40 * (N / 16);
+    const lambdaTarget = { target: { kind: 'groups', fraction: 0.4 } as const, from: steps / 10, by: steps / 2 };
+    const config: SparseConfig =
+      method === 'hspg'
+        ? { method, lambda: 1e-4, epsilon: 0.1, halfSpaceStart: steps / 10, lambdaTarget }
+        : { method, lambda: 1e-4, lambdaTarget };
+    // lambda 1e-4 alone zeroes nothing
+    const fixed = runOptimizer(p, { ...config, lambdaTarget: undefined }, () => 0.5, steps, 16);
+    assert.deepEqual(zeroGroupsOf(fixed), []);
+
+    const w = tf.variable(tf.zeros([P]), true, 'w');
+    const opt = createSparseOptimizer(new GroupIndex(spec, new Map([['w', [P]]])), config);
+    const X = tf.tensor2d(Float32Array.from(p.X), [N, P]);
+    const y = tf.tensor1d(Float32Array.from(p.y));
+    const stepOn = logisticStep(X, y);
+    let most = 0;
+    let metAt = -1;
+    let zeroAtMet: number[] = [];
+    let final: number[] = [];
+    let lambda = 0;
+    try {
+      for (let s = 0; s < steps; s++) {
+        stepOn(opt, w, s);
+        const zero = zeroGroupsOf(w.dataSync());
+        most = Math.max(most, zero.length);
+        if (zero.length === 4 && metAt < 0) {
+          metAt = s;
+          zeroAtMet = zero;
+        }
+      }
+      final = zeroGroupsOf(w.dataSync());
+      lambda = opt.stats([w]).lambda!;
+    } finally {
+      tf.dispose([w, X, y]);
+      opt.dispose();
+    }
+    assert.equal(most, 4);
+    assert.ok(metAt > 0 && metAt < steps / 2, `met at step ${metAt}`);
+    assert.ok(
+      zeroAtMet.every((g) => g >= TRUE_GROUPS),
+      `zero groups ${zeroAtMet}`,
+    );
+    assert.deepEqual(final, zeroAtMet);
+    assert.ok(lambda > 1e-3, `lambda ${lambda}`);
+  });
+}
+
+test('a penalty target not met by its deadline is met there by one projection of the smallest groups, and a saved state resumes the same run', () => {
+  const p = makeProblem(3);
+  const X = tf.tensor2d(Float32Array.from(p.X), [N, P]);
+  const y = tf.tensor1d(Float32Array.from(p.y));
+  // from step 5 to 30, 1.25x per step at most: far too little time for lambda 1e-6
+  const config: SparseConfig = {
+    method: 'hspg',
+    lambda: 1e-6,
+    halfSpaceStart: 5,
+    momentum: 0.9,
+    lambdaTarget: { target: { kind: 'groups', fraction: 0.4 }, from: 5, by: 30 },
+  };
+  const zeroCounts: number[] = [];
+  const { straight, resumed } = straightAndResumed(config, logisticStep(X, y), (s, w) => (zeroCounts[s] = zeroGroupsOf(w).length));
+  assert.equal(zeroCounts[28], 0);
+  assert.equal(zeroCounts[30], 4);
+  assert.deepEqual(zeroGroupsOf(straight), zeroGroupsOf(resumed));
+  assert.deepEqual(resumed, straight);
+  assert.equal(zeroGroupsOf(straight).length, 4);
+  tf.dispose([X, y]);
+});

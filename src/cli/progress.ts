@@ -8,7 +8,8 @@ export function epochLine(m: EpochMetrics & Partial<GroupStats>): string {
   const groups =
     m.zeroGroups === undefined
       ? ''
-      : `, zero groups ${m.zeroGroups}/${m.groups} (${pct(m.groupSparsity!)}), sum of group norms ${m.normSum!.toFixed(2)}`;
+      : `, zero groups ${m.zeroGroups}/${m.groups} (${pct(m.groupSparsity!)}), sum of group norms ${m.normSum!.toFixed(2)}` +
+        (m.lambda === undefined ? '' : `, lambda ${m.lambda.toPrecision(3)}`);
   return (
     `epoch ${m.epoch}: loss ${m.trainLoss.toFixed(4)}, train ${pct(m.trainAccuracy)}, ` +
     `test ${pct(m.testAccuracy)} (loss ${m.testLoss.toFixed(4)})${groups}, ${m.imagesPerSecond.toFixed(0)} img/s, ` +

@@ -29,10 +29,17 @@ export function macsWeights(macs: readonly number[], power: number): number[] {
   return macs.map((m) => (Math.max(m, floor) / (mean || 1)) ** power);
 }
 
+/** proxsg/hspg given a target meet it by this share of the epochs (unless penaltyEndEpoch says otherwise) */
+const TARGET_BY = 0.5;
+
+function isPenaltyMethod(method: SparseMethod): boolean {
+  return method === 'proxsg' || method === 'hspg';
+}
+
 /** The method settings of a compress job each method reads (beside lambda and the step direction, which all read). */
 const METHOD_SETTINGS = {
-  proxsg: ['weighting', 'penaltyEndEpoch'],
-  hspg: ['weighting', 'epsilon', 'switchEpoch', 'penaltyEndEpoch'],
+  proxsg: ['weighting', 'penaltyEndEpoch', 'targetSparsity', 'targetMacsRatio', 'allocation'],
+  hspg: ['weighting', 'epsilon', 'switchEpoch', 'penaltyEndEpoch', 'targetSparsity', 'targetMacsRatio', 'allocation'],
   obproxsg: ['switchEpoch'],
   dhspg: [
     'weighting',
@@ -68,6 +75,14 @@ export function checkCompressJob(job: CompressJob, nameOf: (setting: keyof Compr
   if (job.targetSparsity !== undefined && job.targetMacsRatio !== undefined) {
     throw new Error(`give ${nameOf('targetSparsity')} or ${nameOf('targetMacsRatio')}, not both`);
   }
+  if (job.method === 'hspg' && (job.targetSparsity !== undefined || job.targetMacsRatio !== undefined)) {
+    const start = job.switchEpoch ?? job.epochs / 4;
+    const by = job.penaltyEndEpoch ?? job.epochs * TARGET_BY;
+    if (!(start < by))
+      throw new Error(
+        `with a target, hspg's half-space steps (${nameOf('switchEpoch')} ${start}) must start before ${nameOf('penaltyEndEpoch')} ${by}`,
+      );
+  }
   if (job.targetMacsRatio !== undefined && !(job.targetMacsRatio > 1))
     throw new Error(`${nameOf('targetMacsRatio')} must be above 1, got ${job.targetMacsRatio}`);
   if (job.float16 && !job.out) throw new Error(`${nameOf('float16')} writes DIR/slim-float16: give ${nameOf('out')} DIR`);
@@ -84,16 +99,16 @@ export function sparseConfig(job: CompressJob, partition: Partition, totalMacs: 
   const prunable = partition.groups.filter((g) => g.prunable);
   const at = (epoch: number) => Math.round(epoch * stepsPerEpoch);
   const groupMacs = prunable.map((g) => g.savings.macs);
+  const targeted = job.targetSparsity !== undefined || job.targetMacsRatio !== undefined;
+  // a penalty aimed at MACs weighs each group by the compute it frees
+  const weighting = job.weighting ?? (isPenaltyMethod(job.method) && job.targetMacsRatio !== undefined ? 'sqrt-macs' : 'uniform');
   const common = {
     lambda: job.lambda,
     direction: job.direction,
     momentum: job.momentum,
     nesterov: job.nesterov,
     weightDecay: job.weightDecay,
-    groupWeights:
-      job.weighting === undefined || job.weighting === 'uniform'
-        ? undefined
-        : macsWeights(groupMacs, job.weighting === 'sqrt-macs' ? 0.5 : 1),
+    groupWeights: weighting === 'uniform' ? undefined : macsWeights(groupMacs, weighting === 'sqrt-macs' ? 0.5 : 1),
   };
   // the target-driven methods: what to remove, and how the choice is allocated
   const choice = (): ChoiceSettings => {
@@ -114,13 +129,17 @@ export function sparseConfig(job: CompressJob, partition: Partition, totalMacs: 
     const layers = groupLayerIds(prunable);
     return { target, allocation: job.allocation, groupLayers: layers, minKept: keptFloors(prunable, layers) };
   };
-  const penaltyEnd = job.penaltyEndEpoch === undefined ? undefined : at(job.penaltyEndEpoch);
   const secondStage = at(job.switchEpoch ?? job.epochs / 4);
+  // with a target the penalty ends once it is met, at the latest by the penalty's end
+  const penalty = (from: number) =>
+    targeted
+      ? { lambdaTarget: { ...choice(), from, by: at(job.penaltyEndEpoch ?? job.epochs * TARGET_BY) } }
+      : { penaltyEnd: job.penaltyEndEpoch === undefined ? undefined : at(job.penaltyEndEpoch) };
   switch (job.method) {
     case 'proxsg':
-      return { method: 'proxsg', ...common, penaltyEnd };
+      return { method: 'proxsg', ...common, ...penalty(0) };
     case 'hspg':
-      return { method: 'hspg', ...common, epsilon: job.epsilon, halfSpaceStart: secondStage, penaltyEnd };
+      return { method: 'hspg', ...common, epsilon: job.epsilon, halfSpaceStart: secondStage, ...penalty(secondStage) };
     case 'obproxsg':
       return { method: 'obproxsg', ...common, orthantStart: secondStage };
     case 'dhspg': {

@@ -67,13 +67,17 @@ export class GroupOps {
     );
   }
 
-  /** Prox-SG: u = x - lr d, then x_g <- max(0, 1 - lr lambda_g / ||u_g||) u_g */
-  proxStep(x: Variables, d: Tensors, lr: number, lambdas: ArrayLike<number>): void {
+  /**
+   * Prox-SG: u = x - lr d, then x_g <- max(0, 1 - lr lambda_g / ||u_g||) u_g. Of the
+   * non-zero groups this would zero, those `admit` refuses take the plain step.
+   */
+  proxStep(x: Variables, d: Tensors, lr: number, lambdas: ArrayLike<number>, admit?: Admit): void {
     const u = this.plainStep(x, d, lr);
     const factor = this.norms(u).map((n, g) => {
       const threshold = lr * lambdas[g];
       return n > threshold ? 1 - threshold / n : 0;
     });
+    if (admit) refuse(factor, this.norms(x), admit);
     this.assignScaled(x, u, factor);
   }
 
@@ -93,6 +97,8 @@ export class GroupOps {
       alive?: ArrayLike<number>;
       /** ||x_g||, where the caller has it already (each norm reads every grouped variable back) */
       norm?: Float64Array;
+      /** of the non-zero groups the step would project, those it may (a target's budget); default all */
+      admit?: Admit;
     },
   ): void {
     const norm = step.norm ?? this.norms(x);
@@ -107,6 +113,18 @@ export class GroupOps {
       if (n === 0 || step.alive?.[g] === 0) return 0; // zero groups stay zero
       return step.projected(g) && dots[g] < step.epsilon * n * n ? 0 : 1;
     });
+    if (step.admit) refuse(factor, norm, step.admit);
     this.assignScaled(x, xt, factor);
   }
+}
+
+/** Given the non-zero groups a step would send to zero, those it may. */
+export type Admit = (candidates: number[]) => ReadonlySet<number>;
+
+/** The groups a step would newly zero (factor 0, norm > 0) that `admit` refuses keep their step (factor 1). */
+function refuse(factor: Float64Array, norm: ArrayLike<number>, admit: Admit): void {
+  const candidates = [...factor.keys()].filter((g) => factor[g] === 0 && norm[g] > 0);
+  if (candidates.length === 0) return;
+  const admitted = admit(candidates);
+  for (const g of candidates) if (!admitted.has(g)) factor[g] = 1;
 }

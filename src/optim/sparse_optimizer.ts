@@ -27,6 +27,8 @@ export interface GroupStats {
   normSum: number;
   /** obproxsg: fraction of non-zero scalars in the grouped variables */
   density?: number;
+  /** proxsg/hspg with a target: lambda as adapted so far */
+  lambda?: number;
 }
 
 export interface SparseState extends OptimizerState {
@@ -149,9 +151,4 @@ export abstract class SparseOptimizer implements Optimizer {
 /** A per-group setting must have one entry per group. */
 export function checkPerGroup(name: string, values: ArrayLike<number> | undefined, groupCount: number): void {
   if (values && values.length !== groupCount) throw new Error(`${name} has ${values.length} entries for ${groupCount} groups`);
-}
-
-/** The step from which a penalty has stopped (proxsg, hspg): zero groups stay zero, the rest train freely. */
-export function penaltyOver(penaltyEnd: number | undefined, step: number): boolean {
-  return penaltyEnd !== undefined && step >= penaltyEnd;
 }

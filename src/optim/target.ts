@@ -34,33 +34,43 @@ export interface ChoiceSettings {
 }
 
 /**
- * Beside the `chosen` groups, those to remove next until `share` of the target is
- * met: `removability` (higher = remove sooner; Infinity for zero groups, which cost
- * nothing) times, towards a MACs target, the compute the group costs over the mean.
+ * `removability` (higher = remove sooner; Infinity for zero groups, which cost nothing)
+ * times, towards a MACs target, the compute the group costs over the mean.
+ */
+export function targetPriority(target: PruneTarget, removability: ArrayLike<number>): Float64Array {
+  const G = removability.length;
+  const cost = (g: number) => (target.kind === 'macs' ? target.groupMacs[g] / (target.totalMacs / G) : 1);
+  return Float64Array.from({ length: G }, (_, g) => (removability[g] === Infinity ? Infinity : removability[g] * cost(g)));
+}
+
+/** Whether a set of groups removes `share` of the target (a count, or the exact MACs they save together). */
+export function targetMet(target: PruneTarget, groupCount: number, share: number): (groups: readonly number[]) => boolean {
+  return target.kind === 'macs'
+    ? (p) => target.removedMacs(p) >= share * target.fraction * target.totalMacs
+    : (p) => p.length >= Math.round(share * target.fraction * groupCount);
+}
+
+/**
+ * Beside the `chosen` groups, `candidates` (default: all others) to remove next, by
+ * targetPriority and the allocation, never below a layer's floor, until `share` of
+ * the target is met.
  */
 export function chooseTowardsTarget(
   removability: ArrayLike<number>,
   chosen: Uint8Array,
   share: number,
   settings: ChoiceSettings,
+  candidates: readonly number[] = [...chosen.keys()].filter((g) => !chosen[g]),
 ): Uint8Array {
   const G = chosen.length;
-  const { target } = settings;
-  const cost = (g: number) => (target.kind === 'macs' ? target.groupMacs[g] / (target.totalMacs / G) : 1);
-  const priority = Float64Array.from({ length: G }, (_, g) => (removability[g] === Infinity ? Infinity : removability[g] * cost(g)));
-  const candidates = [...chosen.keys()].filter((g) => !chosen[g]);
-  const order = removalOrder(candidates, priority, {
+  const order = removalOrder(candidates, targetPriority(settings.target, removability), {
     allocation: settings.allocation ?? 'global',
     layers: settings.groupLayers,
     minKept: settings.minKept,
     removed: chosen,
   });
   const picked = [...chosen.keys()].filter((g) => chosen[g]);
-  const done =
-    target.kind === 'macs'
-      ? (p: readonly number[]) => target.removedMacs(p) >= share * target.fraction * target.totalMacs
-      : (p: readonly number[]) => p.length >= Math.round(share * target.fraction * G);
   const result = new Uint8Array(G);
-  for (const g of takeUntil(order, picked, done)) result[g] = 1;
+  for (const g of takeUntil(order, picked, targetMet(settings.target, G, share))) result[g] = 1;
   return result;
 }

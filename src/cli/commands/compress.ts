@@ -34,13 +34,23 @@ const define = () =>
       ),
     )
     .addOption(new Option('--optimizer <name>', 'sparse optimizer').choices(sparseMethods).default('hspg' as const))
-    .addOption(new Option('--lambda <l>', 'group-lasso weight (l1 weight for obproxsg)').argParser(number('non-negative')).default(1e-3))
-    .addOption(new Option('--epsilon <e>', 'hspg, dhspg: half-space threshold in [0, 1) (default 0)').argParser(number('fraction')))
-    .addOption(new Option('--target-sparsity <s>', 'dhspg, hesso: fraction of groups to remove, in [0, 1)').argParser(number('fraction')))
     .addOption(
-      new Option('--target-macs-ratio <r>', 'dhspg, hesso: dense MACs / slim MACs to aim for (instead of --target-sparsity)').argParser(
-        number('positive'),
-      ),
+      new Option('--lambda <l>', 'group-lasso weight (l1 weight for obproxsg); with a target, where proxsg/hspg start adapting it')
+        .argParser(number('non-negative'))
+        .default(1e-3),
+    )
+    .addOption(new Option('--epsilon <e>', 'hspg, dhspg: half-space threshold in [0, 1) (default 0)').argParser(number('fraction')))
+    .addOption(
+      new Option(
+        '--target-sparsity <s>',
+        'fraction of groups to remove, in [0, 1) (dhspg, hesso; proxsg/hspg adapt lambda to it)',
+      ).argParser(number('fraction')),
+    )
+    .addOption(
+      new Option(
+        '--target-macs-ratio <r>',
+        'dense MACs / slim MACs to aim for, instead of --target-sparsity (dhspg, hesso; proxsg/hspg adapt lambda to it)',
+      ).argParser(number('positive')),
     )
     .addOption(new Option('--direction <name>', 'step direction').choices(directionNames).default('sgd' as const))
     .addOption(
@@ -50,9 +60,10 @@ const define = () =>
       ).argParser(number('non-negative')),
     )
     .addOption(
-      new Option('--penalty-end <e>', 'proxsg/hspg: epoch at which the penalty stops; zero groups stay zero, the rest train on').argParser(
-        number('non-negative'),
-      ),
+      new Option(
+        '--penalty-end <e>',
+        'proxsg/hspg: epoch at which the penalty stops; zero groups stay zero, the rest train on (with a target: the epoch by which it is met, default epochs/2)',
+      ).argParser(number('non-negative')),
     )
     .addOption(
       new Option('--prune-start <e>', 'dhspg, hesso: epoch at which the groups to remove are first chosen (default: epochs/40)').argParser(
@@ -67,7 +78,7 @@ const define = () =>
     .addOption(
       new Option(
         '--allocation <a>',
-        "dhspg, hesso: 'global' (default) ranks all groups together, 'uniform' removes the same fraction of every layer",
+        "with a target: 'global' (default) ranks all groups together, 'uniform' removes the same fraction of every layer",
       ).choices(allocations),
     )
     .addOption(
@@ -80,7 +91,7 @@ const define = () =>
     .addOption(
       new Option(
         '--weighting <w>',
-        "proxsg/hspg/dhspg: lambda per group: 'uniform' (default), 'macs' (scaled by the MACs each group costs) or 'sqrt-macs'",
+        "proxsg/hspg/dhspg: lambda per group: 'uniform' (default), 'macs' (scaled by the MACs each group costs) or 'sqrt-macs' (the default of proxsg/hspg with --target-macs-ratio)",
       ).choices(['uniform', 'macs', 'sqrt-macs'] as const),
     )
     .addOption(new Option('--baseline', 'also train the dense model with the same settings, for comparison').default(false))

@@ -2,17 +2,15 @@
 // half-space start N_P finds a good initial point, then half-space steps that send a
 // group to exactly zero when its penalised step leaves {<z, x_g> >= eps ||x_g||^2}.
 import type { GroupIndex } from '../group_index.js';
-import type { Tensors, Variables } from '../group_ops.js';
-import { penaltyOver, SparseOptimizer, type SparseCommon } from '../sparse_optimizer.js';
+import type { Admit, Tensors, Variables } from '../group_ops.js';
+import { PenaltyMethod, type PenaltyCommon } from '../penalty_method.js';
 
-export interface HspgConfig extends SparseCommon {
+export interface HspgConfig extends PenaltyCommon {
   method: 'hspg';
   /** half-space threshold in [0, 1): larger values zero more groups (default 0) */
   epsilon?: number;
   /** the step N_P at which half-space steps replace Prox-SG (default 0) */
   halfSpaceStart?: number;
-  /** the step at which the penalty stops; from then on zero groups stay zero and the others train freely (default: never) */
-  penaltyEnd?: number;
 }
 
 export function checkEpsilon(epsilon: number | undefined): number {
@@ -21,7 +19,7 @@ export function checkEpsilon(epsilon: number | undefined): number {
   return eps;
 }
 
-export class Hspg extends SparseOptimizer {
+export class Hspg extends PenaltyMethod {
   private readonly epsilon: number;
 
   constructor(
@@ -32,13 +30,16 @@ export class Hspg extends SparseOptimizer {
     this.epsilon = checkEpsilon(config.epsilon);
   }
 
-  protected update(x: Variables, d: Tensors, lr: number): void {
-    if (penaltyOver(this.config.penaltyEnd, this.t)) {
-      this.ops.survivorStep(x, d, lr);
-    } else if (this.t >= (this.config.halfSpaceStart ?? 0)) {
-      this.ops.halfSpaceStep(x, d, lr, { lambdas: this.lambdas, epsilon: this.epsilon, projected: () => true });
+  protected penalisedUpdate(
+    x: Variables,
+    d: Tensors,
+    lr: number,
+    step: { lambdas: Float64Array; norm: Float64Array; admit?: Admit },
+  ): void {
+    if (this.t >= (this.config.halfSpaceStart ?? 0)) {
+      this.ops.halfSpaceStep(x, d, lr, { ...step, epsilon: this.epsilon, projected: () => true });
     } else {
-      this.ops.proxStep(x, d, lr, this.lambdas);
+      this.ops.proxStep(x, d, lr, step.lambdas, step.admit);
     }
   }
 }
