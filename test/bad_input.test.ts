@@ -214,7 +214,7 @@ const cases: Case[] = [
     what: 'dhspg without a target',
     args: compress('--model', 'lenet5', '--optimizer', 'dhspg'),
     code: 2,
-    message: /--optimizer dhspg needs --target-sparsity or --target-macs-ratio/,
+    message: /--optimizer dhspg needs --target-sparsity, --target-macs-ratio or --target-speedup/,
   },
   {
     what: '--resume with nothing to resume',

@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 
-import { cli, run } from './helpers/cli.js';
+import { cli, run, runWith } from './helpers/cli.js';
 
 test('--help lists the commands; each command has its own help', () => {
   const top = run('--help');
@@ -146,6 +146,38 @@ test('analyze: an unsupported layer names the --freeze option, which then works'
   assert.match(frozen.stdout, /hidden\s+Dense\s+4\s+196\s+192\s+4\s+4/);
 });
 
+test('compress --target-speedup: measured latency tables on this machine, a choice predicted to meet the target, and the fastest channel multiple', () => {
+  const cache = mkdtempSync(join(tmpdir(), 'slimtrain-cache-'));
+  const args = ['compress', '--model', 'lenet5', '--data', 'mnist', '--epochs', '1', '--subset', '500', '--optimizer', 'dhspg'];
+  const r = runWith(
+    { XDG_CACHE_HOME: cache },
+    ...args,
+    '--target-speedup',
+    '1.6',
+    '--runtime',
+    'tfjs',
+    '--speed-batch',
+    '16',
+    '--no-speed',
+    '--json',
+  );
+  assert.equal(r.code, 0, r.stderr);
+  const result = JSON.parse(r.stdout);
+  const t = result.speedTarget;
+  assert.deepEqual([t.runtime, t.batch, t.target], ['tfjs', 16, 1.6]);
+  assert.ok(t.predicted >= 1.6 * 0.999, `predicted ${t.predicted}`);
+  assert.equal(t.tried[0].roundTo, 1);
+  assert.ok(t.tried.some((x: { roundTo: number; ms: number }) => x.roundTo === t.roundTo && x.ms > 0));
+  assert.match(r.stderr, /latency table: TensorFlow\.js at batch 16/);
+  // the table went to the user's cache
+  assert.ok(readdirSync(join(cache, 'slimtrain', 'latency')).some((f) => f.startsWith('tfjs-')));
+  // without a speed target, the MACs target chooses as before and nothing is rounded
+  const macs = runWith({ XDG_CACHE_HOME: cache }, ...args, '--target-macs-ratio', '1.6', '--no-speed', '--json');
+  assert.equal(macs.code, 0, macs.stderr);
+  assert.equal(JSON.parse(macs.stdout).speedTarget, undefined);
+  rmSync(cache, { recursive: true, force: true });
+});
+
 test('compress: trains sparse, writes sparse, slim and metrics.json; the slim model scores the same', () => {
   const out = join(mkdtempSync(join(tmpdir(), 'slimtrain-compress-')), 'run');
   const r = run(
@@ -232,7 +264,7 @@ test('compress: flag combinations that cannot work exit with 2', () => {
     [['compress', '--data', 'mnist'], /compress needs --model \(a zoo model\) or --from/],
     [
       ['compress', '--model', 'lenet5', '--data', 'mnist', '--optimizer', 'dhspg'],
-      /--optimizer dhspg needs --target-sparsity or --target-macs-ratio/,
+      /--optimizer dhspg needs --target-sparsity, --target-macs-ratio or --target-speedup/,
     ],
     [['compress', '--model', 'lenet5', '--data', 'mnist', '--epsilon', '1'], /expected a number in \[0, 1\)/],
     [['compress', '--model', 'lenet5', '--data', 'mnist', '--target-sparsity', '1.5'], /expected a number in \[0, 1\)/],

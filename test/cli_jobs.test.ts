@@ -93,11 +93,14 @@ test('compress refuses a flag its optimizer would ignore, naming the flag', () =
     [['--optimizer', 'obproxsg', '--weighting', 'macs'], /--weighting: not read by --optimizer obproxsg/],
     [['--optimizer', 'proxsg', '--epsilon', '0.1'], /--epsilon: not read by --optimizer proxsg/],
     [['--optimizer', 'dhspg', '--target-sparsity', '0.5', '--penalty-end', '2'], /--penalty-end: not read by --optimizer dhspg/],
-    [['--optimizer', 'dhspg'], /--optimizer dhspg needs --target-sparsity or --target-macs-ratio/],
+    [['--optimizer', 'dhspg'], /--optimizer dhspg needs --target-sparsity, --target-macs-ratio or --target-speedup/],
     [
       ['--optimizer', 'dhspg', '--target-sparsity', '0.5', '--target-macs-ratio', '2'],
-      /give --target-sparsity or --target-macs-ratio, not both/,
+      /give one of --target-sparsity, --target-macs-ratio or --target-speedup, not --target-sparsity and --target-macs-ratio/,
     ],
+    [['--runtime', 'tfjs'], /--runtime says where --target-speedup \(or --round-channels auto\) measures: give one/],
+    [['--optimizer', 'hesso', '--target-speedup', '1'], /--target-speedup must be above 1, got 1/],
+    [['--optimizer', 'obproxsg', '--target-speedup', '2'], /--target-speedup: not read by --optimizer obproxsg/],
     [['--float16'], /--float16 writes DIR\/slim-float16: give --out DIR/],
     [['--resume'], /--resume continues the run saved in --out DIR/],
   ];

@@ -6,6 +6,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { initEngine } from '../src/engine/index.js';
 import { runCompressJob } from '../src/compress/job.js';
 import { sparseConfig } from '../src/compress/sparse_stage.js';
+import { macsCost } from '../src/metrics/cost.js';
 import { buildVerifiedSlim } from '../src/compress/slim_stage.js';
 import { loadDataset, subsetSplits } from '../src/data/datasets.js';
 import { zeroInvariantGroups } from '../src/graph/groups.js';
@@ -50,7 +51,7 @@ test('sparseConfig turns epochs into steps and gives each method only its own se
   const model = buildZooModel('lenet5', { inputShape: [28, 28, 1], numClasses: 10, seed: 0 });
   const partition = zeroInvariantGroups(model);
   const prunable = partition.groups.filter((g) => g.prunable);
-  const macs = countModel(model).macs;
+  const macs = macsCost(partition.graph, countModel(model).macs);
   const mean = prunable.reduce((s, g) => s + g.savings.macs, 0) / prunable.length;
   const hspg = sparseConfig({ ...baseJob, method: 'hspg', epsilon: 0.2, penaltyEndEpoch: 3 }, partition, macs, 10);
   assert.deepEqual(
@@ -76,7 +77,7 @@ test('sparseConfig turns epochs into steps and gives each method only its own se
     [targeted.halfSpaceStart, targeted.lambdaTarget.from, targeted.lambdaTarget.by, targeted.penaltyEnd],
     [10, 10, 20, undefined],
   );
-  assert.equal(targeted.lambdaTarget.target.kind, 'macs');
+  assert.equal(targeted.lambdaTarget.target.kind, 'cost');
   assert.ok(Math.abs(targeted.groupWeights![0] - Math.sqrt(prunable[0].savings.macs / mean)) < 1e-9);
   const proxsg = sparseConfig({ ...baseJob, method: 'proxsg', targetSparsity: 0.5, penaltyEndEpoch: 3 }, partition, macs, 10);
   assert.ok(proxsg.method === 'proxsg' && proxsg.lambdaTarget);
@@ -85,7 +86,7 @@ test('sparseConfig turns epochs into steps and gives each method only its own se
   assert.equal(obproxsg.method === 'obproxsg' && obproxsg.orthantStart, 20);
   const dhspg = sparseConfig({ ...baseJob, method: 'dhspg', targetMacsRatio: 3, weighting: 'macs' }, partition, macs, 10);
   assert.ok(dhspg.method === 'dhspg');
-  assert.equal(dhspg.target.kind, 'macs');
+  assert.equal(dhspg.target.kind, 'cost');
   assert.ok(Math.abs(dhspg.target.fraction - 2 / 3) < 1e-12);
   // chosen at epochs/40, projected from then on, done by 15% of the epochs
   assert.deepEqual([dhspg.pruneStart, dhspg.projectionStart, dhspg.pruneEnd], [1, 1, 6]);

@@ -480,7 +480,14 @@ test('DHSPG with a MACs target chooses groups until their MACs reach the target,
     projectionStart: 10,
     pruneEnd: 40,
     momentum: 0.9,
-    target: { kind: 'macs', fraction: 0.3, groupMacs, totalMacs: 19, removedMacs: (ids) => ids.reduce((sum, g) => sum + groupMacs[g], 0) },
+    target: {
+      kind: 'cost',
+      unit: 'MACs',
+      fraction: 0.3,
+      groupCost: groupMacs,
+      total: 19,
+      removed: (ids) => ids.reduce((sum, g) => sum + groupMacs[g], 0),
+    },
   });
   const stepOn = logisticStep(X, y);
   for (let s = 0; s < 50; s++) stepOn(opt, w, s);

@@ -124,6 +124,12 @@ export const options = {
     new Option('--round-channels <n>', 'keep a multiple of N channels per layer (zero ones kept to fill), for SIMD-friendly widths')
       .argParser(number('positive', true))
       .default(1),
+  /** --round-channels that also takes 'auto': the multiple measured fastest */
+  roundChannelsOrAuto: () =>
+    new Option(
+      '--round-channels <n>',
+      "keep a multiple of N channels per layer (zero ones kept to fill), for SIMD-friendly widths; 'auto' (the default with --target-speedup): the multiple that runs fastest in --runtime at --speed-batch, measured",
+    ).argParser((value: string): number | 'auto' => (value === 'auto' ? 'auto' : number('positive', true)(value))),
 };
 
 /** A command with --json, --quiet and --backend: every command takes them. */

@@ -9,14 +9,15 @@ import { subsetSplits, type DataSplits } from '../data/datasets.js';
 import { describeData } from '../data/load.js';
 import { countModel } from '../metrics/count.js';
 import { measureModelSpeed } from '../metrics/speed.js';
+import { zeroGroups } from '../slim/construct.js';
 import { resolveModel, resolveModelAndData, type ResolvedModel } from '../models/resolve.js';
 import { checkpointing, jobFingerprint, type Checkpointing } from '../train/checkpoint.js';
 import { train, type TrainConfig } from '../train/loop.js';
 import type { TrainCallbacks } from '../train/metrics.js';
 import { writeArtifacts } from './artifacts.js';
-import { buildVerifiedSlim } from './slim_stage.js';
-import { checkCompressJob, trainSparse } from './sparse_stage.js';
-import type { CompressJob, CompressResult, ModelSummary } from './types.js';
+import { buildVerifiedSlim, fastestRounding } from './slim_stage.js';
+import { checkCompressJob, trainSparse, type SparseTrained } from './sparse_stage.js';
+import type { CompressJob, CompressResult, ModelSummary, SpeedTargetResult } from './types.js';
 
 export type * from './types.js';
 
@@ -52,6 +53,28 @@ export async function trainBaseline(
   } finally {
     dense.dispose();
   }
+}
+
+/**
+ * With a speed target or roundChannels 'auto': the speed-up the latency tables
+ * predict for the zero groups, and the fastest multiple of channels, measured.
+ */
+async function roundingFor(
+  job: CompressJob,
+  sparse: SparseTrained,
+  onStage?: (message: string) => void,
+): Promise<SpeedTargetResult | undefined> {
+  const auto = job.roundChannels === 'auto' || (job.roundChannels === undefined && job.targetSpeedup !== undefined);
+  if (!auto) return undefined;
+  const runtime = job.runtime ?? 'ort';
+  const batch = job.speedBatch ?? 64;
+  onStage?.(
+    `choosing the multiple of channels per layer that runs fastest (${runtime === 'ort' ? 'ONNX Runtime' : 'TensorFlow.js'}, batch ${batch})`,
+  );
+  const rounding = await fastestRounding(sparse, runtime, batch);
+  const zero = zeroGroups(sparse.model, sparse.partition.groups);
+  const predicted = job.targetSpeedup === undefined ? undefined : sparse.cost.total / (sparse.cost.total - sparse.cost.saved(zero));
+  return { runtime, batch, target: job.targetSpeedup, predicted, ...rounding };
 }
 
 export async function runCompressJob(job: CompressJob, callbacks: CompressCallbacks = {}): Promise<CompressResult> {
@@ -90,8 +113,9 @@ export async function runCompressJob(job: CompressJob, callbacks: CompressCallba
       callbacks,
     );
 
+    const speedTarget = await roundingFor(job, sparse, callbacks.onStage);
     callbacks.onStage?.('building the slim model');
-    const slim = await buildVerifiedSlim(sparse, data, job.roundChannels);
+    const slim = await buildVerifiedSlim(sparse, data, speedTarget?.roundTo ?? (job.roundChannels as number | undefined));
     const result: CompressResult = {
       history: sparse.history,
       baseline,
@@ -107,6 +131,7 @@ export async function runCompressJob(job: CompressJob, callbacks: CompressCallba
       removedGroups: slim.removed.length,
       trainSeconds: sparse.history.reduce((s, e) => s + e.seconds, 0),
       slimModel: slim.model,
+      speedTarget,
     };
     if (job.measureSpeed !== false) {
       callbacks.onStage?.('measuring speed and size (TensorFlow.js, ONNX Runtime)');

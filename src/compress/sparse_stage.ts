@@ -3,7 +3,9 @@
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { batchCount } from '../data/batches.js';
 import type { DataSplits } from '../data/datasets.js';
-import { predictRemoval, zeroInvariantGroups, type Partition } from '../graph/groups.js';
+import { zeroInvariantGroups, type Partition } from '../graph/groups.js';
+import { macsCost, type CostModel } from '../metrics/cost.js';
+import { latencyCost, measureLatencyTable } from '../metrics/latency.js';
 import { countModel } from '../metrics/count.js';
 import { groupLayerIds, keptFloors } from '../optim/allocation.js';
 import { GroupIndex } from '../optim/group_index.js';
@@ -17,6 +19,8 @@ import type { CompressEpoch, CompressJob } from './types.js';
 export interface SparseTrained {
   model: tfl.LayersModel;
   partition: Partition;
+  /** what the target counted: the MACs, or the latency the tables predict */
+  cost: CostModel;
   history: CompressEpoch[];
   stats: GroupStats;
   eval: EvalResult;
@@ -29,6 +33,14 @@ export function macsWeights(macs: readonly number[], power: number): number[] {
   return macs.map((m) => (Math.max(m, floor) / (mean || 1)) ** power);
 }
 
+/** The targets, one of which a method with a target takes, and the settings of a speed target. */
+const TARGETS = ['targetSparsity', 'targetMacsRatio', 'targetSpeedup', 'runtime', 'speedBatch'] as const;
+
+/** The dense-to-slim ratio of the cost a job's target counts (MACs, or latency), if it has one. */
+export function costRatio(job: CompressJob): number | undefined {
+  return job.targetSpeedup ?? job.targetMacsRatio;
+}
+
 /** proxsg/hspg given a target meet it by this share of the epochs (unless penaltyEndEpoch says otherwise) */
 const TARGET_BY = 0.5;
 
@@ -38,21 +50,11 @@ function isPenaltyMethod(method: SparseMethod): boolean {
 
 /** The method settings of a compress job each method reads (beside lambda and the step direction, which all read). */
 const METHOD_SETTINGS = {
-  proxsg: ['weighting', 'penaltyEndEpoch', 'targetSparsity', 'targetMacsRatio', 'allocation'],
-  hspg: ['weighting', 'epsilon', 'switchEpoch', 'penaltyEndEpoch', 'targetSparsity', 'targetMacsRatio', 'allocation'],
+  proxsg: ['weighting', 'penaltyEndEpoch', ...TARGETS, 'allocation'],
+  hspg: ['weighting', 'epsilon', 'switchEpoch', 'penaltyEndEpoch', ...TARGETS, 'allocation'],
   obproxsg: ['switchEpoch'],
-  dhspg: [
-    'weighting',
-    'epsilon',
-    'switchEpoch',
-    'targetSparsity',
-    'targetMacsRatio',
-    'pruneStartEpoch',
-    'pruneEndEpoch',
-    'prunePeriods',
-    'allocation',
-  ],
-  hesso: ['targetSparsity', 'targetMacsRatio', 'pruneStartEpoch', 'pruneEndEpoch', 'prunePeriods', 'allocation'],
+  dhspg: ['weighting', 'epsilon', 'switchEpoch', ...TARGETS, 'pruneStartEpoch', 'pruneEndEpoch', 'prunePeriods', 'allocation'],
+  hesso: [...TARGETS, 'pruneStartEpoch', 'pruneEndEpoch', 'prunePeriods', 'allocation'],
 } as const satisfies Record<SparseMethod, readonly (keyof CompressJob)[]>;
 
 /** The method settings `job` gives that its method does not read: each would silently do nothing. */
@@ -69,13 +71,15 @@ export function settingsIgnoredBy(job: CompressJob): (keyof CompressJob)[] {
  * refuses them with settingsIgnoredBy.
  */
 export function checkCompressJob(job: CompressJob, nameOf: (setting: keyof CompressJob) => string = (k) => k): void {
-  if ((job.method === 'dhspg' || job.method === 'hesso') && job.targetSparsity === undefined && job.targetMacsRatio === undefined) {
-    throw new Error(`${nameOf('method')} ${job.method} needs ${nameOf('targetSparsity')} or ${nameOf('targetMacsRatio')}`);
-  }
-  if (job.targetSparsity !== undefined && job.targetMacsRatio !== undefined) {
-    throw new Error(`give ${nameOf('targetSparsity')} or ${nameOf('targetMacsRatio')}, not both`);
-  }
-  if (job.method === 'hspg' && (job.targetSparsity !== undefined || job.targetMacsRatio !== undefined)) {
+  const given = (['targetSparsity', 'targetMacsRatio', 'targetSpeedup'] as const).filter((k) => job[k] !== undefined);
+  const targets = `${nameOf('targetSparsity')}, ${nameOf('targetMacsRatio')} or ${nameOf('targetSpeedup')}`;
+  if ((job.method === 'dhspg' || job.method === 'hesso') && given.length === 0)
+    throw new Error(`${nameOf('method')} ${job.method} needs ${targets}`);
+  if (given.length > 1) throw new Error(`give one of ${targets}, not ${given.map(nameOf).join(' and ')}`);
+  for (const k of ['runtime', 'speedBatch'] as const)
+    if (job[k] !== undefined && job.targetSpeedup === undefined && job.roundChannels !== 'auto')
+      throw new Error(`${nameOf(k)} says where ${nameOf('targetSpeedup')} (or ${nameOf('roundChannels')} auto) measures: give one`);
+  if (job.method === 'hspg' && given.length > 0) {
     const start = job.switchEpoch ?? job.epochs / 4;
     const by = job.penaltyEndEpoch ?? job.epochs * TARGET_BY;
     if (!(start < by))
@@ -83,8 +87,10 @@ export function checkCompressJob(job: CompressJob, nameOf: (setting: keyof Compr
         `with a target, hspg's half-space steps (${nameOf('switchEpoch')} ${start}) must start before ${nameOf('penaltyEndEpoch')} ${by}`,
       );
   }
-  if (job.targetMacsRatio !== undefined && !(job.targetMacsRatio > 1))
-    throw new Error(`${nameOf('targetMacsRatio')} must be above 1, got ${job.targetMacsRatio}`);
+  for (const k of ['targetMacsRatio', 'targetSpeedup'] as const) {
+    const ratio = job[k];
+    if (ratio !== undefined && !(ratio > 1)) throw new Error(`${nameOf(k)} must be above 1, got ${ratio}`);
+  }
   if (job.float16 && !job.out) throw new Error(`${nameOf('float16')} writes DIR/slim-float16: give ${nameOf('out')} DIR`);
   if (job.resume && !job.out) throw new Error(`${nameOf('resume')} continues the run saved in ${nameOf('out')} DIR: give ${nameOf('out')}`);
 }
@@ -95,13 +101,13 @@ export function checkCompressJob(job: CompressJob, nameOf: (setting: keyof Compr
  * done early, so the slim network has most of the budget to train (docs/DESIGN.md,
  * "Measured facts").
  */
-export function sparseConfig(job: CompressJob, partition: Partition, totalMacs: number, stepsPerEpoch: number): SparseConfig {
+export function sparseConfig(job: CompressJob, partition: Partition, cost: CostModel, stepsPerEpoch: number): SparseConfig {
   const prunable = partition.groups.filter((g) => g.prunable);
   const at = (epoch: number) => Math.round(epoch * stepsPerEpoch);
   const groupMacs = prunable.map((g) => g.savings.macs);
-  const targeted = job.targetSparsity !== undefined || job.targetMacsRatio !== undefined;
+  const targeted = job.targetSparsity !== undefined || costRatio(job) !== undefined;
   // a penalty aimed at MACs weighs each group by the compute it frees
-  const weighting = job.weighting ?? (isPenaltyMethod(job.method) && job.targetMacsRatio !== undefined ? 'sqrt-macs' : 'uniform');
+  const weighting = job.weighting ?? (isPenaltyMethod(job.method) && costRatio(job) !== undefined ? 'sqrt-macs' : 'uniform');
   const common = {
     lambda: job.lambda,
     direction: job.direction,
@@ -112,18 +118,16 @@ export function sparseConfig(job: CompressJob, partition: Partition, totalMacs: 
   };
   // the target-driven methods: what to remove, and how the choice is allocated
   const choice = (): ChoiceSettings => {
+    const ratio = costRatio(job);
     const target: PruneTarget =
-      job.targetMacsRatio !== undefined
+      ratio !== undefined
         ? {
-            kind: 'macs',
-            fraction: 1 - 1 / job.targetMacsRatio,
-            groupMacs,
-            totalMacs,
-            removedMacs: (ids) =>
-              predictRemoval(
-                partition.graph,
-                ids.map((i) => prunable[i]),
-              ).macs,
+            kind: 'cost',
+            unit: cost.unit,
+            fraction: 1 - 1 / ratio,
+            groupCost: cost.unit === 'MACs' ? groupMacs : prunable.map((g) => cost.saved([g])),
+            total: cost.total,
+            removed: (ids) => cost.saved(ids.map((i) => prunable[i])),
           }
         : { kind: 'groups', fraction: job.targetSparsity ?? NaN };
     const layers = groupLayerIds(prunable);
@@ -168,6 +172,20 @@ export function sparseConfig(job: CompressJob, partition: Partition, totalMacs: 
   }
 }
 
+/** What the job's target counts: the latency its tables predict (measured now, or read from the cache), or the MACs. */
+async function targetCost(
+  model: tfl.LayersModel,
+  partition: Partition,
+  job: CompressJob,
+  onStage?: (message: string) => void,
+): Promise<CostModel> {
+  if (job.targetSpeedup === undefined) return macsCost(partition.graph, countModel(model).macs);
+  const runtime = job.runtime ?? 'ort';
+  const batch = job.speedBatch ?? 64;
+  onStage?.(`latency table: ${runtime === 'ort' ? 'ONNX Runtime' : 'TensorFlow.js'} at batch ${batch}`);
+  return latencyCost(await measureLatencyTable(model, partition, { runtime, batch, onProgress: onStage }), partition);
+}
+
 /** Trains `model` in place with the job's sparse optimizer; group statistics join each epoch's metrics. */
 export async function trainSparse(
   model: tfl.LayersModel,
@@ -175,7 +193,7 @@ export async function trainSparse(
   job: CompressJob,
   settings: Omit<TrainConfig, 'optimizer' | 'resume' | 'onCheckpoint'>,
   checkpoints: (epochStats: () => unknown[]) => Partial<Checkpointing>,
-  callbacks: TrainCallbacks = {},
+  callbacks: TrainCallbacks & { onStage?(message: string): void } = {},
 ): Promise<SparseTrained> {
   const partition = zeroInvariantGroups(model, { freeze: job.freeze });
   const variables = trainableVariables(model);
@@ -184,7 +202,8 @@ export async function trainSparse(
     new Map(variables.map((v) => [v.name, v.shape])),
   );
   const steps = batchCount(data.train, { batchSize: settings.batchSize });
-  const optimizer = createSparseOptimizer(index, sparseConfig(job, partition, countModel(model).macs, steps));
+  const cost = await targetCost(model, partition, job, callbacks.onStage);
+  const optimizer = createSparseOptimizer(index, sparseConfig(job, partition, cost, steps));
   try {
     let history: CompressEpoch[] = [];
     const checkpointing = checkpoints(() => history);
@@ -202,7 +221,7 @@ export async function trainSparse(
         },
       },
     );
-    return { model, partition, history, stats: optimizer.stats(variables), eval: evaluate(model, data.test, data.normalization) };
+    return { model, partition, cost, history, stats: optimizer.stats(variables), eval: evaluate(model, data.test, data.normalization) };
   } finally {
     optimizer.dispose();
   }

@@ -1,7 +1,7 @@
 // What a compress job is given and what it gives back: the hand-offs between its
 // stages (job.ts runs them) and the library's and CLI's shared vocabulary.
 import type * as tfl from '@tensorflow/tfjs-layers';
-import type { ModelSpeed } from '../metrics/speed.js';
+import type { ModelSpeed, Runtime } from '../metrics/speed.js';
 import type { Allocation } from '../optim/allocation.js';
 import type { DirectionName } from '../optim/direction.js';
 import type { GroupStats, SparseMethod } from '../optim/sparse.js';
@@ -44,6 +44,16 @@ export interface CompressJob extends Omit<TrainConfig, 'optimizer' | 'resume' | 
   targetSparsity?: number;
   /** dhspg, instead of targetSparsity: dense MACs / slim MACs to aim for */
   targetMacsRatio?: number;
+  /**
+   * instead of targetSparsity or targetMacsRatio: the speed-up of the slim model to
+   * aim for in `runtime` at `speedBatch`, predicted from per-layer latency tables
+   * measured on this machine (metrics/latency.ts)
+   */
+  targetSpeedup?: number;
+  /** with targetSpeedup: 'ort' (ONNX Runtime, default) or 'tfjs' (the active TensorFlow.js backend) */
+  runtime?: Runtime;
+  /** with targetSpeedup: the batch size of the speed-up (default 64) */
+  speedBatch?: number;
   /** dhspg: epochs at which penalising starts and by which the chosen groups are zero */
   pruneStartEpoch?: number;
   pruneEndEpoch?: number;
@@ -65,8 +75,11 @@ export interface CompressJob extends Omit<TrainConfig, 'optimizer' | 'resume' | 
   baseline?: boolean;
   /** measure latency, throughput and file sizes of the sparse and slim models (default true) */
   measureSpeed?: boolean;
-  /** keep a multiple of this many channels per layer in the slim model (default 1) */
-  roundChannels?: number;
+  /**
+   * keep a multiple of this many channels per layer in the slim model (default 1);
+   * 'auto' (the default with targetSpeedup): the multiple that runs fastest, measured
+   */
+  roundChannels?: number | 'auto';
   /** with out: also write DIR/slim-float16 (half-precision weights) and report its accuracy */
   float16?: boolean;
   /** folder for the results; checkpoints go to OUT/checkpoint (and OUT/checkpoint-dense for the baseline) */
@@ -105,7 +118,21 @@ export interface CompressResult {
   slimModel: tfl.LayersModel;
   /** measured in TensorFlow.js and ONNX Runtime, unless measureSpeed is false */
   speed?: { sparse: ModelSpeed; slim: ModelSpeed };
+  /** with targetSpeedup or roundChannels 'auto': what was predicted and measured in the target's runtime */
+  speedTarget?: SpeedTargetResult;
   /** the slim model stored with float16 weights, reloaded and evaluated */
   float16?: Float16Figures;
   out?: Artifacts;
+}
+
+export interface SpeedTargetResult {
+  runtime: Runtime;
+  batch: number;
+  /** the speed-up asked for, if one was */
+  target?: number;
+  /** the speed-up the latency tables predict for the zero groups */
+  predicted?: number;
+  /** the multiple of channels kept, and the slim model's median ms at each multiple tried */
+  roundTo: number;
+  tried: { roundTo: number; ms: number }[];
 }

@@ -7,6 +7,7 @@ import { ZERO_INVARIANT_ACTIVATIONS } from '../layers/activation.js';
 import { ruleFor, supportedLayerClasses } from '../layers/registry.js';
 import type { ChannelFlow } from '../layers/rule.js';
 import { buildLayerGraph, GraphError, type GraphNode, type LayerGraph } from './layer_graph.js';
+import { shapeSize } from '../util/shape.js';
 
 /** Slices of one weight along one axis. */
 export interface WeightSlice {
@@ -273,20 +274,31 @@ export function removedIndices(groups: readonly ChannelGroup[]): Map<string, Map
   return removed;
 }
 
-/** Trainable parameters and MACs saved by removing `groups` together (overlaps counted once). */
-export function predictRemoval(graph: LayerGraph, groups: readonly ChannelGroup[]): { params: number; macs: number } {
+/** The weight shapes (by role) of each layer that removing `groups` together changes. */
+export function plannedShapes(graph: LayerGraph, groups: readonly ChannelGroup[]): Map<GraphNode, Map<string, number[]>> {
   const removed = removedIndices(groups);
-  let params = 0;
-  let macs = 0;
+  const planned = new Map<GraphNode, Map<string, number[]>>();
   for (const node of graph.nodes) {
     if (!node.weights.some((w) => removed.has(w.variable))) continue;
     const shapes = new Map<string, number[]>();
     for (const w of node.weights) {
       const axes = removed.get(w.variable);
-      const shape = w.shape.map((d, a) => d - (axes?.get(a)?.size ?? 0));
-      shapes.set(w.role, shape);
-      if (w.trainable) params += w.shape.reduce((x, y) => x * y, 1) - shape.reduce((x, y) => x * y, 1);
+      shapes.set(
+        w.role,
+        w.shape.map((d, a) => d - (axes?.get(a)?.size ?? 0)),
+      );
     }
+    planned.set(node, shapes);
+  }
+  return planned;
+}
+
+/** Trainable parameters and MACs saved by removing `groups` together (overlaps counted once). */
+export function predictRemoval(graph: LayerGraph, groups: readonly ChannelGroup[]): { params: number; macs: number } {
+  let params = 0;
+  let macs = 0;
+  for (const [node, shapes] of plannedShapes(graph, groups)) {
+    for (const w of node.weights.filter((x) => x.trainable)) params += shapeSize(w.shape) - shapeSize(shapes.get(w.role)!);
     macs += layerMacs(node) - layerMacs(node, shapes);
   }
   return { params, macs };

@@ -63,6 +63,7 @@ export const conv2d: LayerRule = {
     return f.produce('kernel', f.channelsOut);
   },
   macs: (node, shape) => shapeSize(shape('kernel')!) * positions(node),
+  widths: (shape) => ({ in: shape('kernel')[2], out: shape('kernel')[3] }),
   onnx(e) {
     const w = e.weights();
     const shape = e.node.weights[0].shape;

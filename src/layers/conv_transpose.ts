@@ -25,6 +25,7 @@ export const conv2dTranspose: LayerRule = {
     return f.produce('kernel', f.channelsOut, 2);
   },
   macs: (node, shape) => shapeSize(shape('kernel')!) * shapeSize(node.inputShapes[0].slice(0, -1)),
+  widths: (shape) => ({ in: shape('kernel')[3], out: shape('kernel')[2] }),
   onnx(e) {
     const { node: n, g } = e;
     if (pair(n.config.dilationRate ?? 1).some((d) => d !== 1))

@@ -14,6 +14,7 @@ export const dense: LayerRule = {
     return f.produce('kernel', f.channelsOut);
   },
   macs: (node, shape) => shapeSize(shape('kernel')!) * positions(node),
+  widths: (shape) => ({ in: shape('kernel')[0], out: shape('kernel')[1] }),
   onnx(e) {
     const { node: n, g } = e;
     const w = e.weights();

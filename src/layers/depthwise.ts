@@ -29,6 +29,7 @@ export const depthwiseConv2d: LayerRule = {
     return out;
   },
   macs: (node, shape) => shapeSize(shape('depthwise_kernel')!) * positions(node),
+  widths: (shape) => ({ in: shape('depthwise_kernel')[2], out: shape('depthwise_kernel')[2] * shape('depthwise_kernel')[3] }),
   onnx(e) {
     const w = e.weights();
     const [kh, kw, c, m] = e.node.weights[0].shape;

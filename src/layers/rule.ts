@@ -59,6 +59,8 @@ export interface LayerRule {
   channels(flow: ChannelFlow): number[];
   /** multiply-accumulates, with the weight shapes `shape` gives (slim plans change them); 0 when not given */
   macs?(node: GraphNode, shape: (role: string) => number[] | undefined): number;
+  /** input and output channels when the weights have the shapes `shape` gives (a latency table times the layer at other widths) */
+  widths?(shape: (role: string) => number[]): { in: number; out: number };
   /** the config field holding the layer's output width, which slimming lowers */
   widthKey?: string;
   /** adjusts a layer's Keras-style config to the channels its output keeps (a Reshape names the channel count) */

@@ -17,6 +17,7 @@ export const separableConv2d: LayerRule = {
     return f.produce('pointwise_kernel', f.channelsOut);
   },
   macs: (node, shape) => (shapeSize(shape('depthwise_kernel')!) + shapeSize(shape('pointwise_kernel')!)) * positions(node),
+  widths: (shape) => ({ in: shape('depthwise_kernel')[2], out: shape('pointwise_kernel')[3] }),
   onnx(e) {
     const { node: n, g } = e;
     const w = e.weights();

@@ -52,8 +52,52 @@ function tfjsFileBytes(dir: string): number {
   return readdirSync(dir).reduce((n, f) => n + readFileSync(join(dir, f)).length, 0);
 }
 
-export async function measureModelSpeed(model: tfl.LayersModel, options: SpeedOptions = {}): Promise<ModelSpeed> {
+export const runtimes = ['ort', 'tfjs'] as const;
+export type Runtime = (typeof runtimes)[number];
+
+export function runtimeName(runtime: Runtime): string {
+  return runtime === 'ort' ? 'ONNX Runtime' : `TensorFlow.js ${tf.getBackend()}`;
+}
+
+/** Median milliseconds of `model` in `runtime` on each input, over `repeats` runs after 3 warm-up runs. */
+export async function timeModel(
+  model: tfl.LayersModel,
+  runtime: Runtime,
+  inputs: readonly tf.Tensor[],
+  repeats: number,
+): Promise<number[]> {
+  const ms: number[] = [];
+  if (runtime === 'tfjs') {
+    for (const x of inputs) {
+      ms.push(
+        await time(() => {
+          tf.tidy(() => (model.predict(x) as tf.Tensor).dataSync());
+        }, repeats),
+      );
+    }
+    return ms;
+  }
   const ort = await import('onnxruntime-node');
+  const session = await ort.InferenceSession.create(exportOnnx(model), {
+    intraOpNumThreads: 0,
+    extra: { session: { intra_op: { allow_spinning: '0' } } },
+  });
+  try {
+    for (const x of inputs) {
+      const input = new ort.Tensor('float32', Float32Array.from(x.dataSync()), x.shape);
+      ms.push(
+        await time(async () => {
+          await session.run({ input });
+        }, repeats),
+      );
+    }
+  } finally {
+    await session.release();
+  }
+  return ms;
+}
+
+export async function measureModelSpeed(model: tfl.LayersModel, options: SpeedOptions = {}): Promise<ModelSpeed> {
   const batchSizes = options.batchSizes ?? [1, 64];
   const repeats = options.repeats ?? 15;
   const shape = (model.inputs[0].shape as (number | null)[]).slice(1) as number[];
@@ -72,35 +116,16 @@ export async function measureModelSpeed(model: tfl.LayersModel, options: SpeedOp
   // runtime's idle threads slowed the other's runs several-fold
   const inputs = batchSizes.map((batch) => tf.randomNormal([batch, ...shape], 0, 1, 'float32', 3));
   const timings: Timing[] = [];
-  const row = (runtime: string, batch: number, ms: number): Timing => ({
-    runtime,
-    batch,
-    medianMs: ms,
-    imagesPerSecond: (batch * 1000) / ms,
-    repeats,
-  });
   try {
-    for (const x of inputs) {
-      const ms = await time(() => {
-        tf.tidy(() => (model.predict(x) as tf.Tensor).dataSync());
-      }, repeats);
-      timings.push(row(`TensorFlow.js ${tf.getBackend()}`, x.shape[0], ms));
-    }
-    const session = await ort.InferenceSession.create(onnxBytes, {
-      intraOpNumThreads: 0,
-      extra: { session: { intra_op: { allow_spinning: '0' } } },
+    const tfjs = await timeModel(model, 'tfjs', inputs, repeats);
+    const ort = await timeModel(model, 'ort', inputs, repeats);
+    batchSizes.forEach((batch, i) => {
+      for (const [runtime, ms] of [
+        [runtimeName('tfjs'), tfjs[i]],
+        [runtimeName('ort'), ort[i]],
+      ] as const)
+        timings.push({ runtime, batch, medianMs: ms, imagesPerSecond: (batch * 1000) / ms, repeats });
     });
-    try {
-      for (const x of inputs) {
-        const input = new ort.Tensor('float32', Float32Array.from(x.dataSync()), x.shape);
-        const ms = await time(async () => {
-          await session.run({ input });
-        }, repeats);
-        timings.splice(timings.findIndex((t) => t.batch === x.shape[0]) + 1, 0, row('ONNX Runtime', x.shape[0], ms));
-      }
-    } finally {
-      await session.release();
-    }
   } finally {
     tf.dispose(inputs);
   }

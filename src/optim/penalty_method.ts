@@ -44,7 +44,11 @@ const ADAPT_CHECKS = 100;
 
 /** How far the zero groups are towards a target, and which groups a step may zero. */
 export class PenaltyTarget {
-  /** lambdaScale multiplies every group's lambda; met: the target is met, or its deadline has passed (the penalty is over); zeroAtCheck: zero groups at the last schedule check */
+  /**
+   * lambdaScale multiplies every group's lambda; met: the target is met, or its
+   * deadline has passed (the penalty is over); zeroAtCheck: zero groups at the last
+   * schedule check
+   */
   state: PenaltyTargetState = { lambdaScale: 1, met: false, zeroAtCheck: -1 };
   private readonly from: number;
   private readonly interval: number;
@@ -82,7 +86,10 @@ export class PenaltyTarget {
     state.zeroAtCheck = zero.length;
   }
 
-  /** Of the groups a step from norms `norm` would zero, those it may: smallest per scalar first (costliest, towards MACs) until the target is met. */
+  /**
+   * Of the groups a step from norms `norm` would zero, those it may: smallest per
+   * scalar first (costliest first, towards a cost) until the target is met.
+   */
   admit(norm: ArrayLike<number>): Admit {
     return (candidates) => {
       const next = this.towardsTarget(norm, candidates);
@@ -108,8 +115,8 @@ export class PenaltyTarget {
   /** the share of the target the zero `groups` remove */
   private progress(groups: readonly number[]): number {
     const target = this.settings.target;
-    return target.kind === 'macs'
-      ? target.removedMacs(groups) / (target.fraction * target.totalMacs)
+    return target.kind === 'cost'
+      ? target.removed(groups) / (target.fraction * target.total)
       : groups.length / (target.fraction * this.sizes.length);
   }
 }

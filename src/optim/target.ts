@@ -3,24 +3,26 @@
 // (an importance criterion, importance.ts) and an allocation (allocation.ts).
 import { removalOrder, takeUntil, type Allocation } from './allocation.js';
 
-/** What to remove: a fraction of the groups, or of the MACs. */
+/** What to remove: a fraction of the groups, or of a cost (the MACs, a predicted latency). */
 export type PruneTarget =
   | { kind: 'groups'; fraction: number }
   | {
-      kind: 'macs';
-      /** of totalMacs, in (0, 1) */
+      kind: 'cost';
+      /** what is counted, for messages: 'MACs', 'latency' */
+      unit: string;
+      /** of `total`, in (0, 1) */
       fraction: number;
       /** what each group saves alone */
-      groupMacs: ArrayLike<number>;
-      totalMacs: number;
+      groupCost: ArrayLike<number>;
+      total: number;
       /** the exact joint saving of removing these groups together */
-      removedMacs: (groups: readonly number[]) => number;
+      removed: (groups: readonly number[]) => number;
     };
 
 export function checkTarget(target: PruneTarget, method: string): void {
   const f = target.fraction;
   if (target.kind === 'groups' && !(f >= 0 && f < 1)) throw new Error(`${method} needs a target sparsity in [0, 1), got ${f}`);
-  if (target.kind === 'macs' && !(f > 0 && f < 1)) throw new Error(`the MACs fraction to remove must be in (0, 1), got ${f}`);
+  if (target.kind === 'cost' && !(f > 0 && f < 1)) throw new Error(`the ${target.unit} fraction to remove must be in (0, 1), got ${f}`);
 }
 
 export interface ChoiceSettings {
@@ -35,18 +37,18 @@ export interface ChoiceSettings {
 
 /**
  * `removability` (higher = remove sooner; Infinity for zero groups, which cost nothing)
- * times, towards a MACs target, the compute the group costs over the mean.
+ * times, towards a cost target (MACs, latency), what the group costs over the mean.
  */
 export function targetPriority(target: PruneTarget, removability: ArrayLike<number>): Float64Array {
   const G = removability.length;
-  const cost = (g: number) => (target.kind === 'macs' ? target.groupMacs[g] / (target.totalMacs / G) : 1);
+  const cost = (g: number) => (target.kind === 'cost' ? target.groupCost[g] / (target.total / G) : 1);
   return Float64Array.from({ length: G }, (_, g) => (removability[g] === Infinity ? Infinity : removability[g] * cost(g)));
 }
 
-/** Whether a set of groups removes `share` of the target (a count, or the exact MACs they save together). */
+/** Whether a set of groups removes `share` of the target (a count, or the exact cost they save together). */
 export function targetMet(target: PruneTarget, groupCount: number, share: number): (groups: readonly number[]) => boolean {
-  return target.kind === 'macs'
-    ? (p) => target.removedMacs(p) >= share * target.fraction * target.totalMacs
+  return target.kind === 'cost'
+    ? (p) => target.removed(p) >= share * target.fraction * target.total
     : (p) => p.length >= Math.round(share * target.fraction * groupCount);
 }
 

@@ -120,10 +120,6 @@ export function compareOutputs(a: tf.Tensor[], b: tf.Tensor[]): { maxAbsDiff: nu
 }
 
 /**
- * A layer cannot have zero filters or units: where every channel of a producer is
- * zero, one zero channel stays (its output is zero, so the model is still exact).
- */
-/**
  * The zero groups to remove such that every layer keeps at least one channel
  * (TensorFlow.js rejects width 0) and, with `roundTo` > 1, a multiple of `roundTo`
  * channels (or all of them): kernels run fastest on widths the SIMD blocks divide,

@@ -23,6 +23,27 @@ import {
 } from '../options.js';
 import { progressCallbacks } from '../progress.js';
 import { printResult, stageReporter, startEngine, stoppable } from '../run.js';
+import { runtimes } from '../../metrics/speed.js';
+
+/** What to remove: one of three targets, and where a speed-up counts. */
+const TARGET_OPTIONS = {
+  sparsity: new Option(
+    '--target-sparsity <s>',
+    'fraction of groups to remove, in [0, 1) (dhspg, hesso; proxsg/hspg adapt lambda to it)',
+  ).argParser(number('fraction')),
+  macsRatio: new Option(
+    '--target-macs-ratio <r>',
+    'dense MACs / slim MACs to aim for, instead of --target-sparsity (dhspg, hesso; proxsg/hspg adapt lambda to it)',
+  ).argParser(number('positive')),
+  speedup: new Option(
+    '--target-speedup <r>',
+    'the slim model runs R times faster in --runtime at --speed-batch, predicted from per-layer latencies measured on this machine (instead of the other targets)',
+  ).argParser(number('positive')),
+  runtime: new Option('--runtime <name>', 'with --target-speedup: where the speed-up counts (default ort)').choices(runtimes),
+  speedBatch: new Option('--speed-batch <n>', 'with --target-speedup: the batch size the speed-up counts at (default 64)').argParser(
+    number('positive', true),
+  ),
+};
 
 const define = () =>
   trainingCommand('compress')
@@ -40,18 +61,11 @@ const define = () =>
         .default(1e-3),
     )
     .addOption(new Option('--epsilon <e>', 'hspg, dhspg: half-space threshold in [0, 1) (default 0)').argParser(number('fraction')))
-    .addOption(
-      new Option(
-        '--target-sparsity <s>',
-        'fraction of groups to remove, in [0, 1) (dhspg, hesso; proxsg/hspg adapt lambda to it)',
-      ).argParser(number('fraction')),
-    )
-    .addOption(
-      new Option(
-        '--target-macs-ratio <r>',
-        'dense MACs / slim MACs to aim for, instead of --target-sparsity (dhspg, hesso; proxsg/hspg adapt lambda to it)',
-      ).argParser(number('positive')),
-    )
+    .addOption(TARGET_OPTIONS.sparsity)
+    .addOption(TARGET_OPTIONS.macsRatio)
+    .addOption(TARGET_OPTIONS.speedup)
+    .addOption(TARGET_OPTIONS.runtime)
+    .addOption(TARGET_OPTIONS.speedBatch)
     .addOption(new Option('--direction <name>', 'step direction').choices(directionNames).default('sgd' as const))
     .addOption(
       new Option(
@@ -95,7 +109,7 @@ const define = () =>
       ).choices(['uniform', 'macs', 'sqrt-macs'] as const),
     )
     .addOption(new Option('--baseline', 'also train the dense model with the same settings, for comparison').default(false))
-    .addOption(options.roundChannels())
+    .addOption(options.roundChannelsOrAuto())
     .addOption(new Option('--no-speed', 'skip measuring latency, throughput and file sizes of the sparse and slim models'))
     .addOption(
       new Option(
@@ -140,6 +154,9 @@ export function compressJob(o: CompressOptions): CompressJob {
     penaltyEndEpoch: o.penaltyEnd,
     targetSparsity: o.targetSparsity,
     targetMacsRatio: o.targetMacsRatio,
+    targetSpeedup: o.targetSpeedup,
+    runtime: o.runtime,
+    speedBatch: o.speedBatch,
     pruneStartEpoch: o.pruneStart,
     pruneEndEpoch: o.pruneEnd,
     prunePeriods: o.prunePeriods,
@@ -180,6 +197,16 @@ function summaryText(r: CompressResult, method: string): string {
       `\n${formatTable(speedTable({ label: `sparse (${method})`, speed: r.speed.sparse }, { label: 'slim', speed: r.speed.slim }))}`,
     );
     lines.push('medians of 15 runs after 3 warm-up runs; ratios are speed-ups and how many times smaller');
+  }
+  if (r.speedTarget) {
+    const t = r.speedTarget;
+    const where = `${t.runtime === 'ort' ? 'ONNX Runtime' : 'TensorFlow.js'} at batch ${t.batch}`;
+    const asked =
+      t.target === undefined
+        ? ''
+        : `speed-up asked ${t.target}x, predicted ${t.predicted!.toFixed(2)}x from the latency tables (${where}); `;
+    const tried = t.tried.map((x) => `${x.roundTo}: ${x.ms.toFixed(3)} ms`).join(', ');
+    lines.push(`${asked}channels kept in multiples of ${t.roundTo}, the fastest measured (${where}: ${tried})`);
   }
   if (r.float16) {
     const f = r.float16;
