@@ -1,10 +1,14 @@
-// npm run bench:compress [-- --quick] [--tasks lenet5,vgg-small,resnet20] [--jobs N] [--runs DIR] [--table FILE] [--fresh]
-// The method against its baselines on three tasks, each row one `slimtrain` command
-// with the task's fixed epoch budget and seed: dense training, HSPG, DHSPG at two
-// targets, Prox-SG, OBProx-SG and L1-norm filter pruning with fine-tuning. Every final
-// model is then reloaded and timed in TensorFlow.js and ONNX Runtime beside the
-// task's dense model, and the table goes to BENCHMARKS.md (--quick: a smoke run on
-// subsets, written under runs/ unless --table says otherwise).
+// npm run bench:compress [-- --quick] [--tasks lenet5,vgg-small,resnet20,resnet56,reference] [--seeds N] [--jobs N]
+//   [--runs DIR] [--table FILE] [--fresh]
+// The methods against their baselines, each row one `slimtrain` command with the
+// task's fixed epoch budget, run with seeds 0..N-1 (default 3): dense training, HSPG,
+// Prox-SG, DHSPG and HESSO at MACs targets (a target, not a lambda, for every group
+// method), DHSPG at a measured speed-up target, OBProx-SG and L1-norm filter pruning
+// with fine-tuning. No layer is frozen. Every seed-0 model is then reloaded and timed
+// in TensorFlow.js and ONNX Runtime beside the task's seed-0 dense model. The table
+// (means and spreads over the seeds) goes to BENCHMARKS.md with a picture per task
+// (accuracy against MACs reduction) in docs/bench/; --quick: a smoke run on subsets
+// with one seed, written under runs/ unless --table says otherwise.
 // Rows finished are kept in RUNS/results.json: an interrupted benchmark started again
 // skips them, and a row stopped mid-training resumes from its checkpoint.
 // --jobs N trains N rows of a task at once, each on cores/N threads: on small models
@@ -12,7 +16,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
@@ -21,32 +25,41 @@ import { loadModel, writeFileAtomic } from '../src/io/model_files.js';
 import { countModel } from '../src/metrics/count.js';
 import { measureModelSpeed, type ModelSpeed } from '../src/metrics/speed.js';
 import { formatTable } from '../src/util/table.js';
+import { scatterSvg } from './scatter.js';
 import { pct, thousands, times as ratio } from '../src/util/format.js';
 
 const { values } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
     tasks: { type: 'string' },
+    seeds: { type: 'string' },
     runs: { type: 'string' },
     table: { type: 'string' },
     fresh: { type: 'boolean', default: false },
     jobs: { type: 'string', default: '1' },
   },
 });
-const jobs = Number(values.jobs);
-if (!Number.isInteger(jobs) || jobs < 1) throw new Error(`--jobs: expected a positive integer, got '${values.jobs}'`);
+const positiveInteger = (flag: string, value: string) => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${flag}: expected a positive integer, got '${value}'`);
+  return n;
+};
+const jobs = positiveInteger('--jobs', values.jobs!);
 const quick = values.quick;
+const seeds = Array.from({ length: positiveInteger('--seeds', values.seeds ?? (quick ? '1' : '3')) }, (_, i) => i);
 const runsDir = values.runs ?? (quick ? 'runs/bench-quick' : 'runs/bench');
 const tablePath = values.table ?? (quick ? join(runsDir, 'BENCHMARKS.md') : 'BENCHMARKS.md');
+/** pictures go beside the table: docs/bench for BENCHMARKS.md */
+const pictureDir = tablePath === 'BENCHMARKS.md' ? join('docs', 'bench') : dirname(tablePath);
 const cli = join(fileURLToPath(new URL('.', import.meta.url)), '..', 'src', 'cli', 'main.js');
 
-/** ResNet-20's residual stream: the stem, the shortcuts and each block's last conv feed the adds */
-const residualStream = [
-  'conv1',
-  'stage2_block1_shortcut_conv',
-  'stage3_block1_shortcut_conv',
-  ...[1, 2, 3].flatMap((s) => [1, 2, 3].map((b) => `stage${s}_block${b}_conv2`)),
-];
+interface Method {
+  id: string;
+  label: string;
+  /** a group-sparsity method of this project (not a baseline) */
+  ours?: boolean;
+  args(task: Task): string[];
+}
 
 interface Task {
   id: string;
@@ -54,36 +67,64 @@ interface Task {
   model: string;
   data: string;
   epochs: number;
-  /** hspg and proxsg lambda (sqrt-MACs weighting); obproxsg's l1 lambda */
-  lambda: number;
-  l1Lambda: number;
-  /** dhspg half-space threshold */
-  epsilon: number;
-  freeze: string[];
+  /** training settings beside the defaults */
+  settings?: string[];
+  methods: Method[];
+  /** what the reference implementation measured on this task, quoted under the table */
+  reference?: string;
 }
 
-const allTasks: Task[] = [
+const target = (method: string, ratio: number, extra: string[] = []) => [
+  'compress',
+  '--optimizer',
+  method,
+  '--target-macs-ratio',
+  String(ratio),
+  ...extra,
+];
+const dense: Method = { id: 'dense', label: 'dense (SGD)', args: () => ['train'] };
+/** `speedup`: what the task's speed target asks, within what its layer floors allow in ONNX Runtime at batch 64 */
+const standardMethods = (epsilon: number, speedup: number): Method[] => [
+  dense,
+  { id: 'hspg-3', label: 'HSPG, target 3x MACs', ours: true, args: () => target('hspg', 3, ['--epsilon', String(epsilon)]) },
+  { id: 'proxsg-3', label: 'Prox-SG, target 3x MACs', ours: true, args: () => target('proxsg', 3) },
+  { id: 'dhspg-3', label: 'DHSPG, target 3x MACs', ours: true, args: () => target('dhspg', 3, ['--epsilon', String(epsilon)]) },
+  { id: 'dhspg-5', label: 'DHSPG, target 5x MACs', ours: true, args: () => target('dhspg', 5, ['--epsilon', String(epsilon)]) },
+  { id: 'hesso-3', label: 'HESSO, target 3x MACs', ours: true, args: () => target('hesso', 3) },
   {
-    id: 'lenet5',
-    title: 'LeNet-5 / MNIST',
-    model: 'lenet5',
-    data: 'mnist',
-    epochs: 5,
-    lambda: 0.06,
-    l1Lambda: 5e-4,
-    epsilon: 0.1,
-    freeze: [],
+    id: 'dhspg-speed',
+    label: `DHSPG, target ${speedup}x speed-up (ONNX Runtime, batch 64)`,
+    ours: true,
+    args: () => ['compress', '--optimizer', 'dhspg', '--target-speedup', String(speedup), '--epsilon', String(epsilon)],
   },
+  { id: 'obproxsg', label: 'OBProx-SG (l1, unstructured)', args: () => ['compress', '--optimizer', 'obproxsg', '--lambda', '0.0005'] },
+  { id: 'l1-prune', label: 'L1 filter pruning + fine-tuning, 3x MACs', args: () => ['prune', '--macs-ratio', '3'] },
+];
+
+/** OTO's task (docs/DESIGN.md, "Measured facts"): SGD 0.1, momentum 0.9 without Nesterov, weight decay 5e-4, cosine, batch 64 */
+const referenceSettings = [
+  '--lr',
+  '0.1',
+  '--batch-size',
+  '64',
+  '--momentum',
+  '0.9',
+  '--no-nesterov',
+  '--weight-decay',
+  '5e-4',
+  '--schedule',
+  'cosine',
+];
+
+const allTasks: Task[] = [
+  { id: 'lenet5', title: 'LeNet-5 / MNIST', model: 'lenet5', data: 'mnist', epochs: 5, methods: standardMethods(0.1, 1.5) },
   {
     id: 'vgg-small',
     title: 'VGG-small / Fashion-MNIST',
     model: 'vgg-small',
     data: 'fashion-mnist',
     epochs: 4,
-    lambda: 0.05,
-    l1Lambda: 5e-4,
-    epsilon: 0.3,
-    freeze: [],
+    methods: standardMethods(0.3, 2.5),
   },
   {
     id: 'resnet20',
@@ -91,63 +132,34 @@ const allTasks: Task[] = [
     model: 'resnet20',
     data: 'fashion-mnist',
     epochs: 6,
-    lambda: 0.05,
-    l1Lambda: 5e-4,
-    epsilon: 0.1,
-    freeze: residualStream,
-  },
-];
-
-interface Method {
-  id: string;
-  label: string;
-  args(task: Task, epochs: number): string[];
-}
-
-/** the penalty stops after 60% of the epochs; the surviving groups then train freely */
-const penaltyEnd = (epochs: number) => Math.round(epochs * 0.6 * 10) / 10;
-const freezeArgs = (t: Task) => (t.freeze.length ? ['--freeze', t.freeze.join(',')] : []);
-/** HSPG and Prox-SG: the same lambda, weighting and penalty end */
-const penalised = (method: string, t: Task, epochs: number) => [
-  'compress',
-  '--optimizer',
-  method,
-  '--lambda',
-  String(t.lambda),
-  '--weighting',
-  'sqrt-macs',
-  '--penalty-end',
-  String(penaltyEnd(epochs)),
-  ...freezeArgs(t),
-];
-const methods: Method[] = [
-  { id: 'dense', label: 'dense (SGD)', args: () => ['train'] },
-  {
-    id: 'hspg',
-    label: 'HSPG',
-    args: (t, epochs) => penalised('hspg', t, epochs),
+    methods: standardMethods(0.1, 2),
   },
   {
-    id: 'dhspg-3',
-    label: 'DHSPG, target 3x MACs',
-    args: (t) => ['compress', '--optimizer', 'dhspg', '--target-macs-ratio', '3', '--epsilon', String(t.epsilon), ...freezeArgs(t)],
+    id: 'resnet56',
+    title: 'ResNet-56 / Fashion-MNIST',
+    model: 'resnet56',
+    data: 'fashion-mnist',
+    epochs: 6,
+    methods: standardMethods(0.1, 2),
   },
   {
-    id: 'dhspg-5',
-    label: 'DHSPG, target 5x MACs',
-    args: (t) => ['compress', '--optimizer', 'dhspg', '--target-macs-ratio', '5', '--epsilon', String(t.epsilon), ...freezeArgs(t)],
+    id: 'reference',
+    title: "VGG-small / Fashion-MNIST at OTO's settings",
+    model: 'vgg-small',
+    data: 'fashion-mnist',
+    epochs: 15,
+    settings: referenceSettings,
+    methods: [
+      dense,
+      { id: 'dhspg-6.3', label: 'DHSPG, target 6.3x MACs', ours: true, args: () => target('dhspg', 6.3) },
+      { id: 'hesso-6.3', label: 'HESSO, target 6.3x MACs', ours: true, args: () => target('hesso', 6.3) },
+      { id: 'proxsg-6.3', label: 'Prox-SG, target 6.3x MACs', ours: true, args: () => target('proxsg', 6.3) },
+    ],
+    reference:
+      "The reference implementation on this task and budget, run here with its own PyTorch code (OTOv2's DHSPG and OTOv3's HESSO): " +
+      'dense VGG-small 92.79% in 15 epochs; DHSPG with target group sparsity 0.7 zeroed 11.5% of the groups, 1.2x fewer MACs at 92.82%; ' +
+      'HESSO in 6 epochs cut the MACs 6.3x at 90.75%.',
   },
-  {
-    id: 'proxsg',
-    label: 'Prox-SG (same lambda as HSPG)',
-    args: (t, epochs) => penalised('proxsg', t, epochs),
-  },
-  {
-    id: 'obproxsg',
-    label: 'OBProx-SG (l1, unstructured)',
-    args: (t) => ['compress', '--optimizer', 'obproxsg', '--lambda', String(t.l1Lambda), ...freezeArgs(t)],
-  },
-  { id: 'l1-prune', label: 'L1 filter pruning + fine-tuning, 3x MACs', args: (t) => ['prune', '--macs-ratio', '3', ...freezeArgs(t)] },
 ];
 
 const selected = values.tasks ? values.tasks.split(',') : allTasks.map((t) => t.id);
@@ -155,10 +167,13 @@ const unknown = selected.filter((id) => !allTasks.some((t) => t.id === id));
 if (unknown.length) throw new Error(`--tasks: unknown ${unknown.join(', ')}; use ${allTasks.map((t) => t.id).join(', ')}`);
 const tasks = allTasks.filter((t) => selected.includes(t.id));
 
+const rowKey = (task: Task, method: Method, seed: number) => `${task.id}/${method.id}/seed${seed}`;
+const rowDir = (task: Task, method: Method, seed: number) => join(runsDir, task.id, method.id, `seed${seed}`);
+
 /** the command of one row, as a user would type it */
-function command(task: Task, method: Method): string[] {
+function command(task: Task, method: Method, seed: number): string[] {
   const epochs = quick ? 1 : task.epochs;
-  const args = method.args(task, epochs);
+  const args = method.args(task);
   const speed = args[0] === 'compress' ? ['--no-speed'] : [];
   return [
     ...args,
@@ -168,12 +183,13 @@ function command(task: Task, method: Method): string[] {
     task.data,
     '--epochs',
     String(epochs),
+    ...(task.settings ?? []),
     ...(quick ? ['--subset', '3000'] : []),
     '--seed',
-    '0',
+    String(seed),
     ...speed,
     '--out',
-    join(runsDir, task.id, method.id),
+    rowDir(task, method, seed),
   ];
 }
 
@@ -185,15 +201,16 @@ interface RowResult {
   density?: number;
   zeroGroups?: number;
   groups?: number;
+  /** a speed target's prediction */
+  predictedSpeedup?: number;
   /** OpenMP threads of the command, and how many rows trained at once */
   threads?: number;
   rowsAtOnce?: number;
   /** resumed from a checkpoint: the wall time covers only the part after the resume */
   resumed?: boolean;
-  /** filled by the timing pass */
-  params?: number;
-  macs?: number;
-  /** dense time / this model's time at batch 64 (each the best of 5 rounds' medians) */
+  params: number;
+  macs: number;
+  /** seed 0, filled by the timing pass: dense time / this model's time at batch 64 (each the best of 5 rounds' medians) */
   speedup?: { tfjs: number; ort: number };
 }
 
@@ -221,9 +238,18 @@ function runCommand(key: string, args: string[], threads?: number): Promise<{ js
   });
 }
 
-function summarise(kind: string, json: Record<string, unknown>): Omit<RowResult, 'command' | 'wallSeconds'> {
-  if (kind === 'train') return { accuracy: (json.test as { accuracy: number }).accuracy };
-  if (kind === 'prune') return { accuracy: (json.pruned as { accuracy: number }).accuracy };
+/** where a row's final model is */
+function modelPath(task: Task, method: Method, seed: number): string {
+  const dir = rowDir(task, method, seed);
+  return method.id !== 'dense' && method.id !== 'l1-prune' ? join(dir, 'slim', 'model.json') : join(dir, 'model.json');
+}
+
+async function summarise(kind: string, json: Record<string, unknown>, model: string): Promise<Omit<RowResult, 'command' | 'wallSeconds'>> {
+  const { model: m } = await loadModel(model);
+  const { params, macs } = countModel(m);
+  m.dispose();
+  if (kind === 'train') return { accuracy: (json.test as { accuracy: number }).accuracy, params, macs };
+  if (kind === 'prune') return { accuracy: (json.pruned as { accuracy: number }).accuracy, params, macs };
   const history = json.history as { density?: number }[];
   const sparse = json.sparse as { zeroGroups: number; groups: number };
   return {
@@ -231,36 +257,33 @@ function summarise(kind: string, json: Record<string, unknown>): Omit<RowResult,
     density: history[history.length - 1]?.density,
     zeroGroups: sparse.zeroGroups,
     groups: sparse.groups,
+    predictedSpeedup: (json.speedTarget as { predicted?: number } | undefined)?.predicted,
+    params,
+    macs,
   };
-}
-
-/** where each row's final model is */
-function modelPath(task: Task, method: Method): string {
-  const dir = join(runsDir, task.id, method.id);
-  return method.id !== 'dense' && method.id !== 'l1-prune' ? join(dir, 'slim', 'model.json') : join(dir, 'model.json');
 }
 
 const save = () => writeFileAtomic(resultsPath, `${JSON.stringify(results, null, 2)}\n`);
 const batch64 = (s: ModelSpeed, runtime: string) => s.timings.find((t) => t.runtime.startsWith(runtime))!.medianMs;
 
 /**
- * Each model timed against the task's dense model in alternating rounds, so that
- * both see the same machine. This machine's neighbours steal the CPU in bursts that
- * last many runs, so each model's time is its best round's median, the speed-up the
- * ratio of those.
+ * Each seed-0 model timed against the task's seed-0 dense model in alternating
+ * rounds, so that both see the same machine. This machine's neighbours steal the CPU
+ * in bursts that last many runs, so each model's time is its best round's median,
+ * the speed-up the ratio of those.
  */
 async function timeTask(task: Task, rounds = 5): Promise<void> {
-  const { model: dense } = await loadModel(modelPath(task, methods[0]));
+  const { model: denseModel } = await loadModel(modelPath(task, dense, 0));
   try {
-    for (const method of methods) {
-      const r = results[`${task.id}/${method.id}`];
+    for (const method of task.methods) {
+      const r = results[rowKey(task, method, 0)];
       if (r.speedup) continue;
       process.stderr.write(`timing ${task.id}/${method.id} against dense\n`);
-      const { model } = await loadModel(modelPath(task, method));
+      const { model } = await loadModel(modelPath(task, method, 0));
       const best = { dense: { tfjs: Infinity, ort: Infinity }, model: { tfjs: Infinity, ort: Infinity } };
       for (let i = 0; i < rounds; i++) {
         for (const [which, m] of [
-          ['dense', dense],
+          ['dense', denseModel],
           ['model', model],
         ] as const) {
           const s = await measureModelSpeed(m, { batchSizes: [64] });
@@ -270,85 +293,135 @@ async function timeTask(task: Task, rounds = 5): Promise<void> {
           };
         }
       }
-      const c = countModel(model);
-      Object.assign(r, {
-        params: c.params,
-        macs: c.macs,
-        speedup: { tfjs: best.dense.tfjs / best.model.tfjs, ort: best.dense.ort / best.model.ort },
-      });
+      r.speedup = { tfjs: best.dense.tfjs / best.model.tfjs, ort: best.dense.ort / best.model.ort };
       model.dispose();
       save();
     }
   } finally {
-    dense.dispose();
+    denseModel.dispose();
   }
 }
 
 const minutes = (s: number) => (s >= 60 ? `${Math.floor(s / 60)} min ${Math.round(s % 60)} s` : `${s.toFixed(0)} s`);
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+/** sample standard deviation; 0 for one value */
+const spread = (xs: number[]) => (xs.length < 2 ? 0 : Math.sqrt(xs.reduce((a, x) => a + (x - mean(xs)) ** 2, 0) / (xs.length - 1)));
+const points = (x: number) => (100 * x).toFixed(2);
+
+/** a method's rows over the seeds */
+function seedRows(task: Task, method: Method): RowResult[] {
+  return seeds.map((seed) => results[rowKey(task, method, seed)]);
+}
+
+interface MethodSummary {
+  method: Method;
+  rows: RowResult[];
+  accuracy: number;
+  accuracySpread: number;
+  macsRatio: number;
+}
+
+function summaries(task: Task): MethodSummary[] {
+  const denseMacs = mean(seedRows(task, dense).map((r) => r.macs));
+  return task.methods.map((method) => {
+    const rows = seedRows(task, method);
+    const accuracies = rows.map((r) => r.accuracy);
+    return {
+      method,
+      rows,
+      accuracy: mean(accuracies),
+      accuracySpread: spread(accuracies),
+      macsRatio: mean(rows.map((r) => denseMacs / r.macs)),
+    };
+  });
+}
 
 function section(task: Task, print = false): string {
-  const dense = results[`${task.id}/dense`];
-  const howRun = [...new Set(methods.map((m) => wallSetting(results[`${task.id}/${m.id}`])))];
-  const rows = methods.map((method) => {
-    const r = results[`${task.id}/${method.id}`];
+  const all = summaries(task);
+  const base = all[0];
+  const howRun = [...new Set(task.methods.flatMap((m) => seedRows(task, m).map(wallSetting)))];
+  const accuracyText = (s: MethodSummary) => (seeds.length > 1 ? `${pct(s.accuracy)} ± ${points(s.accuracySpread)}` : pct(s.accuracy));
+  const rows = all.map((s) => {
+    const first = s.rows[0];
     const notes = [
-      r.zeroGroups !== undefined ? `${r.zeroGroups}/${r.groups} groups zero` : '',
-      r.density !== undefined ? `weight density ${pct(r.density)}` : '',
-      howRun.length > 1 ? `trained ${wallSetting(r)}` : '',
-      r.resumed ? 'resumed: wall time after the resume only' : '',
+      first.zeroGroups !== undefined ? `${Math.round(mean(s.rows.map((r) => r.zeroGroups!)))}/${first.groups} groups zero` : '',
+      first.density !== undefined ? `weight density ${pct(mean(s.rows.map((r) => r.density!)))}` : '',
+      first.predictedSpeedup !== undefined ? `predicted ${ratio(mean(s.rows.map((r) => r.predictedSpeedup!)))} speed-up` : '',
+      howRun.length > 1 ? `trained ${wallSetting(first)}` : '',
+      s.rows.some((r) => r.resumed) ? 'resumed: wall time after the resume only' : '',
     ]
       .filter(Boolean)
       .join('; ');
+    const macsRatios = s.rows.map((r) => mean(base.rows.map((d) => d.macs)) / r.macs);
     return [
-      method.label,
-      pct(r.accuracy),
-      `${((r.accuracy - dense.accuracy) * 100).toFixed(2)}`,
-      thousands(r.params!),
-      ratio(dense.params! / r.params!),
-      thousands(r.macs!),
-      ratio(dense.macs! / r.macs!),
-      ratio(r.speedup!.tfjs),
-      ratio(r.speedup!.ort),
-      minutes(r.wallSeconds),
+      s.method.label,
+      accuracyText(s),
+      points(s.accuracy - base.accuracy),
+      thousands(Math.round(mean(s.rows.map((r) => r.params)))),
+      seeds.length > 1 && spread(macsRatios) > 0.005 ? `${ratio(s.macsRatio)} ± ${spread(macsRatios).toFixed(2)}` : ratio(s.macsRatio),
+      ratio(first.speedup!.tfjs),
+      ratio(first.speedup!.ort),
+      minutes(mean(s.rows.map((r) => r.wallSeconds))),
       notes,
     ];
   });
-  const group = methods
-    .filter((m) => /^(hspg|dhspg)/.test(m.id))
-    .map((m) => ({ m, r: results[`${task.id}/${m.id}`], x: dense.macs! / results[`${task.id}/${m.id}`].macs! }));
+  const ours = all.filter((s) => s.method.ours);
   // in hundredths of a point, as the table shows them, so float round-off cannot flip the verdict
-  const qualifying = group.filter((g) => g.x >= 3 && Math.round((dense.accuracy - g.r.accuracy) * 1e4) <= 50);
+  const close = (s: MethodSummary, within: number) => Math.round((base.accuracy - s.accuracy) * 1e4) <= within * 100;
+  const qualifying = ours.filter((s) => s.macsRatio >= 3 && close(s, 0.5));
+  const describe = (s: MethodSummary) => `${s.method.label} (${ratio(s.macsRatio)}, ${points(s.accuracy - base.accuracy)} points)`;
   const verdict = qualifying.length
-    ? `HSPG/DHSPG at 3x or more fewer MACs within 0.5 point of dense: ${qualifying.map((g) => `${g.m.label} (${ratio(g.x)}, ${((g.r.accuracy - dense.accuracy) * 100).toFixed(2)} points)`).join(', ')}.`
-    : `No HSPG/DHSPG row reaches 3x fewer MACs within 0.5 point of dense here (${group.map((g) => `${g.m.label}: ${ratio(g.x)}, ${((g.r.accuracy - dense.accuracy) * 100).toFixed(2)} points`).join('; ')}).`;
-  // a baseline holds its ground where no HSPG/DHSPG row is at least as accurate with at least as few MACs
-  const baselines = methods
-    .filter((m) => m.id !== 'dense' && !/^(hspg|dhspg)/.test(m.id))
-    .map((m) => ({ m, r: results[`${task.id}/${m.id}`], x: dense.macs! / results[`${task.id}/${m.id}`].macs! }));
-  const unmatched = baselines.filter((b) => !group.some((g) => g.r.accuracy >= b.r.accuracy && g.x >= b.x));
-  const versus = unmatched.length
-    ? `Baselines that no HSPG/DHSPG row matches in accuracy and MACs at once: ${unmatched.map((b) => `${b.m.label}: ${pct(b.r.accuracy)} at ${b.x > 1.005 ? `${ratio(b.x)} fewer MACs` : 'no fewer MACs'}`).join('; ')}.`
-    : 'Every baseline is matched or beaten by an HSPG/DHSPG row on both accuracy and MACs.';
-  const header = [
-    'method',
-    'test acc',
-    'Δ points',
-    'params',
-    'params ÷',
-    'MACs',
-    'MACs ÷',
-    'speed-up TF.js b64',
-    'speed-up ORT b64',
-    'wall',
-    'notes',
-  ];
+    ? `At 3x or more fewer MACs within 0.5 point of dense (means over ${seeds.length} seed${seeds.length > 1 ? 's' : ''}): ${qualifying.map(describe).join(', ')}.`
+    : `No group-sparsity row reaches 3x fewer MACs within 0.5 point of dense here (${ours.map(describe).join('; ')}).`;
+  // a baseline holds its ground where no row of ours is at least as accurate with at least as few MACs
+  const baselines = all.filter((s) => s.method.id !== 'dense' && !s.method.ours);
+  const unmatched = baselines.filter((b) => !ours.some((g) => g.accuracy >= b.accuracy && g.macsRatio >= b.macsRatio));
+  const versus = baselines.length
+    ? unmatched.length
+      ? `Baselines that no group-sparsity row matches in accuracy and MACs at once: ${unmatched.map((b) => `${b.method.label}: ${pct(b.accuracy)} at ${b.macsRatio > 1.005 ? `${ratio(b.macsRatio)} fewer MACs` : 'no fewer MACs'}`).join('; ')}.`
+      : 'Every baseline is matched or beaten by a group-sparsity row on both accuracy and MACs.'
+    : '';
+  const header = ['method', 'test acc', 'Δ points', 'params', 'MACs ÷', 'speed-up TF.js b64', 'speed-up ORT b64', 'wall', 'notes'];
   const wall =
     howRun.length === 1
-      ? `Wall times: rows trained ${howRun[0]}.`
-      : 'Wall times: the rows were trained in different settings (see the notes); compare wall times only between rows trained alike.';
+      ? `Wall times (mean per seed): rows trained ${howRun[0]}.`
+      : 'Wall times (mean per seed): the rows were trained in different settings (see the notes); compare wall times only between rows trained alike.';
   if (print) process.stdout.write(`\n${task.title}\n${formatTable({ header, rows })}\n${verdict}\n${versus}\n${wall}\n`);
-  const commands = methods.map((m) => `slimtrain ${results[`${task.id}/${m.id}`].command.join(' ')}`).join('\n');
-  return `## ${task.title}${quick ? ' (quick: 1 epoch, first 3000 images of each split)' : `, ${task.epochs} epochs`}\n\n${markdownTable(header, rows)}\n\n${verdict}\n\n${versus}\n\n${wall}\n\n<details><summary>commands</summary>\n\n\`\`\`sh\n${commands}\n\`\`\`\n</details>\n`;
+  const picture = join(pictureDir, `${task.id}.svg`);
+  writeFileAtomic(picture, picturePoints(task, all));
+  const commands = task.methods.map((m) => `slimtrain ${results[rowKey(task, m, 0)].command.join(' ')}`).join('\n');
+  const budget = quick ? ' (quick: 1 epoch, first 3000 images of each split)' : `, ${task.epochs} epochs`;
+  return [
+    `## ${task.title}${budget}`,
+    markdownTable(header, rows),
+    `![${task.title}: test accuracy against MACs reduction](${relative(dirname(tablePath), picture)})`,
+    verdict,
+    versus,
+    task.reference ?? '',
+    wall,
+    `<details><summary>commands (seed 0; the other seeds change --seed and the folder)</summary>\n\n\`\`\`sh\n${commands}\n\`\`\`\n</details>`,
+  ]
+    .filter(Boolean)
+    .join('\n\n');
+}
+
+/** The task's picture: one mark per method at its mean, bars across the seeds, dense as a line. */
+function picturePoints(task: Task, all: MethodSummary[]): string {
+  const [base, ...others] = all;
+  return scatterSvg({
+    title: `${task.title}${quick ? ' (quick)' : `, ${task.epochs} epochs, ${seeds.length} seed${seeds.length > 1 ? 's' : ''}`}`,
+    xLabel: 'MACs reduction (dense / slim)',
+    yLabel: 'test accuracy (%)',
+    line: { label: `dense ${pct(base.accuracy)}`, y: 100 * base.accuracy },
+    points: others.map((s) => ({
+      label: s.method.label,
+      x: s.macsRatio,
+      y: 100 * s.accuracy,
+      yLow: 100 * Math.min(...s.rows.map((r) => r.accuracy)),
+      yHigh: 100 * Math.max(...s.rows.map((r) => r.accuracy)),
+      filled: s.method.ours === true,
+    })),
+  });
 }
 
 /** rows from before --jobs existed ran one at a time on every core */
@@ -362,12 +435,13 @@ function markdownTable(header: string[], rows: string[][]): string {
   return [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
 }
 
-/** a task whose every row is trained, with its current command, and timed */
+/** a task whose every row and seed is trained, with its current command, and whose seed-0 rows are timed */
 const complete = (task: Task) =>
-  methods.every((m) => {
-    const r = results[`${task.id}/${m.id}`];
-    return r?.speedup && JSON.stringify(r.command) === JSON.stringify(command(task, m));
-  });
+  task.methods.every(
+    (m) =>
+      results[rowKey(task, m, 0)]?.speedup &&
+      seeds.every((seed) => JSON.stringify(results[rowKey(task, m, seed)]?.command) === JSON.stringify(command(task, m, seed))),
+  );
 
 /** The table of every task finished, in this run or an earlier one (--tasks reruns some, keeps the rest). */
 function writeTable(): void {
@@ -379,51 +453,56 @@ Produced by \`npm run bench:compress${quick ? ' -- --quick' : ''}\` on ${new Dat
 Machine: ${machine}.
 
 Each row is one \`slimtrain\` command (listed under each table) with the task's epoch
-budget and seed 0. Accuracy is on the full test split; "Δ points" is the difference
-from the dense row. Params and MACs count the final model: the slim model for the
-group-sparsity methods, the pruned and fine-tuned model for L1 pruning (which spends
-half its budget training dense, then prunes and fine-tunes). The speed-ups are the
-task's dense model's time at batch 64 over this model's, measured in one process
-after the task's training in 5 rounds that alternate the two models (15 timed runs
-per round; each model's time is its best round's median, since other tenants of
-this machine steal the CPU in bursts). The timing runs with OMP_WAIT_POLICY=PASSIVE
-(\`npm run bench:compress\` sets it for the timing process only): with OpenMP's
-default spin-waiting, the native backend's batch-64 LeNet-5 inference flipped between
-1.4 and 16 ms from round to round on this 2-core VM (TensorFlow.js on the backend above; ONNX Runtime's CPU
-provider on the exported ONNX file). Wall time is the whole command: loading data,
-training, evaluation, building and checking the slim model, writing the files.
-OBProx-SG penalises single weights (l1), not groups: its "weight density" is the
-fraction of non-zero weights, a saving the slim model cannot turn into speed.
-On ResNet-20 the layers feeding the residual additions are kept whole (\`--freeze\`)
-for every method: DHSPG left free chose groups of the residual stream and the model
-collapsed to 10% (see DESIGN.md).
+budget, run with seeds ${seeds.join(', ')}. Accuracy is on the full test split: the
+mean over the seeds ± the sample standard deviation; "Δ points" is the difference of
+the means from the dense row. Every group-sparsity method is given a target, not a
+lambda; no layer is frozen. Params and MACs count the final model: the slim model for
+the group-sparsity methods, the pruned and fine-tuned model for L1 pruning (which
+spends half its budget training dense, then prunes and fine-tunes). The speed-ups are
+the task's seed-0 dense model's time at batch 64 over the row's seed-0 model's,
+measured in one process after the task's training in 5 rounds that alternate the two
+models (15 timed runs per round; each model's time is its best round's median, since
+other tenants of this machine steal the CPU in bursts). The timing runs with
+OMP_WAIT_POLICY=PASSIVE (\`npm run bench:compress\` sets it for the timing process
+only): with OpenMP's default spin-waiting, the native backend's batch-64 LeNet-5
+inference flipped between 1.4 and 16 ms from round to round on this 2-core VM
+(TensorFlow.js on the backend above; ONNX Runtime's CPU provider on the exported ONNX
+file). Wall time is the whole command: loading data, training, evaluation, building
+and checking the slim model, writing the files. OBProx-SG penalises single weights
+(l1), not groups: its "weight density" is the fraction of non-zero weights, a saving
+the slim model cannot turn into speed. In each picture a filled mark is a
+group-sparsity method of slimtrain, an open one a baseline; the bars span the seeds.
 
-${finished.map((t) => section(t)).join('\n')}${
+${finished.map((t) => section(t)).join('\n\n')}${
     finished.length < allTasks.length
-      ? `\n(${allTasks
+      ? `\n\n(${allTasks
           .filter((t) => !finished.includes(t))
           .map((t) => t.title)
-          .join(', ')}: not finished yet)\n`
+          .join(', ')}: not finished yet)`
       : ''
-  }`;
+  }
+`;
   writeFileAtomic(tablePath, doc);
   process.stderr.write(`wrote ${tablePath}\n`);
 }
 
-/** Trains the rows of a task not yet in the results, up to --jobs at once. */
+/** Trains the rows (methods x seeds) of a task not yet in the results, up to --jobs at once. */
 async function trainTask(task: Task): Promise<void> {
-  const pending = methods.filter((method) => {
-    const r = results[`${task.id}/${method.id}`];
-    return !r || JSON.stringify(r.command) !== JSON.stringify(command(task, method));
-  });
+  const pending = task.methods
+    .flatMap((method) => seeds.map((seed) => ({ method, seed })))
+    .filter(({ method, seed }) => {
+      const r = results[rowKey(task, method, seed)];
+      return !r || JSON.stringify(r.command) !== JSON.stringify(command(task, method, seed));
+    });
   const rowsAtOnce = Math.min(jobs, pending.length);
   // rows side by side share the cores; a row alone gets them all
   const threads = rowsAtOnce > 1 ? Math.max(1, Math.floor(cpus().length / rowsAtOnce)) : undefined;
   const worker = async () => {
-    for (let method = pending.shift(); method; method = pending.shift()) {
-      const key = `${task.id}/${method.id}`;
-      const args = command(task, method);
-      const dir = join(runsDir, task.id, method.id);
+    for (let row = pending.shift(); row; row = pending.shift()) {
+      const { method, seed } = row;
+      const key = rowKey(task, method, seed);
+      const args = command(task, method, seed);
+      const dir = rowDir(task, method, seed);
       // a row stopped mid-run resumes from its checkpoint; a row whose command changed starts again
       const started = join(dir, 'bench-command.json');
       const resume =
@@ -444,7 +523,7 @@ async function trainTask(task: Task): Promise<void> {
         threads: threads ?? (Number(process.env.OMP_NUM_THREADS) || cpus().length),
         rowsAtOnce,
         ...(resume ? { resumed: true } : {}),
-        ...summarise(args[0], json),
+        ...(await summarise(args[0], json, modelPath(task, method, seed))),
       };
       save();
     }

@@ -211,6 +211,13 @@ const cases: Case[] = [
     message: /argument 'even' is invalid\. Allowed choices are global, uniform/,
   },
   {
+    what: 'a target beyond what the layer floors allow',
+    args: compress('--model', 'lenet5', '--optimizer', 'hspg', '--target-macs-ratio', '40'),
+    code: 1,
+    message:
+      /40x fewer MACs cannot be met on lenet5: removing every group the layer floors allow .* gives \d+\.\d\dx; ask for at most that/,
+  },
+  {
     what: 'dhspg without a target',
     args: compress('--model', 'lenet5', '--optimizer', 'dhspg'),
     code: 2,

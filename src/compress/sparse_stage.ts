@@ -10,7 +10,7 @@ import { countModel } from '../metrics/count.js';
 import { groupLayerIds, keptFloors } from '../optim/allocation.js';
 import { GroupIndex } from '../optim/group_index.js';
 import { createSparseOptimizer, type GroupStats, type PruneTarget, type SparseConfig, type SparseMethod } from '../optim/sparse.js';
-import type { ChoiceSettings } from '../optim/target.js';
+import { reachableShare, type ChoiceSettings } from '../optim/target.js';
 import { evaluate, train, trainableVariables, type TrainConfig } from '../train/loop.js';
 import type { Checkpointing } from '../train/checkpoint.js';
 import type { EvalResult, TrainCallbacks } from '../train/metrics.js';
@@ -131,7 +131,9 @@ export function sparseConfig(job: CompressJob, partition: Partition, cost: CostM
           }
         : { kind: 'groups', fraction: job.targetSparsity ?? NaN };
     const layers = groupLayerIds(prunable);
-    return { target, allocation: job.allocation, groupLayers: layers, minKept: keptFloors(prunable, layers) };
+    const settings: ChoiceSettings = { target, allocation: job.allocation, groupLayers: layers, minKept: keptFloors(prunable, layers) };
+    checkReachable(settings, prunable.length, job);
+    return settings;
   };
   const secondStage = at(job.switchEpoch ?? job.epochs / 4);
   // with a target the penalty ends once it is met, at the latest by the penalty's end
@@ -170,6 +172,27 @@ export function sparseConfig(job: CompressJob, partition: Partition, cost: CostM
         prunePeriods: job.prunePeriods,
       };
   }
+}
+
+/** Refuses a target no choice can meet: every layer at its floor would still fall short. */
+function checkReachable(settings: ChoiceSettings, groupCount: number, job: CompressJob): void {
+  const share = reachableShare(settings, groupCount);
+  if (share >= 1) return;
+  const target = settings.target;
+  const most =
+    target.kind === 'cost'
+      ? `${(target.total / (target.total - share * target.fraction * target.total)).toFixed(2)}x`
+      : `a sparsity of ${(share * target.fraction).toFixed(3)}`;
+  const asked =
+    job.targetSpeedup !== undefined
+      ? `a ${job.targetSpeedup}x speed-up (${target.kind === 'cost' ? target.unit : ''})`
+      : job.targetMacsRatio !== undefined
+        ? `${job.targetMacsRatio}x fewer MACs`
+        : `a group sparsity of ${job.targetSparsity}`;
+  throw new Error(
+    `${asked} cannot be met on ${job.model}: removing every group the layer floors allow (a quarter of each layer, ` +
+      `half of a residual stream, docs/DESIGN.md "Tied families and floors") gives ${most}; ask for at most that`,
+  );
 }
 
 /** What the job's target counts: the latency its tables predict (measured now, or read from the cache), or the MACs. */

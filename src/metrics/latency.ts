@@ -192,20 +192,18 @@ export function layerLatency(table: LayerLatency, widths: { in: number; out: num
  */
 export function latencyCost(table: LatencyTable, partition: Partition): CostModel {
   const byLayer = new Map(table.layers.map((l) => [l.layer, l]));
-  const full = (name: string) => {
-    const node = partition.graph.byName.get(name)!;
-    return layerLatency(byLayer.get(name)!, ruleFor(node.className)!.widths!(shapeOf(node)));
-  };
-  const layersMs = table.layers.reduce((sum, l) => sum + full(l.layer), 0);
+  const widthsAt = (node: GraphNode, shapes?: Map<string, number[]>) => ruleFor(node.className)!.widths!(shapeOf(node, shapes));
+  const full = new Map(table.layers.map((l) => [l.layer, layerLatency(l, widthsAt(partition.graph.byName.get(l.layer)!))]));
+  const layersMs = [...full.values()].reduce((a, b) => a + b, 0);
   const scale = Math.min(1, table.modelMs / Math.max(layersMs, Number.MIN_VALUE));
   return {
-    unit: `${runtimeName(table.runtime)} ms at batch ${table.batch}`,
+    unit: `latency in ${runtimeName(table.runtime)} at batch ${table.batch}`,
     total: table.modelMs,
     saved(groups) {
       let saved = 0;
       for (const [node, shapes] of plannedShapes(partition.graph, groups)) {
         const layer = byLayer.get(node.name);
-        if (layer) saved += full(node.name) - layerLatency(layer, ruleFor(node.className)!.widths!(shapeOf(node, shapes)));
+        if (layer) saved += full.get(node.name)! - layerLatency(layer, widthsAt(node, shapes));
       }
       return saved * scale;
     },

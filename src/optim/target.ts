@@ -76,3 +76,21 @@ export function chooseTowardsTarget(
   for (const g of takeUntil(order, picked, targetMet(settings.target, G, share))) result[g] = 1;
   return result;
 }
+
+/**
+ * The most a target can get: the share of it that removing every group the floors
+ * allow achieves (1 or more: reachable). A choice can never remove more, so a target
+ * beyond it would take every layer to its floor and still fall short.
+ */
+export function reachableShare(settings: ChoiceSettings, groupCount: number): number {
+  const all = Array.from({ length: groupCount }, (_, g) => g);
+  const most = removalOrder(all, new Float64Array(groupCount).fill(1), {
+    allocation: 'global',
+    layers: settings.groupLayers,
+    minKept: settings.minKept,
+  });
+  const target = settings.target;
+  return target.kind === 'cost'
+    ? target.removed(most) / (target.fraction * target.total)
+    : most.length / Math.round(target.fraction * groupCount);
+}
