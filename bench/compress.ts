@@ -462,7 +462,9 @@ spends half its budget training dense, then prunes and fine-tunes). The speed-up
 the task's seed-0 dense model's time at batch 64 over the row's seed-0 model's,
 measured in one process after the task's training in 5 rounds that alternate the two
 models (15 timed runs per round; each model's time is its best round's median, since
-other tenants of this machine steal the CPU in bursts). The timing runs with
+other tenants of this machine steal the CPU in bursts). The dense row is timed
+against a second copy of itself: how far its figures are from 1.00x is the noise of
+the measurement (0.83x to 1.11x has been seen on VGG-small). The timing runs with
 OMP_WAIT_POLICY=PASSIVE (\`npm run bench:compress\` sets it for the timing process
 only): with OpenMP's default spin-waiting, the native backend's batch-64 LeNet-5
 inference flipped between 1.4 and 16 ms from round to round on this 2-core VM

@@ -83,9 +83,4 @@ export class GroupIndex {
     const shape = v.shape.map((d, a) => (a === v.axis ? d : 1));
     return tf.tensor(values, shape);
   }
-
-  /** 1 at indices that belong to some group, 0 elsewhere (broadcastable against `name`) */
-  membership(name: string): tf.Tensor {
-    return this.broadcast(name, new Float64Array(this.groupCount).fill(1), 0);
-  }
 }

@@ -1,7 +1,7 @@
 // What every group-sparse method shares: the step direction (SGD momentum or Adam),
-// weight decay only on parameters outside every group (the group penalty
-// regularises the rest), per-group lambdas, statistics and checkpoint state. Each
-// method (methods/*.ts) supplies its update from the variables and their directions.
+// weight decay on every parameter as in plain SGD (a zero group stays zero under
+// it), per-group lambdas, statistics and checkpoint state. Each method
+// (methods/*.ts) supplies its update from the variables and their directions.
 import * as tf from '@tensorflow/tfjs-core';
 import { createDirection, type Direction, type DirectionConfig } from './direction.js';
 import { GroupOps, type Tensors, type Variables } from './group_ops.js';
@@ -42,7 +42,6 @@ export abstract class SparseOptimizer implements Optimizer {
   protected readonly lambdas: Float64Array;
   /** optimisation steps taken */
   protected t = 0;
-  private readonly masks = new Map<string, tf.Tensor>();
 
   constructor(
     readonly index: GroupIndex,
@@ -100,17 +99,14 @@ export abstract class SparseOptimizer implements Optimizer {
     this.t++;
   }
 
-  /** weight decay on the entries outside every group */
+  /**
+   * Coupled weight decay on every entry, grouped or not, as the dense optimizer and
+   * OTO's reference implementation apply it: the groups that survive are the slim
+   * network, and without decay they trained worse (docs/DESIGN.md, "Optimizers").
+   */
   private decayed(v: tf.Variable, g: tf.Tensor): tf.Tensor {
     const wd = this.common.weightDecay ?? 0;
-    if (wd === 0) return g;
-    if (!this.index.grouped(v.name)) return tf.add(g, tf.mul(v, wd));
-    let m = this.masks.get(v.name);
-    if (!m) {
-      m = tf.keep(this.index.membership(v.name));
-      this.masks.set(v.name, m);
-    }
-    return tf.add(g, tf.mul(tf.mul(v, tf.sub(1, m)), wd));
+    return wd === 0 ? g : tf.add(g, tf.mul(v, wd));
   }
 
   /** Zero groups, group sparsity and the sum of group norms of `variables` now. */
@@ -143,8 +139,6 @@ export abstract class SparseOptimizer implements Optimizer {
 
   dispose(): void {
     this.dir.dispose();
-    tf.dispose([...this.masks.values()]);
-    this.masks.clear();
   }
 }
 
