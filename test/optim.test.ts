@@ -650,3 +650,35 @@ test('a penalty target not met by its deadline is met there by one projection of
   assert.equal(zeroGroupsOf(straight).length, 4);
   tf.dispose([X, y]);
 });
+
+test('weight decay shrinks grouped and ungrouped entries alike, as plain SGD does, and a zero group stays zero', () => {
+  // groups 0 and 1 over w[0..3] and w[4..7]; w[8..9] belong to no group. With a zero
+  // gradient and no momentum, a plain step is x <- x - lr * wd * x on every entry.
+  const index = new GroupIndex(
+    {
+      groups: [0, 1].map((g) => [{ variable: 'v', axis: 0, indices: [0, 1, 2, 3].map((k) => 4 * g + k) }]),
+    },
+    new Map([['v', [10]]]),
+  );
+  const start = [0, 0, 0, 0, 1, -2, 3, -4, 5, -6];
+  const v = tf.variable(tf.tensor1d(start), true, 'v');
+  const lr = 0.1;
+  const wd = 0.05;
+  // HESSO before its pruning start takes plain steps
+  const opt = createSparseOptimizer(index, {
+    method: 'hesso',
+    lambda: 0,
+    target: { kind: 'groups', fraction: 0.5 },
+    pruneStart: 100,
+    pruneEnd: 200,
+    momentum: 0,
+    weightDecay: wd,
+  });
+  opt.step([v], [tf.zerosLike(v)], lr);
+  const after = v.dataSync();
+  start.forEach((x, i) =>
+    assert.ok(Math.abs(after[i] - x * (1 - lr * wd)) < 1e-6, `entry ${i}: ${after[i]}, expected ${x * (1 - lr * wd)}`),
+  );
+  opt.dispose();
+  v.dispose();
+});
