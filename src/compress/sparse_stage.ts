@@ -180,9 +180,7 @@ function checkReachable(settings: ChoiceSettings, groupCount: number, job: Compr
   if (share >= 1) return;
   const target = settings.target;
   const most =
-    target.kind === 'cost'
-      ? `${(target.total / (target.total - share * target.fraction * target.total)).toFixed(2)}x`
-      : `a sparsity of ${(share * target.fraction).toFixed(3)}`;
+    target.kind === 'cost' ? `${(1 / (1 - share * target.fraction)).toFixed(2)}x` : `a sparsity of ${(share * target.fraction).toFixed(3)}`;
   const asked =
     job.targetSpeedup !== undefined
       ? `a ${job.targetSpeedup}x speed-up (${target.kind === 'cost' ? target.unit : ''})`
