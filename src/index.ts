@@ -23,7 +23,11 @@ export { supportedOnnxOps } from './import/registry.js';
 export { exportOnnx, OnnxExportError, type OnnxExportOptions } from './export/onnx.js';
 export { checkOnnx, type OnnxCheck, type OnnxCheckOptions } from './export/onnx_check.js';
 export type { OnnxInterface, OnnxTensorSpec, OnnxLayout } from './io/onnx_interface.js';
-export { runCompressJob, type CompressJob, type CompressResult, type CompressEpoch } from './compress/job.js';
+export { runCompressJob, type CompressJob, type CompressResult, type CompressEpoch, type CompressCallbacks } from './compress/job.js';
+export { compress, type CompressOptions, type CompressData } from './compress/compress.js';
+export { compressDefaults } from './compress/defaults.js';
+export { splitsFromSources, type DataSource, type SplitSources, type TensorData, type DatasetLike } from './data/tensors.js';
+export { cloneModel } from './io/model_files.js';
 export { runMagnitudePruneJob, type MagnitudePruneJob, type MagnitudePruneResult } from './compress/magnitude.js';
 export {
   saveModel,

@@ -168,7 +168,6 @@ for (const method of ['hspg', 'dhspg'] as const) {
       () => runCompressJob({ ...job, lambda: 0.1, out, resume: true }),
       new RegExp(`made with other settings \\(lambda: ${job.lambda} then, 0.1 now\\)`),
     );
-    straight.slimModel.dispose();
-    resumed.slimModel.dispose();
+    for (const r of [straight, resumed]) for (const m of [r.slimModel, r.sparseModel]) m.dispose();
   });
 }

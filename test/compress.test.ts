@@ -43,6 +43,7 @@ test('compress --allocation uniform: DHSPG takes half of every LeNet-5 layer for
   assert.deepEqual(widths(r.slimModel), [3, 8, 60, 42, 10]);
   assert.equal(r.removedGroups, 113);
   r.slimModel.dispose();
+  r.sparseModel.dispose();
 });
 
 const baseJob = { model: 'lenet5', data: 'mnist', epochs: 4, batchSize: 32, seed: 0, lr: 0.05, schedule: 'cosine', lambda: 0.01 } as const;

@@ -86,7 +86,8 @@ test("--resize cover keeps the aspect and crops the centre (torchvision's Resize
     const data = await loadImageFolder(dir, { shape: [6, 6, 3], valSplit: 0.5, resize, cacheDir });
     return { pixels: data.train.images, cached: data.cached };
   };
-  const pixel = (img: Uint8Array, x: number) => Array.from(img.subarray((3 * 6 + x) * 3, (3 * 6 + x) * 3 + 3));
+  const pixel = (img: ArrayLike<number> & { subarray(a: number, b: number): ArrayLike<number> }, x: number) =>
+    Array.from(img.subarray((3 * 6 + x) * 3, (3 * 6 + x) * 3 + 3));
   // within the blur resampling leaves at an edge
   const near = (got: number[], want: number[], what: string) =>
     got.forEach((v, i) => assert.ok(Math.abs(v - want[i]) <= 40, `${what}: [${got}]`));

@@ -1,6 +1,7 @@
 // The flags more than one command takes, each defined once with its parser, and
 // the checks of their values. Options are typed (@commander-js/extra-typings): a
 // command's action sees each flag with the type its parser gives.
+import { compressDefaults } from '../compress/defaults.js';
 import { existsSync, statSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from '@commander-js/extra-typings';
 import { backendNames } from '../engine/backend.js';
@@ -178,23 +179,33 @@ export function dataSettings(o: DataFlags) {
 /** A command with the flags `train`, `compress` and `prune` share: data, epochs, learning rate and its schedule, seeds. */
 export function trainingCommand(name: string) {
   return dataCommand(name)
-    .addOption(new Option('--epochs <n>', 'training epochs').argParser(number('positive', true)).default(2))
-    .addOption(new Option('--batch-size <n>', 'mini-batch size').argParser(number('positive', true)).default(32))
-    .addOption(new Option('--lr <rate>', 'base learning rate').argParser(number('positive')).default(0.05))
-    .addOption(new Option('--momentum <m>', 'SGD momentum').argParser(number('fraction')).default(0.9))
+    .addOption(new Option('--epochs <n>', 'training epochs').argParser(number('positive', true)).default(compressDefaults.epochs))
+    .addOption(new Option('--batch-size <n>', 'mini-batch size').argParser(number('positive', true)).default(compressDefaults.batchSize))
+    .addOption(new Option('--lr <rate>', 'base learning rate').argParser(number('positive')).default(compressDefaults.lr))
+    .addOption(new Option('--momentum <m>', 'SGD momentum').argParser(number('fraction')).default(compressDefaults.momentum))
     .addOption(new Option('--no-nesterov', 'plain heavy-ball momentum instead of Nesterov'))
-    .addOption(new Option('--weight-decay <wd>', 'L2 weight decay (decoupled for adamw)').argParser(number('non-negative')).default(5e-4))
-    .addOption(new Option('--schedule <name>', 'learning-rate schedule').choices(scheduleNames).default('cosine' as const))
+    .addOption(
+      new Option('--weight-decay <wd>', 'L2 weight decay (decoupled for adamw)')
+        .argParser(number('non-negative'))
+        .default(compressDefaults.weightDecay),
+    )
+    .addOption(new Option('--schedule <name>', 'learning-rate schedule').choices(scheduleNames).default(compressDefaults.schedule))
     .addOption(
       new Option('--warmup-epochs <n>', 'linear learning-rate warm-up (epochs, may be fractional)')
         .argParser(number('non-negative'))
-        .default(0.5),
+        .default(compressDefaults.warmupEpochs),
     )
     .addOption(new Option('--milestones <epochs>', "'step' schedule: comma-separated epochs").argParser(epochList).default([] as number[]))
-    .addOption(new Option('--gamma <g>', "'step' schedule: factor at each milestone").argParser(number('positive')).default(0.1))
+    .addOption(
+      new Option('--gamma <g>', "'step' schedule: factor at each milestone").argParser(number('positive')).default(compressDefaults.gamma),
+    )
     .addOption(new Option('--augment', 'random crop (pad 4) and horizontal flip; for 32x32 natural images').default(false))
     .addOption(options.subset())
-    .addOption(new Option('--seed <n>', 'seed for weights, shuffling and augmentation').argParser(number('non-negative', true)).default(0));
+    .addOption(
+      new Option('--seed <n>', 'seed for weights, shuffling and augmentation')
+        .argParser(number('non-negative', true))
+        .default(compressDefaults.seed),
+    );
 }
 
 /** What the training flags say, as the library's training settings. */

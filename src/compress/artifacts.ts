@@ -69,7 +69,7 @@ export async function writeArtifacts(
     result.float16 = written.figures;
   }
   const metrics = join(out, 'metrics.json');
-  const { slimModel: _omit, ...serialisable } = result;
+  const { slimModel: _slim, sparseModel: _sparse, ...serialisable } = result;
   writeFileAtomic(metrics, `${JSON.stringify({ job, ...serialisable }, null, 2)}\n`);
   const report = join(out, 'report.html');
   const { shouldStop: _s, resume: _r, ...config } = job;

@@ -77,18 +77,40 @@ async function roundingFor(
   return { runtime, batch, target: job.targetSpeedup, predicted, ...rounding };
 }
 
+/**
+ * A job's model and data, resolved: the data, the first model (with what its file
+ * said of it), and a fresh copy of the starting model for each later stage.
+ */
+export interface CompressInputs {
+  data: DataSplits;
+  first: ResolvedModel;
+  fresh(): Promise<tfl.LayersModel>;
+}
+
+/** The job as the CLI gives it: a model and data named by strings. */
 export async function runCompressJob(job: CompressJob, callbacks: CompressCallbacks = {}): Promise<CompressResult> {
   checkCompressJob(job);
   const first = await resolveModelAndData(job);
   callbacks.onStage?.(describeData(first.data));
   const data = subsetSplits(first.data, job.subset);
+  const fresh = async () =>
+    (await resolveModel(job.model, { inputShape: data.train.shape, numClasses: data.train.numClasses }, job.seed)).model;
+  return compressInputs(job, { data, first, fresh }, callbacks);
+}
+
+/**
+ * The job on resolved inputs. The result holds the sparse and the slim model, the
+ * caller's to dispose; on an error neither is left behind.
+ */
+export async function compressInputs(job: CompressJob, inputs: CompressInputs, callbacks: CompressCallbacks = {}): Promise<CompressResult> {
+  checkCompressJob(job);
+  const { data, first } = inputs;
   // the first model built serves the first stage; a later stage starts from a fresh copy
   let unused: ResolvedModel | undefined = first;
   const startingModel = async () => {
-    const resolved =
-      unused ?? (await resolveModel(job.model, { inputShape: data.train.shape, numClasses: data.train.numClasses }, job.seed));
+    const model = unused?.model ?? (await inputs.fresh());
     unused = undefined;
-    return resolved.model;
+    return model;
   };
   const fingerprint = jobFingerprint(job, afterTraining);
   // the sparse stage may not have begun when a run with a baseline stopped
@@ -103,6 +125,7 @@ export async function runCompressJob(job: CompressJob, callbacks: CompressCallba
 
   callbacks.onStage?.(`${job.method} training`);
   const model = await startingModel();
+  let slimBuilt: tfl.LayersModel | undefined;
   try {
     const sparse = await trainSparse(
       model,
@@ -116,6 +139,7 @@ export async function runCompressJob(job: CompressJob, callbacks: CompressCallba
     const speedTarget = await roundingFor(job, sparse, callbacks.onStage);
     callbacks.onStage?.('building the slim model');
     const slim = await buildVerifiedSlim(sparse, data, speedTarget?.roundTo ?? (job.roundChannels as number | undefined));
+    slimBuilt = slim.model;
     const result: CompressResult = {
       history: sparse.history,
       baseline,
@@ -130,6 +154,7 @@ export async function runCompressJob(job: CompressJob, callbacks: CompressCallba
       predictionMismatches: slim.predictionMismatches,
       removedGroups: slim.removed.length,
       trainSeconds: sparse.history.reduce((s, e) => s + e.seconds, 0),
+      sparseModel: model,
       slimModel: slim.model,
       speedTarget,
     };
@@ -142,7 +167,9 @@ export async function runCompressJob(job: CompressJob, callbacks: CompressCallba
       result.out = await writeArtifacts(job.out, job, data, models, result, callbacks.onStage);
     }
     return result;
-  } finally {
+  } catch (e) {
     model.dispose();
+    slimBuilt?.dispose();
+    throw e;
   }
 }

@@ -115,6 +115,9 @@ export interface CompressResult {
   predictionMismatches: number;
   removedGroups: number;
   trainSeconds: number;
+  /** the trained model with its zero groups; the caller disposes of it */
+  sparseModel: tfl.LayersModel;
+  /** the sparse model without its zero groups, checked to compute the same function; the caller disposes of it */
   slimModel: tfl.LayersModel;
   /** measured in TensorFlow.js and ONNX Runtime, unless measureSpeed is false */
   speed?: { sparse: ModelSpeed; slim: ModelSpeed };

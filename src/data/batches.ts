@@ -30,13 +30,21 @@ export interface Batch {
 /** The standard CIFAR recipe: pad 4, random 32x32 crop, random horizontal flip. */
 export const cifarAugmentation: Augmentation = { cropPadding: 4, horizontalFlip: true };
 
-/** A lookup table per channel: byte value -> normalised float. */
-function normalizationTables(norm: Normalization): Float32Array[] {
-  return norm.mean.map((m, c) => {
+/** channel, stored value -> normalised float */
+type PixelMap = (channel: number, value: number) => number;
+
+/**
+ * Bytes are pixels in [0, 255], looked up in one table per channel; floats were
+ * preprocessed by the caller and normalised as they are.
+ */
+function pixelMap(images: ImageSet['images'], norm: Normalization): PixelMap {
+  if (images instanceof Float32Array) return (c, v) => (v - norm.mean[c]) / norm.std[c];
+  const tables = norm.mean.map((m, c) => {
     const table = new Float32Array(256);
     for (let v = 0; v < 256; v++) table[v] = (v / 255 - m) / norm.std[c];
     return table;
   });
+  return (c, v) => tables[c][v];
 }
 
 export function batchCount(set: ImageSet, options: Pick<BatchOptions, 'batchSize' | 'dropRemainder'>): number {
@@ -50,7 +58,7 @@ export function* batches(set: ImageSet, options: BatchOptions): Generator<Batch>
   if (options.normalization.mean.length !== c) {
     throw new Error(`normalisation has ${options.normalization.mean.length} channels, ${set.name} has ${c}`);
   }
-  const tables = normalizationTables(options.normalization);
+  const pixel = pixelMap(set.images, options.normalization);
   const order = options.rng ? options.rng.permutation(set.count) : null;
   const total = batchCount(set, options);
   for (let b = 0; b < total; b++) {
@@ -64,9 +72,9 @@ export function* batches(set: ImageSet, options: BatchOptions): Generator<Batch>
       const src = set.images.subarray(index * imageSize, (index + 1) * imageSize);
       const dst = x.subarray(i * imageSize, (i + 1) * imageSize);
       if (options.augmentation) {
-        augmentInto(dst, src, set.shape, tables, options.augmentation, options.rng!);
+        augmentInto(dst, src, set.shape, pixel, options.augmentation, options.rng!);
       } else {
-        for (let p = 0; p < imageSize; p++) dst[p] = tables[p % c][src[p]];
+        for (let p = 0; p < imageSize; p++) dst[p] = pixel(p % c, src[p]);
       }
     }
     yield { x, labels, size };
@@ -75,9 +83,9 @@ export function* batches(set: ImageSet, options: BatchOptions): Generator<Batch>
 
 function augmentInto(
   dst: Float32Array,
-  src: Uint8Array,
+  src: ImageSet['images'],
   [h, w, c]: [number, number, number],
-  tables: Float32Array[],
+  pixel: PixelMap,
   aug: Augmentation,
   rng: Rng,
 ): void {
@@ -94,7 +102,7 @@ function augmentInto(
       const inside = sy >= 0 && sy < h && sxRaw >= 0 && sxRaw < w;
       for (let ch = 0; ch < c; ch++) {
         // zero padding happens on the raw pixels, as torchvision's RandomCrop does
-        dst[out + ch] = tables[ch][inside ? src[(sy * w + sx) * c + ch] : 0];
+        dst[out + ch] = pixel(ch, inside ? src[(sy * w + sx) * c + ch] : 0);
       }
     }
   }

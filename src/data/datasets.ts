@@ -11,8 +11,11 @@ import { readIdx } from './idx.js';
 export interface ImageSet {
   /** e.g. 'mnist/train' */
   name: string;
-  /** count x height x width x channels, HWC, uint8 */
-  images: Uint8Array;
+  /**
+   * count x height x width x channels, HWC: uint8 pixels, or float values a caller
+   * preprocessed (data/tensors.ts), which the normalisation takes as they are
+   */
+  images: Uint8Array | Float32Array;
   labels: Uint8Array;
   count: number;
   shape: [number, number, number];

@@ -377,20 +377,33 @@ export async function loadModel(path: string): Promise<LoadedModel> {
         'the weights file is truncated or belongs to another model',
     );
   }
+  const model = await buildModel(json.modelTopology, weightSpecs, weightData, modelPath);
+  return { model, metadata: json.userDefinedMetadata?.slimtrain ?? {}, path: modelPath };
+}
+
+/**
+ * A model from its topology and weights, as loading builds it: every weight read
+ * (strictly) and checked finite, a nested backbone flattened. `where` names the
+ * model in errors.
+ */
+async function buildModel(
+  topology: unknown,
+  weightSpecs: tf.io.WeightsManifestEntry[],
+  weightData: ArrayBuffer,
+  where: string,
+): Promise<tfl.LayersModel> {
   let model: tfl.LayersModel;
   try {
     model = await tfl.loadLayersModel(
-      tf.io.fromMemory({ modelTopology: withZeroInitializers(json.modelTopology) as object, weightSpecs, weightData }),
+      tf.io.fromMemory({ modelTopology: withZeroInitializers(topology) as object, weightSpecs, weightData }),
     );
   } catch (e) {
-    throw new ModelFileError(`cannot build the model in ${modelPath}: ${(e as Error).message}`);
+    throw new ModelFileError(`cannot build the model in ${where}: ${(e as Error).message}`);
   }
   const broken = model.weights.find((w) => w.dtype === 'float32' && !w.read().dataSync().every(Number.isFinite));
   if (broken) {
     model.dispose();
-    throw new ModelFileError(
-      `weight ${broken.originalName} in the weights of ${modelPath} holds NaN or infinite values; the file is damaged`,
-    );
+    throw new ModelFileError(`weight ${broken.originalName} in the weights of ${where} holds NaN or infinite values; the file is damaged`);
   }
   // a backbone nested under a head becomes plain layers in one graph (io/flatten.ts)
   let flat: tfl.LayersModel;
@@ -398,8 +411,30 @@ export async function loadModel(path: string): Promise<LoadedModel> {
     flat = await flattenModel(model);
   } catch (e) {
     model.dispose();
-    throw new ModelFileError(`${modelPath}: ${(e as Error).message}`);
+    throw new ModelFileError(`${where}: ${(e as Error).message}`);
   }
   if (flat !== model) model.dispose();
-  return { model: flat, metadata: json.userDefinedMetadata?.slimtrain ?? {}, path: modelPath };
+  return flat;
+}
+
+/**
+ * A copy of a model in memory with its own weights, built as a saved and reloaded
+ * model would be: a nested backbone comes back flattened, so a caller's model
+ * enters the pipeline exactly as its model.json would.
+ */
+export async function cloneModel(model: tfl.LayersModel): Promise<tfl.LayersModel> {
+  let saved: tf.io.ModelArtifacts | undefined;
+  await model.save(
+    tf.io.withSaveHandler(async (artifacts) => {
+      saved = artifacts;
+      return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) };
+    }),
+  );
+  patchTopology(model, saved!.modelTopology);
+  return buildModel(
+    saved!.modelTopology,
+    saved!.weightSpecs!,
+    tf.io.CompositeArrayBuffer.join(saved!.weightData!),
+    `model '${model.name}'`,
+  );
 }

@@ -1,6 +1,7 @@
 // slimtrain compress: train once with a group-sparsity optimizer, remove the zero
 // groups, check and save the slim model.
 import { Option } from '@commander-js/extra-typings';
+import { compressDefaults } from '../../compress/defaults.js';
 import { runCompressJob, type CompressJob, type CompressResult } from '../../compress/job.js';
 import { checkCompressJob, settingsIgnoredBy } from '../../compress/sparse_stage.js';
 import { prepareOutputDir } from '../../io/output.js';
@@ -54,11 +55,11 @@ const define = () =>
         modelSpec,
       ),
     )
-    .addOption(new Option('--optimizer <name>', 'sparse optimizer').choices(sparseMethods).default('hspg' as const))
+    .addOption(new Option('--optimizer <name>', 'sparse optimizer').choices(sparseMethods).default(compressDefaults.method))
     .addOption(
       new Option('--lambda <l>', 'group-lasso weight (l1 weight for obproxsg); with a target, where proxsg/hspg start adapting it')
         .argParser(number('non-negative'))
-        .default(1e-3),
+        .default(compressDefaults.lambda),
     )
     .addOption(new Option('--epsilon <e>', 'hspg, dhspg: half-space threshold in [0, 1) (default 0)').argParser(number('fraction')))
     .addOption(TARGET_OPTIONS.sparsity)
@@ -227,7 +228,7 @@ export function compressCommand() {
     await startEngine(o);
     const callbacks = { ...progressCallbacks(o.epochs, o.quiet), onStage: stageReporter(o) };
     const r = await stoppable((shouldStop) => runCompressJob({ ...job, shouldStop }, callbacks), o.out);
-    const { slimModel: _slim, ...serialisable } = r;
+    const { slimModel: _slim, sparseModel: _sparse, ...serialisable } = r;
     printResult(o, serialisable, () => summaryText(r, job.method));
   });
 }

@@ -1,0 +1,18 @@
+// The settings a compress job takes when it is not told otherwise: one place for the
+// CLI's flag defaults and the library's compress().
+import type { CompressJob } from './types.js';
+
+export const compressDefaults = {
+  epochs: 2,
+  batchSize: 32,
+  lr: 0.05,
+  momentum: 0.9,
+  nesterov: true,
+  weightDecay: 5e-4,
+  schedule: 'cosine',
+  warmupEpochs: 0.5,
+  gamma: 0.1,
+  seed: 0,
+  method: 'hspg',
+  lambda: 1e-3,
+} as const satisfies Partial<CompressJob>;
