@@ -26,6 +26,7 @@ export type { OnnxInterface, OnnxTensorSpec, OnnxLayout } from './io/onnx_interf
 export { runCompressJob, type CompressJob, type CompressResult, type CompressEpoch, type CompressCallbacks } from './compress/job.js';
 export { compress, type CompressOptions, type CompressData } from './compress/compress.js';
 export { compressDefaults } from './compress/defaults.js';
+export { sparseTraining, SparseFitOptimizer, SparseFitCallback, type SparseTraining, type SparseFitOptions } from './compress/fit.js';
 export { splitsFromSources, type DataSource, type SplitSources, type TensorData, type DatasetLike } from './data/tensors.js';
 export { cloneModel } from './io/model_files.js';
 export { runMagnitudePruneJob, type MagnitudePruneJob, type MagnitudePruneResult } from './compress/magnitude.js';

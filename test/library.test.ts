@@ -9,6 +9,8 @@ import { initEngine } from '../src/engine/index.js';
 import { compress } from '../src/compress/compress.js';
 import { loadDataset, takeFirst } from '../src/data/datasets.js';
 import { DataError } from '../src/data/errors.js';
+import { sparseTraining } from '../src/compress/fit.js';
+import { constructSlimModel, zeroGroups } from '../src/slim/construct.js';
 
 await initEngine({ announce: false });
 
@@ -117,4 +119,58 @@ test('compress() names what is wrong with data it cannot use', async () => {
   );
   await assert.rejects(compress(model, { xs, ys: tf.slice(ys, 0, 10) }, settings), /1500 images but 10 labels/);
   model.dispose();
+});
+
+const mnistTest = takeFirst(mnist.test, 500);
+const testXs = tf.tensor4d(
+  Float32Array.from(mnistTest.images, (v) => v / 255),
+  [mnistTest.count, 28, 28, 1],
+);
+const testYs = tf.oneHot(tf.tensor1d(mnistTest.labels, 'int32'), 10);
+const method = { optimizer: 'dhspg', targetMacsRatio: 2, lr: 0.05 } as const;
+
+/** fits `model` with the sparse optimizer and callback, as a TensorFlow.js user's script would */
+async function fitSparse(model: tfl.LayersModel, epochs: number, training = sparseTraining(model, method)) {
+  model.compile({ optimizer: training.optimizer, loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
+  const history = await model.fit(xs, ys, { epochs, batchSize: 32, shuffle: true, callbacks: [training.callback], verbose: 0 });
+  return { training, history };
+}
+
+test('model.fit with sparseTraining’s optimizer and callback reaches the sparsity and accuracy compress reaches with the same settings', async () => {
+  const viaCompress = userModel();
+  const r = await compress(viaCompress, { train: { xs, ys }, test: { xs: testXs, ys: testYs } }, { ...settings, ...method });
+
+  const model = userModel();
+  const { training, history } = await fitSparse(model, settings.epochs);
+  assert.equal(history.history.zeroGroups.at(-1), training.stats().zeroGroups, "fit's logs carry the zero groups");
+  const slim = await constructSlimModel(model, { partition: training.partition });
+  const macsRatio = slim.before.macs / slim.after.macs;
+  slim.model.compile({ optimizer: 'sgd', loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
+  const [, accuracy] = (slim.model.evaluate(testXs, testYs) as tf.Scalar[]).map((t) => t.dataSync()[0]);
+  assert.ok(Math.abs(macsRatio - r.ratios.macs) < 0.25, `fit: ${macsRatio}x fewer MACs, compress: ${r.ratios.macs}x`);
+  assert.ok(
+    Math.abs(training.stats().zeroGroups - r.sparse.zeroGroups) <= 4,
+    `zero groups: fit ${training.stats().zeroGroups}, compress ${r.sparse.zeroGroups}`,
+  );
+  assert.ok(Math.abs(accuracy - r.slim.accuracy) < 0.04, `test accuracy: fit ${accuracy}, compress ${r.slim.accuracy}`);
+  assert.ok(slim.check.maxAbsDiff < 1e-4);
+  for (const m of [viaCompress, r.sparseModel, r.slimModel, model, slim.model]) m.dispose();
+  training.optimizer.dispose();
+});
+
+test('groups that reached zero under model.fit stay zero in a later fit call, which continues the same run', async () => {
+  const model = userModel();
+  const { training } = await fitSparse(model, 1);
+  const zero = zeroGroups(model, training.partition.groups).map((g) => g.id);
+  assert.ok(zero.length > 0);
+  const steps = training.optimizer.sparse!.stepCount;
+  await fitSparse(model, 1, training);
+  assert.equal(training.optimizer.sparse!.stepCount, 2 * steps);
+  const stillZero = new Set(zeroGroups(model, training.partition.groups).map((g) => g.id));
+  assert.deepEqual(
+    zero.filter((id) => !stillZero.has(id)),
+    [],
+  );
+  model.dispose();
+  training.optimizer.dispose();
 });

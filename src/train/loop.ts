@@ -7,7 +7,7 @@ import type { DataSplits, ImageSet, Normalization } from '../data/datasets.js';
 import { Rng } from '../util/random.js';
 import { createOptimizer, type OptimizerConfig } from '../optim/dense.js';
 import type { Optimizer, OptimizerState } from '../optim/optimizer.js';
-import { createSchedule, type ScheduleName } from './schedules.js';
+import { epochSchedule, type ScheduleName } from './schedules.js';
 import { restoreWeights, snapshotWeights, type Checkpoint } from './checkpoint.js';
 import type { EpochMetrics, EvalResult, TrainCallbacks } from './metrics.js';
 
@@ -172,14 +172,7 @@ export async function train(
 ): Promise<EpochMetrics[]> {
   checkDataFitsModel(model, data);
   const stepsPerEpoch = batchCount(data.train, { batchSize: config.batchSize });
-  const schedule = createSchedule({
-    name: config.schedule,
-    baseLr: config.lr,
-    totalSteps: config.epochs * stepsPerEpoch,
-    warmupSteps: Math.round((config.warmupEpochs ?? 0) * stepsPerEpoch),
-    milestones: (config.milestones ?? []).map((e) => e * stepsPerEpoch),
-    gamma: config.gamma,
-  });
+  const schedule = epochSchedule(config, stepsPerEpoch);
   const owned = !('step' in config.optimizer);
   const optimizer = 'step' in config.optimizer ? config.optimizer : createOptimizer(config.optimizer);
   const variables = trainableVariables(model);

@@ -42,3 +42,25 @@ export function createSchedule(c: ScheduleConfig): LearningRateSchedule {
   };
   return (step) => (step < warmup ? (c.baseLr * (step + 1)) / warmup : after(step));
 }
+
+/** The settings of a schedule given in epochs, as training takes them. */
+export interface EpochScheduleSettings {
+  schedule: ScheduleName;
+  lr: number;
+  epochs: number;
+  warmupEpochs?: number;
+  milestones?: number[];
+  gamma?: number;
+}
+
+/** The schedule in steps of settings given in epochs. */
+export function epochSchedule(s: EpochScheduleSettings, stepsPerEpoch: number): LearningRateSchedule {
+  return createSchedule({
+    name: s.schedule,
+    baseLr: s.lr,
+    totalSteps: s.epochs * stepsPerEpoch,
+    warmupSteps: Math.round((s.warmupEpochs ?? 0) * stepsPerEpoch),
+    milestones: (s.milestones ?? []).map((e) => e * stepsPerEpoch),
+    gamma: s.gamma,
+  });
+}

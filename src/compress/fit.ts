@@ -1,0 +1,180 @@
+// The group-sparse methods inside a caller's own model.fit: an optimizer that
+// TensorFlow.js's compile() takes (a tf.Optimizer whose steps are the sparse
+// method's) and a callback that sets it up when fit() says how many steps an epoch
+// has, sets the learning rate of each step and reports the groups in fit's logs.
+// The method's stages (HSPG's switch, DHSPG's choice and projections) are placed
+// in steps as compress places them (sparse_stage.ts).
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { zeroInvariantGroups, type Partition } from '../graph/groups.js';
+import { macsCost } from '../metrics/cost.js';
+import { countModel } from '../metrics/count.js';
+import { GroupIndex } from '../optim/group_index.js';
+import { createSparseOptimizer, type GroupStats, type SparseMethod, type SparseOptimizer } from '../optim/sparse.js';
+import { epochSchedule, type LearningRateSchedule } from '../train/schedules.js';
+import { compressDefaults } from './defaults.js';
+import { checkCompressJob, sparseConfig } from './sparse_stage.js';
+import type { CompressJob } from './types.js';
+
+/** The method settings compress takes, as sparseTraining takes them; epochs and steps come from fit(). */
+export interface SparseFitOptions extends Partial<
+  Pick<
+    CompressJob,
+    | 'lambda'
+    | 'epsilon'
+    | 'direction'
+    | 'momentum'
+    | 'nesterov'
+    | 'weightDecay'
+    | 'switchEpoch'
+    | 'penaltyEndEpoch'
+    | 'targetSparsity'
+    | 'targetMacsRatio'
+    | 'pruneStartEpoch'
+    | 'pruneEndEpoch'
+    | 'allocation'
+    | 'prunePeriods'
+    | 'freeze'
+    | 'weighting'
+    | 'lr'
+    | 'schedule'
+    | 'warmupEpochs'
+    | 'milestones'
+    | 'gamma'
+  >
+> {
+  /** the sparse method (default hspg, as compress) */
+  optimizer?: SparseMethod;
+  /** steps per epoch, for fitDataset without batchesPerEpoch (fit() with tensors tells it) */
+  stepsPerEpoch?: number;
+}
+
+/** The optimizer compile() takes; each step is the sparse method's, at the rate the callback set. */
+export class SparseFitOptimizer extends tf.Optimizer {
+  static readonly className = 'SlimtrainSparse';
+  /** set by the callback before every step from the schedule */
+  learningRate: number;
+  sparse?: SparseOptimizer;
+
+  constructor(
+    private readonly variables: tf.Variable[],
+    learningRate: number,
+  ) {
+    super();
+    this.learningRate = learningRate;
+  }
+
+  applyGradients(variableGradients: tf.NamedTensorMap | { name: string; tensor: tf.Tensor }[]): void {
+    if (!this.sparse)
+      throw new Error(
+        "slimtrain's sparse optimizer trains only inside model.fit with its callback: pass sparseTraining(...).callback in fit's callbacks",
+      );
+    const byName = Array.isArray(variableGradients)
+      ? new Map(variableGradients.map((g) => [g.name, g.tensor]))
+      : new Map(Object.entries(variableGradients));
+    // a variable fit() did not differentiate (none of the loss depends on it) steps with a zero gradient
+    const zeros: tf.Tensor[] = [];
+    const grads = this.variables.map((v) => byName.get(v.name) ?? zeros[zeros.push(tf.zerosLike(v)) - 1]);
+    try {
+      this.sparse.step(this.variables, grads, this.learningRate);
+    } finally {
+      tf.dispose(zeros);
+    }
+    this.incrementIterations();
+  }
+
+  getConfig(): tf.serialization.ConfigDict {
+    return { learningRate: this.learningRate };
+  }
+
+  override dispose(): void {
+    this.sparse?.dispose();
+    this.sparse = undefined;
+  }
+}
+
+/** Sets the optimizer up when fit() starts, sets each step's learning rate, and puts the group figures in fit's logs. */
+export class SparseFitCallback extends tfl.Callback {
+  private schedule?: LearningRateSchedule;
+
+  constructor(
+    private readonly setup: (stepsPerEpoch: number, epochs: number) => { sparse: SparseOptimizer; schedule: LearningRateSchedule },
+    private readonly fitOptimizer: SparseFitOptimizer,
+    private readonly stats: () => GroupStats,
+    private readonly stepsPerEpoch?: number,
+  ) {
+    super();
+  }
+
+  override async onTrainBegin(): Promise<void> {
+    // a later fit() call continues the same run: the method's step count, its choice and its zero groups
+    if (this.fitOptimizer.sparse) return;
+    const p = this.params as { epochs?: number; samples?: number | null; steps?: number | null; batchSize?: number | null };
+    const steps = this.stepsPerEpoch ?? p.steps ?? (p.samples && p.batchSize ? Math.ceil(p.samples / p.batchSize) : undefined);
+    if (!steps || !p.epochs)
+      throw new Error(
+        "sparseTraining: fit() did not say how many steps an epoch has: give fitDataset's batchesPerEpoch, or sparseTraining's stepsPerEpoch",
+      );
+    const { sparse, schedule } = this.setup(steps, p.epochs);
+    this.fitOptimizer.sparse = sparse;
+    this.schedule = schedule;
+  }
+
+  override async onBatchBegin(): Promise<void> {
+    if (this.schedule && this.fitOptimizer.sparse) this.fitOptimizer.learningRate = this.schedule(this.fitOptimizer.sparse.stepCount);
+  }
+
+  override async onEpochEnd(_epoch: number, logs?: tfl.Logs): Promise<void> {
+    if (!logs) return;
+    const s = this.stats();
+    Object.assign(logs, { zeroGroups: s.zeroGroups, groupSparsity: s.groupSparsity, lr: this.fitOptimizer.learningRate });
+  }
+}
+
+export interface SparseTraining {
+  /** for model.compile({ optimizer }) */
+  optimizer: SparseFitOptimizer;
+  /** for model.fit(x, y, { callbacks: [callback] }) */
+  callback: SparseFitCallback;
+  /** the model's prunable groups, as compress finds them */
+  partition: Partition;
+  /** zero groups and group sparsity now */
+  stats(): GroupStats;
+}
+
+/**
+ * Group-sparse training of `model` by the caller's own model.fit: compile with
+ * `optimizer`, fit with `callback`, then constructSlimModel(model) removes the
+ * zero groups. The model must be built (its weights made) before this is called.
+ */
+export function sparseTraining(model: tfl.LayersModel, options: SparseFitOptions = {}): SparseTraining {
+  const { optimizer: method, stepsPerEpoch, ...settings } = options;
+  const partition = zeroInvariantGroups(model, { freeze: settings.freeze });
+  const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  const index = GroupIndex.fromChannelGroups(
+    partition.groups.filter((g) => g.prunable),
+    new Map(variables.map((v) => [v.name, v.shape])),
+  );
+  const job = (epochs: number): CompressJob => ({
+    ...compressDefaults,
+    ...settings,
+    method: method ?? compressDefaults.method,
+    epochs,
+    model: model.name,
+    data: 'fit',
+  });
+  checkCompressJob(job(1));
+  const fitOptimizer = new SparseFitOptimizer(variables, settings.lr ?? compressDefaults.lr);
+  const cost = macsCost(partition.graph, countModel(model).macs);
+  const setup = (steps: number, epochs: number) => {
+    const j = job(epochs);
+    const sparse = createSparseOptimizer(index, sparseConfig(j, partition, cost, steps));
+    const schedule = epochSchedule(j, steps);
+    return { sparse, schedule };
+  };
+  const stats = () => {
+    if (!fitOptimizer.sparse) throw new Error('sparseTraining: no statistics before fit() has started');
+    return fitOptimizer.sparse.stats(variables);
+  };
+  return { optimizer: fitOptimizer, callback: new SparseFitCallback(setup, fitOptimizer, stats, stepsPerEpoch), partition, stats };
+}
