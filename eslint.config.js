@@ -3,7 +3,7 @@ import prettier from 'eslint-config-prettier';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', '.bench-dist/', 'runs/', 'node_modules/', 'native/build/'] },
+  { ignores: ['dist/', '.bench-dist/', 'runs/', 'node_modules/', 'native/build/', 'docs/api/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   // Prettier owns the layout; these rules would fight it

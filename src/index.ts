@@ -23,7 +23,22 @@ export { supportedOnnxOps } from './import/registry.js';
 export { exportOnnx, OnnxExportError, type OnnxExportOptions } from './export/onnx.js';
 export { checkOnnx, type OnnxCheck, type OnnxCheckOptions } from './export/onnx_check.js';
 export type { OnnxInterface, OnnxTensorSpec, OnnxLayout } from './io/onnx_interface.js';
-export { runCompressJob, type CompressJob, type CompressResult, type CompressEpoch, type CompressCallbacks } from './compress/job.js';
+export {
+  runCompressJob,
+  type CompressJob,
+  type CompressResult,
+  type CompressEpoch,
+  type CompressCallbacks,
+  type ModelSummary,
+  type Float16Figures,
+  type Artifacts,
+  type SpeedTargetResult,
+} from './compress/job.js';
+export type { ModelSpeed, Timing } from './metrics/speed.js';
+export type { PenaltyTargetSettings } from './optim/penalty_method.js';
+export type { ChoiceSettings } from './optim/target.js';
+export type { Checkpoint, TrainingState } from './train/checkpoint.js';
+export type { ParsedOnnx, Constant, OnnxNode, OnnxGraphInput } from './import/onnx_model.js';
 export { compress, type CompressOptions, type CompressData } from './compress/compress.js';
 export { compressDefaults } from './compress/defaults.js';
 export { sparseTraining, SparseFitOptimizer, SparseFitCallback, type SparseTraining, type SparseFitOptions } from './compress/fit.js';
@@ -53,5 +68,5 @@ export {
 } from './graph/groups.js';
 export { analyzeModel, type ModelAnalysis, type LayerAnalysis } from './graph/analyze.js';
 export { countModel, layerMacs, type ModelCount, type LayerCount } from './metrics/count.js';
-export { constructSlimModel, zeroGroups, SlimCheckError, type SlimResult, type SlimOptions } from './slim/construct.js';
+export { constructSlimModel, zeroGroups, SlimCheckError, type SlimResult, type SlimOptions, type SlimCheck } from './slim/construct.js';
 export { analysisToDot } from './report/dot.js';

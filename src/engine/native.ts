@@ -29,7 +29,7 @@ export interface NativeInfo {
 }
 
 /** The functions native/src/addon.cc exports. */
-interface NativeAddon {
+export interface NativeAddon {
   convForward(
     shape: Int32Array,
     x: Float32Array,
@@ -193,6 +193,7 @@ class BufferPool {
 }
 
 export class NativeBackend extends MathBackendCPU {
+  /** @internal */
   readonly pool = new BufferPool(512 * 2 ** 20);
 
   override write(values: backend_util.BackendValues, shape: number[], dtype: DataType): DataId {

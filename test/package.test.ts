@@ -1,0 +1,76 @@
+// The package as another project gets it: `npm pack`, the tarball installed into an
+// empty project as the README says, and the README's library example run there as
+// written, with the native addon and with it missing (wasm).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { nativeAvailable } from './helpers/backends.js';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** The README's library section: its shell lines and its example. */
+function readmeLibrary(): { shell: string[]; example: string } {
+  const readme = readFileSync(join(root, 'README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('## Library'), readme.indexOf('\n## ', readme.indexOf('## Library') + 1));
+  const block = (lang: string) => new RegExp('```' + lang + '\\n([\\s\\S]*?)```').exec(section)?.[1];
+  const shell = block('sh');
+  const example = block('js');
+  assert.ok(shell && example, "README's Library section has an sh and a js block");
+  return { shell: shell.trim().split('\n'), example };
+}
+
+function run(command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = process.env) {
+  const r = spawnSync(command, args, { cwd, env, encoding: 'utf8', timeout: 300_000 });
+  assert.equal(r.status, 0, `${command} ${args.join(' ')} in ${cwd}:\n${r.stdout}\n${r.stderr}`);
+  return r.stdout;
+}
+
+test("the packed tarball installs into an empty project and runs the README's library example, with the native addon and without", async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'slimtrain-package-'));
+  // dist/ is built: the test command compiles before it tests
+  const tarball = join(
+    dir,
+    run('npm', ['pack', '--ignore-scripts', '--silent', '--pack-destination', dir], root).trim().split('\n').at(-1)!,
+  );
+  const project = join(dir, 'project');
+  mkdirSync(project);
+  writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'someone-elses-project', private: true, type: 'module' }));
+  const { shell, example } = readmeLibrary();
+  for (const line of shell) {
+    // the README's lines, with the package from the tarball instead of the registry
+    const command = line.replace(/\bnpm install slimtrain\b/, `npm install --no-audit --no-fund --prefer-offline ${tarball}`);
+    run('sh', ['-c', command], project);
+  }
+  writeFileSync(join(project, 'example.mjs'), example);
+  writeFileSync(join(project, 'backend.mjs'), "import { initEngine } from 'slimtrain';\nconsole.log((await initEngine()).backend);\n");
+  const addon = join(project, 'node_modules', 'slimtrain', 'native', 'build');
+  assert.equal(existsSync(addon), nativeAvailable, 'the install builds the addon where this checkout could');
+  const runs = nativeAvailable ? ['native', 'wasm'] : ['wasm'];
+  for (const backend of runs) {
+    if (backend === 'wasm') rmSync(addon, { recursive: true, force: true });
+    assert.equal(run('node', ['backend.mjs'], project).trim(), backend);
+    rmSync(join(project, 'slim-model'), { recursive: true, force: true });
+    const out = run('node', ['example.mjs'], project);
+    const compressed = /compress\(\): ([\d.]+)x fewer MACs at ([\d.]+)%/.exec(out);
+    const fitted = /model\.fit: ([\d.]+)x fewer MACs, (\d+) zero groups, max \|slim - sparse\| ([\d.e+-]+)/.exec(out);
+    assert.ok(compressed && fitted, `${backend}: the example printed its figures:\n${out}`);
+    assert.ok(Number(compressed[1]) >= 2.8 && Number(compressed[2]) > 85, `${backend}: ${compressed[0]}`);
+    assert.ok(Number(fitted[1]) >= 2.8 && Number(fitted[3]) < 1e-4, `${backend}: ${fitted[0]}`);
+    assert.ok(existsSync(join(project, 'slim-model', 'model.json')), `${backend}: the slim model was saved`);
+  }
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('npm run docs writes the API reference from the doc comments, every type the API names included', () => {
+  const out = mkdtempSync(join(tmpdir(), 'slimtrain-docs-'));
+  // typedoc.json treats a warning (an exported name whose types are left out) as an error
+  run('npm', ['run', '--silent', 'docs', '--', '--out', out], root);
+  const page = readFileSync(join(out, 'functions', 'compress.html'), 'utf8');
+  assert.match(page, /removes the zero groups and checks that the slim model/);
+  assert.ok(existsSync(join(out, 'functions', 'sparseTraining.html')));
+  rmSync(out, { recursive: true, force: true });
+});
