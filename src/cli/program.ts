@@ -10,6 +10,7 @@ import { evalCommand } from './commands/eval.js';
 import { exportCommand } from './commands/export.js';
 import { importCommand } from './commands/import.js';
 import { pruneCommand } from './commands/prune.js';
+import { serveCommand } from './commands/serve.js';
 import { slimCommand } from './commands/slim.js';
 import { trainCommand } from './commands/train.js';
 import { UsageError } from './options.js';
@@ -34,6 +35,7 @@ export function buildProgram(): Command {
     slimCommand,
     benchCommand,
     analyzeCommand,
+    serveCommand,
   ];
   for (const make of commands) program.addCommand(make().exitOverride().showHelpAfterError('(run with --help for usage)'));
   return program;

@@ -104,6 +104,10 @@ ${data.predictionMismatches} test predictions differ). ${data.trainSeconds.toFix
 ${htmlTable(beforeAfterTable(data))}
 ${speed ? `<h2>Measured speed and size</h2>\n${htmlTable(speed)}\n<p>medians of 15 runs after 3 warm-up runs</p>` : ''}
 
+<h2>In your browser</h2>
+<p>Run <code>slimtrain serve</code> on this folder and open the address it prints: <a href="browser.html">browser.html</a>
+loads the sparse and the slim model in your browser and times them with each backend it has (WebGPU, WebGL, wasm).</p>
+
 <h2>Training</h2>
 <div class="charts">
   <div class="chart"><canvas id="loss" role="img" aria-label="loss per epoch"></canvas></div>

@@ -16,7 +16,7 @@ export function chromiumMissing(): string | undefined {
   return `no Chromium at ${chromiumPath} (apt-get install chromium, or set CHROMIUM_PATH)`;
 }
 
-export function launchChromium(): Promise<Browser> {
+export function launchChromium(args: string[] = []): Promise<Browser> {
   // no sandbox: CI runs as root, where Chromium's sandbox refuses to start
-  return chromium.launch({ executablePath: chromiumPath, args: ['--no-sandbox'] });
+  return chromium.launch({ executablePath: chromiumPath, args: ['--no-sandbox', ...args] });
 }
