@@ -22,9 +22,7 @@ function measure(settings: { backends: string[]; batches: number[]; repeats: num
     setBackend(b: string): Promise<boolean>;
     ready(): Promise<void>;
     getBackend(): string;
-    loadLayersModel(
-      url: string,
-    ): Promise<{
+    loadLayersModel(url: string): Promise<{
       inputs: { shape: (number | null)[] }[];
       predict(x: unknown): { data(): Promise<unknown>; dispose(): void };
       dispose(): void;

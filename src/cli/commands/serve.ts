@@ -1,11 +1,12 @@
 // slimtrain serve DIR: a compress run's files on localhost, with browser.html, which
 // times the sparse and slim models in the visitor's browser.
-import { Command, Option } from '@commander-js/extra-typings';
+import { Option } from '@commander-js/extra-typings';
 import { serveRun } from '../../report/serve.js';
-import { number } from '../options.js';
+import { commonCommand, number } from '../options.js';
+import { printResult } from '../run.js';
 
 const define = () =>
-  new Command('serve')
+  commonCommand('serve')
     .description("serve a 'compress --out DIR' folder on localhost: open the URL to time its sparse and slim models in your browser")
     .argument('<dir>', 'the folder a compress --out run wrote')
     .addOption(new Option('--port <n>', 'port to listen on (0: any free port)').argParser(number('non-negative', true)).default(8080))
@@ -19,8 +20,10 @@ const define = () =>
 export function serveCommand() {
   return define().action(async (dir, o) => {
     const { url } = await serveRun(dir, { port: o.port, host: o.host, repeats: o.repeats });
-    process.stdout.write(
-      `slimtrain: serving ${dir} at ${url}\nopen ${url} to time the sparse and slim models in your browser; Ctrl-C to stop\n`,
+    printResult(
+      o,
+      { dir, url },
+      () => `serving ${dir} at ${url}\nopen ${url} to time the sparse and slim models in your browser; Ctrl-C to stop\n`,
     );
     await new Promise<void>((done) => process.once('SIGINT', () => done()));
   });
