@@ -23,7 +23,10 @@ function readmeLibrary(): { shell: string[]; example: string } {
   return { shell: shell.trim().split('\n'), example };
 }
 
-function run(command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = process.env) {
+/** A user's shell: without the npm_* settings the npm running these tests hands its children (this checkout's .npmrc among them). */
+const userEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.toLowerCase().startsWith('npm_')));
+
+function run(command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = userEnv) {
   const r = spawnSync(command, args, { cwd, env, encoding: 'utf8', timeout: 300_000 });
   assert.equal(r.status, 0, `${command} ${args.join(' ')} in ${cwd}:\n${r.stdout}\n${r.stderr}`);
   return r.stdout;
