@@ -174,3 +174,63 @@ test('groups that reached zero under model.fit stay zero in a later fit call, wh
   model.dispose();
   training.optimizer.dispose();
 });
+
+test('model.fitDataset trains with the sparse optimizer, the steps per epoch from the dataset; of a dataset of unknown size it asks for batchesPerEpoch', async () => {
+  const model = userModel();
+  const training = sparseTraining(model, method);
+  model.compile({ optimizer: training.optimizer, loss: 'categoricalCrossentropy' });
+  const batches = tfd.zip({ xs: tfd.array(tf.unstack(xs)), ys: tfd.array(tf.unstack(ys)) }).batch(50);
+  await model.fitDataset(batches, { epochs: 1, callbacks: [training.callback], verbose: 0 });
+  assert.equal(training.optimizer.sparse!.stepCount, 30);
+  const slim = await constructSlimModel(model, { partition: training.partition });
+  assert.ok(slim.before.macs / slim.after.macs >= 1.9, `${slim.before.macs / slim.after.macs}x`);
+  for (const m of [model, slim.model]) m.dispose();
+  training.optimizer.dispose();
+
+  const unsized = userModel();
+  const other = sparseTraining(unsized, method);
+  unsized.compile({ optimizer: other.optimizer, loss: 'categoricalCrossentropy' });
+  const stream = tfd.generator(function* () {
+    for (let i = 0; i < 3; i++) yield { xs: tf.slice(xs, i * 50, 50), ys: tf.slice(ys, i * 50, 50) };
+  });
+  await assert.rejects(
+    unsized.fitDataset(stream, { epochs: 1, callbacks: [other.callback], verbose: 0 }),
+    /give fitDataset's batchesPerEpoch/,
+  );
+  unsized.dispose();
+});
+
+test('sparseTraining with useSchedule false leaves the learning rate to the caller; by default each step takes our schedule', async () => {
+  const rates = async (options: Parameters<typeof sparseTraining>[1]) => {
+    const model = userModel();
+    const training = sparseTraining(model, options);
+    training.optimizer.learningRate = 0.01;
+    model.compile({ optimizer: training.optimizer, loss: 'categoricalCrossentropy' });
+    const seen: number[] = [];
+    const spy = new tfl.CustomCallback({ onBatchEnd: async () => void seen.push(training.optimizer.learningRate) });
+    await model.fit(tf.slice(xs, 0, 320), tf.slice(ys, 0, 320), {
+      epochs: 1,
+      batchSize: 32,
+      callbacks: [training.callback, spy],
+      verbose: 0,
+    });
+    model.dispose();
+    training.optimizer.dispose();
+    return seen;
+  };
+  assert.deepEqual(await rates({ ...method, useSchedule: false }), new Array<number>(10).fill(0.01));
+  const ours = await rates({ ...method, warmupEpochs: 0 });
+  assert.equal(ours[0], 0.05);
+  assert.ok(
+    ours.every((r, i) => i === 0 || r < ours[i - 1]),
+    `cosine, falling: ${ours.join(', ')}`,
+  );
+});
+
+test('compress() takes a zoo model and a data set by name, as the CLI does', async () => {
+  const r = await compress('lenet5', 'mnist', { ...settings, subset: 600, epochs: 1 });
+  assert.ok(r.ratios.macs >= 1.9 && r.check.maxAbsDiff < 1e-4, `${r.ratios.macs}x`);
+  r.sparseModel.dispose();
+  r.slimModel.dispose();
+  await assert.rejects(compress(userModel(), 'mnist', settings), /give the model and the data both as objects, or both as names/);
+});

@@ -47,6 +47,8 @@ export interface SparseFitOptions extends Partial<
   optimizer?: SparseMethod;
   /** steps per epoch, for fitDataset without batchesPerEpoch (fit() with tensors tells it) */
   stepsPerEpoch?: number;
+  /** false: the callback leaves `optimizer.learningRate` as the caller sets it (default: our schedule, as compress) */
+  useSchedule?: boolean;
 }
 
 /** The optimizer compile() takes; each step is the sparse method's, at the rate the callback set. */
@@ -98,7 +100,7 @@ export class SparseFitCallback extends tfl.Callback {
   private schedule?: LearningRateSchedule;
 
   constructor(
-    private readonly setup: (stepsPerEpoch: number, epochs: number) => { sparse: SparseOptimizer; schedule: LearningRateSchedule },
+    private readonly setup: (stepsPerEpoch: number, epochs: number) => { sparse: SparseOptimizer; schedule?: LearningRateSchedule },
     private readonly fitOptimizer: SparseFitOptimizer,
     private readonly stats: () => GroupStats,
     private readonly stepsPerEpoch?: number,
@@ -148,7 +150,7 @@ export interface SparseTraining {
  * zero groups. The model must be built (its weights made) before this is called.
  */
 export function sparseTraining(model: tfl.LayersModel, options: SparseFitOptions = {}): SparseTraining {
-  const { optimizer: method, stepsPerEpoch, ...settings } = options;
+  const { optimizer: method, stepsPerEpoch, useSchedule = true, ...settings } = options;
   const partition = zeroInvariantGroups(model, { freeze: settings.freeze });
   const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
   const index = GroupIndex.fromChannelGroups(
@@ -169,7 +171,7 @@ export function sparseTraining(model: tfl.LayersModel, options: SparseFitOptions
   const setup = (steps: number, epochs: number) => {
     const j = job(epochs);
     const sparse = createSparseOptimizer(index, sparseConfig(j, partition, cost, steps));
-    const schedule = epochSchedule(j, steps);
+    const schedule = useSchedule ? epochSchedule(j, steps) : undefined;
     return { sparse, schedule };
   };
   const stats = () => {
