@@ -16,21 +16,49 @@ export const browserBundles = [
 /** The wasm backend's binaries, which its script fetches from the same folder */
 export const wasmBinaries = ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm'] as const;
 
+/**
+ * Median ms of `models` on `x` (then disposed), run in the page: 3 warm-up runs each,
+ * then `repeats` runs taking turns, so that a slower stretch weighs on both alike.
+ */
+async function timePair(
+  x: { dispose(): void },
+  models: { predict(x: unknown): { data(): Promise<unknown>; dispose(): void } }[],
+  repeats: number,
+): Promise<number[]> {
+  const once = async (m: (typeof models)[number]) => {
+    const start = performance.now();
+    const y = m.predict(x);
+    await y.data();
+    y.dispose();
+    return performance.now() - start;
+  };
+  for (let i = 0; i < 3; i++) for (const m of models) await once(m);
+  const ms = models.map(() => [] as number[]);
+  for (let i = 0; i < repeats; i++) for (const [k, m] of models.entries()) ms[k].push(await once(m));
+  x.dispose();
+  return ms.map((xs) => {
+    const s = [...xs].sort((a, b) => a - b);
+    return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+  });
+}
+
+/** What the page uses of the global `tf` that the bundles define */
+type Tf = {
+  setBackend(b: string): Promise<boolean>;
+  ready(): Promise<void>;
+  getBackend(): string;
+  loadLayersModel(url: string): Promise<{
+    inputs: { shape: (number | null)[] }[];
+    predict(x: unknown): { data(): Promise<unknown>; dispose(): void };
+    dispose(): void;
+  }>;
+  randomNormal(shape: number[]): { dispose(): void };
+  wasm?: { setWasmPaths(p: string): void };
+  env(): { getBool(flag: string): boolean };
+};
+
 /** The measurement, run in the page; its results go in the table and in window.slimtrainBrowser for scripts. */
 function measure(settings: { backends: string[]; batches: number[]; repeats: number }): void {
-  type Tf = {
-    setBackend(b: string): Promise<boolean>;
-    ready(): Promise<void>;
-    getBackend(): string;
-    loadLayersModel(url: string): Promise<{
-      inputs: { shape: (number | null)[] }[];
-      predict(x: unknown): { data(): Promise<unknown>; dispose(): void };
-      dispose(): void;
-    }>;
-    randomNormal(shape: number[]): { dispose(): void };
-    wasm?: { setWasmPaths(p: string): void };
-    env(): { getBool(flag: string): boolean };
-  };
   const tf = (window as unknown as { tf: Tf }).tf;
   const state: { done: boolean; macsRatio?: number; results: Record<string, unknown>[]; errors: string[] } = {
     done: false,
@@ -45,10 +73,6 @@ function measure(settings: { backends: string[]; batches: number[]; repeats: num
     const tr = document.createElement('tr');
     cells.forEach((c) => tr.appendChild(cell(c)));
     body.appendChild(tr);
-  };
-  const median = (xs: number[]) => {
-    const s = [...xs].sort((a, b) => a - b);
-    return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
   };
   const run = async () => {
     const metrics = (await (await fetch('metrics.json')).json()) as { ratios?: { macs: number } };
@@ -72,29 +96,14 @@ function measure(settings: { backends: string[]; batches: number[]; repeats: num
       const models = { sparse: await tf.loadLayersModel('sparse/model.json'), slim: await tf.loadLayersModel('slim/model.json') };
       const shape = models.sparse.inputs[0].shape.slice(1) as number[];
       for (const batch of settings.batches) {
-        const x = tf.randomNormal([batch, ...shape]);
-        const once = async (m: typeof models.sparse) => {
-          const start = performance.now();
-          const y = m.predict(x);
-          await y.data();
-          y.dispose();
-          return performance.now() - start;
-        };
-        for (let i = 0; i < 3; i++) for (const m of [models.sparse, models.slim]) await once(m);
-        // interleaved, so that a slower stretch of the machine weighs on both alike
-        const ms = { sparse: [] as number[], slim: [] as number[] };
-        for (let i = 0; i < settings.repeats; i++) {
-          ms.sparse.push(await once(models.sparse));
-          ms.slim.push(await once(models.slim));
-        }
-        x.dispose();
+        const ms = await timePair(tf.randomNormal([batch, ...shape]), [models.sparse, models.slim], settings.repeats);
         const r = {
           backend,
           available: true,
           batch,
-          sparseMs: median(ms.sparse),
-          slimMs: median(ms.slim),
-          speedup: median(ms.sparse) / median(ms.slim),
+          sparseMs: ms[0],
+          slimMs: ms[1],
+          speedup: ms[0] / ms[1],
         };
         state.results.push(r);
         row([
@@ -152,7 +161,10 @@ See also the run's <a href="report.html">report</a>.</p>
 </table>
 <p id="status">loading TensorFlow.js…</p>
 ${scripts}
-<script>(${measure.toString()})(${JSON.stringify(settings)});</script>
+<script>
+${timePair.toString()}
+(${measure.toString()})(${JSON.stringify(settings)});
+</script>
 </body>
 </html>
 `;
