@@ -1,9 +1,9 @@
 // The flags more than one command takes, each defined once with its parser, and
 // the checks of their values. Options are typed (@commander-js/extra-typings): a
 // command's action sees each flag with the type its parser gives.
-import { compressDefaults } from '../compress/defaults.js';
 import { existsSync, statSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from '@commander-js/extra-typings';
+import { compressDefaults } from '../compress/defaults.js';
 import { backendNames } from '../engine/backend.js';
 import { datasetNames } from '../data/datasets.js';
 import { resizeModes, type Resize } from '../data/folder.js';
