@@ -9,6 +9,7 @@ import type { SparseMethod } from '../optim/sparse.js';
 import { TrainingStopped } from '../train/loop.js';
 import { compressDefaults } from './defaults.js';
 import { compressInputs, runCompressJob, type CompressCallbacks } from './job.js';
+import { checkCompressJob } from './sparse_stage.js';
 import type { CompressJob, CompressResult } from './types.js';
 
 /** A built-in data set's name or an image folder (as `--data` takes them), tensors, or a tf.data.Dataset. */
@@ -62,6 +63,7 @@ export async function compress(
         );
       return await runCompressJob(job, callbacks);
     }
+    checkCompressJob(job);
     const numClasses = model.outputs[0].shape[model.outputs[0].shape.length - 1];
     if (typeof numClasses !== 'number') throw new Error(`compress(): model '${model.name}' has no fixed number of outputs`);
     const splits = subsetSplits(await splitsFromSources(data, { numClasses, validationSplit, seed: job.seed }), job.subset);

@@ -99,11 +99,11 @@ export async function runCompressJob(job: CompressJob, callbacks: CompressCallba
 }
 
 /**
- * The job on resolved inputs. The result holds the sparse and the slim model, the
- * caller's to dispose; on an error neither is left behind.
+ * The job, already checked (checkCompressJob) before its inputs were resolved, on
+ * those inputs. The result holds the sparse and the slim model, the caller's to
+ * dispose; on an error neither is left behind.
  */
 export async function compressInputs(job: CompressJob, inputs: CompressInputs, callbacks: CompressCallbacks = {}): Promise<CompressResult> {
-  checkCompressJob(job);
   const { data, first } = inputs;
   // the first model built serves the first stage; a later stage starts from a fresh copy
   let unused: ResolvedModel | undefined = first;

@@ -34,17 +34,23 @@ export const cifarAugmentation: Augmentation = { cropPadding: 4, horizontalFlip:
 type PixelMap = (channel: number, value: number) => number;
 
 /**
- * Bytes are pixels in [0, 255], looked up in one table per channel; floats were
- * preprocessed by the caller and normalised as they are.
+ * How stored values become normalised floats. Bytes are pixels in [0, 255], looked
+ * up in one table per channel (kept for the plain copy, the hot loop); floats were
+ * preprocessed by the caller and are normalised as they are.
  */
-function pixelMap(images: ImageSet['images'], norm: Normalization): PixelMap {
-  if (images instanceof Float32Array) return (c, v) => (v - norm.mean[c]) / norm.std[c];
+interface Normalizer {
+  tables?: Float32Array[];
+  pixel: PixelMap;
+}
+
+function normalizer(images: ImageSet['images'], norm: Normalization): Normalizer {
+  if (images instanceof Float32Array) return { pixel: (c, v) => (v - norm.mean[c]) / norm.std[c] };
   const tables = norm.mean.map((m, c) => {
     const table = new Float32Array(256);
     for (let v = 0; v < 256; v++) table[v] = (v / 255 - m) / norm.std[c];
     return table;
   });
-  return (c, v) => tables[c][v];
+  return { tables, pixel: (c, v) => tables[c][v] };
 }
 
 export function batchCount(set: ImageSet, options: Pick<BatchOptions, 'batchSize' | 'dropRemainder'>): number {
@@ -58,7 +64,8 @@ export function* batches(set: ImageSet, options: BatchOptions): Generator<Batch>
   if (options.normalization.mean.length !== c) {
     throw new Error(`normalisation has ${options.normalization.mean.length} channels, ${set.name} has ${c}`);
   }
-  const pixel = pixelMap(set.images, options.normalization);
+  const norm = normalizer(set.images, options.normalization);
+  const tables = norm.tables;
   const order = options.rng ? options.rng.permutation(set.count) : null;
   const total = batchCount(set, options);
   for (let b = 0; b < total; b++) {
@@ -72,9 +79,10 @@ export function* batches(set: ImageSet, options: BatchOptions): Generator<Batch>
       const src = set.images.subarray(index * imageSize, (index + 1) * imageSize);
       const dst = x.subarray(i * imageSize, (i + 1) * imageSize);
       if (options.augmentation) {
-        augmentInto(dst, src, set.shape, pixel, options.augmentation, options.rng!);
+        augmentInto(dst, src, set.shape, norm.pixel, options.augmentation, options.rng!);
       } else {
-        for (let p = 0; p < imageSize; p++) dst[p] = pixel(p % c, src[p]);
+        if (tables) for (let p = 0; p < imageSize; p++) dst[p] = tables[p % c][src[p]];
+        else for (let p = 0; p < imageSize; p++) dst[p] = norm.pixel(p % c, src[p]);
       }
     }
     yield { x, labels, size };

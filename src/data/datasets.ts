@@ -206,6 +206,14 @@ function withNormalization(name: DatasetName, train: ImageSet, test: ImageSet): 
   return { name, train, test, normalization: channelStatistics(train) };
 }
 
+/** The images of a set at `indices`, in that order, as a new set called `name`. */
+export function takeIndices(set: ImageSet, indices: ArrayLike<number>, name: string): ImageSet {
+  const size = set.shape[0] * set.shape[1] * set.shape[2];
+  const images = set.images instanceof Float32Array ? new Float32Array(indices.length * size) : new Uint8Array(indices.length * size);
+  for (let i = 0; i < indices.length; i++) images.set(set.images.subarray(indices[i] * size, (indices[i] + 1) * size), i * size);
+  return { ...set, name, images, labels: Uint8Array.from(indices, (i) => set.labels[i]), count: indices.length };
+}
+
 /** The first `n` images of a set (all of them when n is larger). */
 export function takeFirst(set: ImageSet, n: number): ImageSet {
   if (n >= set.count) return set;

@@ -9,7 +9,7 @@ import { homedir } from 'node:os';
 import { extname, join } from 'node:path';
 import sharp from 'sharp';
 import { Rng } from '../util/random.js';
-import { chooseNormalization, type DataSplits, type ImageSet, type NormalizationChoice } from './datasets.js';
+import { chooseNormalization, takeIndices, type DataSplits, type ImageSet, type NormalizationChoice } from './datasets.js';
 import { DataError } from './errors.js';
 
 export const resizeModes = ['fill', 'cover'] as const;
@@ -179,10 +179,7 @@ async function decodeAll(
 }
 
 function imageSet(name: string, d: Decoded, indices: number[], shape: [number, number, number], numClasses: number): ImageSet {
-  const size = shape[0] * shape[1] * shape[2];
-  const images = new Uint8Array(indices.length * size);
-  indices.forEach((src, i) => images.set(d.images.subarray(src * size, (src + 1) * size), i * size));
-  return { name, images, labels: Uint8Array.from(indices, (i) => d.labels[i]), count: indices.length, shape, numClasses };
+  return takeIndices({ name, images: d.images, labels: d.labels, count: d.labels.length, shape, numClasses }, indices, name);
 }
 
 /** Per class, a seeded `fraction` of its images for validation (at least one where the class has two or more). */

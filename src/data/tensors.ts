@@ -4,7 +4,7 @@
 // loop shuffles and batches them as it does the built-in sets.
 import type * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '../util/random.js';
-import type { DataSplits, ImageSet } from './datasets.js';
+import { takeIndices, type DataSplits, type ImageSet } from './datasets.js';
 import { DataError } from './errors.js';
 
 /** Images as [count, height, width, channels] and their labels: class indices [count] or one-hot [count, classes]. */
@@ -72,11 +72,13 @@ export async function readSource(source: DataSource, name: string, numClasses: n
     const count = batched ? xs.shape[0] : 1;
     const ysLabels = labelsOf(ys, batched, what);
     if (ysLabels.length !== count) throw new DataError(`${what}: ${count} images but ${ysLabels.length} labels`);
-    for (const l of ysLabels)
+    chunks.push(Float32Array.from(xs.dataSync()));
+    // one at a time: spreading a large array into push overflows the call stack
+    for (const l of ysLabels) {
       if (!Number.isInteger(l) || l < 0 || l >= numClasses)
         throw new DataError(`${what}: label ${l} is not a class of a model with ${numClasses} outputs (0 to ${numClasses - 1})`);
-    chunks.push(Float32Array.from(xs.dataSync()));
-    labels.push(...ysLabels);
+      labels.push(l);
+    }
   };
   if (isDataset(source)) {
     let n = 0;
@@ -95,13 +97,6 @@ export async function readSource(source: DataSource, name: string, numClasses: n
     offset += c.length;
   }
   return { name, images, labels: Uint8Array.from(labels), count: labels.length, shape, numClasses };
-}
-
-function pick(set: ImageSet, indices: Uint32Array, name: string): ImageSet {
-  const size = set.shape[0] * set.shape[1] * set.shape[2];
-  const images = new Float32Array(indices.length * size);
-  indices.forEach((src, i) => images.set(set.images.subarray(src * size, (src + 1) * size), i * size));
-  return { ...set, name, images, labels: Uint8Array.from(indices, (i) => set.labels[i]), count: indices.length };
 }
 
 /**
@@ -129,8 +124,8 @@ export async function splitsFromSources(
     if (held < 1 || held >= all.count)
       throw new DataError(`${name}: ${all.count} examples cannot be split ${split} for testing; give more examples or {train, test}`);
     const order = new Rng(options.seed ?? 0).permutation(all.count);
-    test = pick(all, order.slice(0, held), `${name} (held out)`);
-    train = pick(all, order.slice(held), `${name} (train)`);
+    test = takeIndices(all, order.subarray(0, held), `${name} (held out)`);
+    train = takeIndices(all, order.subarray(held), `${name} (train)`);
   }
   const channels = train.shape[2];
   return { name, train, test, normalization: { mean: new Array<number>(channels).fill(0), std: new Array<number>(channels).fill(1) } };

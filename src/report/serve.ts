@@ -45,7 +45,6 @@ export async function serveRun(dir: string, options: { port?: number; host?: str
   const bundles = bundleFiles();
   const page = renderBrowserPage({ repeats: options.repeats });
   const server = createServer((req, res) => {
-    const path = decodeURIComponent(new URL(req.url ?? '/', 'http://localhost').pathname);
     const headers = {
       'Cross-Origin-Opener-Policy': 'same-origin',
       'Cross-Origin-Embedder-Policy': 'require-corp',
@@ -55,6 +54,12 @@ export async function serveRun(dir: string, options: { port?: number; host?: str
       res.writeHead(status, { ...headers, 'Content-Type': type });
       res.end(body);
     };
+    let path: string;
+    try {
+      path = decodeURIComponent(new URL(req.url ?? '/', 'http://localhost').pathname);
+    } catch {
+      return send(400, 'text/plain', 'malformed address\n');
+    }
     if (path === '/' || path === '/browser.html') return send(200, TYPES['.html'], page);
     let file: string | undefined;
     if (path.startsWith('/tfjs/')) file = bundles.get(path.slice('/tfjs/'.length));
