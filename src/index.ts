@@ -5,7 +5,7 @@ export { buildZooModel, zoo, zooNames, isZooName, type ZooName, type ZooOptions 
 export * from './optim/optimizer.js';
 export * from './optim/direction.js';
 export * from './optim/dense.js';
-export { GroupIndex, type GroupSpec, type GroupedVariable } from './optim/group_index.js';
+export { GroupIndex, type GroupSpec, type GroupedVariable, type ResetVariable } from './optim/group_index.js';
 export * from './optim/sparse.js';
 export * from './train/schedules.js';
 export * from './train/loop.js';
@@ -31,6 +31,7 @@ export {
   type CompressCallbacks,
   type ModelSummary,
   type Float16Figures,
+  type WrittenFigures,
   type Artifacts,
   type SpeedTargetResult,
 } from './compress/job.js';
@@ -53,7 +54,10 @@ export {
   ModelFileError,
   type LoadedModel,
   type SlimtrainMetadata,
+  type SaveOptions,
 } from './io/model_files.js';
+export { quantizations, type Quantization, type QuantizePlan, type Grid } from './io/quantize.js';
+export { applyFreeze, type FreezeOptions } from './train/frozen.js';
 export { Rng } from './util/random.js';
 export { buildLayerGraph, GraphError, type LayerGraph, type GraphNode, type WeightInfo } from './graph/layer_graph.js';
 export {
@@ -68,5 +72,13 @@ export {
 } from './graph/groups.js';
 export { analyzeModel, type ModelAnalysis, type LayerAnalysis } from './graph/analyze.js';
 export { countModel, layerMacs, type ModelCount, type LayerCount } from './metrics/count.js';
-export { constructSlimModel, zeroGroups, SlimCheckError, type SlimResult, type SlimOptions, type SlimCheck } from './slim/construct.js';
+export {
+  constructSlimModel,
+  checkSlim,
+  zeroGroups,
+  SlimCheckError,
+  type SlimResult,
+  type SlimOptions,
+  type SlimCheck,
+} from './slim/construct.js';
 export { analysisToDot } from './report/dot.js';

@@ -73,7 +73,22 @@ interface Case {
 }
 
 const compress = (...args: string[]) => ['compress', '--data', 'mnist', '--epochs', '1', '--subset', '64', '--no-speed', ...args];
+// a Keras HDF5 file and a Keras 3 .keras archive, as their first bytes say
+writeFileSync(join(base, 'model.h5'), Buffer.concat([Buffer.from([0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.alloc(64)]));
+writeFileSync(join(base, 'model.keras'), Buffer.concat([Buffer.from('PK\x03\x04', 'latin1'), Buffer.alloc(64)]));
 const cases: Case[] = [
+  {
+    what: 'a Keras HDF5 file',
+    args: compress('--from', join(base, 'model.h5')),
+    code: 1,
+    message: /model\.h5 is a Keras HDF5 file \(\.h5\): convert it first with `tensorflowjs_converter --input_format keras/,
+  },
+  {
+    what: 'a Keras 3 .keras file',
+    args: compress('--from', join(base, 'model.keras')),
+    code: 1,
+    message: /model\.keras is a zip archive, as a Keras 3 \.keras file is: .*export it to ONNX/,
+  },
   {
     what: 'model.json that is not JSON',
     args: compress('--from', badModel['not JSON']),

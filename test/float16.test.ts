@@ -67,7 +67,7 @@ test('a model saved with float16 weights is half the bytes, reloads, and predict
   const model = buildZooModel('lenet5', { inputShape: [28, 28, 1], numClasses: 10, seed: 3 });
   const dir = mkdtempSync(join(tmpdir(), 'slimtrain-f16-'));
   await saveModel(model, join(dir, 'f32'));
-  const path = await saveModel(model, join(dir, 'f16'), {}, { float16: true });
+  const path = await saveModel(model, join(dir, 'f16'), {}, { quantize: 'float16' });
   const full = statSync(join(dir, 'f32', 'weights.bin')).size;
   assert.equal(statSync(join(dir, 'f16', 'weights.bin')).size * 2, full);
   const manifest = JSON.parse(readFileSync(path, 'utf8')).weightsManifest[0].weights;

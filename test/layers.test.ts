@@ -52,8 +52,9 @@ const cases: { name: string; prunable: number; blocked?: RegExp; body: Build }[]
   },
   {
     name: 'a squeeze-and-excitation gate: GAP, Dense, Dense(sigmoid), Reshape([1, 1, C]), Multiply',
-    // the feature channels are tied to the sigmoid gate, which is not zero at zero: only the squeeze units are prunable
-    prunable: 3,
+    // a zero feature channel zeroes its product with the gate: each feature channel and its gate unit are one
+    // prunable group (6), beside the squeeze units (3)
+    prunable: 6 + 3,
     body: (x, init) => {
       const f = apply(conv(6, init, 'relu'), x);
       let s = apply(tfl.layers.globalAveragePooling2d({}), f);
@@ -125,6 +126,33 @@ const cases: { name: string; prunable: number; blocked?: RegExp; body: Build }[]
       y = apply(conv(6, init, 'softsign'), y);
       y = apply(conv(3, init), y);
       return apply(tfl.layers.activation({ activation: 'hardSigmoid' }), y);
+    },
+  },
+  {
+    name: 'BatchNormalization without a scale (Keras scale=False) or without scale and centre: in its conv group, moving mean zeroed with it',
+    prunable: 4 + 5,
+    body: (x, init) => {
+      let y = apply(conv(4, init), x);
+      y = apply(tfl.layers.batchNormalization({ scale: false }), y);
+      y = apply(tfl.layers.reLU(), y);
+      y = apply(conv(5, init), y);
+      y = apply(tfl.layers.batchNormalization({ scale: false, center: false }), y);
+      return apply(tfl.layers.reLU(), y);
+    },
+  },
+  {
+    name: 'a sigmoid read by a conv blocks its channels; a product of two sigmoids too; a product with a zero channel does not',
+    // conv 3 (sigmoid) feeds a conv: blocked; two sigmoids of conv 5 multiplied feed a conv: blocked;
+    // conv 6 times its own sigmoid (swish written out) is one prunable group per channel
+    prunable: 6,
+    blocked: /activation 'sigmoid' of .* is not zero at zero/,
+    body: (x, init) => {
+      let y = apply(conv(3, init, 'sigmoid'), x);
+      y = apply(conv(5, init), y);
+      const a = apply(tfl.layers.activation({ activation: 'sigmoid' }), y);
+      y = apply(tfl.layers.multiply(), [a, apply(tfl.layers.activation({ activation: 'sigmoid' }), y)]);
+      y = apply(conv(6, init), y);
+      return apply(tfl.layers.multiply(), [y, apply(tfl.layers.activation({ activation: 'sigmoid' }), y)]);
     },
   },
   {

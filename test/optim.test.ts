@@ -202,7 +202,7 @@ test('DHSPG reaches the requested group sparsity on a small CNN, and zero groups
   const variables = trainableVariables(model);
   const groups = zeroInvariantGroups(model).groups.filter((g) => g.prunable);
   assert.equal(groups.length, 28);
-  const index = GroupIndex.fromChannelGroups(groups, new Map(variables.map((v) => [v.name, v.shape])));
+  const index = GroupIndex.fromChannelGroups(groups, model);
   for (const target of [0.25, 0.5]) {
     const opt = createSparseOptimizer(index, {
       method: 'dhspg',
@@ -681,4 +681,43 @@ test('weight decay shrinks grouped and ungrouped entries alike, as plain SGD doe
   );
   opt.dispose();
   v.dispose();
+});
+
+test('a group zeroed through a BatchNormalization without a scale takes its moving mean to 0, which training keeps at 0; slim equals sparse', async () => {
+  const input = tfl.input({ shape: [6, 6, 2] });
+  let y = tfl.layers
+    .conv2d({ filters: 4, kernelSize: 3, padding: 'same', kernelInitializer: tfl.initializers.glorotUniform({ seed: 3 }) })
+    .apply(input);
+  y = tfl.layers.batchNormalization({ scale: false, movingMeanInitializer: 'ones' }).apply(y) as tfl.SymbolicTensor;
+  y = tfl.layers.reLU().apply(y) as tfl.SymbolicTensor;
+  y = tfl.layers.globalAveragePooling2d({}).apply(y) as tfl.SymbolicTensor;
+  const model = tfl.model({ inputs: input, outputs: tfl.layers.dense({ units: 3 }).apply(y) as tfl.SymbolicTensor });
+  const groups = zeroInvariantGroups(model).groups.filter((g) => g.prunable);
+  assert.equal(groups.length, 4, 'the conv channels are prunable through the BN without a scale');
+  // group 1's trained slices zero, its moving mean still 1: the optimizer's step must reset it
+  const { zeroOutGroups } = await import('../src/slim/zero.js');
+  zeroOutGroups(model, [{ ...groups[1], resetSlices: [] }]);
+  const mean = () =>
+    model.layers[2].weights
+      .find((w) => w.name.endsWith('moving_mean'))!
+      .read()
+      .dataSync();
+  assert.equal(mean()[1], 1);
+  const opt = createSparseOptimizer(GroupIndex.fromChannelGroups(groups, model), { method: 'hspg', lambda: 0, halfSpaceStart: 0 });
+  const variables = trainableVariables(model);
+  const rng = new Rng(2);
+  const batch = { x: Float32Array.from({ length: 4 * 72 }, () => rng.normal()), labels: Uint8Array.from([0, 1, 2, 0]), size: 4 };
+  for (let s = 0; s < 3; s++) trainStep(model, variables, opt, batch, [6, 6, 2], 0.05);
+  assert.equal(mean()[1], 0, 'moving mean of the zero channel reset and kept at 0 by the moving average');
+  assert.ok(
+    [0, 2, 3].every((c) => mean()[c] !== 0 && mean()[c] !== 1),
+    'the other channels keep their statistics',
+  );
+  const { constructSlimModel } = await import('../src/slim/construct.js');
+  const slim = await constructSlimModel(model);
+  assert.equal(slim.removed.length, 1);
+  assert.ok(slim.check.maxAbsDiff <= slim.check.bound);
+  opt.dispose();
+  slim.model.dispose();
+  model.dispose();
 });

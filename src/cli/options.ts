@@ -8,6 +8,7 @@ import { backendNames } from '../engine/backend.js';
 import { datasetNames } from '../data/datasets.js';
 import { resizeModes, type Resize } from '../data/folder.js';
 import { zooNames } from '../models/zoo.js';
+import { namesModelFile } from '../models/resolve.js';
 import { scheduleNames } from '../train/schedules.js';
 import { allocations } from '../optim/allocation.js';
 
@@ -36,7 +37,7 @@ function epochList(value: string): number[] {
 
 /** A zoo name, or something that names a model file (a .json or .onnx path, or a folder). */
 export function modelSpec(value: string): string {
-  if ((zooNames as readonly string[]).includes(value) || /\.(json|onnx)$/i.test(value) || value.includes('/')) return value;
+  if ((zooNames as readonly string[]).includes(value) || namesModelFile(value)) return value;
   throw new InvalidArgumentError(`'${value}' is neither a zoo model (${zooNames.join(', ')}) nor a path to a model.json or .onnx file.`);
 }
 
@@ -109,7 +110,11 @@ export const options = {
   subset: (what = 'each split') =>
     new Option('--subset <n>', `use only the first N images of ${what} (smoke runs)`).argParser(number('positive', true)),
   freeze: () =>
-    new Option('--freeze <layers>', 'keep these layers whole (comma-separated, repeatable)').argParser(collect).default([] as string[]),
+    new Option('--freeze <layers>', 'keep these layers whole and untrained, as trainable: false does (comma-separated, repeatable)')
+      .argParser(collect)
+      .default([] as string[]),
+  trainFrozen: () =>
+    new Option('--train-frozen', 'train the layers the model marks trainable: false too, and let their channels go').default(false),
   allocation: (who: string, byDefault: 'global' | 'uniform') =>
     new Option('--allocation <a>', `${who}'global' ranks all groups together, 'uniform' removes the same fraction of every layer`)
       .choices(allocations)

@@ -8,10 +8,12 @@ import type { DataSplits } from '../data/datasets.js';
 import { exportOnnx, OnnxExportError } from '../export/onnx.js';
 import { checkOnnx } from '../export/onnx_check.js';
 import type { OnnxInterface } from '../io/onnx_interface.js';
-import { loadModel, saveModel, WEIGHTS_FILE, writeFileAtomic } from '../io/model_files.js';
+import { loadModel, saveModel, WEIGHTS_FILE, writeFileAtomic, type SlimtrainMetadata } from '../io/model_files.js';
+import { gridsOf, type QuantizePlan } from '../io/quantize.js';
+import { checkSlim } from '../slim/construct.js';
 import { layerWidths, renderReport } from '../report/html.js';
 import { evaluate } from '../train/loop.js';
-import type { Artifacts, CompressJob, CompressResult, Float16Figures } from './types.js';
+import type { Artifacts, CompressJob, CompressResult, Float16Figures, WrittenFigures } from './types.js';
 import { countMismatches } from './slim_stage.js';
 
 /** slim-float16/: half-precision weights, reloaded and evaluated against the float32 slim model */
@@ -25,7 +27,7 @@ async function writeFloat16(
     slim,
     join(out, 'slim-float16'),
     { dataset: data.name, normalization: data.normalization },
-    { float16: true },
+    { quantize: 'float16' },
   );
   const { model: half } = await loadModel(path);
   const halfEval = evaluate(half, data.test, data.normalization);
@@ -42,12 +44,69 @@ async function writeFloat16(
   };
 }
 
-/** Writes the run's files into `out`; adds the float16 figures to `result` when the job asks for them. */
+/** How sparse/ and slim/ store their weights: the job's choice, or as the input file had them. */
+function quantizePlan(job: CompressJob, input: SlimtrainMetadata['weights']): QuantizePlan | undefined {
+  const choice = job.quantize ?? 'input';
+  if (choice === 'none') return undefined;
+  if (choice !== 'input') return choice;
+  const byName = new Map(Object.entries(input?.quantization ?? {}));
+  return byName.size > 0 ? byName : undefined;
+}
+
+/**
+ * sparse/ and slim/ with quantized weights: the slim model on the sparse model's
+ * grids, so that the files agree as the float models do; both reloaded and compared,
+ * and the slim file evaluated.
+ */
+async function writeQuantized(
+  out: string,
+  plan: QuantizePlan,
+  models: { sparse: tfl.LayersModel; slim: tfl.LayersModel; slimPredictions: Int32Array; inputBytes?: number },
+  metadata: SlimtrainMetadata,
+  data: DataSplits,
+): Promise<{ sparse: string; slim: string; figures: WrittenFigures }> {
+  const grids = gridsOf(
+    models.sparse.weights.map((w) => ({ name: w.originalName, values: w.read().dataSync() as Float32Array })),
+    plan,
+  );
+  const sparse = await saveModel(models.sparse, join(out, 'sparse'), metadata, { quantize: plan, grids });
+  const slim = await saveModel(models.slim, join(out, 'slim'), metadata, { quantize: plan, grids });
+  const written = await Promise.all([loadModel(sparse), loadModel(slim)]);
+  try {
+    const check = checkSlim(written[0].model, written[1].model, {}, 'the quantized files do not agree');
+    const slimEval = evaluate(written[1].model, data.test, data.normalization);
+    const kinds = new Set(typeof plan === 'string' ? [plan] : plan.values());
+    return {
+      sparse,
+      slim,
+      figures: {
+        quantization: kinds.size === 1 ? [...kinds][0] : 'as input',
+        inputBytes: models.inputBytes,
+        sparseBytes: statSync(join(out, 'sparse', WEIGHTS_FILE)).size,
+        slimBytes: statSync(join(out, 'slim', WEIGHTS_FILE)).size,
+        check,
+        accuracy: slimEval.accuracy,
+        predictionMismatches: countMismatches(models.slimPredictions, slimEval.predictions),
+      },
+    };
+  } finally {
+    for (const w of written) w.model.dispose();
+  }
+}
+
+/** Writes the run's files into `out`; adds the float16 and quantized figures to `result` when there are any. */
 export async function writeArtifacts(
   out: string,
   job: CompressJob,
   data: DataSplits,
-  models: { sparse: tfl.LayersModel; slim: tfl.LayersModel; slimPredictions: Int32Array; onnx?: OnnxInterface },
+  models: {
+    sparse: tfl.LayersModel;
+    slim: tfl.LayersModel;
+    slimPredictions: Int32Array;
+    onnx?: OnnxInterface;
+    /** the model file given: its weights' bytes and quantization */
+    input?: SlimtrainMetadata['weights'];
+  },
   result: CompressResult,
   onStage?: (message: string) => void,
 ): Promise<Artifacts> {
@@ -57,8 +116,18 @@ export async function writeArtifacts(
     throw new OnnxExportError(`slim.onnx: ${e.message}: the export is wrong, nothing was written (please report it with the model)`);
   });
   const metadata = { dataset: data.name, normalization: data.normalization, onnx: models.onnx };
-  const sparse = await saveModel(models.sparse, join(out, 'sparse'), metadata);
-  const slim = await saveModel(models.slim, join(out, 'slim'), metadata);
+  const plan = quantizePlan(job, models.input);
+  let sparse: string;
+  let slim: string;
+  if (plan) {
+    onStage?.('quantized weights: saving, reloading, checking');
+    const written = await writeQuantized(out, plan, { ...models, inputBytes: models.input?.bytes }, metadata, data);
+    ({ sparse, slim } = written);
+    result.written = written.figures;
+  } else {
+    sparse = await saveModel(models.sparse, join(out, 'sparse'), metadata);
+    slim = await saveModel(models.slim, join(out, 'slim'), metadata);
+  }
   const onnx = join(out, 'slim.onnx');
   writeFileAtomic(onnx, onnxBytes);
   let float16: string | undefined;

@@ -15,6 +15,7 @@ import { epochSchedule, type LearningRateSchedule } from '../train/schedules.js'
 import { compressDefaults } from './defaults.js';
 import { checkCompressJob, sparseConfig } from './sparse_stage.js';
 import type { CompressJob } from './types.js';
+import { applyFreeze } from '../train/frozen.js';
 
 /** The method settings compress takes, as sparseTraining takes them; epochs and steps come from fit(). */
 export interface SparseFitOptions extends Partial<
@@ -35,6 +36,7 @@ export interface SparseFitOptions extends Partial<
     | 'allocation'
     | 'prunePeriods'
     | 'freeze'
+    | 'trainFrozen'
     | 'weighting'
     | 'lr'
     | 'schedule'
@@ -151,11 +153,12 @@ export interface SparseTraining {
  */
 export function sparseTraining(model: tfl.LayersModel, options: SparseFitOptions = {}): SparseTraining {
   const { optimizer: method, stepsPerEpoch, useSchedule = true, ...settings } = options;
+  applyFreeze(model, settings);
   const partition = zeroInvariantGroups(model, { freeze: settings.freeze });
   const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
   const index = GroupIndex.fromChannelGroups(
     partition.groups.filter((g) => g.prunable),
-    new Map(variables.map((v) => [v.name, v.shape])),
+    model,
   );
   const job = (epochs: number): CompressJob => ({
     ...compressDefaults,

@@ -163,7 +163,13 @@ export async function compressInputs(job: CompressJob, inputs: CompressInputs, c
       result.speed = { sparse: await measureModelSpeed(model), slim: await measureModelSpeed(slim.model) };
     }
     if (job.out) {
-      const models = { sparse: model, slim: slim.model, slimPredictions: slim.eval.predictions, onnx: first.metadata.onnx };
+      const models = {
+        sparse: model,
+        slim: slim.model,
+        slimPredictions: slim.eval.predictions,
+        onnx: first.metadata.onnx,
+        input: first.metadata.weights,
+      };
       result.out = await writeArtifacts(job.out, job, data, models, result, callbacks.onStage);
     }
     return result;

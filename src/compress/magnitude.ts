@@ -14,6 +14,7 @@ import { zeroOutGroups } from '../slim/zero.js';
 import { evaluate, train, type EpochMetrics, type TrainCallbacks, type TrainConfig } from '../train/loop.js';
 import { resolveModelAndData } from '../models/resolve.js';
 import { describeData, type DataOptions } from '../data/load.js';
+import { applyFreeze } from '../train/frozen.js';
 
 export interface MagnitudePruneJob extends Omit<TrainConfig, 'optimizer'>, DataOptions {
   model: string;
@@ -27,6 +28,8 @@ export interface MagnitudePruneJob extends Omit<TrainConfig, 'optimizer'>, DataO
   nesterov?: boolean;
   weightDecay?: number;
   freeze?: string[];
+  /** train every layer, also those the model marks trainable: false */
+  trainFrozen?: boolean;
   /** 'uniform' (default): the same share of every layer; 'global': the smallest magnitudes anywhere */
   allocation?: Allocation;
   subset?: number;
@@ -90,6 +93,7 @@ export async function runMagnitudePruneJob(
   const denseAccuracy = history.length ? history[history.length - 1].testAccuracy : evaluate(model, data.test, data.normalization).accuracy;
 
   callbacks.onStage?.('L1-norm filter pruning');
+  applyFreeze(model, job);
   const partition = zeroInvariantGroups(model, { freeze: job.freeze });
   const prunable = partition.groups.filter((g) => g.prunable);
   const chosen = chooseByMagnitude(partition, l1Magnitudes(model, prunable), before.macs, job.macsRatio, job.allocation);

@@ -15,6 +15,7 @@ import { evaluate, train, trainableVariables, type TrainConfig } from '../train/
 import type { Checkpointing } from '../train/checkpoint.js';
 import type { EvalResult, TrainCallbacks } from '../train/metrics.js';
 import type { CompressEpoch, CompressJob } from './types.js';
+import { applyFreeze } from '../train/frozen.js';
 
 export interface SparseTrained {
   model: tfl.LayersModel;
@@ -216,11 +217,12 @@ export async function trainSparse(
   checkpoints: (epochStats: () => unknown[]) => Partial<Checkpointing>,
   callbacks: TrainCallbacks & { onStage?(message: string): void } = {},
 ): Promise<SparseTrained> {
+  applyFreeze(model, job);
   const partition = zeroInvariantGroups(model, { freeze: job.freeze });
   const variables = trainableVariables(model);
   const index = GroupIndex.fromChannelGroups(
     partition.groups.filter((g) => g.prunable),
-    new Map(variables.map((v) => [v.name, v.shape])),
+    model,
   );
   const steps = batchCount(data.train, { batchSize: settings.batchSize });
   const cost = await targetCost(model, partition, job, callbacks.onStage);

@@ -7,6 +7,7 @@ import type { DirectionName } from '../optim/direction.js';
 import type { GroupStats, SparseMethod } from '../optim/sparse.js';
 import type { SlimCheck } from '../slim/construct.js';
 import type { DataOptions } from '../data/load.js';
+import type { Quantization } from '../io/quantize.js';
 import type { TrainConfig } from '../train/loop.js';
 import type { EpochMetrics } from '../train/metrics.js';
 
@@ -64,7 +65,10 @@ export interface CompressJob extends Omit<TrainConfig, 'optimizer' | 'resume' | 
   allocation?: Allocation;
   /** dhspg: periods the pruning is split into, each choosing and removing its share of the target (default 1) */
   prunePeriods?: number;
+  /** layers to freeze (not trained, channels kept) besides those the model marks trainable: false */
   freeze?: string[];
+  /** train every layer, also those the model marks trainable: false (their channels then become prunable) */
+  trainFrozen?: boolean;
   /**
    * 'uniform': one lambda for every group (the papers' setting); 'macs': lambda scaled
    * by the MACs a group costs over the mean, so the penalty targets compute
@@ -82,6 +86,12 @@ export interface CompressJob extends Omit<TrainConfig, 'optimizer' | 'resume' | 
   roundChannels?: number | 'auto';
   /** with out: also write DIR/slim-float16 (half-precision weights) and report its accuracy */
   float16?: boolean;
+  /**
+   * how sparse/ and slim/ store their weights: 'input' (default) as the model file
+   * given had them (uint8, uint16, float16 or float32, weight by weight), 'none'
+   * float32, or one quantization for every weight
+   */
+  quantize?: 'input' | 'none' | Quantization;
   /** folder for the results; checkpoints go to OUT/checkpoint (and OUT/checkpoint-dense for the baseline) */
   out?: string;
   /** continue the run whose checkpoints are in OUT (same settings) */
@@ -100,6 +110,21 @@ export interface Float16Figures {
   loss: number;
   weightBytes: number;
   float32WeightBytes: number;
+  predictionMismatches: number;
+}
+
+/** sparse/ and slim/ as written with quantized weights, reloaded and checked */
+export interface WrittenFigures {
+  /** how the weights were stored: a quantization, or 'as input' (several) */
+  quantization: string;
+  /** weights bytes of the model file given, of sparse/ and of slim/ */
+  inputBytes?: number;
+  sparseBytes: number;
+  slimBytes: number;
+  /** the written slim model against the written sparse model */
+  check: SlimCheck;
+  /** test accuracy of the written slim model, and the test predictions that differ from the float32 slim model's */
+  accuracy: number;
   predictionMismatches: number;
 }
 
@@ -125,6 +150,8 @@ export interface CompressResult {
   speedTarget?: SpeedTargetResult;
   /** the slim model stored with float16 weights, reloaded and evaluated */
   float16?: Float16Figures;
+  /** with quantized weights in sparse/ and slim/: their sizes and checks as written */
+  written?: WrittenFigures;
   out?: Artifacts;
 }
 

@@ -30,6 +30,8 @@ export interface ChannelGroup {
   slices: WeightSlice[];
   /** batch-norm moving statistics, sliced along but not regularised */
   statSlices: WeightSlice[];
+  /** untrained entries set to zero with the group (the moving mean of a BatchNormalization without a scale); part of statSlices */
+  resetSlices: WeightSlice[];
   /** input slices of the layers that consume the channels */
   consumerSlices: WeightSlice[];
   /** number of scalars in `slices` */
@@ -46,7 +48,10 @@ export interface Partition {
 }
 
 export interface PartitionOptions {
-  /** layers kept whole: their channels are never removed, unsupported classes become opaque */
+  /**
+   * layers kept whole besides those with weights the model marks trainable: false;
+   * their channels are never removed, unsupported classes become opaque
+   */
   freeze?: string[];
 }
 
@@ -65,6 +70,7 @@ class Channels {
   private parent: number[] = [];
   readonly owned: Entry[][] = [];
   readonly stats: Entry[][] = [];
+  readonly resets: Entry[][] = [];
   readonly consumers: Entry[][] = [];
   readonly reasons: string[][] = [];
   readonly produced: { layer: string; index: number }[][] = [];
@@ -74,6 +80,7 @@ class Channels {
     this.parent.push(id);
     this.owned.push([]);
     this.stats.push([]);
+    this.resets.push([]);
     this.consumers.push([]);
     this.reasons.push(reason ? [reason] : []);
     this.produced.push([]);
@@ -93,7 +100,7 @@ class Channels {
     const rb = this.find(b);
     if (ra === rb) return ra;
     this.parent[rb] = ra;
-    for (const list of [this.owned, this.stats, this.consumers, this.reasons, this.produced] as unknown[][][]) {
+    for (const list of [this.owned, this.stats, this.resets, this.consumers, this.reasons, this.produced] as unknown[][][]) {
       list[ra].push(...list[rb]);
       list[rb] = [];
     }
@@ -118,6 +125,11 @@ function lastAxis(node: GraphNode, role: string): number {
   return weightOf(node, role)!.shape.length - 1;
 }
 
+/** named in `freeze`, or one of Keras's frozen layers (trainable: false; a weightless one such as Add freezes nothing) */
+function isFrozen(node: GraphNode, freeze: ReadonlySet<string>): boolean {
+  return freeze.has(node.name) || (node.config.trainable === false && node.weights.length > 0);
+}
+
 /**
  * Every layer whose class the analysis does not know, reported at once with the
  * --freeze that lets the rest of the model be compressed (a frozen layer of any class
@@ -125,7 +137,7 @@ function lastAxis(node: GraphNode, role: string): number {
  */
 function checkSupported(graph: LayerGraph, freeze: ReadonlySet<string>): void {
   const supported = new Set(supportedLayerClasses);
-  const unknown = graph.nodes.filter((n) => !n.isInput && !freeze.has(n.name) && !supported.has(n.className));
+  const unknown = graph.nodes.filter((n) => !n.isInput && !isFrozen(n, freeze) && !supported.has(n.className));
   if (unknown.length === 0) return;
   const names = unknown.map((n) => n.name);
   const each = unknown.map((n) => `layer '${n.name}' has class ${n.className}`).join('; ');
@@ -151,6 +163,8 @@ export function zeroInvariantGroups(model: tfl.LayersModel, options: PartitionOp
   const ch = new Channels();
   /** channel ids of each node's output, along its last axis */
   const maps = new Map<string, number[]>();
+  /** per node output channel: why it is not zero when its group is (undefined: it is) */
+  const offsets = new Map<string, (string | undefined)[]>();
 
   const record = (list: Entry[][], id: number, node: GraphNode, role: string, axis: number, index: number) => {
     const w = weightOf(node, role);
@@ -164,25 +178,42 @@ export function zeroInvariantGroups(model: tfl.LayersModel, options: PartitionOp
       if (!m) throw new GraphError(`layer '${node.name}' comes before its input '${name}'`);
       return m;
     });
+    const inputOffsets = node.inputs.map((name) => offsets.get(name)!);
     const channelsOut = node.outputShape[node.outputShape.length - 1];
+    /** offsets of channels this layer produced, and those it set for its output */
+    const produced = new Map<number, string>();
+    let set: readonly (string | undefined)[] | undefined;
     const flow: ChannelFlow = {
       node,
       inputs,
+      inputOffsets,
       channelsOut,
-      consume: (input, role, axis) => input.forEach((id, i) => record(ch.consumers, id, node, role, axis, i)),
+      consume(input, role, axis) {
+        // a channel that is not zero when its group is would leave its constant in the consumer
+        const offset = inputOffsets[inputs.indexOf(input)];
+        input.forEach((id, i) => {
+          record(ch.consumers, id, node, role, axis, i);
+          if (offset?.[i]) ch.block(id, offset[i]!);
+        });
+      },
       produce(role, units, axis = lastAxis(node, role)) {
         const out = fresh(units);
-        const blocked = flow.activationProblem();
+        const offset = flow.activationProblem();
         out.forEach((id, j) => {
           record(ch.owned, id, node, role, axis, j);
           record(ch.owned, id, node, 'bias', 0, j);
           ch.produced[id].push({ layer: node.name, index: j });
-          if (blocked) ch.block(id, blocked);
+          if (offset) produced.set(id, offset);
         });
         return out;
       },
       own: (id, role, axis, index) => record(ch.owned, id, node, role, axis, index),
       stat: (id, role, axis, index) => record(ch.stats, id, node, role, axis, index),
+      reset(id, role, axis, index) {
+        record(ch.stats, id, node, role, axis, index);
+        record(ch.resets, id, node, role, axis, index);
+      },
+      setOffsets: (reasons) => (set = reasons),
       block: (ids, reason) => ids.forEach((id) => ch.block(id, reason)),
       opaque(reason) {
         for (const input of inputs) for (const id of input) ch.block(id, reason);
@@ -194,21 +225,40 @@ export function zeroInvariantGroups(model: tfl.LayersModel, options: PartitionOp
         return ZERO_INVARIANT_ACTIVATIONS.has(act) ? undefined : `activation '${act}' of ${node.name} is not zero at zero`;
       },
     };
-    const frozen = freeze.has(node.name);
+    const frozen = isFrozen(node, freeze);
     const rule = ruleFor(node.className);
     let out: number[];
     if (node.isInput) out = fresh(channelsOut, 'network input');
     else if (frozen && !rule?.ownsWeights && !rule?.channelWise) out = flow.opaque(`feeds frozen layer ${node.name}`);
     else if (rule) out = rule.channels(flow);
     else throw new GraphError(`layer '${node.name}' has class ${node.className}, which slimtrain cannot analyse yet`);
-    if (frozen) for (const id of out) ch.block(id, `${node.name} is frozen`);
+    if (frozen) for (const id of out) ch.block(id, `${node.name} is frozen${freeze.has(node.name) ? '' : ' (trainable: false)'}`);
     if (node.isOutput) for (const id of out) ch.block(id, `produces the model output (${node.name})`);
     maps.set(node.name, out);
+    offsets.set(node.name, set ? [...set] : carriedOffsets(ch, out, inputs, inputOffsets, produced));
   }
   const groupOfRoot = new Map<number, number>();
   const groups = collectGroups(ch, graph, groupOfRoot);
   const outputGroups = new Map([...maps].map(([layer, ids]) => [layer, ids.map((id) => groupOfRoot.get(ch.find(id)) ?? -1)]));
   return { graph, groups, outputGroups };
+}
+
+/**
+ * Offsets of output channels a rule did not set: a channel passed through keeps the
+ * offset it had on any input (a sum with a constant is not zero), a produced one
+ * the offset its activation gave it.
+ */
+function carriedOffsets(
+  ch: Channels,
+  out: readonly number[],
+  inputs: readonly number[][],
+  inputOffsets: readonly (string | undefined)[][],
+  produced: ReadonlyMap<number, string>,
+): (string | undefined)[] {
+  const byRoot = new Map<number, string>();
+  inputs.forEach((ids, k) => ids.forEach((id, i) => inputOffsets[k][i] && byRoot.set(ch.find(id), inputOffsets[k][i]!)));
+  for (const [id, reason] of produced) byRoot.set(ch.find(id), reason);
+  return out.map((id) => byRoot.get(ch.find(id)));
 }
 
 function slicesOf(entries: Entry[]): WeightSlice[] {
@@ -242,6 +292,7 @@ function collectGroups(ch: Channels, graph: LayerGraph, groupOfRoot: Map<number,
       channels: [...produced.entries()].map(([layer, indices]) => ({ layer, indices })),
       slices,
       statSlices: slicesOf(ch.stats[id]),
+      resetSlices: slicesOf(ch.resets[id]),
       consumerSlices: slicesOf(ch.consumers[id]),
       size: 0,
       savings: { params: 0, macs: 0 },

@@ -1,11 +1,11 @@
 // Models on disk in the TensorFlow.js LayersModel format (model.json + weights.bin),
 // readable by tf.loadLayersModel in browsers and Node alike. Files are written to a
 // temporary name and renamed, so a crash never leaves a half-written model.
-import { mkdirSync, readFileSync, renameSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { toFloat16Bits } from './float16.js';
+import { quantizeWeights, type Grid, type QuantizePlan, type Quantization } from './quantize.js';
 import type { OnnxInterface } from './onnx_interface.js';
 import { shapeSize } from '../util/shape.js';
 import { flattenModel, MODEL_CLASSES } from './flatten.js';
@@ -18,6 +18,10 @@ export interface SlimtrainMetadata {
   normalization?: { mean: number[]; std: number[] };
   /** a model imported from ONNX: the file's input and output names and layouts, which its exports keep */
   onnx?: OnnxInterface;
+  /** a Keras model converted by tensorflowjs_converter: the Keras version it was saved with */
+  keras?: string;
+  /** a loaded file's weights: their bytes on disk and how each float32 weight was stored (by name), if quantized */
+  weights?: { bytes: number; quantization: Record<string, Quantization> };
   [key: string]: unknown;
 }
 
@@ -69,43 +73,19 @@ export function writeFileAtomic(path: string, data: string | Uint8Array): void {
   }
 }
 
-/** float32 weights stored as float16 (half the bytes), the way tfjs-converter's --quantize_float16 does. */
-function quantizeFloat16(
-  specs: tf.io.WeightsManifestEntry[],
-  data: ArrayBuffer,
-): { specs: tf.io.WeightsManifestEntry[]; data: ArrayBuffer } {
-  const parts: Uint8Array[] = [];
-  let offset = 0;
-  const out = specs.map((spec) => {
-    const count = shapeSize(spec.shape);
-    const bytes = count * bytesPerValue(spec);
-    const chunk = data.slice(offset, offset + bytes);
-    offset += bytes;
-    if (spec.dtype !== 'float32' || spec.quantization) {
-      parts.push(new Uint8Array(chunk));
-      return spec;
-    }
-    parts.push(new Uint8Array(toFloat16Bits(new Float32Array(chunk)).buffer));
-    return { ...spec, quantization: { dtype: 'float16' as const, original_dtype: 'float32' as const } };
-  });
-  const joined = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    joined.set(p, at);
-    at += p.length;
-  }
-  return { specs: out, data: joined.buffer };
+export interface SaveOptions {
+  /** store float32 weights quantized (io/quantize.ts): one way for all, or by weight name */
+  quantize?: QuantizePlan;
+  /** the uint8/uint16 grids to store weights on, by weight name (a slim model on its sparse parent's) */
+  grids?: ReadonlyMap<string, Grid>;
 }
 
-/**
- * Saves `model` as DIR/model.json + DIR/weights.bin; returns the model.json path.
- * `float16` stores float32 weights at half precision (TensorFlow.js expands them on load).
- */
+/** Saves `model` as DIR/model.json + DIR/weights.bin; returns the model.json path. */
 export async function saveModel(
   model: tfl.LayersModel,
   dir: string,
   metadata: SlimtrainMetadata = {},
-  options: { float16?: boolean } = {},
+  options: SaveOptions = {},
 ): Promise<string> {
   mkdirSync(dir, { recursive: true });
   const modelPath = join(dir, 'model.json');
@@ -115,7 +95,8 @@ export async function saveModel(
     tf.io.withSaveHandler(async (artifacts) => {
       let weightData = tf.io.CompositeArrayBuffer.join(artifacts.weightData!);
       let weightSpecs = artifacts.weightSpecs!;
-      if (options.float16) ({ specs: weightSpecs, data: weightData } = quantizeFloat16(weightSpecs, weightData));
+      if (options.quantize)
+        ({ specs: weightSpecs, data: weightData } = quantizeWeights(weightSpecs, weightData, options.quantize, options.grids));
       patchTopology(model, artifacts.modelTopology);
       const json = {
         format: 'layers-model',
@@ -136,6 +117,8 @@ export async function saveModel(
 
 interface ModelJson {
   modelTopology?: unknown;
+  /** the Keras version and backend tensorflowjs_converter recorded, for a converted Keras model */
+  keras?: { version: string; backend?: unknown };
   weightsManifest?: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[];
   userDefinedMetadata?: { slimtrain?: SlimtrainMetadata };
 }
@@ -152,26 +135,81 @@ function fileProblem(e: unknown): string {
   return (code && known[code]) ?? (e as Error).message;
 }
 
+/** What a file that is not a LayersModel model.json is, told by its first bytes, with what to do. */
+function foreignFormat(path: string, head: Buffer): string | undefined {
+  if (head.subarray(0, 8).equals(Buffer.from([0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a]))) {
+    return (
+      `${path} is a Keras HDF5 file (.h5): convert it first with ` +
+      '`tensorflowjs_converter --input_format keras model.h5 OUT_DIR` and give slimtrain OUT_DIR/model.json'
+    );
+  }
+  if (head.subarray(0, 4).equals(Buffer.from('PK\x03\x04', 'latin1'))) {
+    return (
+      `${path} is a zip archive, as a Keras 3 .keras file is: save the model with Keras 2 (tf.keras) as .h5 and convert it with ` +
+      '`tensorflowjs_converter --input_format keras model.h5 OUT_DIR`, or export it to ONNX (tf2onnx) and give slimtrain the .onnx file'
+    );
+  }
+  return undefined;
+}
+
+/** the Keras converter's advice for a model that is not a layers model */
+const CONVERT_TO_LAYERS =
+  'slimtrain trains layers models: convert the Keras model with `tensorflowjs_converter --input_format keras ' +
+  '--output_format tfjs_layers_model`, or export it to ONNX and give slimtrain the .onnx file';
+
 function readModelJson(path: string): ModelJson {
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = readFileSync(path, 'utf8');
+    bytes = readFileSync(path);
   } catch (e) {
     throw new ModelFileError(`cannot read model file ${path}: ${fileProblem(e)}`);
   }
+  const foreign = foreignFormat(path, bytes.subarray(0, 8));
+  if (foreign) throw new ModelFileError(foreign);
   let json: unknown;
   try {
-    json = JSON.parse(text);
+    json = JSON.parse(bytes.toString('utf8'));
   } catch (e) {
     throw new ModelFileError(`${path} is not valid JSON (${(e as Error).message}); is it a TensorFlow.js model.json?`);
   }
-  if (typeof json !== 'object' || json === null || !('modelTopology' in json)) {
+  if (Array.isArray(json) && json.every((g) => isObject(g) && Array.isArray(g.paths))) {
+    throw new ModelFileError(
+      `${path} is a weights manifest without a model topology (face-api.js and older TensorFlow.js tools write these): ` +
+        'slimtrain needs the model.json that describes the layers too',
+    );
+  }
+  if (!isObject(json)) throw new ModelFileError(`${path} holds no JSON object: it is not a TensorFlow.js LayersModel model.json`);
+  const topology = json.modelTopology;
+  if (json.format === 'graph-model' || (isObject(topology) && 'node' in topology)) {
+    throw new ModelFileError(
+      `${path} is a TensorFlow.js graph model (tfjs-converter's SavedModel, frozen graph or TF Hub output), which holds no layers to prune; ${CONVERT_TO_LAYERS}`,
+    );
+  }
+  if (!('modelTopology' in json)) {
     throw new ModelFileError(`${path} has no modelTopology: it is not a TensorFlow.js LayersModel model.json`);
   }
-  checkTopology(path, (json as ModelJson).modelTopology);
-  checkManifest(path, (json as ModelJson).weightsManifest);
-  checkMetadata(path, (json as ModelJson).userDefinedMetadata);
-  return json as ModelJson;
+  // tensorflowjs_converter wraps the Keras model: {keras_version, backend, model_config, training_config}
+  const keras = isObject(topology) && 'model_config' in topology ? topology : undefined;
+  const model = keras ? normalizeKerasConfig(keras.model_config) : topology;
+  checkTopology(path, model);
+  checkManifest(path, json.weightsManifest);
+  checkMetadata(path, json.userDefinedMetadata);
+  const read = json as ModelJson;
+  return keras
+    ? { ...read, modelTopology: model, keras: { version: String(keras.keras_version ?? 'unknown'), backend: keras.backend } }
+    : read;
+}
+
+/**
+ * Keras 2.2-2.15 spellings TensorFlow.js 4.22 does not read: a dtype given as a
+ * policy object (mixed precision: the weights are float32 all the same).
+ */
+function normalizeKerasConfig(config: unknown): unknown {
+  return JSON.parse(JSON.stringify(config), (key, value: unknown) => {
+    if (key !== 'dtype' || !isObject(value)) return value;
+    const name = isObject(value.config) ? value.config.name : undefined;
+    return typeof name === 'string' && !name.startsWith('mixed_') ? name : 'float32';
+  });
 }
 
 function checkMetadata(path: string, metadata: unknown): void {
@@ -222,11 +260,18 @@ function checkTopology(path: string, topology: unknown): void {
   }
   const layers = Array.isArray(topology.config) ? topology.config : topology.config.layers;
   if (!Array.isArray(layers) || layers.length === 0) throw bad('modelTopology.config holds no layers');
+  const known = tf.serialization.SerializationMap.getMap().classNameMap;
   layers.forEach((layer: unknown, i) => {
     if (!isObject(layer) || typeof layer.class_name !== 'string' || !isObject(layer.config))
       throw bad(`layer ${i} needs class_name and config`);
     const config = layer.config;
     const name = typeof config.name === 'string' ? config.name : undefined;
+    if (!(layer.class_name in known) && !MODEL_CLASSES.has(layer.class_name)) {
+      throw new ModelFileError(
+        `${path}: layer ${name ?? i} has class ${layer.class_name}, a custom layer whose code lives with the program that wrote the file; ` +
+          'slimtrain loads models built from TensorFlow.js layers only (replace the custom layer, or export the model to ONNX)',
+      );
+    }
     if (name === undefined && topology.class_name !== 'Sequential') throw bad(`layer ${i} (${layer.class_name}) has no name`);
     // a functional model's layers are looked up by the outer name, built under the inner one
     if ((layer.name !== undefined || topology.class_name !== 'Sequential') && layer.name !== name) {
@@ -329,6 +374,27 @@ function checkManifest(path: string, manifest: unknown): void {
   }
 }
 
+function isFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
+function fixInputShape(path: string, topology: unknown, shape: readonly number[]): void {
+  for (const layer of layerConfigs(topology)) {
+    const given = layer.config.batch_input_shape as (number | null)[] | undefined;
+    if (!given) continue;
+    if (given.length !== shape.length + 1 || given.slice(1).some((d, i) => d !== null && d !== shape[i])) {
+      throw new ModelFileError(
+        `${path}: input ${layer.config.name as string} has the shape [${given.slice(1)}], which [${shape}] does not fit`,
+      );
+    }
+    layer.config.batch_input_shape = [null, ...shape];
+  }
+}
+
 /** bytes per stored value of the types TensorFlow.js weights files hold */
 const STORED_BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1, uint8: 1, uint16: 2, float16: 2 };
 
@@ -352,10 +418,16 @@ export interface LoadedModel {
   path: string;
 }
 
-/** Loads a LayersModel from a model.json path (or a folder holding model.json). */
-export async function loadModel(path: string): Promise<LoadedModel> {
-  const modelPath = path.endsWith('.json') ? resolve(path) : resolve(path, 'model.json');
+/**
+ * Loads a LayersModel from a model.json path (or a folder holding model.json).
+ * `inputShape` ([height, width, channels]) fixes the sizes a model's input leaves
+ * free (null), as detection and super-resolution models do.
+ */
+export async function loadModel(path: string, options: { inputShape?: readonly number[] } = {}): Promise<LoadedModel> {
+  // a folder holds model.json; any file is read (and told apart from .h5 and .keras files)
+  const modelPath = path.endsWith('.json') || isFile(path) ? resolve(path) : resolve(path, 'model.json');
   const json = readModelJson(modelPath);
+  if (options.inputShape) fixInputShape(modelPath, json.modelTopology, options.inputShape);
   const manifest = json.weightsManifest ?? [];
   const weightSpecs = manifest.flatMap((group) => group.weights);
   const buffers = manifest.flatMap((group) =>
@@ -378,7 +450,12 @@ export async function loadModel(path: string): Promise<LoadedModel> {
     );
   }
   const model = await buildModel(json.modelTopology, weightSpecs, weightData, modelPath);
-  return { model, metadata: json.userDefinedMetadata?.slimtrain ?? {}, path: modelPath };
+  const quantization = Object.fromEntries(
+    weightSpecs.filter((s) => s.quantization).map((s) => [s.name, s.quantization!.dtype as Quantization]),
+  );
+  const metadata: SlimtrainMetadata = { ...json.userDefinedMetadata?.slimtrain, weights: { bytes: weightData.byteLength, quantization } };
+  if (json.keras) metadata.keras = json.keras.version;
+  return { model, metadata, path: modelPath };
 }
 
 /**

@@ -1,6 +1,7 @@
-// Activation layers act on each channel alone: channels pass through, unless f(0) is
-// not 0 (sigmoid, softplus), where a zero channel would not stay zero. Softmax over
-// channels mixes them.
+// Activation layers act on each channel alone: channels pass through. Where f(0) is
+// not 0 (sigmoid, softplus) a zero channel comes out as a constant: an offset that
+// blocks it at a consumer's weights unless a Multiply by a zero channel cancels it
+// (a squeeze-and-excitation gate). Softmax over channels mixes them.
 import { activate, OnnxExportError } from '../export/onnx_builder.js';
 import type { LayerRule } from './rule.js';
 
@@ -23,8 +24,8 @@ export const activation: LayerRule = {
   classes: ['Activation'],
   channelWise: true,
   channels(f) {
-    const blocked = f.activationProblem();
-    if (blocked) f.block(f.inputs[0], blocked);
+    const offset = f.activationProblem();
+    if (offset) f.setOffsets(f.inputs[0].map(() => offset));
     return f.inputs[0];
   },
   onnx: (e) => ({

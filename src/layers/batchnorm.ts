@@ -1,7 +1,10 @@
 // BatchNormalization over the channel axis: channel j owns gamma[j] and beta[j]
 // (beta too: a zero channel comes out as beta[j]); the moving statistics are sliced
-// along. Without gamma a zero channel comes out as -mean/sqrt(var + eps), not 0: not
-// removable. Over another axis it mixes channels. ONNX: BatchNormalization.
+// along. Zero gamma and beta give 0 whatever comes in. Without gamma (scale=False) a
+// zero channel comes out as beta[j] - mean[j]/sqrt(var + eps): the optimizer sets
+// mean[j] to 0 when it zeroes the group, and the moving average keeps 0 at 0 (the
+// batch mean of a zero channel is 0). Over another axis it mixes channels. ONNX:
+// BatchNormalization.
 import { batchNormParams, OnnxExportError } from '../export/onnx_builder.js';
 import type { LayerRule } from './rule.js';
 
@@ -18,10 +21,12 @@ export const batchNormalization: LayerRule = {
     f.inputs[0].forEach((id, i) => {
       f.own(id, 'gamma', 0, i);
       f.own(id, 'beta', 0, i);
-      f.stat(id, 'moving_mean', 0, i);
+      if (hasGamma) f.stat(id, 'moving_mean', 0, i);
+      else f.reset(id, 'moving_mean', 0, i);
       f.stat(id, 'moving_variance', 0, i);
-      if (!hasGamma) f.block([id], `${f.node.name} has no scale (gamma)`);
     });
+    // a zero scale cancels what comes in; without one, a constant input stays a constant
+    if (hasGamma) f.setOffsets(f.inputs[0].map(() => undefined));
     return f.inputs[0];
   },
   onnx(e) {

@@ -7,13 +7,11 @@ import { convAttrs, positions, writeConv } from './conv.js';
 import type { ChannelFlow, LayerRule } from './rule.js';
 
 /** a depthwise kernel: channel i of the input owns kernel[:, :, i, :]; its m outputs are the same channel */
-export function depthwiseChannels(f: ChannelFlow, activated: boolean): number[] {
+export function depthwiseChannels(f: ChannelFlow): number[] {
   const m = f.node.weights.find((w) => w.role === 'depthwise_kernel')!.shape[3];
-  const blocked = activated ? f.activationProblem() : undefined;
   const out: number[] = [];
   f.inputs[0].forEach((id, i) => {
     f.own(id, 'depthwise_kernel', 2, i);
-    if (blocked) f.block([id], blocked);
     for (let q = 0; q < m; q++) out.push(id);
   });
   return out;
@@ -23,9 +21,12 @@ export const depthwiseConv2d: LayerRule = {
   classes: ['DepthwiseConv2D'],
   ownsWeights: true,
   channels(f) {
-    const out = depthwiseChannels(f, true);
+    const out = depthwiseChannels(f);
     // the bias of output channel i*m+q goes with input channel i
     out.forEach((id, k) => f.own(id, 'bias', 0, k));
+    // a zero kernel cancels what comes in; then only the activation can add a constant
+    const offset = f.activationProblem();
+    f.setOffsets(out.map(() => offset));
     return out;
   },
   macs: (node, shape) => shapeSize(shape('depthwise_kernel')!) * positions(node),

@@ -1,6 +1,9 @@
 // Joins. Elementwise ones (Add, Multiply, Average, Maximum, Minimum) tie channel j of
-// every input: they go together or not at all (a ResNet stage is one family). A
-// channel-axis Concatenate keeps each input's channels, at offsets.
+// every input: they go together or not at all (a ResNet stage is one family). A zero
+// in any input of a Multiply zeroes its output, so a gate that is not zero at zero
+// (sigmoid) goes with the channel it gates: the features' producers and the gate's
+// unit are one group (squeeze-and-excitation). A channel-axis Concatenate keeps each
+// input's channels, at offsets.
 import type { LayerRule } from './rule.js';
 
 const ELEMENTWISE_OP: Record<string, string> = { Add: 'Sum', Multiply: 'Mul', Average: 'Mean', Maximum: 'Max', Minimum: 'Min' };
@@ -10,7 +13,12 @@ export const elementwiseJoin: LayerRule = {
   channels(f) {
     const widths = new Set(f.inputs.map((m) => m.length));
     if (widths.size !== 1) return f.opaque(`${f.node.name} broadcasts inputs of different widths`);
-    return f.inputs[0].map((id, i) => f.inputs.reduce((acc, m) => f.union(acc, m[i]), id));
+    const out = f.inputs[0].map((id, i) => f.inputs.reduce((acc, m) => f.union(acc, m[i]), id));
+    if (f.node.className === 'Multiply') {
+      // a product is zero when one factor is: constant only where every factor is
+      f.setOffsets(out.map((_, i) => (f.inputOffsets.every((o) => o[i]) ? f.inputOffsets.map((o) => o[i]).join('; ') : undefined)));
+    }
+    return out;
   },
   onnx(e) {
     const { node: n, g, inputs } = e;

@@ -1,6 +1,6 @@
 // Rescaling: y = x * scale + offset on every value. With offset 0 a zero channel
 // stays zero and channels pass; an offset (the only way to subtract in TensorFlow.js)
-// makes them unremovable. ONNX: Mul, then Add.
+// makes a zero channel a constant, which blocks it at a consumer. ONNX: Mul, then Add.
 import type { LayerRule } from './rule.js';
 
 export const rescaling: LayerRule = {
@@ -8,7 +8,7 @@ export const rescaling: LayerRule = {
   channelWise: true,
   channels(f) {
     const offset = (f.node.config.offset as number | undefined) ?? 0;
-    if (offset !== 0) f.block(f.inputs[0], `${f.node.name} adds an offset (${offset}): a zero channel does not stay zero`);
+    if (offset !== 0) f.setOffsets(f.inputs[0].map(() => `${f.node.name} adds an offset (${offset}): a zero channel does not stay zero`));
     return f.inputs[0];
   },
   onnx(e) {

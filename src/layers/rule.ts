@@ -11,15 +11,29 @@ export interface ChannelFlow {
   readonly node: GraphNode;
   /** channel ids of each input, along its last axis */
   readonly inputs: number[][];
+  /**
+   * for each input channel, why its value is not zero when its group is (a sigmoid
+   * gives 0.5); undefined where it is zero. A consumer's weights blocks such a channel;
+   * a Multiply by a zero channel cancels it.
+   */
+  readonly inputOffsets: readonly (string | undefined)[][];
   /** channels of the layer's output (its last axis) */
   readonly channelsOut: number;
   /** the layer reads channel ids `input` through weight `role`, index i along `axis` */
   consume(input: number[], role: string, axis: number): void;
-  /** new channels produced by weight `role` along `axis` (default: its last), with the bias; blocked when the activation is not zero at zero */
+  /** new channels made by weight `role` along `axis` (default: its last), with the bias; offset when the activation is not zero at zero */
   produce(role: string, units: number, axis?: number): number[];
   /** channel `id` also owns index `index` of weight `role` along `axis` (moving statistics: `stat`) */
   own(id: number, role: string, axis: number, index: number): void;
   stat(id: number, role: string, axis: number, index: number): void;
+  /** an untrained entry that must be zero once the group is, and is set so by the optimizer (a moving mean without a scale) */
+  reset(id: number, role: string, axis: number, index: number): void;
+  /**
+   * why each output channel is not zero when its group is. Without this call, output
+   * channels carry the offsets of the input channels they are (channel-wise layers)
+   * and those `produce` gave them
+   */
+  setOffsets(reasons: readonly (string | undefined)[]): void;
   /** the channels can never be removed, for `reason` */
   block(ids: readonly number[], reason: string): void;
   /** every input channel blocked and fresh, blocked output channels: what the layer does is not channel-wise */

@@ -12,7 +12,7 @@ export const separableConv2d: LayerRule = {
   ownsWeights: true,
   widthKey: 'filters',
   channels(f) {
-    const mid = depthwiseChannels(f, false);
+    const mid = depthwiseChannels(f);
     f.consume(mid, 'pointwise_kernel', 2);
     return f.produce('pointwise_kernel', f.channelsOut);
   },

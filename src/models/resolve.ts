@@ -20,6 +20,11 @@ export async function loadModelFile(path: string): Promise<LoadedModel> {
   return { model: imported.model, metadata: { source: path, onnx: imported.interface }, path };
 }
 
+/** A path that names a model file or folder (Keras .h5 and .keras files are named to be told what to do with them). */
+export function namesModelFile(spec: string): boolean {
+  return /\.(json|onnx|h5|keras)$/i.test(spec) || spec.includes('/');
+}
+
 /** A zoo name builds a fresh model for the given input and classes; anything else is a model file. */
 export async function resolveModel(
   spec: string,
@@ -27,7 +32,7 @@ export async function resolveModel(
   seed = 0,
 ): Promise<ResolvedModel> {
   if (isZooName(spec)) return { model: buildZooModel(spec, { ...shape, seed }), metadata: {} };
-  if (!/\.(json|onnx)$/i.test(spec) && !spec.includes('/')) {
+  if (!namesModelFile(spec)) {
     throw new Error(`unknown model '${spec}': use a zoo model (${zooNames.join(', ')}), a model.json or a .onnx file`);
   }
   return loadModelFile(spec);
@@ -60,10 +65,10 @@ export async function resolveModelAndData(spec: ModelAndDataSpec): Promise<Resol
   // not a zoo name: the shape and classes come from the file
   const { model, metadata } = await resolveModel(spec.model, { inputShape: [1, 1, 1], numClasses: 1 }, seed);
   try {
-    if (metadata.onnx && !spec.normalization && !metadata.normalization) {
+    if ((metadata.onnx || metadata.keras) && !spec.normalization && !metadata.normalization) {
       throw new DataError(
         `${spec.model} was trained elsewhere: say how the images it was trained on were normalised, as your pipeline does it: ` +
-          '--normalize none (torchvision ToTensor alone: pixels in [0, 1]), --normalize imagenet, or --mean M --std S',
+          "--normalize none (pixels in [0, 1], as torchvision's ToTensor or Keras's x / 255 give them), --normalize imagenet, or --mean M --std S",
       );
     }
     const shape = imageShape(model);

@@ -3,6 +3,7 @@
 // (norms, inner products) are reduced in tensors along the other axes, then summed
 // per group in JS on vectors no longer than a layer's width.
 import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
 import type { ChannelGroup } from '../graph/groups.js';
 
 export interface GroupedVariable {
@@ -17,6 +18,16 @@ export interface GroupedVariable {
 export interface GroupSpec {
   /** per group, its slices: variable name, axis, indices */
   groups: { variable: string; axis: number; indices: number[] }[][];
+  /** per group, untrained entries set to zero when the group is (a moving mean without a BN scale) */
+  resets?: { variable: tf.Variable; axis: number; indices: number[] }[][];
+}
+
+/** An untrained variable whose entries follow their group to zero. */
+export interface ResetVariable {
+  variable: tf.Variable;
+  axis: number;
+  /** group of each index along `axis`; -1: in no group */
+  groupOf: Int32Array;
 }
 
 export class GroupIndex {
@@ -25,6 +36,7 @@ export class GroupIndex {
   readonly variables = new Map<string, GroupedVariable>();
   /** scalars per group */
   readonly sizes: Float64Array;
+  readonly resets: ResetVariable[] = [];
 
   constructor(spec: GroupSpec, shapes: Map<string, number[]>) {
     this.groupCount = spec.groups.length;
@@ -48,11 +60,25 @@ export class GroupIndex {
         }
       }
     });
+    const resets = new Map<tf.Variable, ResetVariable>();
+    spec.resets?.forEach((slices, g) =>
+      slices.forEach(({ variable, axis, indices }) => {
+        let r = resets.get(variable);
+        if (!r) resets.set(variable, (r = { variable, axis, groupOf: new Int32Array(variable.shape[axis]).fill(-1) }));
+        for (const i of indices) r.groupOf[i] = g;
+      }),
+    );
+    this.resets = [...resets.values()];
   }
 
-  /** The prunable groups of a partition, in the order given (group number = position). */
-  static fromChannelGroups(groups: readonly ChannelGroup[], shapes: Map<string, number[]>): GroupIndex {
-    return new GroupIndex({ groups: groups.map((g) => g.slices) }, shapes);
+  /** The prunable groups of a partition over `model`'s trainable variables, in the order given (group number = position). */
+  static fromChannelGroups(groups: readonly ChannelGroup[], model: tfl.LayersModel): GroupIndex {
+    const variables = new Map(model.weights.map((w) => [w.name, w.read() as tf.Variable]));
+    const shapes = new Map(model.trainableWeights.map((w) => [w.name, w.shape as number[]]));
+    const resets = groups.map((g) =>
+      g.resetSlices.map((s) => ({ variable: variables.get(s.variable)!, axis: s.axis, indices: s.indices })),
+    );
+    return new GroupIndex({ groups: groups.map((g) => g.slices), resets }, shapes);
   }
 
   grouped(name: string): GroupedVariable | undefined {

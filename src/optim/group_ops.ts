@@ -52,6 +52,18 @@ export class GroupOps {
     }
   }
 
+  /** the untrained entries of the groups that are zero in `x` now go to zero too */
+  zeroResets(x: Variables): void {
+    if (this.index.resets.length === 0) return;
+    const alive = this.norms(x).map((n) => (n === 0 ? 0 : 1));
+    for (const r of this.index.resets) {
+      const keep = Float32Array.from(r.groupOf, (g) => (g < 0 ? 1 : alive[g]));
+      if (keep.every((k) => k === 1)) continue;
+      const shape = r.variable.shape.map((d, a) => (a === r.axis ? d : 1));
+      r.variable.assign(tf.mul(r.variable, tf.tensor(keep, shape)));
+    }
+  }
+
   /** the plain step for every variable (no penalty, no projection) */
   assignPlainStep(x: Variables, d: Tensors, lr: number, factor?: ArrayLike<number>): void {
     this.assignScaled(x, this.plainStep(x, d, lr), factor ?? new Float64Array(this.groupCount).fill(1));

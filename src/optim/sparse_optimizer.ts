@@ -92,7 +92,11 @@ export abstract class SparseOptimizer implements Optimizer {
       d.set(v.name, tf.keep(tf.tidy(() => this.dir.direction(v, this.decayed(v, grads[i])))));
     });
     try {
-      tf.tidy(() => this.update(x, d, lr));
+      tf.tidy(() => {
+        this.update(x, d, lr);
+        // a zero channel's stale moving mean would make it a constant in inference
+        this.ops.zeroResets(x);
+      });
     } finally {
       tf.dispose([...d.values()]);
     }

@@ -3,7 +3,14 @@
 // weights, and is ALWAYS checked against its sparse parent on a batch.
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { predictRemoval, removedIndices, zeroInvariantGroups, type ChannelGroup, type Partition } from '../graph/groups.js';
+import {
+  predictRemoval,
+  removedIndices,
+  zeroInvariantGroups,
+  type ChannelGroup,
+  type Partition,
+  type WeightSlice,
+} from '../graph/groups.js';
 import { layerConfigs, modelTopology } from '../io/model_files.js';
 import { countModel } from '../metrics/count.js';
 import { ruleFor } from '../layers/registry.js';
@@ -56,7 +63,7 @@ function nonZeroIndex(values: Float32Array, shape: number[], axis: number): Uint
   return nz;
 }
 
-/** Prunable groups whose regularised slices are all exactly zero in `model` now. */
+/** Prunable groups whose regularised slices (and the entries reset with them) are all exactly zero in `model` now. */
 export function zeroGroups(model: tfl.LayersModel, groups: readonly ChannelGroup[]): ChannelGroup[] {
   const values = new Map<string, { data: Float32Array; shape: number[] }>();
   for (const w of model.weights) values.set(w.name, { data: w.read().dataSync() as Float32Array, shape: w.shape as number[] });
@@ -71,7 +78,8 @@ export function zeroGroups(model: tfl.LayersModel, groups: readonly ChannelGroup
     }
     return v;
   };
-  return groups.filter((g) => g.prunable && g.slices.every((s) => s.indices.every((i) => nz(s.variable, s.axis)[i] === 0)));
+  const zero = (slices: WeightSlice[]) => slices.every((s) => s.indices.every((i) => nz(s.variable, s.axis)[i] === 0));
+  return groups.filter((g) => g.prunable && zero(g.slices) && zero(g.resetSlices));
 }
 
 /**
@@ -144,6 +152,32 @@ function keptWidths(partition: Partition, zero: ChannelGroup[], roundTo: number)
 const asList = (t: tf.Tensor | tf.Tensor[]) => (Array.isArray(t) ? t : [t]);
 
 /**
+ * The slim model gives the sparse model's outputs on the check inputs, within
+ * `tolerance` of the largest output (a SlimCheckError otherwise).
+ */
+export function checkSlim(
+  sparse: tfl.LayersModel,
+  slim: tfl.LayersModel,
+  options: Pick<SlimOptions, 'checkInputs' | 'tolerance'> = {},
+  what = 'the removed groups were not zero-invariant',
+): SlimCheck {
+  const inputs = options.checkInputs ?? defaultCheckInputs(sparse, 8);
+  const sparseOut = asList(sparse.predict(inputs.length === 1 ? inputs[0] : inputs) as tf.Tensor | tf.Tensor[]);
+  const slimOut = asList(slim.predict(inputs.length === 1 ? inputs[0] : inputs) as tf.Tensor | tf.Tensor[]);
+  const { maxAbsDiff, maxAbs } = compareOutputs(sparseOut, slimOut);
+  tf.dispose([...sparseOut, ...slimOut]);
+  const samples = inputs[0].shape[0];
+  if (!options.checkInputs) tf.dispose(inputs);
+  const bound = (options.tolerance ?? 1e-4) * Math.max(1, maxAbs);
+  if (!(maxAbsDiff <= bound)) {
+    throw new SlimCheckError(
+      `the slim model's outputs differ from the sparse model's by up to ${maxAbsDiff} (allowed ${bound}); ${what}. Please report this model.`,
+    );
+  }
+  return { maxAbsDiff, bound, samples };
+}
+
+/**
  * Removes every prunable group of `model` that is exactly zero and returns the
  * smaller model, checked to give the same outputs (a failed check throws).
  */
@@ -173,26 +207,19 @@ export async function constructSlimModel(model: tfl.LayersModel, options: SlimOp
     tf.dispose(weights);
   }
 
-  const inputs = options.checkInputs ?? defaultCheckInputs(model, 8);
-  const sparseOut = asList(model.predict(inputs.length === 1 ? inputs[0] : inputs) as tf.Tensor | tf.Tensor[]);
-  const slimOut = asList(slim.predict(inputs.length === 1 ? inputs[0] : inputs) as tf.Tensor | tf.Tensor[]);
-  const { maxAbsDiff, maxAbs } = compareOutputs(sparseOut, slimOut);
-  tf.dispose([...sparseOut, ...slimOut]);
-  if (!options.checkInputs) tf.dispose(inputs);
-  const bound = (options.tolerance ?? 1e-4) * Math.max(1, maxAbs);
-  if (!(maxAbsDiff <= bound)) {
+  let check: SlimCheck;
+  try {
+    check = checkSlim(model, slim, options);
+  } catch (e) {
     slim.dispose();
-    throw new SlimCheckError(
-      `the slim model's outputs differ from the sparse model's by up to ${maxAbsDiff} (allowed ${bound}); ` +
-        'the removed groups were not zero-invariant. Please report this model.',
-    );
+    throw e;
   }
   const before = countModel(model);
   const after = countModel(slim);
   return {
     model: slim,
     removed,
-    check: { maxAbsDiff, bound, samples: inputs[0].shape[0] },
+    check,
     before: { params: before.params, macs: before.macs },
     after: { params: after.params, macs: after.macs },
     predictedSavings: predictRemoval(partition.graph, removed),

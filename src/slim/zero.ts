@@ -9,7 +9,7 @@ export function zeroOutGroups(model: tfl.LayersModel, groups: readonly ChannelGr
   const byName = new Map(model.weights.map((w) => [w.name, w]));
   const edited = new Map<string, Float32Array>();
   for (const g of groups) {
-    for (const s of g.slices) {
+    for (const s of [...g.slices, ...g.resetSlices]) {
       const w = byName.get(s.variable);
       if (!w) throw new Error(`group ${g.id} names variable '${s.variable}', which the model does not have`);
       const data = edited.get(s.variable) ?? (w.read().dataSync().slice() as Float32Array);

@@ -10,6 +10,7 @@ import type { Optimizer, OptimizerState } from '../optim/optimizer.js';
 import { epochSchedule, type ScheduleName } from './schedules.js';
 import { restoreWeights, snapshotWeights, type Checkpoint } from './checkpoint.js';
 import type { EpochMetrics, EvalResult, TrainCallbacks } from './metrics.js';
+import { applyFreeze } from './frozen.js';
 
 export type { BatchProgress, EpochMetrics, EvalResult, TrainCallbacks } from './metrics.js';
 
@@ -171,6 +172,7 @@ export async function train(
   callbacks: TrainCallbacks = {},
 ): Promise<EpochMetrics[]> {
   checkDataFitsModel(model, data);
+  applyFreeze(model);
   const stepsPerEpoch = batchCount(data.train, { batchSize: config.batchSize });
   const schedule = epochSchedule(config, stepsPerEpoch);
   const owned = !('step' in config.optimizer);

@@ -8,6 +8,7 @@ import { thousands } from '../../util/format.js';
 import { formatTable } from '../../util/table.js';
 import { MODEL_HELP, modelSpec, options, commonCommand } from '../options.js';
 import { printResult, startEngine } from '../run.js';
+import { applyFreeze } from '../../train/frozen.js';
 
 const define = () =>
   commonCommand('analyze')
@@ -16,6 +17,7 @@ const define = () =>
     .addOption(options.input())
     .addOption(options.classes())
     .addOption(options.freeze())
+    .addOption(options.trainFrozen())
     .addOption(new Option('--dot <file>', 'write a Graphviz picture of the graph and its groups'));
 
 function analysisJson(name: string, analysis: ModelAnalysis) {
@@ -28,6 +30,7 @@ function analysisJson(name: string, analysis: ModelAnalysis) {
     savings: g.savings,
     slices: g.slices,
     statSlices: g.statSlices,
+    resetSlices: g.resetSlices,
     consumerSlices: g.consumerSlices,
   }));
   return { model: name, layers: analysis.layers, totals: analysis.totals, groups };
@@ -58,6 +61,7 @@ export function analyzeCommand() {
     // the analysis computes nothing heavy: the cpu backend serves unless another is asked for
     await startEngine(o, 'cpu');
     const { model } = await resolveModel(spec, { inputShape: o.input, numClasses: o.classes });
+    applyFreeze(model, o);
     const analysis = analyzeModel(model, { freeze: o.freeze });
     if (o.dot) writeFileAtomic(o.dot, analysisToDot(analysis, model.name));
     printResult(o, analysisJson(model.name, analysis), () => analysisText(model.name, analysis) + (o.dot ? `wrote ${o.dot}\n` : ''));

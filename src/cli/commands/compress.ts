@@ -5,6 +5,7 @@ import { compressDefaults } from '../../compress/defaults.js';
 import { runCompressJob, type CompressJob, type CompressResult } from '../../compress/job.js';
 import { checkCompressJob, settingsIgnoredBy } from '../../compress/sparse_stage.js';
 import { prepareOutputDir } from '../../io/output.js';
+import { quantizations } from '../../io/quantize.js';
 import { allocations } from '../../optim/allocation.js';
 import { directionNames } from '../../optim/direction.js';
 import { sparseMethods } from '../../optim/sparse.js';
@@ -103,6 +104,7 @@ const define = () =>
       ).argParser(number('positive', true)),
     )
     .addOption(options.freeze())
+    .addOption(options.trainFrozen())
     .addOption(
       new Option(
         '--weighting <w>',
@@ -117,6 +119,12 @@ const define = () =>
         '--float16',
         'also write DIR/slim-float16 with half-precision weights (as tfjs-converter --quantize_float16) and report its accuracy',
       ).default(false),
+    )
+    .addOption(
+      new Option(
+        '--quantize <how>',
+        "how DIR/sparse and DIR/slim store weights: 'input' (default) as the model file given did (uint8, uint16, float16 or float32), 'none' (float32), or float16, uint8, uint16 for all",
+      ).choices(['input', 'none', ...quantizations] as const),
     )
     .addOption(
       options.out(
@@ -163,11 +171,13 @@ export function compressJob(o: CompressOptions): CompressJob {
     prunePeriods: o.prunePeriods,
     allocation: o.allocation,
     freeze: o.freeze,
+    trainFrozen: o.trainFrozen,
     weighting: o.weighting,
     baseline: o.baseline,
     measureSpeed: o.speed,
     roundChannels: o.roundChannels,
     float16: o.float16,
+    quantize: o.quantize,
     out: o.out,
     resume: o.resume,
   };
@@ -214,6 +224,15 @@ function summaryText(r: CompressResult, method: string): string {
     lines.push(
       `float16 weights: test accuracy ${pct(f.accuracy)} (float32 ${pct(r.slim.accuracy)}), ${f.predictionMismatches} test predictions differ; ` +
         `weights ${thousands(f.weightBytes)} bytes (float32 ${thousands(f.float32WeightBytes)})`,
+    );
+  }
+  if (r.written) {
+    const w = r.written;
+    const input = w.inputBytes === undefined ? '' : `; the input's ${thousands(w.inputBytes)}`;
+    lines.push(
+      `${w.quantization} weights as written: sparse ${thousands(w.sparseBytes)} bytes, slim ${thousands(w.slimBytes)}${input}; ` +
+        `slim vs sparse files max |diff| ${w.check.maxAbsDiff.toExponential(2)} (bound ${w.check.bound.toExponential(2)}), ` +
+        `test accuracy ${pct(w.accuracy)} (float32 ${pct(r.slim.accuracy)}), ${w.predictionMismatches} test predictions differ`,
     );
   }
   if (r.out)

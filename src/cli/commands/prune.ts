@@ -36,6 +36,7 @@ const define = () =>
     )
     .addOption(options.allocation('which filters go: ', 'uniform'))
     .addOption(options.freeze())
+    .addOption(options.trainFrozen())
     .addOption(options.out('save the pruned, fine-tuned model there'))
     .addOption(options.overwrite());
 
@@ -55,6 +56,7 @@ export function pruneJob(o: PruneOptions): MagnitudePruneJob {
     pruneEpoch: o.pruneEpoch,
     allocation: o.allocation,
     freeze: o.freeze,
+    trainFrozen: o.trainFrozen,
   };
 }
 

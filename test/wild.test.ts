@@ -1,0 +1,183 @@
+// Real model files from the wild (test/fixtures/wild/README.md: sources, licences,
+// sizes): Keras models converted by tensorflowjs_converter, with frozen layers,
+// uint8 weights, BatchNormalization without a scale and free image sizes, as their
+// authors published them in npm packages. Each layers model: load, analyse, zero a
+// seeded half of the prunable groups, slim (equal outputs), ONNX in ONNX Runtime,
+// three training steps. Files slimtrain cannot train are refused with what they are.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { initEngine } from '../src/engine/index.js';
+import { zeroInvariantGroups } from '../src/graph/groups.js';
+import { loadModel, ModelFileError, saveModel } from '../src/io/model_files.js';
+import { gridsOf } from '../src/io/quantize.js';
+import { Sgd } from '../src/optim/dense.js';
+import { checkSlim } from '../src/slim/construct.js';
+import { applyFreeze } from '../src/train/frozen.js';
+import { trainableVariables } from '../src/train/loop.js';
+import { Rng } from '../src/util/random.js';
+import { nativeAvailable } from './helpers/backends.js';
+import { halfZeroedSlim } from './helpers/groups.js';
+import { nsfwjsModel, packageFile } from './helpers/wild.js';
+
+await initEngine({ backend: nativeAvailable ? 'native' : 'wasm', announce: false });
+
+interface LayersFile {
+  name: string;
+  path: () => string;
+  /** for a model whose image size is free */
+  inputShape?: number[];
+  trainFrozen?: boolean;
+  /** least share of the groups of convolutions that must be prunable */
+  convPrunable?: number;
+}
+
+const layersFiles: LayersFile[] = [
+  { name: 'nsfwjs MobileNetV2 (Keras 2.2.4, uint8, 98 layers frozen)', path: () => nsfwjsModel('mobilenet_v2') },
+  {
+    name: 'nsfwjs InceptionV3 (Keras 2.2.4, uint8, every BatchNormalization scale=False), frozen layers trained',
+    path: () => nsfwjsModel('inception_v3'),
+    trainFrozen: true,
+    convPrunable: 0.9,
+  },
+  {
+    name: 'UpscalerJS default model (Keras 2.10 Functional, free image size)',
+    path: () => packageFile('@upscalerjs/default-model', 'models/model.json'),
+    inputShape: [24, 24, 3],
+  },
+  ...['div2k/x2', 'div2k/x4', 'psnr-small'].map((m) => ({
+    name: `UpscalerJS ESRGAN legacy ${m} (Keras 2.4, uint8, free image size)`,
+    path: () => packageFile('@upscalerjs/esrgan-legacy', `models/${m}/model.json`),
+    inputShape: [16, 16, 3],
+  })),
+];
+
+/** three SGD steps on the mean square of the output; the weights that train move, frozen ones and their BN statistics do not */
+function trainSteps(model: tfl.LayersModel, rng: Rng): void {
+  const variables = trainableVariables(model);
+  const frozen = model.layers.filter((l) => !l.trainable).flatMap((l) => l.weights);
+  const before = [...variables, ...frozen.map((w) => w.read())].map((v) => v.dataSync().slice());
+  const optimizer = new Sgd({ momentum: 0.9 });
+  const shape = [2, ...(model.inputs[0].shape.slice(1) as number[])];
+  for (let s = 0; s < 3; s++) {
+    tf.tidy(() => {
+      const x = tf.tensor(
+        Float32Array.from({ length: shape.reduce((a, b) => a * b) }, () => rng.normal()),
+        shape,
+      );
+      const { value, grads } = tf.variableGrads(
+        () => tf.mean(tf.square(model.apply(x, { training: true }) as tf.Tensor)) as tf.Scalar,
+        variables,
+      );
+      assert.ok(Number.isFinite(value.dataSync()[0]));
+      optimizer.step(
+        variables,
+        variables.map((v) => grads[v.name]),
+        0.001,
+      );
+    });
+  }
+  optimizer.dispose();
+  assert.ok(
+    variables.some((v, i) => v.dataSync().some((x, k) => x !== before[i][k])),
+    'training changed the weights',
+  );
+  frozen.forEach((w, i) =>
+    assert.ok(
+      w
+        .read()
+        .dataSync()
+        .every((x, k) => x === before[variables.length + i][k]),
+      `frozen weight ${w.name} changed`,
+    ),
+  );
+}
+
+layersFiles.forEach((file, n) => {
+  test(`wild: ${file.name}`, async (t) => {
+    const path = file.path();
+    const { model, metadata } = await loadModel(path, { inputShape: file.inputShape });
+    applyFreeze(model, { trainFrozen: file.trainFrozen });
+    const partition = zeroInvariantGroups(model);
+    const prunable = partition.groups.filter((g) => g.prunable);
+    assert.ok(prunable.length > 0, 'something to compress');
+    if (file.convPrunable) {
+      const conv = partition.groups.filter((g) => g.channels.some((c) => model.getLayer(c.layer).getClassName() === 'Conv2D'));
+      const share = conv.filter((g) => g.prunable).length / conv.length;
+      assert.ok(share >= file.convPrunable, `${(share * 100).toFixed(1)}% of the conv groups are prunable`);
+    }
+    const rng = new Rng(n + 11);
+    const { slim, onnxMaxAbsDiff } = await halfZeroedSlim(model, partition, rng);
+    const uint8 = Object.values(metadata.weights?.quantization ?? {}).includes('uint8');
+    let sizes = '';
+    if (uint8) {
+      // written as the input was stored: the slim file on the sparse file's grids gives the same outputs, in fewer bytes
+      const out = mkdtempSync(join(tmpdir(), 'slimtrain-wild-out-'));
+      const plan = new Map(Object.entries(metadata.weights!.quantization));
+      const grids = gridsOf(
+        model.weights.map((w) => ({ name: w.originalName, values: w.read().dataSync() as Float32Array })),
+        plan,
+      );
+      const written = await Promise.all(
+        [model, slim.model].map(async (m, i) => (await saveModel(m, join(out, String(i)), {}, { quantize: plan, grids })) as string),
+      );
+      const [sparseFile, slimFile] = await Promise.all(written.map((w) => loadModel(w)));
+      const check = checkSlim(sparseFile.model, slimFile.model);
+      const bytes = written.map((w) => statSync(join(dirname(w), 'weights.bin')).size);
+      assert.ok(Math.abs(bytes[0] - metadata.weights!.bytes) <= metadata.weights!.bytes * 0.01, 'sparse file as large as the input');
+      assert.ok(bytes[1] < metadata.weights!.bytes, 'slim file smaller than the input');
+      sizes = `, uint8 written ${metadata.weights!.bytes} -> ${bytes[0]} / ${bytes[1]} bytes (files diff ${check.maxAbsDiff.toExponential(1)})`;
+      sparseFile.model.dispose();
+      slimFile.model.dispose();
+    }
+    // as train() does: frozen BatchNormalization layers of the new model run in inference mode
+    applyFreeze(slim.model);
+    trainSteps(slim.model, rng);
+    t.diagnostic(
+      `| ${file.name} | ${partition.groups.length} / ${prunable.length} | ${(slim.before.macs / slim.after.macs).toFixed(2)}x | ` +
+        `${slim.check.maxAbsDiff.toExponential(1)} | ${onnxMaxAbsDiff.toExponential(1)} |${sizes}`,
+    );
+    slim.model.dispose();
+    model.dispose();
+  });
+});
+
+const refused: { name: string; path: () => string; says: RegExp }[] = [
+  { name: 'nsfwjs MobileNetV2 mid (graph model)', path: () => nsfwjsModel('mobilenet_v2_mid'), says: /is a TensorFlow\.js graph model/ },
+  {
+    name: 'UpscalerJS ESRGAN GANs (custom layers MultiplyBeta, PixelShuffle4x)',
+    path: () => packageFile('@upscalerjs/esrgan-legacy', 'models/gans/model.json'),
+    says: /layer \S+ has class MultiplyBeta, a custom layer/,
+  },
+  {
+    name: 'VS Code language detection (graph model, string weights)',
+    path: () => packageFile('@vscode/vscode-languagedetection', 'model/model.json'),
+    says: /is a TensorFlow\.js graph model/,
+  },
+  {
+    name: 'Spotify Basic Pitch (graph model)',
+    path: () => packageFile('@spotify/basic-pitch', 'model/model.json'),
+    says: /is a TensorFlow\.js graph model/,
+  },
+  {
+    name: 'face-api age and gender (weights manifest without a topology)',
+    path: () => packageFile('@vladmandic/face-api', 'model/age_gender_model-weights_manifest.json'),
+    says: /is a weights manifest without a model topology/,
+  },
+];
+
+for (const file of refused) {
+  test(`wild: ${file.name} is refused with what it is and what to do, naming the file`, async () => {
+    const path = file.path();
+    await assert.rejects(loadModel(path), (e: Error) => {
+      assert.ok(e instanceof ModelFileError, `a ModelFileError, not ${e.name}: ${e.message}`);
+      assert.match(e.message, file.says);
+      assert.ok(e.message.includes(path), 'names the file');
+      return true;
+    });
+  });
+}
