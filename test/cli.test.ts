@@ -100,7 +100,7 @@ test('analyze prints the per-layer table and totals; --json and --dot for script
   assert.equal(table.code, 0, table.stderr);
   assert.match(table.stdout, /stage1_block1_conv1\s+Conv2D\s+32x32x16\s+2,304\s+2,359,296\s+16\s+16/);
   assert.match(table.stdout, /predictions .* produces the model output \(predictions\)/);
-  assert.match(table.stdout, /272,474 trainable parameters .* 458 groups, 448 prunable, 112 of them tied/);
+  assert.match(table.stdout, /272,474 parameters .* 458 groups, 448 prunable, 112 of them tied/);
   const dir = mkdtempSync(join(tmpdir(), 'slimtrain-analyze-'));
   const dot = join(dir, 'g.dot');
   const json = run('analyze', 'mobilenetv2-small', '--input', '32x32x3', '--json', '--dot', dot);

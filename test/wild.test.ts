@@ -6,7 +6,7 @@
 // three training steps. Files slimtrain cannot train are refused with what they are.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -181,3 +181,38 @@ for (const file of refused) {
     });
   });
 }
+
+test("wild: a converter file whose layers give dtype as Keras's mixed-precision policy object loads and predicts as the plain one", async () => {
+  const path = nsfwjsModel('mobilenet_v2');
+  const json = JSON.parse(readFileSync(path, 'utf8')) as {
+    modelTopology: { model_config: { config: { layers: { config: Record<string, unknown> }[] } } };
+  };
+  // as Keras 2.4-2.15 writes a model built under mixed_float16 (the weights stay float32)
+  for (const layer of json.modelTopology.model_config.config.layers.slice(1)) {
+    layer.config.dtype = { class_name: 'Policy', config: { name: 'mixed_float16' } };
+  }
+  writeFileSync(join(dirname(path), 'policy.json'), JSON.stringify(json));
+  const [plain, policy] = await Promise.all([loadModel(path), loadModel(join(dirname(path), 'policy.json'))]);
+  const x = tf.randomNormal([2, 224, 224, 3], 0, 1, 'float32', 5);
+  const [a, b] = [plain, policy].map((m) => m.model.predict(x) as tf.Tensor);
+  assert.equal(tf.max(tf.abs(tf.sub(a, b))).dataSync()[0], 0);
+  assert.equal(policy.metadata.keras, '2.2.4');
+  tf.dispose([x, a, b]);
+  plain.model.dispose();
+  policy.model.dispose();
+});
+
+test("wild: a converter file whose weight names carry the model's name in front loads with the same weights and quantization", async () => {
+  const path = nsfwjsModel('mobilenet_v2');
+  const json = JSON.parse(readFileSync(path, 'utf8')) as { weightsManifest: { weights: { name: string }[] }[] };
+  for (const w of json.weightsManifest[0].weights) w.name = `model_1/${w.name}`;
+  writeFileSync(join(dirname(path), 'prefixed.json'), JSON.stringify(json));
+  const [plain, prefixed] = await Promise.all([loadModel(path), loadModel(join(dirname(path), 'prefixed.json'))]);
+  const x = tf.randomNormal([2, 224, 224, 3], 0, 1, 'float32', 6);
+  const [a, b] = [plain, prefixed].map((m) => m.model.predict(x) as tf.Tensor);
+  assert.equal(tf.max(tf.abs(tf.sub(a, b))).dataSync()[0], 0);
+  assert.deepEqual(prefixed.metadata.weights, plain.metadata.weights);
+  tf.dispose([x, a, b]);
+  plain.model.dispose();
+  prefixed.model.dispose();
+});

@@ -11,6 +11,8 @@ export interface LayerAnalysis {
   params: number;
   nonTrainableParams: number;
   macs: number;
+  /** the model marks the layer trainable: false */
+  frozen: boolean;
   /** groups with slices in this layer */
   groups: number;
   prunable: number;
@@ -23,6 +25,8 @@ export interface ModelAnalysis {
   layers: LayerAnalysis[];
   totals: {
     params: number;
+    /** parameters of frozen layers (part of params) */
+    frozenParams: number;
     nonTrainableParams: number;
     macs: number;
     groups: number;
@@ -43,6 +47,7 @@ export function analyzeModel(model: tfl.LayersModel, options: PartitionOptions =
     return {
       ...countNode(node),
       inputs: node.inputs,
+      frozen: node.config.trainable === false,
       groups: groups.length,
       prunable: groups.filter((g) => g.prunable).length,
       reasons: [...new Set(groups.flatMap((g) => g.reasons))],
@@ -54,6 +59,7 @@ export function analyzeModel(model: tfl.LayersModel, options: PartitionOptions =
     layers,
     totals: {
       params: sum((l) => l.params),
+      frozenParams: sum((l) => (l.frozen ? l.params : 0)),
       nonTrainableParams: sum((l) => l.nonTrainableParams),
       macs: sum((l) => l.macs),
       groups: partition.groups.length,

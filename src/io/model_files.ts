@@ -190,7 +190,7 @@ function readModelJson(path: string): ModelJson {
   }
   // tensorflowjs_converter wraps the Keras model: {keras_version, backend, model_config, training_config}
   const keras = isObject(topology) && 'model_config' in topology ? topology : undefined;
-  const model = keras ? normalizeKerasConfig(keras.model_config) : topology;
+  const model = keras ? keras.model_config : topology;
   checkTopology(path, model);
   checkManifest(path, json.weightsManifest);
   checkMetadata(path, json.userDefinedMetadata);
@@ -198,18 +198,6 @@ function readModelJson(path: string): ModelJson {
   return keras
     ? { ...read, modelTopology: model, keras: { version: String(keras.keras_version ?? 'unknown'), backend: keras.backend } }
     : read;
-}
-
-/**
- * Keras 2.2-2.15 spellings TensorFlow.js 4.22 does not read: a dtype given as a
- * policy object (mixed precision: the weights are float32 all the same).
- */
-function normalizeKerasConfig(config: unknown): unknown {
-  return JSON.parse(JSON.stringify(config), (key, value: unknown) => {
-    if (key !== 'dtype' || !isObject(value)) return value;
-    const name = isObject(value.config) ? value.config.name : undefined;
-    return typeof name === 'string' && !name.startsWith('mixed_') ? name : 'float32';
-  });
 }
 
 function checkMetadata(path: string, metadata: unknown): void {
@@ -374,6 +362,28 @@ function checkManifest(path: string, manifest: unknown): void {
   }
 }
 
+/** names of every layer of a topology, nested models' layers included */
+function layerNames(topology: unknown): Set<string> {
+  const names = new Set<string>();
+  for (const layer of layerConfigs(topology)) {
+    names.add(layer.config.name as string);
+    if (MODEL_CLASSES.has(layer.class_name)) for (const name of layerNames(layer)) names.add(name);
+  }
+  return names;
+}
+
+/**
+ * Some Keras versions write weight names with the model's name in front
+ * ("model_1/Conv1/kernel"); TensorFlow.js looks them up by layer ("Conv1/kernel").
+ */
+function withoutModelPrefix(specs: tf.io.WeightsManifestEntry[], topology: unknown): tf.io.WeightsManifestEntry[] {
+  const layers = layerNames(topology);
+  return specs.map((spec) => {
+    const [first, second] = spec.name.split('/');
+    return !layers.has(first) && layers.has(second) ? { ...spec, name: spec.name.slice(first.length + 1) } : spec;
+  });
+}
+
 function isFile(path: string): boolean {
   try {
     return statSync(path).isFile();
@@ -429,7 +439,10 @@ export async function loadModel(path: string, options: { inputShape?: readonly n
   const json = readModelJson(modelPath);
   if (options.inputShape) fixInputShape(modelPath, json.modelTopology, options.inputShape);
   const manifest = json.weightsManifest ?? [];
-  const weightSpecs = manifest.flatMap((group) => group.weights);
+  const weightSpecs = withoutModelPrefix(
+    manifest.flatMap((group) => group.weights),
+    json.modelTopology,
+  );
   const buffers = manifest.flatMap((group) =>
     group.paths.map((p) => {
       const file = join(dirname(modelPath), p);

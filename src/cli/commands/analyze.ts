@@ -50,7 +50,8 @@ function analysisText(name: string, analysis: ModelAnalysis): string {
   ]);
   return (
     `${formatTable({ header: ['layer', 'class', 'output', 'params', 'MACs', 'groups', 'prunable', 'why not'], rows: layers })}\n\n` +
-    `${name}: ${thousands(t.params)} trainable parameters (+${thousands(t.nonTrainableParams)} non-trainable), ` +
+    `${name}: ${thousands(t.params)} parameters${t.frozenParams ? `, ${thousands(t.frozenParams)} of them in frozen layers` : ''} ` +
+    `(+${thousands(t.nonTrainableParams)} batch-norm statistics and other non-trainable), ` +
     `${thousands(t.macs)} MACs (convolutions and dense layers); ${t.groups} groups, ${t.prunable} prunable, ` +
     `${t.tiedGroups} of them tied across layers by joins\n`
   );
