@@ -191,6 +191,37 @@ class Grouped(nn.Module):
         return self.conv(x)
 
 
+class HardSwishWrittenOut(nn.Module):
+    """hard-swish as several exporters write it, x * relu6(x + 3) / 6, in both groupings"""
+
+    def __init__(self):
+        super().__init__()
+        self.c1 = nn.Conv2d(3, 8, 3, padding=1)
+        self.c2 = nn.Conv2d(8, 8, 3, padding=1)
+        self.fc = nn.Linear(8, 4)
+
+    def forward(self, x):
+        y = self.c1(x)
+        y = y * torch.clamp(y + 3, 0, 6) / 6
+        z = self.c2(y)
+        z = z * (torch.clamp(z + 3, 0, 6) / 6)
+        return self.fc(z.mean((2, 3)))
+
+
+class DenseNetConcat(nn.Module):
+    """DenseNet's first dense block as torch.onnx writes it: a Concat of one input, then of two"""
+
+    def __init__(self):
+        super().__init__()
+        self.c1 = nn.Conv2d(3, 8, 3, padding=1)
+        self.c2 = nn.Conv2d(8, 4, 3, padding=1)
+        self.fc = nn.Linear(12, 4)
+
+    def forward(self, x):
+        y = torch.cat([torch.relu(self.c1(x))], 1)
+        return self.fc(torch.cat([y, torch.relu(self.c2(y))], 1).mean((2, 3)))
+
+
 class Upsampling(nn.Module):
     def __init__(self):
         super().__init__()
@@ -200,7 +231,7 @@ class Upsampling(nn.Module):
         return nn.functional.interpolate(self.conv(x), scale_factor=2, mode='nearest')
 
 
-def export(name, model, shape, training=torch.onnx.TrainingMode.EVAL, opset=13, description='', seed=0):
+def export(name, model, shape, training=torch.onnx.TrainingMode.EVAL, opset=13, description='', seed=0, prunable=None):
     torch.manual_seed(seed)
     model = bn_stats(model, seed).eval()
     x = torch.randn(2, *shape[1:], generator=torch.Generator().manual_seed(seed + 1))
@@ -214,7 +245,8 @@ def export(name, model, shape, training=torch.onnx.TrainingMode.EVAL, opset=13, 
         y = model.eval()(x)
     x.numpy().astype('<f4').tofile(os.path.join(OUT, f'{name}.input.bin'))
     y.numpy().astype('<f4').tofile(os.path.join(OUT, f'{name}.output.bin'))
-    return {'name': name, 'description': description, 'opset': opset, 'input': list(x.shape), 'output': list(y.shape)}
+    entry = {'name': name, 'description': description, 'opset': opset, 'input': list(x.shape), 'output': list(y.shape)}
+    return entry if prunable is None else {**entry, 'prunable': prunable}
 
 
 def main():
@@ -230,6 +262,14 @@ def main():
                description='MobileNetV2 blocks, exported in training mode'),
         export('squeezenet', TinySqueezeNet(), [2, 3, 35, 35], opset=12, description='SqueezeNet 1.0 layout, ceil-mode pools'),
         export('opsnet', OpsNet(), [2, 3, 16, 16], training=keep, opset=14, description='SE, HardSwish, SiLU, view, MatMul'),
+        # older opsets, as other exporters and older files have them (Clip, Pad, Unsqueeze with attributes)
+        export('resnet_opset9', TinyResNet(), [2, 3, 32, 32], opset=9, description='ResNet-18 layout, BN folded'),
+        export('mobilenetv2_bn_opset7', TinyMobileNetV2(), [2, 3, 32, 32], training=keep, opset=7,
+               description='MobileNetV2 blocks, BN kept, Clip with attributes'),
+        export('squeezenet_opset10', TinySqueezeNet(), [2, 3, 35, 35], opset=10, description='SqueezeNet 1.0 layout, ceil-mode pools'),
+        # every channel of both convolutions stays prunable: the constant of relu6(x + 3) / 6 meets x = 0
+        export('hardswish_written', HardSwishWrittenOut(), [2, 3, 16, 16], description='hard-swish written out', prunable=16),
+        export('densenet_concat', DenseNetConcat(), [2, 3, 16, 16], description='one-input Concat (DenseNet)', prunable=12),
     ]
     bad = [
         export('grouped', Grouped(), [2, 4, 8, 8], description='grouped convolution: refused'),

@@ -159,7 +159,7 @@ export function buildFromOnnx(parsed: ParsedOnnx, file: string): { model: tfl.La
 }
 
 /**
- * Imports an ONNX file (opsets 11-18, as torch.onnx.export writes it) and checks the
+ * Imports an ONNX file (opsets 7-18, as torch.onnx.export and other exporters write it) and checks the
  * result against ONNX Runtime; throws OnnxImportError naming the file and node on
  * anything it cannot import exactly.
  */

@@ -12,7 +12,7 @@ export class OnnxImportError extends Error {
   override name = 'OnnxImportError';
 }
 
-export const MIN_OPSET = 11;
+export const MIN_OPSET = 7;
 export const MAX_OPSET = 18;
 
 /** A constant: initializer, Constant node output, or folded shape arithmetic; values as numbers, row-major. */
@@ -99,7 +99,9 @@ export function parseOnnx(bytes: Uint8Array, file: string): ParsedOnnx {
   const opset = Number(model.opsetImport?.find((o) => !o.domain || o.domain === 'ai.onnx')?.version ?? 0);
   if (opset < MIN_OPSET || opset > MAX_OPSET) {
     throw new OnnxImportError(
-      `${file} uses ONNX opset ${opset}; slimtrain reads opsets ${MIN_OPSET}-${MAX_OPSET}: export again with torch.onnx.export(..., opset_version=13)`,
+      `${file} uses ONNX opset ${opset}; slimtrain reads opsets ${MIN_OPSET}-${MAX_OPSET}: convert it with onnx.version_converter ` +
+        "(python3 -c \"import onnx, onnx.version_converter as v; onnx.save(v.convert_version(onnx.load('IN.onnx'), 13), 'OUT.onnx')\"), " +
+        'or export it again at an opset in that range',
     );
   }
   const external = graph.initializer?.find((t) => t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL);

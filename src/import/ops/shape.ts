@@ -38,6 +38,8 @@ const reshape: OpConverter = (c) => {
 
 const concat: OpConverter = (c) => {
   const xs = c.node.inputs.map((_, i) => c.tensor(i));
+  // a Concat of one input (DenseNet's first block, as torch.onnx writes it) is that input
+  if (xs.length === 1) return xs[0];
   const rank = xs[0].layout === 'flat' ? 2 : 4;
   const axis = (c.attrs.int('axis', 1) + rank) % rank;
   if (axis !== 1) c.fail(`Concat along axis ${axis} is not supported; along the channels (axis 1) it is`);
