@@ -231,14 +231,14 @@ class Upsampling(nn.Module):
         return nn.functional.interpolate(self.conv(x), scale_factor=2, mode='nearest')
 
 
-def export(name, model, shape, training=torch.onnx.TrainingMode.EVAL, opset=13, description='', seed=0, prunable=None):
+def export(name, model, shape, training=torch.onnx.TrainingMode.EVAL, opset=13, description='', seed=0, prunable=None, free_size=False):
     torch.manual_seed(seed)
     model = bn_stats(model, seed).eval()
     x = torch.randn(2, *shape[1:], generator=torch.Generator().manual_seed(seed + 1))
     path = os.path.join(OUT, f'{name}.onnx')
     torch.onnx.export(
         model, x, path, opset_version=opset, training=training, input_names=['image'], output_names=['logits'],
-        dynamic_axes={'image': {0: 'batch'}, 'logits': {0: 'batch'}},
+        dynamic_axes={'image': {0: 'batch', 2: 'height', 3: 'width'} if free_size else {0: 'batch'}, 'logits': {0: 'batch'}},
     )
     # the probe: inference (a training-mode export traces in train mode, updating BN's statistics first)
     with torch.no_grad():
@@ -271,12 +271,17 @@ def main():
         export('hardswish_written', HardSwishWrittenOut(), [2, 3, 16, 16], description='hard-swish written out', prunable=16),
         export('densenet_concat', DenseNetConcat(), [2, 3, 16, 16], description='one-input Concat (DenseNet)', prunable=12),
     ]
+    # free height and width, as detection and segmentation exports have them: imported with --input-shape
+    free = [
+        export('resnet_free_size', TinyResNet(), [2, 3, 40, 48], opset=11, description='ResNet-18 layout, free height and width',
+               free_size=True),
+    ]
     bad = [
         export('grouped', Grouped(), [2, 4, 8, 8], description='grouped convolution: refused'),
         export('upsample', Upsampling(), [2, 3, 8, 8], description='Resize: refused'),
     ]
     with open(os.path.join(OUT, 'manifest.json'), 'w') as f:
-        json.dump({'torch': torch.__version__, 'models': good, 'refused': bad}, f, indent=2)
+        json.dump({'torch': torch.__version__, 'models': good, 'free': free, 'refused': bad}, f, indent=2)
         f.write('\n')
 
 

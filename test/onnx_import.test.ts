@@ -34,7 +34,11 @@ interface Fixture {
   /** prunable groups the file must have, where the fixture says */
   prunable?: number;
 }
-const manifest = JSON.parse(readFileSync(join(DIR, 'manifest.json'), 'utf8')) as { models: Fixture[]; refused: Fixture[] };
+const manifest = JSON.parse(readFileSync(join(DIR, 'manifest.json'), 'utf8')) as {
+  models: Fixture[];
+  free: Fixture[];
+  refused: Fixture[];
+};
 const floats = (file: string) => {
   const b = readFileSync(join(DIR, file));
   return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
@@ -77,6 +81,56 @@ for (const f of manifest.models) {
     const out = await session.run({ image: new ort.Tensor('float32', floats(`${f.name}.input.bin`), f.input) });
     assert.deepEqual(out.logits.dims, f.output);
     await session.release();
+    slim.model.dispose();
+    model.dispose();
+  });
+}
+
+for (const f of manifest.free) {
+  test(`ONNX import: ${f.name} (${f.description}) is refused without a size, imports at --input-shape, and its slim file keeps the sizes free`, async () => {
+    const file = join(DIR, `${f.name}.onnx`);
+    await assert.rejects(importOnnx(file), (e: Error) => {
+      assert.ok(e instanceof OnnxImportError);
+      assert.match(
+        e.message,
+        /input 'image' has free sizes \[\?, 3, \?, \?\]; give the size to work at with --input-shape .*e\.g\. --input-shape 3x224x224/,
+      );
+      return true;
+    });
+    const imported = await importOnnx(file, { inputShape: f.input.slice(1) });
+    const { model } = imported;
+    assert.deepEqual(imported.interface.inputs[0].shape, [-1, 3, -1, -1]);
+    const x = fromOnnxLayout(floats(`${f.name}.input.bin`), f.input, imported.interface.inputs[0]);
+    const got = toOnnxLayout(model.predict(x) as tf.Tensor, imported.interface.outputs[0]);
+    const want = floats(`${f.name}.output.bin`);
+    want.forEach((v, i) =>
+      assert.ok(Math.abs(v - got[i]) <= 1e-4 * Math.max(1, Math.abs(v)), `output ${i}: PyTorch ${v}, slimtrain ${got[i]}`),
+    );
+    tf.dispose(x);
+
+    const partition = zeroInvariantGroups(model);
+    const rng = new Rng(4);
+    zeroOutGroups(
+      model,
+      partition.groups.filter((g) => g.prunable && rng.next() < 0.5),
+    );
+    const slim = await constructSlimModel(model, { partition });
+    // at a size the import never saw, the slim file computes what the sparse one does
+    const [sparseFile, slimFile] = await Promise.all(
+      [model, slim.model].map((m) => ort.InferenceSession.create(exportOnnx(m, { interface: imported.interface }))),
+    );
+    const other = [1, 3, 56, 40];
+    const probe = new ort.Tensor(
+      'float32',
+      Float32Array.from({ length: 56 * 40 * 3 }, () => rng.normal()),
+      other,
+    );
+    const [a, b] = await Promise.all([sparseFile, slimFile].map((s) => s.run({ image: probe })));
+    const sparseOut = a.logits.data as Float32Array;
+    const slimOut = b.logits.data as Float32Array;
+    assert.equal(slimOut.length, sparseOut.length);
+    sparseOut.forEach((v, i) => assert.ok(Math.abs(v - slimOut[i]) <= 1e-4 * Math.max(1, Math.abs(v))));
+    await Promise.all([sparseFile.release(), slimFile.release()]);
     slim.model.dispose();
     model.dispose();
   });

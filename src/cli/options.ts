@@ -61,6 +61,14 @@ function shape3(value: string): [number, number, number] {
   return dims as [number, number, number];
 }
 
+function sizes(value: string): number[] {
+  const dims = value.split('x').map(Number);
+  if (dims.length < 1 || dims.some((d) => !Number.isInteger(d) || d <= 0)) {
+    throw new InvalidArgumentError(`expected sizes joined by x, such as 3x640x640, got '${value}'.`);
+  }
+  return dims;
+}
+
 function collect(value: string, previous: string[]): string[] {
   return [
     ...previous,
@@ -105,6 +113,11 @@ export const options = {
       '--resize <how>',
       "image folders: 'fill' stretches to the input size (default), 'cover' crops the centre and keeps the aspect",
     ).choices(resizeModes),
+  inputShape: () =>
+    new Option(
+      '--input-shape <dims>',
+      "a model file whose input leaves sizes free: one sample's sizes to work at, in the file's order (ONNX CxHxW such as 3x640x640, TensorFlow.js HxWxC)",
+    ).argParser(sizes),
   imageSize: () =>
     new Option('--input <HxWxC>', 'a zoo model on an image folder: the size images are read at (default 32x32x3)').argParser(shape3),
   subset: (what = 'each split') =>
@@ -153,7 +166,8 @@ export function dataCommand(name: string) {
     .addOption(options.mean())
     .addOption(options.std())
     .addOption(options.resize())
-    .addOption(options.imageSize());
+    .addOption(options.imageSize())
+    .addOption(options.inputShape());
 }
 
 export interface DataFlags {
@@ -165,6 +179,7 @@ export interface DataFlags {
   std?: number[];
   resize?: Resize;
   input?: [number, number, number];
+  inputShape?: number[];
 }
 
 /** What the data flags say, as the library's data settings. */
@@ -178,6 +193,7 @@ export function dataSettings(o: DataFlags) {
     normalization: o.mean && o.std ? { mean: o.mean, std: o.std } : o.normalize,
     resize: o.resize,
     inputShape: o.input,
+    modelInputShape: o.inputShape,
   };
 }
 

@@ -15,8 +15,9 @@ import { evaluate, train, type EpochMetrics, type TrainCallbacks, type TrainConf
 import { resolveModelAndData } from '../models/resolve.js';
 import { describeData, type DataOptions } from '../data/load.js';
 import { applyFreeze } from '../train/frozen.js';
+import type { ModelFileOptions } from '../models/resolve.js';
 
-export interface MagnitudePruneJob extends Omit<TrainConfig, 'optimizer'>, DataOptions {
+export interface MagnitudePruneJob extends Omit<TrainConfig, 'optimizer'>, DataOptions, ModelFileOptions {
   model: string;
   /** a data set's name, or a folder with one subfolder of images per class */
   data: string;

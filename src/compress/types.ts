@@ -10,6 +10,7 @@ import type { DataOptions } from '../data/load.js';
 import type { Quantization } from '../io/quantize.js';
 import type { TrainConfig } from '../train/loop.js';
 import type { EpochMetrics } from '../train/metrics.js';
+import type { ModelFileOptions } from '../models/resolve.js';
 
 export type CompressEpoch = EpochMetrics & GroupStats;
 
@@ -22,7 +23,7 @@ export interface Artifacts {
   float16?: string;
 }
 
-export interface CompressJob extends Omit<TrainConfig, 'optimizer' | 'resume' | 'onCheckpoint'>, DataOptions {
+export interface CompressJob extends Omit<TrainConfig, 'optimizer' | 'resume' | 'onCheckpoint'>, DataOptions, ModelFileOptions {
   /** zoo name, or a model.json or .onnx file to start from */
   model: string;
   /** a data set's name, or a folder with one subfolder of images per class */

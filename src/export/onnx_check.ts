@@ -35,7 +35,7 @@ export async function checkOnnx(model: tfl.LayersModel, onnxBytes: Uint8Array, o
   const expected = (Array.isArray(predicted) ? predicted : [predicted]).map((t, k) => toOnnxLayout(t, io.outputs[k]));
   tf.dispose(predicted);
   const feeds = Object.fromEntries(
-    xs.map((x, i) => [io.inputs[i].name, new ort.Tensor('float32', toOnnxLayout(x, io.inputs[i]), onnxDims(io.inputs[i], samples))]),
+    xs.map((x, i) => [io.inputs[i].name, new ort.Tensor('float32', toOnnxLayout(x, io.inputs[i]), onnxDims(io.inputs[i], x.shape))]),
   );
   tf.dispose(xs);
   const session = await ort.InferenceSession.create(onnxBytes).catch((e: Error) => {

@@ -30,13 +30,34 @@ export interface ImportedOnnx {
 
 const layerName = (s: string) => s.replace(/[^A-Za-z0-9_]+/g, '_').replace(/^_+|_+$/g, '') || 'node';
 
-function graphInput(spec: { name: string; shape: number[] }, file: string): TensorValue {
+/** an ONNX shape for people: free dimensions as '?' */
+const shown = (shape: readonly number[]) => `[${shape.map((d) => (d > 0 ? d : '?')).join(', ')}]`;
+
+/**
+ * The sizes a graph input takes: its own, with the free ones (other than the batch)
+ * from `given` (one sample's dims in ONNX order, e.g. [3, 640, 640]).
+ */
+function fixedSample(spec: { name: string; shape: number[] }, file: string, given?: readonly number[]): number[] {
   const [, ...sample] = spec.shape;
+  if (given) {
+    if (given.length !== sample.length || sample.some((d, i) => d > 0 && d !== given[i])) {
+      throw new OnnxImportError(
+        `${file}: input '${spec.name}' has the shape ${shown(spec.shape)}; --input-shape ${given.join('x')} does not fit it (give one sample's ${sample.length} sizes in ONNX order, the fixed ones as they are)`,
+      );
+    }
+    return [...given];
+  }
   if (sample.some((d) => d <= 0)) {
     throw new OnnxImportError(
-      `${file}: input '${spec.name}' has free dimensions [${spec.shape}]; export with a fixed size apart from the batch (dynamic_axes={'${spec.name}': {0: 'batch'}})`,
+      `${file}: input '${spec.name}' has free sizes ${shown(spec.shape)}; give the size to work at with --input-shape ` +
+        `(API: { modelInputShape: [...] }), e.g. --input-shape ${sample.map((d) => (d > 0 ? d : 224)).join('x')}`,
     );
   }
+  return sample;
+}
+
+function graphInput(spec: { name: string; shape: number[] }, file: string, given?: readonly number[]): TensorValue {
+  const sample = fixedSample(spec, file, given);
   if (sample.length === 3) return tensorOf(tfl.input({ shape: [sample[1], sample[2], sample[0]], name: layerName(spec.name) }), 'nchw');
   if (sample.length === 1) return tensorOf(tfl.input({ shape: sample, name: layerName(spec.name) }), 'flat');
   throw new OnnxImportError(
@@ -131,9 +152,13 @@ class GraphState {
 }
 
 /** Builds the TensorFlow.js model of a parsed ONNX graph; `file` names it in errors. */
-export function buildFromOnnx(parsed: ParsedOnnx, file: string): { model: tfl.LayersModel; interface: OnnxInterface } {
+export function buildFromOnnx(
+  parsed: ParsedOnnx,
+  file: string,
+  inputShape?: readonly number[],
+): { model: tfl.LayersModel; interface: OnnxInterface } {
   const state = new GraphState(parsed, file);
-  const inputs = parsed.inputs.map((i) => graphInput(i, file));
+  const inputs = parsed.inputs.map((i) => graphInput(i, file, inputShape));
   parsed.inputs.forEach((i, k) => state.values.set(i.name, inputs[k]));
   let built: { model: tfl.LayersModel; interface: OnnxInterface } | undefined;
   // the weights handed to layers are copied into their variables; everything else made here is dropped
@@ -149,9 +174,14 @@ export function buildFromOnnx(parsed: ParsedOnnx, file: string): { model: tfl.La
       return v;
     });
     const model = tfl.model({ inputs: inputs.map((v) => v.t), outputs: outputs.map((v) => v.t), name: layerName(basename(file, '.onnx')) });
+    // free image sizes stay free in what is exported back, for the outputs of maps too
+    const freeSizes = parsed.inputs.some((i) => i.shape.slice(1).some((d) => d <= 0));
     const io = {
       inputs: parsed.inputs.map((i, k) => ({ ...spec(i.name, inputs[k]), shape: i.shape })),
-      outputs: parsed.outputs.map((o, k) => spec(o.name, outputs[k])),
+      outputs: parsed.outputs.map((o, k) => {
+        const s = spec(o.name, outputs[k]);
+        return freeSizes && s.layout === 'nchw' ? { ...s, shape: [-1, s.shape[1], -1, -1] } : s;
+      }),
     };
     built = { model, interface: io };
   });
@@ -163,7 +193,10 @@ export function buildFromOnnx(parsed: ParsedOnnx, file: string): { model: tfl.La
  * result against ONNX Runtime; throws OnnxImportError naming the file and node on
  * anything it cannot import exactly.
  */
-export async function importOnnx(path: string, options: { tolerance?: number } = {}): Promise<ImportedOnnx> {
+export async function importOnnx(
+  path: string,
+  options: { tolerance?: number; /** one sample's sizes in ONNX order, for inputs with free sizes */ inputShape?: readonly number[] } = {},
+): Promise<ImportedOnnx> {
   let bytes: Uint8Array;
   try {
     bytes = readFileSync(path);
@@ -173,7 +206,7 @@ export async function importOnnx(path: string, options: { tolerance?: number } =
   const parsed = parseOnnx(bytes, path);
   let built: ReturnType<typeof buildFromOnnx>;
   try {
-    built = buildFromOnnx(parsed, path);
+    built = buildFromOnnx(parsed, path, options.inputShape);
   } catch (e) {
     if (e instanceof OnnxImportError) throw e;
     throw new OnnxImportError(`${path}: TensorFlow.js could not build the imported model (${(e as Error).message})`);

@@ -392,13 +392,28 @@ function isFile(path: string): boolean {
   }
 }
 
-function fixInputShape(path: string, topology: unknown, shape: readonly number[]): void {
+/**
+ * The inputs' sizes: those the file fixes, the free ones (other than the batch) from
+ * `shape` (one sample's, [H, W, C]); free sizes without it are refused, since every
+ * count and check needs them.
+ */
+function fixInputShape(path: string, topology: unknown, shape?: readonly number[]): void {
   for (const layer of layerConfigs(topology)) {
     const given = layer.config.batch_input_shape as (number | null)[] | undefined;
     if (!given) continue;
-    if (given.length !== shape.length + 1 || given.slice(1).some((d, i) => d !== null && d !== shape[i])) {
+    const sample = given.slice(1);
+    const name = layer.config.name as string;
+    const shown = `[${sample.map((d) => d ?? '?').join(', ')}]`;
+    if (!shape) {
+      if (sample.every((d) => d !== null)) continue;
       throw new ModelFileError(
-        `${path}: input ${layer.config.name as string} has the shape [${given.slice(1)}], which [${shape}] does not fit`,
+        `${path}: input ${name} has free sizes ${shown}; give the size to work at with --input-shape ` +
+          `(API: { modelInputShape: [...] }), e.g. --input-shape ${sample.map((d) => d ?? 224).join('x')}`,
+      );
+    }
+    if (sample.length !== shape.length || sample.some((d, i) => d !== null && d !== shape[i])) {
+      throw new ModelFileError(
+        `${path}: input ${name} has the shape ${shown}; --input-shape ${shape.join('x')} does not fit it (give one sample's ${sample.length} sizes, the fixed ones as they are)`,
       );
     }
     layer.config.batch_input_shape = [null, ...shape];
@@ -437,7 +452,7 @@ export async function loadModel(path: string, options: { inputShape?: readonly n
   // a folder holds model.json; any file is read (and told apart from .h5 and .keras files)
   const modelPath = path.endsWith('.json') || isFile(path) ? resolve(path) : resolve(path, 'model.json');
   const json = readModelJson(modelPath);
-  if (options.inputShape) fixInputShape(modelPath, json.modelTopology, options.inputShape);
+  fixInputShape(modelPath, json.modelTopology, options.inputShape);
   const manifest = json.weightsManifest ?? [];
   const weightSpecs = withoutModelPrefix(
     manifest.flatMap((group) => group.weights),

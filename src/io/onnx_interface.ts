@@ -36,5 +36,8 @@ export function toOnnxLayout(t: tf.Tensor, spec: OnnxTensorSpec): Float32Array {
   return tf.tidy(() => Float32Array.from(tf.transpose(t, [0, 3, 1, 2]).dataSync()));
 }
 
-/** The ONNX dims of `spec` for a batch of `n`. */
-export const onnxDims = (spec: OnnxTensorSpec, n: number) => [n, ...spec.shape.slice(1)];
+/** The ONNX dims of `spec` for the TensorFlow.js shape `shape` it is held in (free sizes are read from it). */
+export function onnxDims(spec: OnnxTensorSpec, shape: readonly number[]): number[] {
+  if (spec.layout === 'nchw') return [shape[0], shape[3], shape[1], shape[2]];
+  return spec.layout === 'nc11' ? [shape[0], shape[1], 1, 1] : [...shape];
+}

@@ -13,10 +13,21 @@ export interface ResolvedModel {
   metadata: SlimtrainMetadata;
 }
 
+/** How a model file is read. */
+export interface ModelFileOptions {
+  /**
+   * one sample's input sizes, for a model whose input leaves some free (detection,
+   * segmentation, super-resolution): in the file's order, [C, H, W] for ONNX and
+   * [H, W, C] for TensorFlow.js; the fixed sizes as they are
+   */
+  modelInputShape?: readonly number[];
+}
+
 /** A model.json (or its folder) or a .onnx file; an ONNX model keeps its interface in metadata.onnx. */
-export async function loadModelFile(path: string): Promise<LoadedModel> {
-  if (!path.toLowerCase().endsWith('.onnx')) return loadModel(path);
-  const imported = await importOnnx(path);
+export async function loadModelFile(path: string, options: ModelFileOptions = {}): Promise<LoadedModel> {
+  const inputShape = options.modelInputShape;
+  if (!path.toLowerCase().endsWith('.onnx')) return loadModel(path, { inputShape });
+  const imported = await importOnnx(path, { inputShape });
   return { model: imported.model, metadata: { source: path, onnx: imported.interface }, path };
 }
 
@@ -30,12 +41,13 @@ export async function resolveModel(
   spec: string,
   shape: { inputShape: [number, number, number]; numClasses: number },
   seed = 0,
+  file: ModelFileOptions = {},
 ): Promise<ResolvedModel> {
   if (isZooName(spec)) return { model: buildZooModel(spec, { ...shape, seed }), metadata: {} };
   if (!namesModelFile(spec)) {
     throw new Error(`unknown model '${spec}': use a zoo model (${zooNames.join(', ')}), a model.json or a .onnx file`);
   }
-  return loadModelFile(spec);
+  return loadModelFile(spec, file);
 }
 
 /** [height, width, channels] of a model's image input, if it has one. */
@@ -44,7 +56,7 @@ export function imageShape(model: tfl.LayersModel): [number, number, number] | u
   return s.length === 3 && s.every((d) => d !== null) ? (s as [number, number, number]) : undefined;
 }
 
-export interface ModelAndDataSpec extends DataOptions {
+export interface ModelAndDataSpec extends DataOptions, ModelFileOptions {
   model: string;
   /** a data set's name, or a folder with one subfolder of images per class */
   data: string;
@@ -63,7 +75,7 @@ export async function resolveModelAndData(spec: ModelAndDataSpec): Promise<Resol
     return { ...(await resolveModel(spec.model, { inputShape: data.train.shape, numClasses: data.train.numClasses }, seed)), data };
   }
   // not a zoo name: the shape and classes come from the file
-  const { model, metadata } = await resolveModel(spec.model, { inputShape: [1, 1, 1], numClasses: 1 }, seed);
+  const { model, metadata } = await resolveModel(spec.model, { inputShape: [1, 1, 1], numClasses: 1 }, seed, spec);
   try {
     if ((metadata.onnx || metadata.keras) && !spec.normalization && !metadata.normalization) {
       throw new DataError(

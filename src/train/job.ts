@@ -8,8 +8,9 @@ import { saveModel } from '../io/model_files.js';
 import { resolveModelAndData } from '../models/resolve.js';
 import { CheckpointError, checkpointing, jobFingerprint } from './checkpoint.js';
 import { checkDataFitsModel, evaluate, train, type EpochMetrics, type EvalResult, type TrainCallbacks, type TrainConfig } from './loop.js';
+import type { ModelFileOptions } from '../models/resolve.js';
 
-export interface TrainJob extends Omit<TrainConfig, 'resume' | 'onCheckpoint'>, DataOptions {
+export interface TrainJob extends Omit<TrainConfig, 'resume' | 'onCheckpoint'>, DataOptions, ModelFileOptions {
   model: string;
   /** a data set's name, or a folder with one subfolder of images per class */
   data: string;
@@ -62,7 +63,7 @@ export async function runTrainJob(
   return { model, history, test, savedTo };
 }
 
-export interface EvalJob extends DataOptions {
+export interface EvalJob extends DataOptions, ModelFileOptions {
   model: string;
   /** a data set's name, or a folder with one subfolder of images per class (its held-out split is used) */
   data: string;

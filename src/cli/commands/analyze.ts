@@ -15,6 +15,7 @@ const define = () =>
     .description('show the zero-invariant groups of a model: per-layer params, MACs, groups, and why some cannot be removed')
     .argument('<model>', MODEL_HELP, modelSpec)
     .addOption(options.input())
+    .addOption(options.inputShape())
     .addOption(options.classes())
     .addOption(options.freeze())
     .addOption(options.trainFrozen())
@@ -61,7 +62,7 @@ export function analyzeCommand() {
   return define().action(async (spec, o) => {
     // the analysis computes nothing heavy: the cpu backend serves unless another is asked for
     await startEngine(o, 'cpu');
-    const { model } = await resolveModel(spec, { inputShape: o.input, numClasses: o.classes });
+    const { model } = await resolveModel(spec, { inputShape: o.input, numClasses: o.classes }, 0, { modelInputShape: o.inputShape });
     applyFreeze(model, o);
     const analysis = analyzeModel(model, { freeze: o.freeze });
     if (o.dot) writeFileAtomic(o.dot, analysisToDot(analysis, model.name));

@@ -15,6 +15,7 @@ const define = () =>
     .argument('<model>', MODEL_HELP, modelSpec)
     .addOption(new Option('--vs <model>', 'a second model to compare with (typically the slim model of the first)').argParser(modelSpec))
     .addOption(options.input())
+    .addOption(options.inputShape())
     .addOption(options.classes())
     .addOption(
       new Option('--repeats <n>', 'timed runs per measurement, after 3 warm-up runs (the median is reported)')
@@ -27,7 +28,7 @@ export function benchCommand() {
     await startEngine(o);
     const results = [];
     for (const s of o.vs ? [spec, o.vs] : [spec]) {
-      const { model } = await resolveModel(s, { inputShape: o.input, numClasses: o.classes });
+      const { model } = await resolveModel(s, { inputShape: o.input, numClasses: o.classes }, 0, { modelInputShape: o.inputShape });
       results.push({ model: s, ...(await measureModelSpeed(model, { repeats: o.repeats })) });
       model.dispose();
     }

@@ -16,13 +16,16 @@ const define = () =>
     .argument('<model>', MODEL_HELP, modelSpec)
     .addOption(new Option('--onnx <file>', 'the .onnx file to write').makeOptionMandatory())
     .addOption(options.input())
+    .addOption(options.inputShape())
     .addOption(options.classes())
     .addOption(new Option('--no-fold-batchnorm', 'keep BatchNormalization nodes instead of folding them into the convolutions'));
 
 export function exportCommand() {
   return define().action(async (spec, o) => {
     await startEngine(o);
-    const { model, metadata } = await resolveModel(spec, { inputShape: o.input, numClasses: o.classes });
+    const { model, metadata } = await resolveModel(spec, { inputShape: o.input, numClasses: o.classes }, 0, {
+      modelInputShape: o.inputShape,
+    });
     // a model imported from ONNX keeps that file's input and output names and NCHW layout
     const bytes = exportOnnx(model, { foldBatchNorm: o.foldBatchnorm, interface: metadata.onnx });
     const check = await checkOnnx(model, bytes, { interface: metadata.onnx }).catch((e: Error) => {

@@ -17,19 +17,20 @@ const define = () =>
     )
     .argument('<model.onnx>', 'the ONNX file')
     .addOption(new Option('--out <dir>', 'write DIR/model.json + DIR/weights.bin').makeOptionMandatory())
-    .addOption(options.overwrite());
+    .addOption(options.overwrite())
+    .addOption(options.inputShape());
 
 export function importCommand() {
   return define().action(async (file, o) => {
     prepareOutputDir(o.out, { overwrite: o.overwrite });
     await startEngine(o);
     const start = performance.now();
-    const imported = await importOnnx(file);
+    const imported = await importOnnx(file, { inputShape: o.inputShape });
     const seconds = (performance.now() - start) / 1000;
     const { totals } = analyzeModel(imported.model);
     const path = await saveModel(imported.model, o.out, { source: file, onnx: imported.interface });
     const io = (specs: typeof imported.interface.inputs) =>
-      specs.map((s) => `${s.name} [${s.shape.map((d) => (d < 0 ? 'N' : d))}]`).join(', ');
+      specs.map((s) => `${s.name} [${s.shape.map((d, i) => (d >= 0 ? d : i === 0 ? 'N' : '?'))}]`).join(', ');
     printResult(
       o,
       {

@@ -15,13 +15,14 @@ const define = () =>
     .addOption(new Option('--out <dir>', 'write DIR/model.json + DIR/weights.bin').makeOptionMandatory())
     .addOption(options.overwrite())
     .addOption(options.roundChannels())
-    .addOption(options.freeze());
+    .addOption(options.freeze())
+    .addOption(options.inputShape());
 
 export function slimCommand() {
   return define().action(async (spec, o) => {
     prepareOutputDir(o.out, { overwrite: o.overwrite });
     await startEngine(o);
-    const { model, metadata } = await loadModelFile(spec);
+    const { model, metadata } = await loadModelFile(spec, { modelInputShape: o.inputShape });
     const slim = await constructSlimModel(model, { freeze: o.freeze, roundTo: o.roundChannels });
     const path = await saveModel(slim.model, o.out, metadata);
     printResult(
