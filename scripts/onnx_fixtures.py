@@ -222,13 +222,38 @@ class DenseNetConcat(nn.Module):
         return self.fc(torch.cat([y, torch.relu(self.c2(y))], 1).mean((2, 3)))
 
 
-class Upsampling(nn.Module):
-    def __init__(self):
+class TinyFPN(nn.Module):
+    """a segmentation-style neck: a stride-2 trunk, nearest upsampling added to the skip, ConvTranspose heads
+    (k2/s2, k3/s2/p1/op1, k4/s2/p1), a 1x1 classifier per pixel"""
+
+    def __init__(self, classes=3):
         super().__init__()
-        self.conv = nn.Conv2d(3, 4, 3, padding=1)
+        self.stem = nn.Sequential(nn.Conv2d(3, 8, 3, 1, 1), nn.BatchNorm2d(8), nn.ReLU())
+        self.down = nn.Sequential(nn.Conv2d(8, 12, 3, 2, 1), nn.BatchNorm2d(12), nn.ReLU())
+        self.lateral = nn.Conv2d(12, 8, 1)
+        self.up2 = nn.ConvTranspose2d(8, 6, 2, 2)
+        self.up3 = nn.ConvTranspose2d(8, 6, 3, 2, padding=1, output_padding=1)
+        self.up4 = nn.ConvTranspose2d(8, 6, 4, 2, padding=1)
+        self.head = nn.Conv2d(18, classes, 1)
 
     def forward(self, x):
-        return nn.functional.interpolate(self.conv(x), scale_factor=2, mode='nearest')
+        skip = self.stem(x)
+        y = self.down(skip)
+        y = torch.relu(nn.functional.interpolate(self.lateral(y), scale_factor=2, mode='nearest') + skip)
+        small = nn.functional.max_pool2d(y, 2)
+        z = torch.cat([self.up2(small), self.up3(small), self.up4(small)], 1)
+        return self.head(torch.relu(z))
+
+
+class Upsampling(nn.Module):
+    def __init__(self, mode='bilinear'):
+        super().__init__()
+        self.mode = mode
+        self.conv = nn.Conv2d(3, 4, 3, padding=1)
+        self.out = nn.Conv2d(4, 2, 1)
+
+    def forward(self, x):
+        return self.out(torch.relu(nn.functional.interpolate(self.conv(x), scale_factor=2, mode=self.mode)))
 
 
 def export(name, model, shape, training=torch.onnx.TrainingMode.EVAL, opset=13, description='', seed=0, prunable=None, free_size=False):
@@ -270,6 +295,10 @@ def main():
         # every channel of both convolutions stays prunable: the constant of relu6(x + 3) / 6 meets x = 0
         export('hardswish_written', HardSwishWrittenOut(), [2, 3, 16, 16], description='hard-swish written out', prunable=16),
         export('densenet_concat', DenseNetConcat(), [2, 3, 16, 16], description='one-input Concat (DenseNet)', prunable=12),
+        # stem 8 and lateral 8 tied by the Add, down 12, three ConvTranspose heads of 6
+        export('fpn', TinyFPN(), [2, 3, 16, 16], description='Resize (nearest) and ConvTranspose neck', prunable=8 + 12 + 18),
+        export('upsample_opset9', Upsampling('nearest'), [2, 3, 8, 8], opset=9, description='Upsample (opset 9), nearest',
+               prunable=4),
     ]
     # free height and width, as detection and segmentation exports have them: imported with --input-shape
     free = [
@@ -278,7 +307,7 @@ def main():
     ]
     bad = [
         export('grouped', Grouped(), [2, 4, 8, 8], description='grouped convolution: refused'),
-        export('upsample', Upsampling(), [2, 3, 8, 8], description='Resize: refused'),
+        export('upsample', Upsampling(), [2, 3, 8, 8], description="bilinear Resize with half-pixel centres: refused"),
     ]
     with open(os.path.join(OUT, 'manifest.json'), 'w') as f:
         json.dump({'torch': torch.__version__, 'models': good, 'free': free, 'refused': bad}, f, indent=2)

@@ -146,10 +146,27 @@ test('ONNX import refuses a grouped convolution, naming the node and what to do'
 });
 
 test('ONNX import refuses an operator it does not import, naming the node, the operator and what it imports', async () => {
+  const { onnx } = onnxProto;
+  const model = onnx.ModelProto.decode(readFileSync(join(DIR, 'resnet.onnx')));
+  const relu = model.graph!.node!.find((n) => n.opType === 'Relu')!;
+  relu.opType = 'LpNormalization';
+  const file = join(tmpdir(), `slimtrain-lpnorm-${process.pid}.onnx`);
+  writeFileSync(file, onnx.ModelProto.encode(model).finish());
+  await assert.rejects(importOnnx(file), (e: Error) => {
+    assert.ok(e instanceof OnnxImportError);
+    assert.match(e.message, /lpnorm-\d+\.onnx: node '[^']*' \(LpNormalization\): operator LpNormalization is not supported/);
+    assert.match(e.message, /slimtrain imports Add, AveragePool, BatchNormalization/);
+    return true;
+  });
+});
+
+test('ONNX import refuses bilinear resizing with half-pixel centres (PyTorch align_corners=False), saying what is supported', async () => {
   await assert.rejects(importOnnx(join(DIR, 'upsample.onnx')), (e: Error) => {
     assert.ok(e instanceof OnnxImportError);
-    assert.match(e.message, /upsample\.onnx: node '[^']*Resize' \(Resize\): operator Resize is not supported\. upsampling/);
-    assert.match(e.message, /slimtrain imports Add, AveragePool, BatchNormalization/);
+    assert.match(
+      e.message,
+      /upsample\.onnx: node '[^']*Resize' \(Resize\): linear resizing with coordinate_transformation_mode 'half_pixel' .*has no TensorFlow\.js layer; mode='nearest'/,
+    );
     return true;
   });
 });

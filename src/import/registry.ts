@@ -7,6 +7,7 @@ import { convOps } from './ops/conv.js';
 import { denseOps } from './ops/dense.js';
 import { normalizationOps } from './ops/normalization.js';
 import { poolingOps } from './ops/pooling.js';
+import { resizeOps } from './ops/resize.js';
 import { shapeOps } from './ops/shape.js';
 
 export const OP_CONVERTERS: Record<string, OpConverter> = {
@@ -15,15 +16,13 @@ export const OP_CONVERTERS: Record<string, OpConverter> = {
   ...activationOps,
   ...arithmeticOps,
   ...poolingOps,
+  ...resizeOps,
   ...denseOps,
   ...shapeOps,
 };
 
 /** What to tell a user whose model uses an operator slimtrain does not import. */
 export const UNSUPPORTED_HINTS: Record<string, string> = {
-  Resize: 'upsampling is not imported yet; compress the part of the model before it',
-  Upsample: 'upsampling is not imported yet; compress the part of the model before it',
-  ConvTranspose: 'transposed convolutions are not imported yet',
   LSTM: 'recurrent layers are not imported; slimtrain compresses CNNs and MLPs',
   GRU: 'recurrent layers are not imported; slimtrain compresses CNNs and MLPs',
   Loop: 'control flow is not imported: export with a fixed input size and without data-dependent branches',

@@ -37,21 +37,27 @@ export const cropping2d: LayerRule = {
   },
 };
 
-/** nearest-neighbour upsampling repeats each value; bilinear has no ONNX writer yet */
+/**
+ * nearest-neighbour upsampling repeats each value (ONNX: floor of x / s); TensorFlow.js's
+ * bilinear samples at x / s (ONNX's asymmetric coordinates)
+ */
 export const upSampling2d: LayerRule = {
   classes: ['UpSampling2D'],
   channelWise: true,
   channels: (f) => f.inputs[0],
   onnx(e) {
     const { node: n, g } = e;
-    if (n.config.interpolation !== 'nearest') {
+    const bilinear = n.config.interpolation === 'bilinear';
+    if (!bilinear && n.config.interpolation !== 'nearest') {
       throw new OnnxExportError(
-        `layer '${n.name}' upsamples with ${String(n.config.interpolation)} interpolation; ONNX export handles 'nearest'`,
+        `layer '${n.name}' upsamples with ${String(n.config.interpolation)} interpolation; ONNX export handles 'nearest' and 'bilinear'`,
       );
     }
     const [sh, sw] = pair(n.config.size);
     const scales = g.floats(`${n.name}/scales`, [4], Float32Array.of(1, 1, sh, sw));
-    const attrs = { mode: 'nearest', coordinate_transformation_mode: 'asymmetric', nearest_mode: 'floor' };
+    const attrs: Record<string, string> = bilinear
+      ? { mode: 'linear', coordinate_transformation_mode: 'asymmetric' }
+      : { mode: 'nearest', coordinate_transformation_mode: 'asymmetric', nearest_mode: 'floor' };
     return { name: g.node('Resize', [e.inputs[0].name, '', scales], `${n.name}/resize`, attrs), nchw: true };
   },
 };

@@ -89,4 +89,50 @@ const conv: OpConverter = (c) => {
   );
 };
 
-export const convOps: Record<string, OpConverter> = { Conv: conv };
+/**
+ * ConvTranspose -> a 'valid' Conv2DTranspose, then a Cropping2D to ONNX's output:
+ * its pads cut the full output's start and end, output_padding adds back at the end
+ * (exact while those rows exist in the valid output, as for every PyTorch setting
+ * with output_padding below the stride).
+ */
+const convTranspose: OpConverter = (c) => {
+  const x = c.tensor(0);
+  if (x.layout !== 'nchw') c.fail('the input is not an image-shaped (N, C, H, W) tensor');
+  const w = c.constant(1) ?? c.fail('the weights are computed, not stored');
+  if (w.dims.length !== 4) c.fail(`only 2-D transposed convolutions are supported (weights [${w.dims}])`);
+  const [, out, kh, kw] = w.dims;
+  if (c.attrs.int('group', 1) !== 1) c.fail('grouped transposed convolutions are not supported');
+  if (c.attrs.ints('dilations', [1, 1]).some((d) => d !== 1)) c.fail('dilated transposed convolutions are not supported');
+  if (c.attrs.has('output_shape')) c.fail('an output_shape attribute is not supported; pads and output_padding are');
+  const autoPad = c.attrs.string('auto_pad', 'NOTSET');
+  if (autoPad !== 'NOTSET' && autoPad !== 'VALID') c.fail(`auto_pad ${autoPad} is not supported; explicit pads are`);
+  const strides = c.attrs.ints('strides', [1, 1]) as [number, number];
+  const [pt, pl, pb, pr] = autoPad === 'VALID' ? [0, 0, 0, 0] : c.attrs.ints('pads', [0, 0, 0, 0]);
+  const outputPadding = c.attrs.ints('output_padding', [0, 0]);
+  const bias = c.constant(2);
+  const [h, wIn] = x.t.shape.slice(1, 3) as number[];
+  const kernel = [kh, kw];
+  const cut = [0, 1].map((i) => {
+    const valid = [h, wIn][i] * strides[i] + Math.max(kernel[i] - strides[i], 0);
+    const onnx = ([h, wIn][i] - 1) * strides[i] + kernel[i] - [pt, pl][i] - [pb, pr][i] + outputPadding[i];
+    return valid - [pt, pl][i] - onnx;
+  });
+  if (cut.some((v) => v < 0) || [pt, pl, pb, pr].some((p) => p < 0)) {
+    c.fail(`pads [${[pt, pl, pb, pr]}] with output_padding [${outputPadding}] reach past the transposed convolution's output`);
+  }
+  const weights = [tf.transpose(tf.tensor(w.data, w.dims, 'float32'), [2, 3, 1, 0])];
+  if (bias) weights.push(tf.tensor(bias.data, [out], 'float32'));
+  const layer = (name: string) =>
+    tfl.layers.conv2dTranspose({ name, filters: out, kernelSize: [kh, kw], strides, padding: 'valid', useBias: bias !== undefined });
+  let y = tensorOf(c.apply(layer, x, weights), 'nchw', { producer: c.node });
+  if (pt || pl || cut[0] || cut[1]) {
+    const cropping: [[number, number], [number, number]] = [
+      [pt, cut[0]],
+      [pl, cut[1]],
+    ];
+    y = { ...y, t: c.apply((name) => tfl.layers.cropping2D({ name, cropping }), y, [], '_crop') };
+  }
+  return y;
+};
+
+export const convOps: Record<string, OpConverter> = { Conv: conv, ConvTranspose: convTranspose };
