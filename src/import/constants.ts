@@ -91,7 +91,11 @@ export const CONSTANT_FOLDS: Record<string, Fold> = {
       return read(data!, source);
     });
   },
-  Slice([data, starts, ends, axesIn, stepsIn]) {
+  Slice(inputs, attrs, opset) {
+    // before opset 10 starts, ends and axes are attributes
+    const list = (name: string): Constant | undefined =>
+      attrs.has(name) ? { dims: [attrs.ints(name, []).length], data: attrs.ints(name, []) } : undefined;
+    const [data, starts, ends, axesIn, stepsIn] = opset < 10 ? [inputs[0], list('starts'), list('ends'), list('axes')] : inputs;
     const rank = data!.dims.length;
     const axes = axesIn ? values(axesIn).map((a) => axisOf(a, rank)) : values(starts).map((_, i) => i);
     const steps = stepsIn ? values(stepsIn) : axes.map(() => 1);
