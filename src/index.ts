@@ -17,6 +17,7 @@ export {
   imageShape,
   type ResolvedModel,
   type ModelAndDataSpec,
+  type ModelFileOptions,
 } from './models/resolve.js';
 export { importOnnx, buildFromOnnx, OnnxImportError, type ImportedOnnx } from './import/onnx_import.js';
 export { supportedOnnxOps } from './import/registry.js';
