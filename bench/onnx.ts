@@ -1,4 +1,4 @@
-// npm run bench:onnx [-- --models resnet18,mobilenet_v2,squeezenet1_0] [--sizes 224,32] [--seed 1]
+// npm run bench:onnx [-- --models resnet18,mobilenet_v2,squeezenet1_0,densenet121,efficientnet_b0] [--sizes 224,32] [--seed 1]
 // torchvision's models (random weights) exported by torch.onnx.export with default
 // settings, imported, and checked: per model and size, the import time and its
 // largest difference from ONNX Runtime, the groups found, the MACs, and the slim
@@ -25,7 +25,7 @@ import { thousands, times } from '../src/util/format.js';
 
 const { values } = parseArgs({
   options: {
-    models: { type: 'string', default: 'resnet18,mobilenet_v2,squeezenet1_0' },
+    models: { type: 'string', default: 'resnet18,mobilenet_v2,squeezenet1_0,densenet121,efficientnet_b0' },
     sizes: { type: 'string', default: '224,32' },
     seed: { type: 'string', default: '1' },
     python: { type: 'string', default: '/usr/bin/python3' },
