@@ -78,6 +78,30 @@ writeFileSync(join(base, 'model.h5'), Buffer.concat([Buffer.from([0x89, 0x48, 0x
 writeFileSync(join(base, 'model.keras'), Buffer.concat([Buffer.from('PK\x03\x04', 'latin1'), Buffer.alloc(64)]));
 const cases: Case[] = [
   {
+    what: 'an ONNX file with free height and width and no --input-shape',
+    args: compress(
+      '--from',
+      join(import.meta.dirname, '..', '..', 'test', 'fixtures', 'onnx', 'resnet_free_size.onnx'),
+      '--normalize',
+      'none',
+    ),
+    code: 1,
+    message: /resnet_free_size\.onnx: input 'image' has free sizes \[\?, 3, \?, \?\]; give the size to work at with --input-shape/,
+  },
+  {
+    what: '--input-shape that does not fit the file',
+    args: compress(
+      '--from',
+      join(import.meta.dirname, '..', '..', 'test', 'fixtures', 'onnx', 'resnet_free_size.onnx'),
+      '--normalize',
+      'none',
+      '--input-shape',
+      '1x28x28',
+    ),
+    code: 1,
+    message: /input 'image' has the shape \[\?, 3, \?, \?\]; --input-shape 1x28x28 does not fit it/,
+  },
+  {
     what: 'a Keras HDF5 file',
     args: compress('--from', join(base, 'model.h5')),
     code: 1,
