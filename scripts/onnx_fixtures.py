@@ -245,6 +245,20 @@ class TinyFPN(nn.Module):
         return self.head(torch.relu(z))
 
 
+class NhwcSegmenter(nn.Module):
+    """takes and gives NHWC maps, turned to NCHW and back by Transposes, as tf2onnx writes TensorFlow and Keras models"""
+
+    def __init__(self):
+        super().__init__()
+        self.c1 = nn.Conv2d(3, 8, 3, padding=1)
+        self.c2 = nn.Conv2d(8, 6, 3, padding=1)
+        self.head = nn.Conv2d(6, 2, 1)
+
+    def forward(self, x):
+        y = torch.relu(self.c1(x.permute(0, 3, 1, 2)))
+        return self.head(torch.relu(self.c2(y))).permute(0, 2, 3, 1)
+
+
 class Upsampling(nn.Module):
     def __init__(self, mode='bilinear'):
         super().__init__()
@@ -256,7 +270,8 @@ class Upsampling(nn.Module):
         return self.out(torch.relu(nn.functional.interpolate(self.conv(x), scale_factor=2, mode=self.mode)))
 
 
-def export(name, model, shape, training=torch.onnx.TrainingMode.EVAL, opset=13, description='', seed=0, prunable=None, free_size=False):
+def export(name, model, shape, training=torch.onnx.TrainingMode.EVAL, opset=13, description='', seed=0, prunable=None, free_size=False,
+           layout='nchw'):
     torch.manual_seed(seed)
     model = bn_stats(model, seed).eval()
     x = torch.randn(2, *shape[1:], generator=torch.Generator().manual_seed(seed + 1))
@@ -271,6 +286,8 @@ def export(name, model, shape, training=torch.onnx.TrainingMode.EVAL, opset=13, 
     x.numpy().astype('<f4').tofile(os.path.join(OUT, f'{name}.input.bin'))
     y.numpy().astype('<f4').tofile(os.path.join(OUT, f'{name}.output.bin'))
     entry = {'name': name, 'description': description, 'opset': opset, 'input': list(x.shape), 'output': list(y.shape)}
+    if layout != 'nchw':
+        entry['layout'] = layout
     return entry if prunable is None else {**entry, 'prunable': prunable}
 
 
@@ -299,6 +316,8 @@ def main():
         export('fpn', TinyFPN(), [2, 3, 16, 16], description='Resize (nearest) and ConvTranspose neck', prunable=8 + 12 + 18),
         export('upsample_opset9', Upsampling('nearest'), [2, 3, 8, 8], opset=9, description='Upsample (opset 9), nearest',
                prunable=4),
+        export('nhwc_io', NhwcSegmenter(), [2, 12, 12, 3], description='NHWC in and out through Transposes (as tf2onnx writes)',
+               prunable=8 + 6, layout='flat'),
     ]
     # free height and width, as detection and segmentation exports have them: imported with --input-shape
     free = [

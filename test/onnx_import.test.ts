@@ -33,6 +33,8 @@ interface Fixture {
   output: number[];
   /** prunable groups the file must have, where the fixture says */
   prunable?: number;
+  /** how the input is held: 'nchw' (default), or 'flat' for an NHWC input TensorFlow.js takes as it is */
+  layout?: 'nchw' | 'flat';
 }
 const manifest = JSON.parse(readFileSync(join(DIR, 'manifest.json'), 'utf8')) as {
   models: Fixture[];
@@ -50,7 +52,7 @@ for (const f of manifest.models) {
     const { model } = imported;
     assert.ok(imported.check.maxAbsDiff <= imported.check.bound);
     assert.equal(imported.trainingMode, f.name.endsWith('_train'));
-    assert.deepEqual(imported.interface.inputs[0], { name: 'image', shape: [-1, ...f.input.slice(1)], layout: 'nchw' });
+    assert.deepEqual(imported.interface.inputs[0], { name: 'image', shape: [-1, ...f.input.slice(1)], layout: f.layout ?? 'nchw' });
 
     const x = fromOnnxLayout(floats(`${f.name}.input.bin`), f.input, imported.interface.inputs[0]);
     const y = model.predict(x) as tf.Tensor;

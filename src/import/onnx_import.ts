@@ -56,8 +56,19 @@ function fixedSample(spec: { name: string; shape: number[] }, file: string, give
   return sample;
 }
 
-function graphInput(spec: { name: string; shape: number[] }, file: string, given?: readonly number[]): TensorValue {
+/**
+ * A graph input as a tensor. An image input is (N, C, H, W), or (N, H, W, C) where
+ * the file turns it to NCHW first (`nhwc`: tf2onnx's TensorFlow and Keras exports),
+ * which TensorFlow.js takes as it is.
+ */
+function graphInput(
+  spec: { name: string; shape: number[] },
+  file: string,
+  given: readonly number[] | undefined,
+  nhwc: boolean,
+): TensorValue {
   const sample = fixedSample(spec, file, given);
+  if (nhwc && sample.length === 3) return tensorOf(tfl.input({ shape: sample, name: layerName(spec.name) }), 'flat');
   if (sample.length === 3) return tensorOf(tfl.input({ shape: [sample[1], sample[2], sample[0]], name: layerName(spec.name) }), 'nchw');
   if (sample.length === 1) return tensorOf(tfl.input({ shape: sample, name: layerName(spec.name) }), 'flat');
   throw new OnnxImportError(
@@ -158,7 +169,8 @@ export function buildFromOnnx(
   inputShape?: readonly number[],
 ): { model: tfl.LayersModel; interface: OnnxInterface } {
   const state = new GraphState(parsed, file);
-  const inputs = parsed.inputs.map((i) => graphInput(i, file, inputShape));
+  const toNchw = (n: OnnxNode) => n.opType === 'Transpose' && attributes(n, file).ints('perm', []).join() === '0,3,1,2';
+  const inputs = parsed.inputs.map((i) => graphInput(i, file, inputShape, state.consumers.get(i.name)?.every(toNchw) ?? false));
   parsed.inputs.forEach((i, k) => state.values.set(i.name, inputs[k]));
   let built: { model: tfl.LayersModel; interface: OnnxInterface } | undefined;
   // the weights handed to layers are copied into their variables; everything else made here is dropped

@@ -97,6 +97,19 @@ const constant: OpConverter = (c) => {
 
 const identity: OpConverter = (c): Value => c.value(0) ?? c.fail('it has no input');
 
+/**
+ * The transposes between NHWC and NCHW that TensorFlow and Keras exports (tf2onnx)
+ * write around a graph: TensorFlow.js holds images as NHWC, so only what the value
+ * stands for changes (an (N, H, W, C) value is 'flat': the same values in the same order).
+ */
+const transpose: OpConverter = (c) => {
+  const x = c.tensor(0);
+  const perm = c.attrs.ints('perm', []).join();
+  if (perm === '0,3,1,2' && x.layout === 'flat' && x.t.shape.length === 4) return { ...x, layout: 'nchw', producer: c.node };
+  if (perm === '0,2,3,1' && x.layout === 'nchw') return { ...x, layout: 'flat', flatFrom: undefined, producer: c.node };
+  return c.fail(`transposing with perm [${perm}] is not supported; between NHWC and NCHW (perm [0, 3, 1, 2] or [0, 2, 3, 1]) it is`);
+};
+
 export const shapeOps: Record<string, OpConverter> = {
   Flatten: flattenOp,
   Reshape: reshape,
@@ -106,4 +119,5 @@ export const shapeOps: Record<string, OpConverter> = {
   Shape: shape,
   Constant: constant,
   Identity: identity,
+  Transpose: transpose,
 };
