@@ -267,7 +267,10 @@ class Upsampling(nn.Module):
         self.out = nn.Conv2d(4, 2, 1)
 
     def forward(self, x):
-        return self.out(torch.relu(nn.functional.interpolate(self.conv(x), scale_factor=2, mode=self.mode)))
+        y = self.conv(x)
+        if self.mode == 'size':  # an output size computed from the input's shape, as interpolate(size=...) is used
+            return self.out(torch.relu(nn.functional.interpolate(y, size=(x.shape[2] * 2, x.shape[3] * 3), mode='nearest')))
+        return self.out(torch.relu(nn.functional.interpolate(y, scale_factor=2, mode=self.mode)))
 
 
 def export(name, model, shape, training=torch.onnx.TrainingMode.EVAL, opset=13, description='', seed=0, prunable=None, free_size=False,
@@ -315,6 +318,8 @@ def main():
         # stem 8 and lateral 8 tied by the Add, down 12, three ConvTranspose heads of 6
         export('fpn', TinyFPN(), [2, 3, 16, 16], description='Resize (nearest) and ConvTranspose neck', prunable=8 + 12 + 18),
         export('upsample_opset9', Upsampling('nearest'), [2, 3, 8, 8], opset=9, description='Upsample (opset 9), nearest',
+               prunable=4),
+        export('upsample_sizes', Upsampling('size'), [2, 3, 8, 8], description='Resize by sizes computed from the shape (x2, x3)',
                prunable=4),
         export('nhwc_io', NhwcSegmenter(), [2, 12, 12, 3], description='NHWC in and out through Transposes (as tf2onnx writes)',
                prunable=8 + 6, layout='flat'),

@@ -721,3 +721,48 @@ test('a group zeroed through a BatchNormalization without a scale takes its movi
   slim.model.dispose();
   model.dispose();
 });
+
+test('frozen layers train as Keras trains them: a frozen BatchNormalization without a scale runs on its moving statistics with gradients to the conv before it, and a frozen separable conv keeps the channels it reads', async () => {
+  const { applyFreeze } = await import('../src/train/frozen.js');
+  const input = tfl.input({ shape: [6, 6, 2] });
+  let y = tfl.layers
+    .conv2d({ filters: 4, kernelSize: 3, padding: 'same', kernelInitializer: tfl.initializers.glorotUniform({ seed: 4 }) })
+    .apply(input);
+  y = tfl.layers.batchNormalization({ scale: false, trainable: false, movingMeanInitializer: 'ones' }).apply(y) as tfl.SymbolicTensor;
+  y = tfl.layers.reLU().apply(y) as tfl.SymbolicTensor;
+  y = tfl.layers.separableConv2d({ filters: 3, kernelSize: 3, trainable: false }).apply(y) as tfl.SymbolicTensor;
+  y = tfl.layers.globalAveragePooling2d({}).apply(y) as tfl.SymbolicTensor;
+  const model = tfl.model({ inputs: input, outputs: tfl.layers.dense({ units: 3 }).apply(y) as tfl.SymbolicTensor });
+  applyFreeze(model);
+  const groups = zeroInvariantGroups(model).groups;
+  assert.ok(
+    groups.filter((g) => g.channels.some((c) => c.layer === model.layers[1].name)).every((g) => !g.prunable),
+    "the conv's channels go through frozen weights: kept",
+  );
+  const frozen = [model.layers[2], model.layers[4]].flatMap((l) => l.weights.map((w) => w.read().dataSync().slice()));
+  const opt = createSparseOptimizer(
+    GroupIndex.fromChannelGroups(
+      groups.filter((g) => g.prunable),
+      model,
+    ),
+    { method: 'hspg', lambda: 0.01 },
+  );
+  const variables = trainableVariables(model);
+  const conv = variables[0].dataSync().slice();
+  const rng = new Rng(3);
+  const batch = { x: Float32Array.from({ length: 4 * 72 }, () => rng.normal()), labels: Uint8Array.from([0, 1, 2, 0]), size: 4 };
+  for (let s = 0; s < 2; s++) assert.ok(Number.isFinite(trainStep(model, variables, opt, batch, [6, 6, 2], 0.05).loss));
+  assert.ok(
+    variables[0].dataSync().some((v, i) => v !== conv[i]),
+    'the conv in front of the frozen layers trained',
+  );
+  const after = [model.layers[2], model.layers[4]].flatMap((l) => l.weights.map((w) => w.read().dataSync()));
+  after.forEach((values, k) =>
+    assert.ok(
+      values.every((v, i) => v === frozen[k][i]),
+      'frozen weights and statistics unchanged',
+    ),
+  );
+  opt.dispose();
+  model.dispose();
+});

@@ -18,6 +18,7 @@ import { writeArtifacts } from './artifacts.js';
 import { buildVerifiedSlim, fastestRounding } from './slim_stage.js';
 import { checkCompressJob, trainSparse, type SparseTrained } from './sparse_stage.js';
 import type { CompressJob, CompressResult, ModelSummary, SpeedTargetResult } from './types.js';
+import { applyFreeze } from '../train/frozen.js';
 
 export type * from './types.js';
 
@@ -47,6 +48,8 @@ export async function trainBaseline(
 ): Promise<NonNullable<CompressResult['baseline']>> {
   try {
     const optimizer = { name: 'sgd', momentum: job.momentum ?? 0.9, nesterov: job.nesterov, weightDecay: job.weightDecay } as const;
+    // the baseline trains what the sparse run trains
+    applyFreeze(dense, job);
     const history = await train(dense, data, { ...trainSettings(job), optimizer, ...checkpoints }, callbacks);
     const last = history[history.length - 1];
     return { ...summary(dense, last.testAccuracy, last.testLoss), history };
@@ -94,7 +97,7 @@ export async function runCompressJob(job: CompressJob, callbacks: CompressCallba
   callbacks.onStage?.(describeData(first.data));
   const data = subsetSplits(first.data, job.subset);
   const fresh = async () =>
-    (await resolveModel(job.model, { inputShape: data.train.shape, numClasses: data.train.numClasses }, job.seed)).model;
+    (await resolveModel(job.model, { inputShape: data.train.shape, numClasses: data.train.numClasses }, job.seed, job)).model;
   return compressInputs(job, { data, first, fresh }, callbacks);
 }
 

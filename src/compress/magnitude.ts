@@ -89,12 +89,12 @@ export async function runMagnitudePruneJob(
   const pruneEpoch = job.pruneEpoch ?? Math.max(1, Math.floor(job.epochs / 2));
   const optimizer = { name: 'sgd' as const, momentum: job.momentum ?? 0.9, nesterov: job.nesterov, weightDecay: job.weightDecay };
   callbacks.onStage?.('dense training');
+  applyFreeze(model, job);
   const history = await train(model, data, { ...job, epochs: pruneEpoch, optimizer }, callbacks);
   const before = countModel(model);
   const denseAccuracy = history.length ? history[history.length - 1].testAccuracy : evaluate(model, data.test, data.normalization).accuracy;
 
   callbacks.onStage?.('L1-norm filter pruning');
-  applyFreeze(model, job);
   const partition = zeroInvariantGroups(model, { freeze: job.freeze });
   const prunable = partition.groups.filter((g) => g.prunable);
   const chosen = chooseByMagnitude(partition, l1Magnitudes(model, prunable), before.macs, job.macsRatio, job.allocation);

@@ -183,6 +183,8 @@ export function zeroInvariantGroups(model: tfl.LayersModel, options: PartitionOp
     /** offsets of channels this layer produced, and those it set for its output */
     const produced = new Map<number, string>();
     let set: readonly (string | undefined)[] | undefined;
+    const frozen = isFrozen(node, freeze);
+    const frozenReason = `${node.name} is frozen${freeze.has(node.name) ? '' : ' (trainable: false)'}`;
     const flow: ChannelFlow = {
       node,
       inputs,
@@ -207,7 +209,11 @@ export function zeroInvariantGroups(model: tfl.LayersModel, options: PartitionOp
         });
         return out;
       },
-      own: (id, role, axis, index) => record(ch.owned, id, node, role, axis, index),
+      own(id, role, axis, index) {
+        record(ch.owned, id, node, role, axis, index);
+        // a frozen weight never goes to zero: the channels it belongs to stay (a frozen separable's depthwise part)
+        if (frozen) ch.block(id, frozenReason);
+      },
       stat: (id, role, axis, index) => record(ch.stats, id, node, role, axis, index),
       reset(id, role, axis, index) {
         record(ch.stats, id, node, role, axis, index);
@@ -225,14 +231,13 @@ export function zeroInvariantGroups(model: tfl.LayersModel, options: PartitionOp
         return ZERO_INVARIANT_ACTIVATIONS.has(act) ? undefined : `activation '${act}' of ${node.name} is not zero at zero`;
       },
     };
-    const frozen = isFrozen(node, freeze);
     const rule = ruleFor(node.className);
     let out: number[];
     if (node.isInput) out = fresh(channelsOut, 'network input');
     else if (frozen && !rule?.ownsWeights && !rule?.channelWise) out = flow.opaque(`feeds frozen layer ${node.name}`);
     else if (rule) out = rule.channels(flow);
     else throw new GraphError(`layer '${node.name}' has class ${node.className}, which slimtrain cannot analyse yet`);
-    if (frozen) for (const id of out) ch.block(id, `${node.name} is frozen${freeze.has(node.name) ? '' : ' (trainable: false)'}`);
+    if (frozen) for (const id of out) ch.block(id, frozenReason);
     if (node.isOutput) for (const id of out) ch.block(id, `produces the model output (${node.name})`);
     maps.set(node.name, out);
     offsets.set(node.name, set ? [...set] : carriedOffsets(ch, out, inputs, inputOffsets, produced));

@@ -8,6 +8,7 @@ export interface WeightInfo {
   /** the engine variable's name, as the optimizers see it */
   variable: string;
   shape: number[];
+  /** a parameter (trainable or frozen), not a running statistic */
   trainable: boolean;
   /** index in layer.getWeights() */
   index: number;
@@ -45,6 +46,9 @@ function withoutBatch(shape: unknown): number[] {
   return s.slice(1).map((d) => (d === null ? -1 : d));
 }
 
+/** weights that are running statistics, never parameters */
+const STATISTICS = new Set(['moving_mean', 'moving_variance']);
+
 function roleOf(originalName: string): string {
   return originalName.split('/').pop()!.replace(/_\d+$/, '');
 }
@@ -74,7 +78,8 @@ export function buildLayerGraph(model: tfl.LayersModel): LayerGraph {
         role: roleOf(w.originalName),
         variable: w.name,
         shape: w.shape as number[],
-        trainable: w.trainable,
+        // a parameter, frozen or not: freezing a layer marks its variables untrainable, loading a frozen one does not
+        trainable: w.trainable || (!layer.trainable && !STATISTICS.has(roleOf(w.originalName))),
         index,
       })),
       isInput: inputLayers.includes(layer),

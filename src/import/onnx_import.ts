@@ -186,14 +186,14 @@ export function buildFromOnnx(
       return v;
     });
     const model = tfl.model({ inputs: inputs.map((v) => v.t), outputs: outputs.map((v) => v.t), name: layerName(basename(file, '.onnx')) });
-    // free image sizes stay free in what is exported back, for the outputs of maps too
-    const freeSizes = parsed.inputs.some((i) => i.shape.slice(1).some((d) => d <= 0));
+    // the batch as the file has it; free image sizes as given: the padding and cropping
+    // written back are those of that size
     const io = {
-      inputs: parsed.inputs.map((i, k) => ({ ...spec(i.name, inputs[k]), shape: i.shape })),
-      outputs: parsed.outputs.map((o, k) => {
-        const s = spec(o.name, outputs[k]);
-        return freeSizes && s.layout === 'nchw' ? { ...s, shape: [-1, s.shape[1], -1, -1] } : s;
+      inputs: parsed.inputs.map((i, k) => {
+        const s = spec(i.name, inputs[k]);
+        return { ...s, shape: [i.shape[0], ...s.shape.slice(1)] };
       }),
+      outputs: parsed.outputs.map((o, k) => spec(o.name, outputs[k])),
     };
     built = { model, interface: io };
   });

@@ -89,8 +89,10 @@ export async function saveModel(
 ): Promise<string> {
   mkdirSync(dir, { recursive: true });
   const modelPath = join(dir, 'model.json');
-  // TensorFlow.js takes plain JSON only: settings left undefined are dropped
-  model.setUserDefinedMetadata({ slimtrain: JSON.parse(JSON.stringify(metadata)) as SlimtrainMetadata } as never);
+  // TensorFlow.js takes plain JSON only: settings left undefined are dropped; `weights`
+  // describes a file read, not this one
+  const { weights: _read, ...written } = metadata;
+  model.setUserDefinedMetadata({ slimtrain: JSON.parse(JSON.stringify(written)) as SlimtrainMetadata } as never);
   await model.save(
     tf.io.withSaveHandler(async (artifacts) => {
       let weightData = tf.io.CompositeArrayBuffer.join(artifacts.weightData!);

@@ -7,6 +7,7 @@ import { constructSlimModel } from '../../slim/construct.js';
 import { thousands } from '../../util/format.js';
 import { modelSpec, options, commonCommand } from '../options.js';
 import { printResult, startEngine } from '../run.js';
+import { gridsOf } from '../../io/quantize.js';
 
 const define = () =>
   commonCommand('slim')
@@ -24,7 +25,19 @@ export function slimCommand() {
     await startEngine(o);
     const { model, metadata } = await loadModelFile(spec, { modelInputShape: o.inputShape });
     const slim = await constructSlimModel(model, { freeze: o.freeze, roundTo: o.roundChannels });
-    const path = await saveModel(slim.model, o.out, metadata);
+    // stored as the sparse file stored each weight, on its grids: the kept values as they were
+    const plan = new Map(Object.entries(metadata.weights?.quantization ?? {}));
+    const quantized =
+      plan.size > 0
+        ? {
+            quantize: plan,
+            grids: gridsOf(
+              model.weights.map((w) => ({ name: w.originalName, values: w.read().dataSync() as Float32Array })),
+              plan,
+            ),
+          }
+        : {};
+    const path = await saveModel(slim.model, o.out, metadata, quantized);
     printResult(
       o,
       { model: spec, out: path, removedGroups: slim.removed.length, before: slim.before, after: slim.after, check: slim.check },

@@ -24,7 +24,8 @@ function scalesOf(c: OpContext, dims: number[]): number[] {
   if (scales.length > 0) return scales;
   const sizes = sizesAt > 0 && c.node.inputs[sizesAt] ? Array.from(c.constant(sizesAt)!.data) : [];
   if (sizes.length !== 4) return c.fail('it gives neither scales nor sizes for the four axes');
-  return sizes.map((s, i) => s / dims[i]);
+  // the batch size is unknown at import (NaN from Shape): the batch keeps its size
+  return sizes.map((s, i) => (i === 0 ? 1 : s / dims[i]));
 }
 
 const resize: OpConverter = (c) => {
