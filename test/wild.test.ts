@@ -123,10 +123,7 @@ layersFiles.forEach((file, n) => {
       // written as the input was stored: the slim file on the sparse file's grids gives the same outputs, in fewer bytes
       const out = mkdtempSync(join(tmpdir(), 'slimtrain-wild-out-'));
       const plan = new Map(Object.entries(metadata.weights!.quantization));
-      const grids = gridsOf(
-        model.weights.map((w) => ({ name: w.originalName, values: w.read().dataSync() as Float32Array })),
-        plan,
-      );
+      const grids = gridsOf(model, plan);
       const written = await Promise.all(
         [model, slim.model].map(async (m, i) => (await saveModel(m, join(out, String(i)), {}, { quantize: plan, grids })) as string),
       );

@@ -65,10 +65,7 @@ async function writeQuantized(
   metadata: SlimtrainMetadata,
   data: DataSplits,
 ): Promise<{ sparse: string; slim: string; figures: WrittenFigures }> {
-  const grids = gridsOf(
-    models.sparse.weights.map((w) => ({ name: w.originalName, values: w.read().dataSync() as Float32Array })),
-    plan,
-  );
+  const grids = gridsOf(models.sparse, plan);
   const sparse = await saveModel(models.sparse, join(out, 'sparse'), metadata, { quantize: plan, grids });
   const slim = await saveModel(models.slim, join(out, 'slim'), metadata, { quantize: plan, grids });
   const written = await Promise.all([loadModel(sparse), loadModel(slim)]);

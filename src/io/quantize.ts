@@ -5,6 +5,7 @@
 // point: a zero group stays exactly zero in the file. A slim model is written on its
 // sparse parent's grids, so the kept values are stored exactly as in the parent.
 import type * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
 import { toFloat16Bits } from './float16.js';
 import { shapeSize } from '../util/shape.js';
 
@@ -34,12 +35,12 @@ export function affineGrid(values: Float32Array, dtype: 'uint8' | 'uint16'): Gri
 /** How weights are stored: one quantization for every float32 weight, or one by weight name. */
 export type QuantizePlan = Quantization | ReadonlyMap<string, Quantization>;
 
-/** The uint8/uint16 grid each weight of `weights` (by name) takes under `plan`. */
-export function gridsOf(weights: { name: string; values: Float32Array }[], plan: QuantizePlan): Map<string, Grid> {
+/** The uint8/uint16 grid each weight of `model` (by name, as weights files name them) takes under `plan`. */
+export function gridsOf(model: tfl.LayersModel, plan: QuantizePlan): Map<string, Grid> {
   const grids = new Map<string, Grid>();
-  for (const { name, values } of weights) {
-    const dtype = typeof plan === 'string' ? plan : plan.get(name);
-    if (dtype === 'uint8' || dtype === 'uint16') grids.set(name, affineGrid(values, dtype));
+  for (const w of model.weights) {
+    const dtype = typeof plan === 'string' ? plan : plan.get(w.originalName);
+    if (dtype === 'uint8' || dtype === 'uint16') grids.set(w.originalName, affineGrid(w.read().dataSync() as Float32Array, dtype));
   }
   return grids;
 }

@@ -27,16 +27,7 @@ export function slimCommand() {
     const slim = await constructSlimModel(model, { freeze: o.freeze, roundTo: o.roundChannels });
     // stored as the sparse file stored each weight, on its grids: the kept values as they were
     const plan = new Map(Object.entries(metadata.weights?.quantization ?? {}));
-    const quantized =
-      plan.size > 0
-        ? {
-            quantize: plan,
-            grids: gridsOf(
-              model.weights.map((w) => ({ name: w.originalName, values: w.read().dataSync() as Float32Array })),
-              plan,
-            ),
-          }
-        : {};
+    const quantized = plan.size > 0 ? { quantize: plan, grids: gridsOf(model, plan) } : {};
     const path = await saveModel(slim.model, o.out, metadata, quantized);
     printResult(
       o,
