@@ -182,13 +182,74 @@ class OpsNet(nn.Module):
         return torch.softmax(x @ self.weight + self.bias, 1)
 
 
-class Grouped(nn.Module):
-    def __init__(self):
+class TinyResNeXt(nn.Module):
+    """ResNeXt bottlenecks (1x1, 3x3 with groups, 1x1) as torchvision builds them, cardinality 4"""
+
+    def __init__(self, classes=10, groups=4):
         super().__init__()
-        self.conv = nn.Conv2d(4, 8, 3, groups=2)
+        self.stem = nn.Sequential(nn.Conv2d(3, 16, 3, 1, 1, bias=False), nn.BatchNorm2d(16), nn.ReLU())
+        self.blocks = nn.ModuleList([self.bottleneck(16, 16, 1, groups), self.bottleneck(16, 32, 2, groups)])
+        self.shortcuts = nn.ModuleList([nn.Identity(), nn.Sequential(nn.Conv2d(16, 32, 1, 2, bias=False), nn.BatchNorm2d(32))])
+        self.fc = nn.Linear(32, classes)
+
+    @staticmethod
+    def bottleneck(cin, cout, stride, groups):
+        width = 16
+        return nn.Sequential(
+            nn.Conv2d(cin, width, 1, bias=False), nn.BatchNorm2d(width), nn.ReLU(),
+            nn.Conv2d(width, width, 3, stride, 1, groups=groups, bias=False), nn.BatchNorm2d(width), nn.ReLU(),
+            nn.Conv2d(width, cout, 1, bias=False), nn.BatchNorm2d(cout))
 
     def forward(self, x):
-        return self.conv(x)
+        x = self.stem(x)
+        for block, shortcut in zip(self.blocks, self.shortcuts):
+            x = torch.relu(block(x) + shortcut(x))
+        return self.fc(x.mean((2, 3)))
+
+
+def channel_shuffle(x, groups):
+    """torchvision's ShuffleNetV2 channel shuffle"""
+    n, c, h, w = x.size()
+    x = x.view(n, groups, c // groups, h, w)
+    x = torch.transpose(x, 1, 2).contiguous()
+    return x.view(n, -1, h, w)
+
+
+class ShuffleUnit(nn.Module):
+    def __init__(self, cin, cout, stride):
+        super().__init__()
+        half = cout // 2
+        self.stride = stride
+        if stride > 1:
+            self.branch1 = nn.Sequential(nn.Conv2d(cin, cin, 3, stride, 1, groups=cin, bias=False), nn.BatchNorm2d(cin),
+                                         nn.Conv2d(cin, half, 1, bias=False), nn.BatchNorm2d(half), nn.ReLU())
+        self.branch2 = nn.Sequential(
+            nn.Conv2d(cin if stride > 1 else half, half, 1, bias=False), nn.BatchNorm2d(half), nn.ReLU(),
+            nn.Conv2d(half, half, 3, stride, 1, groups=half, bias=False), nn.BatchNorm2d(half),
+            nn.Conv2d(half, half, 1, bias=False), nn.BatchNorm2d(half), nn.ReLU())
+
+    def forward(self, x):
+        if self.stride == 1:
+            x1, x2 = x.chunk(2, dim=1)
+            out = torch.cat((x1, self.branch2(x2)), dim=1)
+        else:
+            out = torch.cat((self.branch1(x), self.branch2(x)), dim=1)
+        return channel_shuffle(out, 2)
+
+
+class TinyShuffleNet(nn.Module):
+    """ShuffleNetV2 units as torchvision builds them (Split by chunk, channel shuffle), and a channel Slice"""
+
+    def __init__(self, classes=10):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, 8, 3, 2, 1, bias=False), nn.BatchNorm2d(8), nn.ReLU())
+        self.units = nn.Sequential(ShuffleUnit(8, 16, 2), ShuffleUnit(16, 16, 1), ShuffleUnit(16, 16, 1))
+        self.head = nn.Sequential(nn.Conv2d(12, 24, 1, bias=False), nn.BatchNorm2d(24), nn.ReLU())
+        self.fc = nn.Linear(24, classes)
+
+    def forward(self, x):
+        x = self.units(self.stem(x))
+        return self.fc(self.head(x[:, 2:14]).mean((2, 3)))
 
 
 class HardSwishWrittenOut(nn.Module):
@@ -323,6 +384,14 @@ def main():
                prunable=4),
         export('nhwc_io', NhwcSegmenter(), [2, 12, 12, 3], description='NHWC in and out through Transposes (as tf2onnx writes)',
                prunable=8 + 6, layout='flat'),
+        # the stem's 16 channels (tied to the first block's output), 4 cardinality groups in each block, the second
+        # block's 32 (tied to its shortcut)
+        export('resnext', TinyResNeXt(), [2, 3, 16, 16], training=keep, description='ResNeXt bottlenecks (grouped 3x3)',
+               prunable=16 + 4 + 4 + 32),
+        export('shufflenet', TinyShuffleNet(), [2, 3, 32, 32], training=keep, description='ShuffleNetV2 units (Split, channel shuffle), channel Slice',
+               prunable=88),
+        export('shufflenet_opset11', TinyShuffleNet(), [2, 3, 32, 32], opset=11, description='ShuffleNetV2 units, Split with an attribute',
+               prunable=88),
     ]
     # free height and width, as detection and segmentation exports have them: imported with --input-shape
     free = [
@@ -330,7 +399,6 @@ def main():
                free_size=True),
     ]
     bad = [
-        export('grouped', Grouped(), [2, 4, 8, 8], description='grouped convolution: refused'),
         export('upsample', Upsampling(), [2, 3, 8, 8], description="bilinear Resize with half-pixel centres: refused"),
     ]
     with open(os.path.join(OUT, 'manifest.json'), 'w') as f:

@@ -71,6 +71,8 @@ export {
   type Partition,
   type PartitionOptions,
 } from './graph/groups.js';
+export { ChannelSelect, type ChannelSelectArgs } from './layers/channel_select.js';
+export { GroupedConv2D, type GroupedConv2DArgs } from './layers/grouped_conv.js';
 export { analyzeModel, type ModelAnalysis, type LayerAnalysis } from './graph/analyze.js';
 export { countModel, layerMacs, type ModelCount, type LayerCount } from './metrics/count.js';
 export {

@@ -127,15 +127,6 @@ for (const f of manifest.free) {
   });
 }
 
-test('ONNX import refuses a grouped convolution, naming the node and what to do', async () => {
-  await assert.rejects(importOnnx(join(DIR, 'grouped.onnx')), (e: Error) => {
-    assert.ok(e instanceof OnnxImportError);
-    assert.match(e.message, /grouped\.onnx: node '[^']*Conv' \(Conv\): grouped convolution \(group=2 over 4 channels\)/);
-    assert.match(e.message, /groups=1 or groups=in_channels/);
-    return true;
-  });
-});
-
 test('ONNX import refuses an operator it does not import, naming the node, the operator and what it imports', async () => {
   const { onnx } = onnxProto;
   const model = onnx.ModelProto.decode(readFileSync(join(DIR, 'resnet.onnx')));

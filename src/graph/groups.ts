@@ -225,6 +225,7 @@ export function zeroInvariantGroups(model: tfl.LayersModel, options: PartitionOp
         for (const input of inputs) for (const id of input) ch.block(id, reason);
         return fresh(channelsOut, reason);
       },
+      zeros: (count) => fresh(count),
       union: (a, b) => ch.union(a, b),
       activationProblem() {
         const act = (node.config.activation as string | undefined) ?? 'linear';

@@ -46,6 +46,32 @@ const arithmetic =
   ([a, b]) =>
     broadcast(a!, b!, f);
 
+/**
+ * What a Slice takes along each axis it names, for data of shape `dims`: starts,
+ * ends, axes and steps are inputs from opset 10 (`args`: the inputs after the data),
+ * attributes before.
+ */
+export function sliceRanges(
+  args: (Constant | undefined)[],
+  attrs: Attributes,
+  opset: number,
+  dims: readonly number[],
+): { axis: number; begin: number; step: number; count: number }[] {
+  const list = (name: string): Constant | undefined =>
+    attrs.has(name) ? { dims: [attrs.ints(name, []).length], data: attrs.ints(name, []) } : undefined;
+  const [starts, ends, axesIn, stepsIn] = opset < 10 ? [list('starts'), list('ends'), list('axes')] : args;
+  const axes = axesIn ? values(axesIn).map((a) => axisOf(a, dims.length)) : values(starts).map((_, i) => i);
+  const steps = stepsIn ? values(stepsIn) : axes.map(() => 1);
+  return axes.map((axis, i) => {
+    const n = dims[axis];
+    const clamp = (v: number, lo: number, hi: number) => Math.min(Math.max(v < 0 ? v + n : v, lo), hi);
+    const step = steps[i];
+    const begin = step > 0 ? clamp(values(starts)[i], 0, n) : clamp(values(starts)[i], -1, n - 1);
+    const end = step > 0 ? clamp(values(ends)[i], 0, n) : clamp(values(ends)[i], -1, n - 1);
+    return { axis, begin, step, count: Math.max(0, Math.ceil((end - begin) / step)) };
+  });
+}
+
 export const CONSTANT_FOLDS: Record<string, Fold> = {
   Identity: ([x]) => x!,
   Cast: ([x], attrs) => {
@@ -55,7 +81,8 @@ export const CONSTANT_FOLDS: Record<string, Fold> = {
   Add: arithmetic((x, y) => x + y),
   Sub: arithmetic((x, y) => x - y),
   Mul: arithmetic((x, y) => x * y),
-  Div: arithmetic((x, y) => x / y),
+  // integer division truncates (a chunk's size, (C + 1) / 2, from a Shape)
+  Div: ([a, b]) => broadcast(a!, b!, isFloat(a!) || isFloat(b!) ? (x, y) => x / y : (x, y) => Math.trunc(x / y)),
   Unsqueeze([x, ...rest], attrs, opset) {
     const axes = axesOf([x, ...rest], attrs, opset) ?? [];
     const rank = x!.dims.length + axes.length;
@@ -92,29 +119,18 @@ export const CONSTANT_FOLDS: Record<string, Fold> = {
     });
   },
   Slice(inputs, attrs, opset) {
-    // before opset 10 starts, ends and axes are attributes
-    const list = (name: string): Constant | undefined =>
-      attrs.has(name) ? { dims: [attrs.ints(name, []).length], data: attrs.ints(name, []) } : undefined;
-    const [data, starts, ends, axesIn, stepsIn] = opset < 10 ? [inputs[0], list('starts'), list('ends'), list('axes')] : inputs;
-    const rank = data!.dims.length;
-    const axes = axesIn ? values(axesIn).map((a) => axisOf(a, rank)) : values(starts).map((_, i) => i);
-    const steps = stepsIn ? values(stepsIn) : axes.map(() => 1);
-    const begin = data!.dims.map(() => 0);
-    const step = data!.dims.map(() => 1);
-    const dims = [...data!.dims];
-    axes.forEach((a, i) => {
-      const n = data!.dims[a];
-      const clamp = (v: number, lo: number, hi: number) => Math.min(Math.max(v < 0 ? v + n : v, lo), hi);
-      const s = steps[i];
-      const b = s > 0 ? clamp(values(starts)[i], 0, n) : clamp(values(starts)[i], -1, n - 1);
-      const e = s > 0 ? clamp(values(ends)[i], 0, n) : clamp(values(ends)[i], -1, n - 1);
-      begin[a] = b;
-      step[a] = s;
-      dims[a] = Math.max(0, Math.ceil((e - b) / s));
-    });
-    return build(dims, isFloat(data!), (index) =>
+    const data = inputs[0]!;
+    const begin = data.dims.map(() => 0);
+    const step = data.dims.map(() => 1);
+    const dims = [...data.dims];
+    for (const r of sliceRanges(inputs.slice(1), attrs, opset, data.dims)) {
+      begin[r.axis] = r.begin;
+      step[r.axis] = r.step;
+      dims[r.axis] = r.count;
+    }
+    return build(dims, isFloat(data), (index) =>
       read(
-        data!,
+        data,
         index.map((v, i) => begin[i] + v * step[i]),
       ),
     );

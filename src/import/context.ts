@@ -20,6 +20,8 @@ export interface TensorValue {
   flatFrom?: [number, number, number];
   /** every value is >= 0 (after ReLU, sigmoid, ...): zero padding acts as -inf padding for max pooling */
   nonNegative?: boolean;
+  /** a 4-D map that ONNX views as (N, G, C/G, H, W), [G, C/G]: inside a channel shuffle (ops/channels.ts) */
+  grouped?: [number, number];
   /** the ONNX node that made it */
   producer?: OnnxNode;
 }

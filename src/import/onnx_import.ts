@@ -115,6 +115,11 @@ class GraphState {
     const got = node.inputs.map((name) =>
       name ? (this.values.get(name) ?? fail(`its input '${name}' is not computed before it`)) : undefined,
     );
+    if (!['Reshape', 'Transpose'].includes(node.opType) && got.some((v) => v?.kind === 'tensor' && v.grouped)) {
+      fail(
+        'its input is a 5-D (N, G, C/G, H, W) view of the channels, which slimtrain takes only within a channel shuffle (Reshape, Transpose [0, 2, 1, 3, 4], Reshape back)',
+      );
+    }
     const attrs = attributes(node, this.file);
     const fold = CONSTANT_FOLDS[node.opType];
     if (fold && got.length > 0 && got.every((v) => v === undefined || v.kind === 'const')) {

@@ -3,6 +3,7 @@
 import type { OpConverter } from './context.js';
 import { activationOps } from './ops/activation.js';
 import { arithmeticOps } from './ops/arithmetic.js';
+import { channelOps } from './ops/channels.js';
 import { convOps } from './ops/conv.js';
 import { denseOps } from './ops/dense.js';
 import { normalizationOps } from './ops/normalization.js';
@@ -19,6 +20,7 @@ export const OP_CONVERTERS: Record<string, OpConverter> = {
   ...resizeOps,
   ...denseOps,
   ...shapeOps,
+  ...channelOps,
 };
 
 /** What to tell a user whose model uses an operator slimtrain does not import. */

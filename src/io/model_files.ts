@@ -9,6 +9,9 @@ import { quantizeWeights, type Grid, type QuantizePlan, type Quantization } from
 import type { OnnxInterface } from './onnx_interface.js';
 import { shapeSize } from '../util/shape.js';
 import { flattenModel, MODEL_CLASSES } from './flatten.js';
+// slimtrain's own layer classes (an imported grouped convolution, a channel shuffle)
+// register with TensorFlow.js's serializer when their rules load
+import '../layers/registry.js';
 
 export const WEIGHTS_FILE = 'weights.bin';
 

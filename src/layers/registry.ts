@@ -2,11 +2,13 @@
 // one file with its rule, one line here.
 import { activation, parametricActivations, relu, softmax } from './activation.js';
 import { batchNormalization } from './batchnorm.js';
+import { channelSelect } from './channel_select.js';
 import { conv2d } from './conv.js';
 import { conv2dTranspose } from './conv_transpose.js';
 import { dense } from './dense.js';
 import { depthwiseConv2d } from './depthwise.js';
 import { flatten } from './flatten.js';
+import { groupedConv2d } from './grouped_conv.js';
 import { layerNormalization } from './layer_norm.js';
 import { concatenate, elementwiseJoin } from './merge.js';
 import { cropping2d, dropout, upSampling2d, zeroPadding2d } from './passthrough.js';
@@ -23,6 +25,7 @@ const rules: LayerRule[] = [
   conv2dTranspose,
   dense,
   depthwiseConv2d,
+  groupedConv2d,
   separableConv2d,
   batchNormalization,
   layerNormalization,
@@ -40,6 +43,7 @@ const rules: LayerRule[] = [
   rescaling,
   reshape,
   permute,
+  channelSelect,
   flatten,
   elementwiseJoin,
   concatenate,

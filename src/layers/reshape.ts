@@ -18,7 +18,7 @@ export const reshape: LayerRule = {
   },
   slimConfig(config, kept) {
     const target = config.target_shape as number[];
-    config.target_shape = [...target.slice(0, -1), kept];
+    config.target_shape = [...target.slice(0, -1), kept.output.filter(Boolean).length];
   },
   onnx(e) {
     const { node: n, g } = e;

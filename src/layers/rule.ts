@@ -38,6 +38,8 @@ export interface ChannelFlow {
   block(ids: readonly number[], reason: string): void;
   /** every input channel blocked and fresh, blocked output channels: what the layer does is not channel-wise */
   opaque(reason: string): number[];
+  /** `count` new channels that are zero whatever the input (padding): no weights of their own */
+  zeros(count: number): number[];
   /** ties two channels: they go together or not at all */
   union(a: number, b: number): number;
   /** why the layer's `activation` makes its channels unremovable, if it does */
@@ -60,6 +62,14 @@ export interface OnnxEmit {
   fold(layer: string): void;
 }
 
+/** Which channels a slim model keeps, around one layer. */
+export interface KeptChannels {
+  /** of the layer's output */
+  output: boolean[];
+  /** of each input */
+  inputs: boolean[][];
+}
+
 export interface LayerRule {
   /** the TensorFlow.js class names the rule covers */
   readonly classes: readonly string[];
@@ -77,8 +87,8 @@ export interface LayerRule {
   widths?(shape: (role: string) => number[]): { in: number; out: number };
   /** the config field holding the layer's output width, which slimming lowers */
   widthKey?: string;
-  /** adjusts a layer's Keras-style config to the channels its output keeps (a Reshape names the channel count) */
-  slimConfig?(config: Record<string, unknown>, keptChannels: number): void;
+  /** adjusts a layer's Keras-style config to the channels kept (a Reshape names the channel count; config is as the sparse model has it) */
+  slimConfig?(config: Record<string, unknown>, kept: KeptChannels): void;
   /** writes the layer; returns its output. Without it the layer cannot be exported */
   onnx?(e: OnnxEmit): OnnxValue;
 }

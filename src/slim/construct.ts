@@ -192,10 +192,13 @@ export async function constructSlimModel(model: tfl.LayersModel, options: SlimOp
   for (const g of removed) for (const c of g.channels) widthLoss.set(c.layer, (widthLoss.get(c.layer) ?? 0) + c.indices.length);
   for (const layer of layerConfigs(topology)) {
     const rule = ruleFor(layer.class_name);
-    const channels = partition.outputGroups.get(layer.config.name as string);
-    if (rule?.slimConfig && channels) rule.slimConfig(layer.config, channels.filter((g) => !removedIds.has(g)).length);
+    const name = layer.config.name as string;
+    const kept = (of: string) => (partition.outputGroups.get(of) ?? []).map((g) => !removedIds.has(g));
+    if (rule?.slimConfig && partition.outputGroups.has(name)) {
+      rule.slimConfig(layer.config, { output: kept(name), inputs: partition.graph.byName.get(name)!.inputs.map(kept) });
+    }
     const key = rule?.widthKey;
-    const loss = widthLoss.get(layer.config.name as string);
+    const loss = widthLoss.get(name);
     if (key && loss) layer.config[key] = (layer.config[key] as number) - loss;
   }
   const slim = await tfl.models.modelFromJSON({ modelTopology: topology as never });

@@ -1,10 +1,12 @@
-// Conv: plain -> Conv2D, depthwise (group = input channels) -> DepthwiseConv2D; a
+// Conv: plain -> Conv2D, depthwise (group = input channels) -> DepthwiseConv2D,
+// other groups -> slimtrain's GroupedConv2D (layers/grouped_conv.ts); a
 // 1x1 convolution of a globally pooled (N, C, 1, 1) value (a squeeze-and-excitation
 // gate) -> Dense. ONNX's explicit pads become TensorFlow's 'same' where they agree,
 // else a ZeroPadding2D in front of a 'valid' convolution.
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { pads as tfSamePads } from '../../export/onnx_builder.js';
+import { GroupedConv2D } from '../../layers/grouped_conv.js';
 import { tensorOf, type OpContext, type OpConverter, type TensorValue } from '../context.js';
 
 /** ONNX [top, left, bottom, right] pads of a sliding window over x (attribute `pads` or `auto_pad`). */
@@ -83,10 +85,13 @@ const conv: OpConverter = (c) => {
     ]);
     return tensorOf(t, 'nchw', { producer: c.node });
   }
-  return c.fail(
-    `grouped convolution (group=${group} over ${channels} channels) is not supported: TensorFlow.js has plain and depthwise convolutions only. ` +
-      'Split it into separate convolutions joined by a Concat, or use groups=1 or groups=in_channels',
-  );
+  if (channels % group !== 0 || inPerGroup !== channels / group)
+    c.fail(`group=${group} does not divide its ${channels} input channels into parts of ${inPerGroup}`);
+  const t = c.apply((name) => new GroupedConv2D({ name, filters: out, groups: group, ...common }), padded.x, [
+    tf.transpose(weights, [2, 3, 1, 0]),
+    ...biasWeights,
+  ]);
+  return tensorOf(t, 'nchw', { producer: c.node });
 };
 
 /**

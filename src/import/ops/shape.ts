@@ -2,6 +2,7 @@
 // zeros, Dropout, Identity; Shape and Constant give constants for the folding in
 // constants.ts.
 import * as tfl from '@tensorflow/tfjs-layers';
+import { concatWithZeros, groupedView, shuffled } from './channels.js';
 import { zeroPadded } from './conv.js';
 import { onnxSampleShape, tensorLike, tensorOf, type OpContext, type OpConverter, type TensorValue, type Value } from '../context.js';
 
@@ -30,6 +31,14 @@ const reshape: OpConverter = (c) => {
   if (rest.some(Number.isNaN)) c.fail('its target shape depends on the batch size beyond the first axis');
   const known = rest.filter((d) => d !== -1).reduce((a, b) => a * b, 1);
   const dims = rest.map((d) => (d === -1 ? size / known : d));
+  if (x.grouped) {
+    if (dims.join() === sample.join()) return { ...x, grouped: undefined };
+    c.fail(
+      `reshaping a 5-D view [${x.grouped},${sample.slice(1)}] of the channels to [${dims}] is not supported; back to [${sample}] (a channel shuffle) it is`,
+    );
+  }
+  const view = groupedView(x, dims);
+  if (view) return view;
   if (dims.length === 1 && dims[0] === size) return flatten(c, x);
   if (dims.join() === sample.join()) return x;
   if (x.layout === 'flat' && !x.flatFrom && dims.length === 3 && dims[1] === 1 && dims[2] === 1) return { ...x, layout: 'nc11' };
@@ -37,12 +46,17 @@ const reshape: OpConverter = (c) => {
 };
 
 const concat: OpConverter = (c) => {
+  const values = c.node.inputs.map((_, i) => c.value(i));
+  const first = values.find((v): v is TensorValue => v?.kind === 'tensor') ?? c.tensor(0);
+  const rank = first.layout === 'flat' ? first.t.shape.length : 4;
+  const axis = (c.attrs.int('axis', 1) + rank) % rank;
+  const channels = first.layout === 'flat' ? rank - 1 : 1;
+  if (axis !== channels) c.fail(`Concat along axis ${axis} is not supported; along the channels (axis ${channels}) it is`);
+  // zeros beside maps: channel padding (BlazeFace)
+  if (values.some((v) => v?.kind === 'const')) return concatWithZeros(c, axis);
   const xs = c.node.inputs.map((_, i) => c.tensor(i));
   // a Concat of one input (DenseNet's first block, as torch.onnx writes it) is that input
   if (xs.length === 1) return xs[0];
-  const rank = xs[0].layout === 'flat' ? 2 : 4;
-  const axis = (c.attrs.int('axis', 1) + rank) % rank;
-  if (axis !== 1) c.fail(`Concat along axis ${axis} is not supported; along the channels (axis 1) it is`);
   if (xs.some((x) => x.layout !== xs[0].layout || x.flatFrom)) c.fail('its inputs differ in layout or are flattened maps');
   const t = c.apply((name) => tfl.layers.concatenate({ name, axis: -1 }), xs);
   return tensorLike(xs[0], t, { nonNegative: xs.every((x) => x.nonNegative), producer: c.node });
@@ -105,6 +119,7 @@ const identity: OpConverter = (c): Value => c.value(0) ?? c.fail('it has no inpu
 const transpose: OpConverter = (c) => {
   const x = c.tensor(0);
   const perm = c.attrs.ints('perm', []).join();
+  if (x.grouped) return shuffled(c, x, perm);
   if (perm === '0,3,1,2' && x.layout === 'flat' && x.t.shape.length === 4) return { ...x, layout: 'nchw', producer: c.node };
   if (perm === '0,2,3,1' && x.layout === 'nchw') return { ...x, layout: 'flat', flatFrom: undefined, producer: c.node };
   return c.fail(`transposing with perm [${perm}] is not supported; between NHWC and NCHW (perm [0, 3, 1, 2] or [0, 2, 3, 1]) it is`);
