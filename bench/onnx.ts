@@ -1,6 +1,6 @@
-// npm run bench:onnx [-- --models resnet18,mobilenet_v2,squeezenet1_0,densenet121,efficientnet_b0] [--sizes 224,32] [--seed 1]
-// torchvision's models (random weights) exported by torch.onnx.export with default
-// settings, imported, and checked: per model and size, the import time and its
+// npm run bench:onnx [-- --models resnet18,...,segmentation.fcn_resnet50] [--sizes 224,32] [--seed 1]
+// torchvision's models (random weights; a segmentation model's 'out') exported by
+// torch.onnx.export with default settings, imported, and checked: per model and size, the import time and its
 // largest difference from ONNX Runtime, the groups found, the MACs, and the slim
 // model's check with a seeded half of the prunable groups removed, written back to
 // ONNX with the original interface and run in ONNX Runtime. Needs Debian's
@@ -25,7 +25,11 @@ import { thousands, times } from '../src/util/format.js';
 
 const { values } = parseArgs({
   options: {
-    models: { type: 'string', default: 'resnet18,mobilenet_v2,squeezenet1_0,densenet121,efficientnet_b0' },
+    models: {
+      type: 'string',
+      default:
+        'resnet18,mobilenet_v2,squeezenet1_0,densenet121,efficientnet_b0,shufflenet_v2_x1_0,resnext50_32x4d,segmentation.fcn_resnet50',
+    },
     sizes: { type: 'string', default: '224,32' },
     seed: { type: 'string', default: '1' },
     python: { type: 'string', default: '/usr/bin/python3' },
@@ -36,8 +40,20 @@ const EXPORT = `
 import sys, torch, torchvision
 name, size, path = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 torch.manual_seed(0)
-model = getattr(torchvision.models, name)().eval()
-torch.onnx.export(model, torch.randn(1, 3, size, size), path)
+module = torchvision.models
+for part in name.split('.')[:-1]:
+    module = getattr(module, part)
+build = getattr(module, name.split('.')[-1])
+# a segmentation model: no pretrained backbone (nothing is downloaded), its 'out' map
+model = (build(weights_backbone=None) if '.' in name else build()).eval()
+class Out(torch.nn.Module):
+    def __init__(self, m):
+        super().__init__()
+        self.m = m
+    def forward(self, x):
+        y = self.m(x)
+        return y['out'] if isinstance(y, dict) else y
+torch.onnx.export(Out(model), torch.randn(1, 3, size, size), path)
 print(torch.__version__, torchvision.__version__)
 `;
 

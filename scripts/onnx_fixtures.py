@@ -252,6 +252,24 @@ class TinyShuffleNet(nn.Module):
         return self.fc(self.head(x[:, 2:14]).mean((2, 3)))
 
 
+class SequenceMlp(nn.Module):
+    """a transformer-style MLP on an (N, T, F) sequence: GELU (erf and tanh forms), LayerNorm, as torch.onnx writes
+    them out below opsets 17 (LayerNormalization) and 20 (Gelu)"""
+
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(16, 24)
+        self.fc2 = nn.Linear(24, 16)
+        self.norm = nn.LayerNorm(16)
+        self.fc3 = nn.Linear(16, 20)
+        self.out = nn.Linear(6 * 20, 4)
+
+    def forward(self, x):
+        y = self.norm(self.fc2(nn.functional.gelu(self.fc1(x))))
+        y = nn.functional.gelu(self.fc3(y), approximate='tanh')
+        return self.out(y.flatten(1))
+
+
 class HardSwishWrittenOut(nn.Module):
     """hard-swish as several exporters write it, x * relu6(x + 3) / 6, in both groupings"""
 
@@ -331,7 +349,39 @@ class Upsampling(nn.Module):
         y = self.conv(x)
         if self.mode == 'size':  # an output size computed from the input's shape, as interpolate(size=...) is used
             return self.out(torch.relu(nn.functional.interpolate(y, size=(x.shape[2] * 2, x.shape[3] * 3), mode='nearest')))
+        if self.mode == 'mixed':  # what segmentation heads do: bilinear to a size (align_corners both ways), 1.75x, down
+            a = nn.functional.interpolate(y, size=(13, 11), mode='bilinear', align_corners=False)
+            b = nn.functional.interpolate(y, size=(13, 11), mode='bilinear', align_corners=True)
+            c = nn.functional.interpolate(y, scale_factor=1.75, mode='nearest')[:, :, :13, :11]
+            d = nn.functional.interpolate(nn.functional.interpolate(y, scale_factor=0.5, mode='bilinear'), size=(13, 11), mode='bilinear')
+            return self.out(torch.relu(a + b + c + d))
         return self.out(torch.relu(nn.functional.interpolate(y, scale_factor=2, mode=self.mode)))
+
+
+class Refused(nn.Module):
+    """one pattern slimtrain cannot import exactly, after a convolution"""
+
+    def __init__(self, pattern):
+        super().__init__()
+        self.pattern = pattern
+        self.conv = nn.Conv2d(3, 4, 3, padding=1)
+        self.norm = nn.InstanceNorm2d(4)
+        self.up = nn.ConvTranspose2d(4, 4, 3, stride=2, dilation=2)
+
+    def forward(self, x):
+        y = self.conv(x)
+        if self.pattern == 'bicubic':
+            return nn.functional.interpolate(y, scale_factor=2, mode='bicubic')
+        if self.pattern == 'batch_transpose':
+            return y.permute(1, 0, 2, 3)
+        if self.pattern == 'odd_shuffle':
+            n, c, h, w = y.size()
+            return y.view(n, 2, c // 2, h, w).permute(0, 2, 1, 4, 3).reshape(n, c, w, h)
+        if self.pattern == 'instance_norm':
+            return self.norm(y)
+        if self.pattern == 'dilated_transpose':
+            return self.up(y)
+        return torch.erf(y)
 
 
 def export(name, model, shape, training=torch.onnx.TrainingMode.EVAL, opset=13, description='', seed=0, prunable=None, free_size=False,
@@ -392,17 +442,39 @@ def main():
                prunable=88),
         export('shufflenet_opset11', TinyShuffleNet(), [2, 3, 32, 32], opset=11, description='ShuffleNetV2 units, Split with an attribute',
                prunable=88),
+        # fc1's 24 units (GELU is zero at zero) and fc3's 20; fc2's feed the LayerNorm
+        export('sequence_mlp', SequenceMlp(), [2, 6, 16], description='GELU (erf, tanh) and LayerNorm written out',
+               prunable=24 + 20, layout='flat'),
+        export('sequence_mlp_opset17', SequenceMlp(), [2, 6, 16], opset=17, description='LayerNormalization operator',
+               prunable=24 + 20, layout='flat'),
+        export('upsample', Upsampling(), [2, 3, 8, 8], description='bilinear Resize with half-pixel centres (PyTorch align_corners=False)',
+               prunable=4),
+        export('resize_mixed', Upsampling('mixed'), [2, 3, 8, 8], opset=11, description='bilinear and nearest Resize to sizes, by 1.75 and 0.5',
+               prunable=4),
     ]
     # free height and width, as detection and segmentation exports have them: imported with --input-shape
     free = [
         export('resnet_free_size', TinyResNet(), [2, 3, 40, 48], opset=11, description='ResNet-18 layout, free height and width',
                free_size=True),
     ]
-    bad = [
-        export('upsample', Upsampling(), [2, 3, 8, 8], description="bilinear Resize with half-pixel centres: refused"),
+    # refused, each with the words its error must have
+    refused = [
+        {**export(f'refused_{pattern}', Refused(pattern), [2, 3, 8, 8]), 'error': error}
+        for pattern, error in [
+            ('bicubic', "\\(Resize\\): resizing in mode 'cubic' is not supported; nearest and linear are"),
+            ('batch_transpose', "\\(Transpose\\): transposing with perm \\[1,0,2,3\\] is not supported: it moves the batch"),
+            ('odd_shuffle', "\\(Transpose\\): transposing a 5-D view of the channels with perm \\[0,2,1,4,3\\] is not supported; "
+                            "a channel shuffle \\(perm \\[0, 2, 1, 3, 4\\]\\) is"),
+            ('instance_norm', 'operator InstanceNormalization is not supported. use BatchNorm2d, or remove it'),
+            ('dilated_transpose', '\\(ConvTranspose\\): dilated transposed convolutions are not supported'),
+            ('erf', 'operator Erf is not supported'),
+        ]
     ]
+    for entry in refused:  # nothing runs them: no probe
+        for probe in ('input', 'output'):
+            os.remove(os.path.join(OUT, f"{entry['name']}.{probe}.bin"))
     with open(os.path.join(OUT, 'manifest.json'), 'w') as f:
-        json.dump({'torch': torch.__version__, 'models': good, 'free': free, 'refused': bad}, f, indent=2)
+        json.dump({'torch': torch.__version__, 'models': good, 'free': free, 'refused': refused}, f, indent=2)
         f.write('\n')
 
 

@@ -73,6 +73,14 @@ export {
 } from './graph/groups.js';
 export { ChannelSelect, type ChannelSelectArgs } from './layers/channel_select.js';
 export { GroupedConv2D, type GroupedConv2DArgs } from './layers/grouped_conv.js';
+export {
+  Resize2D,
+  RESIZE_COORDINATES,
+  RESIZE_ROUNDING,
+  type Resize2DArgs,
+  type ResizeCoordinates,
+  type ResizeRounding,
+} from './layers/resize.js';
 export { analyzeModel, type ModelAnalysis, type LayerAnalysis } from './graph/analyze.js';
 export { countModel, layerMacs, type ModelCount, type LayerCount } from './metrics/count.js';
 export {

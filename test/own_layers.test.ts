@@ -16,6 +16,7 @@ import { zeroInvariantGroups } from '../src/graph/groups.js';
 import { loadModel, saveModel } from '../src/io/model_files.js';
 import { ChannelSelect } from '../src/layers/channel_select.js';
 import { GroupedConv2D } from '../src/layers/grouped_conv.js';
+import { Resize2D } from '../src/layers/resize.js';
 import { constructSlimModel } from '../src/slim/construct.js';
 import { zeroOutGroups } from '../src/slim/zero.js';
 import { trainingBackends } from './helpers/backends.js';
@@ -88,6 +89,31 @@ test('ChannelSelect picks, repeats and pads channels as its indices say, and pas
     /index 4 is beyond the input's 4 channels/,
   );
   tf.dispose([x, y]);
+});
+
+test('Resize2D computes what ONNX Runtime computes (checked on imports) and its gradient is the finite differences of its output, in every coordinate mode', () => {
+  const x = tf.randomNormal([1, 5, 4, 2], 0, 1, 'float32', 9);
+  const weights = tf.randomNormal([1, 7, 9, 2], 0, 1, 'float32', 10);
+  for (const coordinates of ['half_pixel', 'align_corners', 'asymmetric', 'pytorch_half_pixel'] as const) {
+    for (const interpolation of ['bilinear', 'nearest'] as const) {
+      const layer = new Resize2D({ size: [7, 9], coordinates, interpolation });
+      const loss = (t: tf.Tensor) => tf.sum(tf.mul(layer.apply(t) as tf.Tensor, weights));
+      const g = tf.grad(loss)(x).dataSync();
+      const base = x.dataSync();
+      for (const i of [0, 5, 17, 39]) {
+        const at = (d: number) => {
+          const v = Float32Array.from(base);
+          v[i] += d;
+          return loss(tf.tensor(v, x.shape)).dataSync()[0];
+        };
+        const fd = (at(1e-2) - at(-1e-2)) / 2e-2;
+        assert.ok(Math.abs(fd - g[i]) <= 1e-3 * (1 + Math.abs(fd)), `${coordinates} ${interpolation} [${i}]: ${g[i]} vs ${fd}`);
+      }
+      // every output is a convex combination of inputs: a constant map stays that constant
+      const flat = layer.apply(tf.fill([1, 5, 4, 2], 3)) as tf.Tensor;
+      assert.ok(maxDiff(flat, tf.fill(flat.shape, 3)) < 1e-6);
+    }
+  }
 });
 
 /** conv (8) -> grouped conv (4 parts of 2) -> shuffle -> pad two zero channels -> conv */

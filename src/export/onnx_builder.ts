@@ -75,6 +75,14 @@ const op =
 const times = (g: OnnxGraph, x: string, fx: string, n: string) => g.node('Mul', [x, fx], `${n}/times_x`);
 const scalar = (g: OnnxGraph, name: string, v: number) => g.floats(name, [], Float32Array.of(v));
 
+function geluTanh(g: OnnxGraph, x: string, n: string): string {
+  const cube = g.node('Pow', [x, scalar(g, `${n}/three`, 3)], `${n}/cube`);
+  const inner = g.node('Add', [x, g.node('Mul', [cube, scalar(g, `${n}/k`, 0.044715)], `${n}/cubek`)], `${n}/inner`);
+  const t = g.node('Tanh', [g.node('Mul', [inner, scalar(g, `${n}/c`, Math.sqrt(2 / Math.PI))], `${n}/scaled`)], `${n}/tanh`);
+  const cdf = g.node('Mul', [g.node('Add', [t, scalar(g, `${n}/one`, 1)], `${n}/tanh1`), scalar(g, `${n}/half`, 0.5)], `${n}/cdf`);
+  return times(g, x, cdf, n);
+}
+
 /** TensorFlow.js's activations, as its tfjs-layers computes them */
 const activations: Record<string, ActivationWriter | null> = {
   linear: null,
@@ -98,6 +106,9 @@ const activations: Record<string, ActivationWriter | null> = {
     const cdf = g.node('Mul', [g.node('Add', [erf, scalar(g, `${n}/one`, 1)], `${n}/erf1`), scalar(g, `${n}/half`, 0.5)], `${n}/cdf`);
     return times(g, x, cdf, n);
   },
+  // x * 0.5 (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3))); read back from a model.json as geluNew
+  gelu_new: geluTanh,
+  geluNew: geluTanh,
 };
 
 /** The layer's `activation` applied to `input`; `nchw`: the channels are axis 1, not the last. */

@@ -3,9 +3,9 @@
 // output. Channels are traced through the layer graph; joins merge them (union-find).
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { layerMacs } from '../metrics/count.js';
-import { ZERO_INVARIANT_ACTIVATIONS } from '../layers/activation.js';
+import { activationOffset } from '../layers/activation.js';
 import { ruleFor, supportedLayerClasses } from '../layers/registry.js';
-import type { ChannelFlow } from '../layers/rule.js';
+import type { ChannelFlow, Offset } from '../layers/rule.js';
 import { buildLayerGraph, GraphError, type GraphNode, type LayerGraph } from './layer_graph.js';
 import { shapeSize } from '../util/shape.js';
 
@@ -163,8 +163,8 @@ export function zeroInvariantGroups(model: tfl.LayersModel, options: PartitionOp
   const ch = new Channels();
   /** channel ids of each node's output, along its last axis */
   const maps = new Map<string, number[]>();
-  /** per node output channel: why it is not zero when its group is (undefined: it is) */
-  const offsets = new Map<string, (string | undefined)[]>();
+  /** per node output channel: what it is when its group is zero (undefined: 0) */
+  const offsets = new Map<string, (Offset | undefined)[]>();
 
   const record = (list: Entry[][], id: number, node: GraphNode, role: string, axis: number, index: number) => {
     const w = weightOf(node, role);
@@ -181,8 +181,8 @@ export function zeroInvariantGroups(model: tfl.LayersModel, options: PartitionOp
     const inputOffsets = node.inputs.map((name) => offsets.get(name)!);
     const channelsOut = node.outputShape[node.outputShape.length - 1];
     /** offsets of channels this layer produced, and those it set for its output */
-    const produced = new Map<number, string>();
-    let set: readonly (string | undefined)[] | undefined;
+    const produced = new Map<number, Offset>();
+    let set: readonly (Offset | undefined)[] | undefined;
     const frozen = isFrozen(node, freeze);
     const frozenReason = `${node.name} is frozen${freeze.has(node.name) ? '' : ' (trainable: false)'}`;
     const flow: ChannelFlow = {
@@ -195,12 +195,12 @@ export function zeroInvariantGroups(model: tfl.LayersModel, options: PartitionOp
         const offset = inputOffsets[inputs.indexOf(input)];
         input.forEach((id, i) => {
           record(ch.consumers, id, node, role, axis, i);
-          if (offset?.[i]) ch.block(id, offset[i]!);
+          if (offset?.[i]) ch.block(id, offset[i]!.reason);
         });
       },
       produce(role, units, axis = lastAxis(node, role)) {
         const out = fresh(units);
-        const offset = flow.activationProblem();
+        const offset = flow.activationAt();
         out.forEach((id, j) => {
           record(ch.owned, id, node, role, axis, j);
           record(ch.owned, id, node, 'bias', 0, j);
@@ -219,7 +219,7 @@ export function zeroInvariantGroups(model: tfl.LayersModel, options: PartitionOp
         record(ch.stats, id, node, role, axis, index);
         record(ch.resets, id, node, role, axis, index);
       },
-      setOffsets: (reasons) => (set = reasons),
+      setOffsets: (given) => (set = given),
       block: (ids, reason) => ids.forEach((id) => ch.block(id, reason)),
       opaque(reason) {
         for (const input of inputs) for (const id of input) ch.block(id, reason);
@@ -227,10 +227,7 @@ export function zeroInvariantGroups(model: tfl.LayersModel, options: PartitionOp
       },
       zeros: (count) => fresh(count),
       union: (a, b) => ch.union(a, b),
-      activationProblem() {
-        const act = (node.config.activation as string | undefined) ?? 'linear';
-        return ZERO_INVARIANT_ACTIVATIONS.has(act) ? undefined : `activation '${act}' of ${node.name} is not zero at zero`;
-      },
+      activationAt: (input) => activationOffset((node.config.activation as string | undefined) ?? 'linear', node.name, input),
     };
     const rule = ruleFor(node.className);
     let out: number[];
@@ -258,10 +255,10 @@ function carriedOffsets(
   ch: Channels,
   out: readonly number[],
   inputs: readonly number[][],
-  inputOffsets: readonly (string | undefined)[][],
-  produced: ReadonlyMap<number, string>,
-): (string | undefined)[] {
-  const byRoot = new Map<number, string>();
+  inputOffsets: readonly (Offset | undefined)[][],
+  produced: ReadonlyMap<number, Offset>,
+): (Offset | undefined)[] {
+  const byRoot = new Map<number, Offset>();
   inputs.forEach((ids, k) => ids.forEach((id, i) => inputOffsets[k][i] && byRoot.set(ch.find(id), inputOffsets[k][i]!)));
   for (const [id, reason] of produced) byRoot.set(ch.find(id), reason);
   return out.map((id) => byRoot.get(ch.find(id)));

@@ -11,6 +11,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { checkOnnx, type OnnxCheck } from '../export/onnx_check.js';
 import type { OnnxInterface, OnnxTensorSpec } from '../io/onnx_interface.js';
 import { CONSTANT_FOLDS } from './constants.js';
+import { foldPatterns } from './patterns.js';
 import { onnxSampleShape, tensorOf, type OpContext, type TensorValue, type Value } from './context.js';
 import { attributes, inferenceVersion, OnnxImportError, parseOnnx, type Constant, type OnnxNode, type ParsedOnnx } from './onnx_model.js';
 import { OP_CONVERTERS, supportedOnnxOps, UNSUPPORTED_HINTS } from './registry.js';
@@ -57,23 +58,22 @@ function fixedSample(spec: { name: string; shape: number[] }, file: string, give
 }
 
 /**
- * A graph input as a tensor. An image input is (N, C, H, W), or (N, H, W, C) where
- * the file turns it to NCHW first (`nhwc`: tf2onnx's TensorFlow and Keras exports),
- * which TensorFlow.js takes as it is.
+ * A graph input as a tensor. An image input is (N, C, H, W), unless `asItIs`: the
+ * file turns it to NCHW first (tf2onnx's TensorFlow and Keras exports) or only
+ * reshapes it, and TensorFlow.js takes it as it is; any other rank is taken as it is.
  */
 function graphInput(
   spec: { name: string; shape: number[] },
   file: string,
   given: readonly number[] | undefined,
-  nhwc: boolean,
+  asItIs: boolean,
 ): TensorValue {
   const sample = fixedSample(spec, file, given);
-  if (nhwc && sample.length === 3) return tensorOf(tfl.input({ shape: sample, name: layerName(spec.name) }), 'flat');
+  if (asItIs && sample.length === 3) return tensorOf(tfl.input({ shape: sample, name: layerName(spec.name) }), 'flat');
   if (sample.length === 3) return tensorOf(tfl.input({ shape: [sample[1], sample[2], sample[0]], name: layerName(spec.name) }), 'nchw');
-  if (sample.length === 1) return tensorOf(tfl.input({ shape: sample, name: layerName(spec.name) }), 'flat');
-  throw new OnnxImportError(
-    `${file}: input '${spec.name}' has shape [${spec.shape}]; slimtrain imports (N, C, H, W) images and (N, F) features`,
-  );
+  // (N, F), and sequences such as (N, T, F): as they are
+  if (sample.length > 0) return tensorOf(tfl.input({ shape: sample, name: layerName(spec.name) }), 'flat');
+  throw new OnnxImportError(`${file}: input '${spec.name}' has shape [${spec.shape}]; slimtrain imports tensors with a batch axis`);
 }
 
 function spec(name: string, v: TensorValue): OnnxTensorSpec {
@@ -173,14 +173,16 @@ export function buildFromOnnx(
   file: string,
   inputShape?: readonly number[],
 ): { model: tfl.LayersModel; interface: OnnxInterface } {
-  const state = new GraphState(parsed, file);
-  const toNchw = (n: OnnxNode) => n.opType === 'Transpose' && attributes(n, file).ints('perm', []).join() === '0,3,1,2';
-  const inputs = parsed.inputs.map((i) => graphInput(i, file, inputShape, state.consumers.get(i.name)?.every(toNchw) ?? false));
+  const state = new GraphState({ ...parsed, nodes: foldPatterns(parsed) }, file);
+  // taken as it is: an input turned to NCHW by every reader, or only reshaped
+  const asItIs = (n: OnnxNode) =>
+    (n.opType === 'Transpose' && attributes(n, file).ints('perm', []).join() === '0,3,1,2') || ['Reshape', 'Flatten'].includes(n.opType);
+  const inputs = parsed.inputs.map((i) => graphInput(i, file, inputShape, state.consumers.get(i.name)?.every(asItIs) ?? false));
   parsed.inputs.forEach((i, k) => state.values.set(i.name, inputs[k]));
   let built: { model: tfl.LayersModel; interface: OnnxInterface } | undefined;
   // the weights handed to layers are copied into their variables; everything else made here is dropped
   tf.tidy(() => {
-    for (const node of parsed.nodes) {
+    for (const node of state.parsed.nodes) {
       const outputs = state.absorbed.get(node) ?? state.convert(node);
       outputs.forEach((v, k) => node.outputs[k] && state.values.set(node.outputs[k], v));
     }

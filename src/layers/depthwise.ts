@@ -25,7 +25,7 @@ export const depthwiseConv2d: LayerRule = {
     // the bias of output channel i*m+q goes with input channel i
     out.forEach((id, k) => f.own(id, 'bias', 0, k));
     // a zero kernel cancels what comes in; then only the activation can add a constant
-    const offset = f.activationProblem();
+    const offset = f.activationAt();
     f.setOffsets(out.map(() => offset));
     return out;
   },

@@ -18,30 +18,29 @@ import { convAttrs, positions, writeConv } from './conv.js';
 import type { LayerRule } from './rule.js';
 
 type LayerArgs = NonNullable<ConstructorParameters<typeof tfl.layers.Layer>[0]>;
-type Pair = [number, number];
 
 export interface GroupedConv2DArgs extends LayerArgs {
   filters: number;
-  kernelSize: number | Pair;
+  kernelSize: number | [number, number];
   groups: number;
-  strides?: number | Pair;
+  strides?: number | [number, number];
   padding?: 'valid' | 'same';
-  dilationRate?: number | Pair;
+  dilationRate?: number | [number, number];
   useBias?: boolean;
   activation?: string;
 }
 
-const pairOf = (v: number | number[] | undefined, fallback: number): Pair =>
+const pairOf = (v: number | number[] | undefined, fallback: number): [number, number] =>
   v === undefined ? [fallback, fallback] : typeof v === 'number' ? [v, v] : [v[0], v[1]];
 
 export class GroupedConv2D extends tfl.layers.Layer {
   static readonly className = 'GroupedConv2D';
   readonly filters: number;
-  readonly kernelSize: Pair;
+  readonly kernelSize: [number, number];
   readonly groups: number;
-  readonly strides: Pair;
+  readonly strides: [number, number];
   readonly padding: 'valid' | 'same';
-  readonly dilationRate: Pair;
+  readonly dilationRate: [number, number];
   readonly useBias: boolean;
   readonly activation: string;
   private kernel?: tfl.LayerVariable;
@@ -128,7 +127,7 @@ export const groupedConv2d: LayerRule = {
     f.inputs[0].forEach((id, i) => {
       // a channel that is not zero when its group is would leave its constant in the part's outputs
       const offset = f.inputOffsets[0][i];
-      if (offset) f.block([id], offset);
+      if (offset) f.block([id], offset.reason);
       f.union(id, out[Math.floor(i / inPer) * outPer]);
     });
     return out;

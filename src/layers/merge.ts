@@ -4,9 +4,26 @@
 // (sigmoid) goes with the channel it gates: the features' producers and the gate's
 // unit are one group (squeeze-and-excitation). A channel-axis Concatenate keeps each
 // input's channels, at offsets.
-import type { LayerRule } from './rule.js';
+import type { LayerRule, Offset } from './rule.js';
 
 const ELEMENTWISE_OP: Record<string, string> = { Add: 'Sum', Multiply: 'Mul', Average: 'Mean', Maximum: 'Max', Minimum: 'Min' };
+
+/** what each join gives of its inputs' values at a zero group */
+const COMBINE: Record<string, (vs: number[]) => number> = {
+  Add: (vs) => vs.reduce((a, b) => a + b, 0),
+  // a product is zero when one factor is, even one the analysis cannot tell (NaN)
+  Multiply: (vs) => (vs.includes(0) ? 0 : vs.reduce((a, b) => a * b, 1)),
+  Average: (vs) => vs.reduce((a, b) => a + b, 0) / vs.length,
+  Maximum: (vs) => Math.max(...vs),
+  Minimum: (vs) => Math.min(...vs),
+};
+
+function joined(className: string, offsets: (Offset | undefined)[]): Offset | undefined {
+  const value = COMBINE[className](offsets.map((o) => o?.value ?? 0));
+  if (value === 0) return undefined;
+  const given = offsets.filter((o): o is Offset => o !== undefined);
+  return { value, reason: given.map((o) => o.reason).join('; ') };
+}
 
 export const elementwiseJoin: LayerRule = {
   classes: Object.keys(ELEMENTWISE_OP),
@@ -14,10 +31,14 @@ export const elementwiseJoin: LayerRule = {
     const widths = new Set(f.inputs.map((m) => m.length));
     if (widths.size !== 1) return f.opaque(`${f.node.name} broadcasts inputs of different widths`);
     const out = f.inputs[0].map((id, i) => f.inputs.reduce((acc, m) => f.union(acc, m[i]), id));
-    if (f.node.className === 'Multiply') {
-      // a product is zero when one factor is: constant only where every factor is
-      f.setOffsets(out.map((_, i) => (f.inputOffsets.every((o) => o[i]) ? f.inputOffsets.map((o) => o[i]).join('; ') : undefined)));
-    }
+    f.setOffsets(
+      out.map((_, i) =>
+        joined(
+          f.node.className,
+          f.inputOffsets.map((o) => o[i]),
+        ),
+      ),
+    );
     return out;
   },
   onnx(e) {

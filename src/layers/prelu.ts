@@ -1,6 +1,7 @@
 // PReLU: max(0, x) + alpha * min(0, x), with a learned alpha per channel (and per
 // position unless sharedAxes). PReLU(0) = 0, so channels pass; alpha's slice of a
 // removed channel is cut along (not regularised). ONNX: PRelu, alpha in NCHW order.
+import { offsetThrough } from './activation.js';
 import type { LayerRule } from './rule.js';
 
 export const prelu: LayerRule = {
@@ -9,6 +10,8 @@ export const prelu: LayerRule = {
   channels(f) {
     const alpha = f.node.weights.find((w) => w.role === 'alpha')!;
     f.inputs[0].forEach((id, i) => f.stat(id, 'alpha', alpha.shape.length - 1, i));
+    // alpha is learned: below zero, the value is not known
+    f.setOffsets(f.inputOffsets[0].map((o) => offsetThrough((v) => (v >= 0 ? v : NaN), o, `${f.node.name} is not zero at zero`)));
     return f.inputs[0];
   },
   onnx(e) {

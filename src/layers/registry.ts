@@ -16,6 +16,7 @@ import { permute } from './permute.js';
 import { prelu } from './prelu.js';
 import { rescaling } from './rescaling.js';
 import { reshape } from './reshape.js';
+import { resize2d } from './resize.js';
 import { globalPooling2d, pooling2d } from './pooling.js';
 import type { LayerRule } from './rule.js';
 import { separableConv2d } from './separable.js';
@@ -40,6 +41,7 @@ const rules: LayerRule[] = [
   zeroPadding2d,
   cropping2d,
   upSampling2d,
+  resize2d,
   rescaling,
   reshape,
   permute,

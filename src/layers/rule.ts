@@ -6,17 +6,26 @@
 import type { GraphNode } from '../graph/layer_graph.js';
 import type { OnnxGraph, OnnxValue } from '../export/onnx_builder.js';
 
+/**
+ * What a channel is when its group is zero, where that is not 0 (a sigmoid gives 0.5,
+ * a Rescaling its offset): the value (NaN where the analysis cannot tell) and why.
+ */
+export interface Offset {
+  value: number;
+  reason: string;
+}
+
 /** The group analysis as a rule sees it while the rule's layer is visited. */
 export interface ChannelFlow {
   readonly node: GraphNode;
   /** channel ids of each input, along its last axis */
   readonly inputs: number[][];
   /**
-   * for each input channel, why its value is not zero when its group is (a sigmoid
-   * gives 0.5); undefined where it is zero. A consumer's weights blocks such a channel;
-   * a Multiply by a zero channel cancels it.
+   * for each input channel, its offset: what it is when its group is zero; undefined
+   * where that is 0. A consumer's weights block such a channel; a Multiply by a zero
+   * channel cancels it.
    */
-  readonly inputOffsets: readonly (string | undefined)[][];
+  readonly inputOffsets: readonly (Offset | undefined)[][];
   /** channels of the layer's output (its last axis) */
   readonly channelsOut: number;
   /** the layer reads channel ids `input` through weight `role`, index i along `axis` */
@@ -29,11 +38,11 @@ export interface ChannelFlow {
   /** an untrained entry that must be zero once the group is, and is set so by the optimizer (a moving mean without a scale) */
   reset(id: number, role: string, axis: number, index: number): void;
   /**
-   * why each output channel is not zero when its group is. Without this call, output
-   * channels carry the offsets of the input channels they are (channel-wise layers)
-   * and those `produce` gave them
+   * the offset of each output channel. Without this call, output channels carry the
+   * offsets of the input channels they are (channel-wise layers) and those `produce`
+   * gave them
    */
-  setOffsets(reasons: readonly (string | undefined)[]): void;
+  setOffsets(offsets: readonly (Offset | undefined)[]): void;
   /** the channels can never be removed, for `reason` */
   block(ids: readonly number[], reason: string): void;
   /** every input channel blocked and fresh, blocked output channels: what the layer does is not channel-wise */
@@ -42,8 +51,8 @@ export interface ChannelFlow {
   zeros(count: number): number[];
   /** ties two channels: they go together or not at all */
   union(a: number, b: number): number;
-  /** why the layer's `activation` makes its channels unremovable, if it does */
-  activationProblem(): string | undefined;
+  /** the layer's `activation` at a channel whose pre-activation is `input` (default 0) */
+  activationAt(input?: Offset): Offset | undefined;
 }
 
 /** The ONNX export as a rule sees it while its layer is written. */

@@ -79,5 +79,7 @@ export const activationOps: Record<string, OpConverter> = {
   Softsign: keras('softsign'),
   HardSigmoid: (c) => hardSigmoid(c, c.tensor(0), c.attrs.float('alpha', 0.2), c.attrs.float('beta', 0.5)),
   HardSwish: hardSwish,
+  // the operator (opset 20), or the chains patterns.ts folds into it
+  Gelu: (c) => keras(c.attrs.string('approximate', 'none') === 'tanh' ? 'gelu_new' : 'gelu')(c),
   Softmax: softmax,
 };

@@ -1,4 +1,4 @@
-// Add, Sub, Mul, Div. Two computed tensors: Add and Multiply layers (a pooled
+// Add, Sub, Mul, Div, Max, Min. Two computed tensors: Add and Multiply layers (a pooled
 // (N, C, 1, 1) gate is reshaped to broadcast over the map); x * sigmoid(x) is SiLU
 // (Keras swish). A tensor and a constant: a scalar becomes a Rescaling, a
 // per-channel constant (normalisation inside the model) a 1x1 depthwise convolution.
@@ -70,7 +70,51 @@ const binary =
     return tensorLike(p.t.shape.length >= q.t.shape.length ? p : q, t, { nonNegative, producer: c.node });
   };
 
+/**
+ * max(x, k) = relu(x - k) + k and min(x, k) = k - relu(k - x) for a scalar k: Rescaling,
+ * ReLU, Rescaling (the group analysis computes that a zero channel stays zero when k <= 0)
+ */
+function clampedBy(c: OpContext, op: 'Max' | 'Min', x: TensorValue, k: number): TensorValue {
+  const sign = op === 'Max' ? 1 : -1;
+  const rescale = (v: TensorValue, suffix: string) =>
+    tensorLike(
+      v,
+      c.apply((name) => tfl.layers.rescaling({ name, scale: sign, offset: -sign * k }), v, [], suffix),
+    );
+  const r = tensorLike(
+    x,
+    c.apply((name) => tfl.layers.reLU({ name }), rescale(x, '_shift'), [], '_relu'),
+  );
+  const y = c.apply((name) => tfl.layers.rescaling({ name, scale: sign, offset: k }), r);
+  return tensorLike(x, y, { nonNegative: op === 'Max' ? k >= 0 || x.nonNegative : x.nonNegative && k >= 0, producer: c.node });
+}
+
+/** Max and Min of computed tensors of one shape (Keras Maximum, Minimum), or of a tensor and a scalar */
+const extreme =
+  (op: 'Max' | 'Min'): OpConverter =>
+  (c) => {
+    const values = c.node.inputs.map((_, i) => c.value(i));
+    const scalars = values.filter((v) => v?.kind === 'const');
+    if (scalars.length > 0) {
+      const tensors = values.filter((v): v is TensorValue => v?.kind === 'tensor');
+      if (tensors.length !== 1 || scalars.some((k) => k!.kind === 'const' && k!.data.length !== 1))
+        c.fail(`${op} of a tensor and constants is supported for one tensor and scalar constants`);
+      const pick = op === 'Max' ? Math.max : Math.min;
+      const k = pick(...scalars.map((v) => (v as Constant).data[0]));
+      return clampedBy(c, op, tensors[0], k);
+    }
+    const xs = c.node.inputs.map((_, i) => c.tensor(i));
+    if (xs.length === 1) return xs[0];
+    if (xs.some((x) => x.layout !== xs[0].layout || x.t.shape.join() !== xs[0].t.shape.join()))
+      c.fail(`its inputs differ in shape; ${op} of tensors of one shape is supported`);
+    const t = c.apply((name) => (op === 'Max' ? tfl.layers.maximum({ name }) : tfl.layers.minimum({ name })), xs);
+    const nonNegative = op === 'Max' ? xs.some((x) => x.nonNegative) : xs.every((x) => x.nonNegative);
+    return tensorLike(xs[0], t, { nonNegative, producer: c.node });
+  };
+
 export const arithmeticOps: Record<string, OpConverter> = {
+  Max: extreme('Max'),
+  Min: extreme('Min'),
   Add: binary('Add'),
   Sub: binary('Sub'),
   Mul: binary('Mul'),

@@ -1,5 +1,6 @@
 // Operators that move, pick or pad channels without weights, each a ChannelSelect
-// (layers/channel_select.ts): Split and Slice along the channels, Concat with zeros
+// (layers/channel_select.ts): Split and Slice along the channels (a Slice of a map's
+// height and width is a Cropping2D), Concat with zeros
 // (channel padding), and the channel shuffle written as Reshape (N, G, C/G, H, W) ->
 // Transpose [0, 2, 1, 3, 4] -> Reshape back. Between those three nodes the value is
 // held as it was, marked `grouped`: what it stands for in ONNX is the 5-D view.
@@ -44,18 +45,33 @@ const split: OpConverter = (c) => {
   });
 };
 
+/** Slice along the channels (a ChannelSelect) and, of a map, along height and width with step 1 (a Cropping2D) */
 const slice: OpConverter = (c) => {
   const x = c.tensor(0);
   const dims =
     x.layout === 'nchw' ? [NaN, x.t.shape[3] as number, x.t.shape[1] as number, x.t.shape[2] as number] : (x.t.shape as number[]);
   const args = [1, 2, 3, 4].map((i) => (c.node.inputs[i] ? c.constant(i) : undefined));
   let indices = range(0, x.t.shape.at(-1) as number);
+  const cropping: [[number, number], [number, number]] = [
+    [0, 0],
+    [0, 0],
+  ];
   for (const r of sliceRanges(args, c.attrs, c.opset, dims)) {
     const whole = r.step === 1 && r.begin === 0 && (r.count === dims[r.axis] || Number.isNaN(dims[r.axis]));
     if (r.axis === channelAxis(x)) indices = range(r.begin, r.count, r.step);
-    else if (!whole) c.fail(`slicing along axis ${r.axis} is not supported; along the channels (axis ${channelAxis(x)}) it is`);
+    else if (x.layout === 'nchw' && (r.axis === 2 || r.axis === 3) && r.step === 1 && r.count > 0) {
+      cropping[r.axis - 2] = [r.begin, dims[r.axis] - r.begin - r.count];
+    } else if (!whole) {
+      c.fail(`slicing along axis ${r.axis} is not supported; along the channels, or a map's height and width with step 1, it is`);
+    }
   }
-  return selectChannels(c, x, indices);
+  const picked = selectChannels(c, x, indices);
+  if (cropping.flat().every((v) => v === 0)) return picked;
+  return tensorLike(
+    picked,
+    c.apply((name) => tfl.layers.cropping2D({ name, cropping }), picked, [], '_crop'),
+    { producer: c.node },
+  );
 };
 
 /**

@@ -1,4 +1,5 @@
-// Gemm, and MatMul with a stored weight (plus the Add of its bias) -> Dense. When
+// Gemm, and MatMul with a stored weight (plus the Add of its bias) -> Dense, over the
+// last axis of a vector or a sequence. When
 // the input is a flattened feature map, the weight rows are put into TensorFlow.js's
 // channel-last order here, once.
 import * as tf from '@tensorflow/tfjs-core';
@@ -16,7 +17,8 @@ function channelLastRows(kernel: tf.Tensor2D, x: TensorValue): tf.Tensor2D {
 function dense(c: OpContext, x: TensorValue, kernel: tf.Tensor2D, bias: tf.Tensor1D | undefined): TensorValue {
   if (x.layout === 'nchw') c.fail('its input is an (N, C, H, W) map; flatten it first');
   const [inputs, units] = kernel.shape;
-  if (x.t.shape[1] !== inputs) c.fail(`its weight has ${inputs} rows for an input of ${x.t.shape[1]} features`);
+  // a sequence (N, T, F) is multiplied along its last axis, as a Dense layer does
+  if (x.t.shape.at(-1) !== inputs) c.fail(`its weight has ${inputs} rows for an input of ${x.t.shape.at(-1)} features`);
   const weights = [channelLastRows(kernel, x), ...(bias ? [bias] : [])];
   const t = c.apply((name) => tfl.layers.dense({ name, units, useBias: bias !== undefined }), x, weights);
   return tensorOf(t, 'flat', { producer: c.node });

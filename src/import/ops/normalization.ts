@@ -1,5 +1,8 @@
 // BatchNormalization, kept as a layer (an export with training=TrainingMode.PRESERVE
 // or TRAINING); the default eval-mode export has folded it into the convolutions.
+// LayerNormalization: the operator (opset 17), or the chain patterns.ts folds into
+// it (its `axes`), over the last axes of a vector or sequence, or over the channels
+// of a map.
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { tensorLike, type OpConverter } from '../context.js';
@@ -17,4 +20,31 @@ const batchNormalization: OpConverter = (c) => {
   return tensorLike(x, t, { nonNegative: false, producer: c.node });
 };
 
-export const normalizationOps: Record<string, OpConverter> = { BatchNormalization: batchNormalization };
+const layerNormalization: OpConverter = (c) => {
+  const x = c.tensor(0);
+  const rank = x.layout === 'flat' ? x.t.shape.length : 4;
+  const given = c.attrs.has('axes') ? c.attrs.ints('axes', []) : undefined;
+  const first = (c.attrs.int('axis', -1) + rank) % rank;
+  const axes = (given ?? Array.from({ length: rank - first }, (_, i) => first + i)).map((a) => (a + rank) % rank).sort();
+  // TensorFlow.js holds a map's channels last; a vector or sequence as ONNX does
+  const channelsOnly = x.layout !== 'flat' && axes.join() === '1';
+  const trailing = x.layout === 'flat' && !x.flatFrom && axes.every((a, i) => a === rank - axes.length + i);
+  if (!channelsOnly && !trailing)
+    c.fail(
+      `normalising axes [${axes}] of a ${x.layout === 'flat' ? 'vector' : 'map'} is not supported; the last axes of a vector, or the channels of a map, are`,
+    );
+  const axis = channelsOnly ? [rank - 1] : axes;
+  const shape = axis.map((a) => x.t.shape[a] as number);
+  const param = (i: number, fill: number) => {
+    const k = c.node.inputs[i] ? c.constant(i) : undefined;
+    return k ? tf.tensor(k.data, shape, 'float32') : tf.fill(shape, fill);
+  };
+  const epsilon = c.attrs.float('epsilon', 1e-5);
+  const t = c.apply((name) => tfl.layers.layerNormalization({ name, axis, epsilon }), x, [param(1, 1), param(2, 0)]);
+  return tensorLike(x, t, { nonNegative: false, producer: c.node });
+};
+
+export const normalizationOps: Record<string, OpConverter> = {
+  BatchNormalization: batchNormalization,
+  LayerNormalization: layerNormalization,
+};

@@ -1,6 +1,9 @@
-// Layout-only operators: Flatten and Reshape to (N, -1), channel Concat, Pad with
-// zeros, Dropout, Identity; Shape and Constant give constants for the folding in
-// constants.ts.
+// Layout-only operators: Flatten, Reshape, Transpose, channel Concat, Pad with zeros,
+// Dropout, Identity; Shape and Constant give constants for the folding in
+// constants.ts. A Reshape or Transpose that is not a flatten, an NHWC <-> NCHW
+// switch or part of a channel shuffle works on the values in ONNX's order (a map is
+// permuted to CHW first) and gives a 'flat' value; a Reshape to [C, H, W] that a
+// convolution or pool reads gives a map.
 import * as tfl from '@tensorflow/tfjs-layers';
 import { concatWithZeros, groupedView, shuffled } from './channels.js';
 import { zeroPadded } from './conv.js';
@@ -8,7 +11,13 @@ import { onnxSampleShape, tensorLike, tensorOf, type OpContext, type OpConverter
 
 /** (N, C, H, W) -> (N, C*H*W): a flattened map remembers [C, H, W] so the next Gemm can reorder its rows. */
 function flatten(c: OpContext, x: TensorValue): TensorValue {
-  if (x.layout === 'flat') return x;
+  if (x.layout === 'flat' && x.t.shape.length === 2) return x;
+  if (x.layout === 'flat')
+    return tensorLike(
+      x,
+      c.apply((name) => tfl.layers.flatten({ name }), x),
+      { producer: c.node },
+    );
   if (x.layout === 'nc11') return { ...x, layout: 'flat' };
   const [channels, h, w] = onnxSampleShape(x);
   const t = c.apply((name) => tfl.layers.flatten({ name }), x);
@@ -42,8 +51,48 @@ const reshape: OpConverter = (c) => {
   if (dims.length === 1 && dims[0] === size) return flatten(c, x);
   if (dims.join() === sample.join()) return x;
   if (x.layout === 'flat' && !x.flatFrom && dims.length === 3 && dims[1] === 1 && dims[2] === 1) return { ...x, layout: 'nc11' };
-  return c.fail(`reshaping [${sample}] to [${dims}] (per sample) is not supported; flattening to (N, -1) is`);
+  if (x.flatFrom) c.fail(`reshaping the flattened map [${x.flatFrom}] to [${dims}] is not supported; flattening to (N, -1) is`);
+  const ordered = inOnnxOrder(c, x);
+  // a map for the convolutions and pools that read it: held as NHWC
+  if (dims.length === 3 && c.consumers(c.node.outputs[0]).some((n) => IMAGE_READERS.has(n.opType))) {
+    const [channels, h, w] = dims;
+    if (channels === 1 || h * w === 1) return tensorOf(reshaped(c, ordered, [h, w, channels]).t, 'nchw', { producer: c.node });
+    const chw = reshaped(c, ordered, dims);
+    return tensorOf(
+      c.apply((name) => tfl.layers.permute({ name, dims: [2, 3, 1] }), chw, [], '_hwc'),
+      'nchw',
+      { producer: c.node },
+    );
+  }
+  return { ...reshaped(c, ordered, dims), layout: 'flat', flatFrom: undefined, producer: c.node };
 };
+
+/** operators that read their input as an image (N, C, H, W) */
+const IMAGE_READERS = new Set([
+  'Conv',
+  'ConvTranspose',
+  'MaxPool',
+  'AveragePool',
+  'GlobalAveragePool',
+  'GlobalMaxPool',
+  'BatchNormalization',
+  'Resize',
+  'Upsample',
+  'Pad',
+]);
+
+/** x with its values in ONNX's order: a map with several channels and pixels is permuted from NHWC to CHW */
+function inOnnxOrder(c: OpContext, x: TensorValue): TensorValue {
+  const [h, w, channels] = x.t.shape.slice(1) as number[];
+  if (x.layout !== 'nchw' || channels === 1 || h * w === 1) return x;
+  return { ...x, t: c.apply((name) => tfl.layers.permute({ name, dims: [3, 1, 2] }), x, [], '_chw') };
+}
+
+/** x (values in ONNX's order) as one sample of shape `dims` */
+function reshaped(c: OpContext, x: TensorValue, dims: number[]): TensorValue {
+  if (x.t.shape.slice(1).join() === dims.join()) return x;
+  return { ...x, t: c.apply((name) => tfl.layers.reshape({ name, targetShape: dims }), x, [], '_reshape') };
+}
 
 const concat: OpConverter = (c) => {
   const values = c.node.inputs.map((_, i) => c.value(i));
@@ -122,7 +171,13 @@ const transpose: OpConverter = (c) => {
   if (x.grouped) return shuffled(c, x, perm);
   if (perm === '0,3,1,2' && x.layout === 'flat' && x.t.shape.length === 4) return { ...x, layout: 'nchw', producer: c.node };
   if (perm === '0,2,3,1' && x.layout === 'nchw') return { ...x, layout: 'flat', flatFrom: undefined, producer: c.node };
-  return c.fail(`transposing with perm [${perm}] is not supported; between NHWC and NCHW (perm [0, 3, 1, 2] or [0, 2, 3, 1]) it is`);
+  const order = c.attrs.ints('perm', []);
+  if (order[0] !== 0 || x.flatFrom)
+    c.fail(`transposing with perm [${perm}] is not supported: it moves the batch, or the features of a flattened map`);
+  // any other order of the axes after the batch: a Permute of the values in ONNX's order
+  const ordered = inOnnxOrder(c, x);
+  const t = c.apply((name) => tfl.layers.permute({ name, dims: order.slice(1) }), ordered);
+  return { ...x, t, layout: 'flat', flatFrom: undefined, producer: c.node };
 };
 
 export const shapeOps: Record<string, OpConverter> = {
