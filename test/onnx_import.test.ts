@@ -172,7 +172,7 @@ test('ONNX import of a file exported with a fixed batch size (torch.onnx.export 
   imported.model.dispose();
 });
 
-test('ONNX import refuses files that are not ONNX models or use an opset outside 7-18', async () => {
+test('ONNX import refuses files that are not ONNX models or use an opset outside 7-21, and reads a file stamped with opset 21', async () => {
   const dir = tmpdir();
   const junk = join(dir, `slimtrain-junk-${process.pid}.onnx`);
   writeFileSync(junk, 'this is not a protobuf');
@@ -184,5 +184,14 @@ test('ONNX import refuses files that are not ONNX models or use an opset outside
   model.opsetImport = [{ domain: '', version: 6 }];
   const old = join(dir, `slimtrain-opset6-${process.pid}.onnx`);
   writeFileSync(old, onnx.ModelProto.encode(model).finish());
-  await assert.rejects(importOnnx(old), /uses ONNX opset 6; slimtrain reads opsets 7-18: convert it with onnx\.version_converter/);
+  await assert.rejects(importOnnx(old), /uses ONNX opset 6; slimtrain reads opsets 7-21: convert it with onnx\.version_converter/);
+  model.opsetImport = [{ domain: '', version: 22 }];
+  writeFileSync(old, onnx.ModelProto.encode(model).finish());
+  await assert.rejects(importOnnx(old), /uses ONNX opset 22; slimtrain reads opsets 7-21/);
+  // the operators of this file read the same at opset 21 (ONNX Runtime checks them against that opset's schemas)
+  model.opsetImport = [{ domain: '', version: 21 }];
+  writeFileSync(old, onnx.ModelProto.encode(model).finish());
+  const imported = await importOnnx(old);
+  assert.equal(imported.opset, 21);
+  imported.model.dispose();
 });

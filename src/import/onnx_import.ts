@@ -208,7 +208,7 @@ export function buildFromOnnx(
 }
 
 /**
- * Imports an ONNX file (opsets 7-18, as torch.onnx.export and other exporters write it) and checks the
+ * Imports an ONNX file (opsets 7-21, as torch.onnx.export and other exporters write it) and checks the
  * result against ONNX Runtime; throws OnnxImportError naming the file and node on
  * anything it cannot import exactly.
  */

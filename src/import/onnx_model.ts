@@ -13,7 +13,7 @@ export class OnnxImportError extends Error {
 }
 
 export const MIN_OPSET = 7;
-export const MAX_OPSET = 18;
+export const MAX_OPSET = 21;
 
 /** A constant: initializer, Constant node output, or folded shape arithmetic; values as numbers, row-major. */
 export interface Constant {

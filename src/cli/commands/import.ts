@@ -12,7 +12,7 @@ import { printResult, startEngine } from '../run.js';
 const define = () =>
   commonCommand('import')
     .description(
-      'import an ONNX model (opsets 7-18, as torch.onnx.export and other exporters write it) as a trainable TensorFlow.js model; ' +
+      'import an ONNX model (opsets 7-21, as torch.onnx.export and other exporters write it) as a trainable TensorFlow.js model; ' +
         'it is run in ONNX Runtime and TensorFlow.js on seeded inputs and refused unless the two agree',
     )
     .argument('<model.onnx>', 'the ONNX file')
