@@ -172,8 +172,14 @@ const transpose: OpConverter = (c) => {
   if (perm === '0,3,1,2' && x.layout === 'flat' && x.t.shape.length === 4) return { ...x, layout: 'nchw', producer: c.node };
   if (perm === '0,2,3,1' && x.layout === 'nchw') return { ...x, layout: 'flat', flatFrom: undefined, producer: c.node };
   const order = c.attrs.ints('perm', []);
-  if (order[0] !== 0 || x.flatFrom)
-    c.fail(`transposing with perm [${perm}] is not supported: it moves the batch, or the features of a flattened map`);
+  if (order[0] !== 0) {
+    c.fail(
+      `transposing with perm [${perm}] is not supported: it moves the batch axis (as multi-head attention does to split its heads), ` +
+        'which TensorFlow.js layers cannot; slimtrain imports CNNs and MLPs: export the part of the model before it',
+    );
+  }
+  if (x.flatFrom)
+    c.fail(`transposing the features of a flattened map [${x.flatFrom}] with perm [${perm}] is not supported; flatten after it`);
   // any other order of the axes after the batch: a Permute of the values in ONNX's order
   const ordered = inOnnxOrder(c, x);
   const t = c.apply((name) => tfl.layers.permute({ name, dims: order.slice(1) }), ordered);
