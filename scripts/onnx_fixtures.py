@@ -324,6 +324,22 @@ class TinyFPN(nn.Module):
         return self.head(torch.relu(z))
 
 
+class OutputPadding(nn.Module):
+    """ConvTranspose whose output_padding reaches past a 'valid' transposed convolution (k2/s2 and k3/s2 with
+    output_padding 1): the rows there hold the bias only"""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3, padding=1)
+        self.up2 = nn.ConvTranspose2d(4, 3, 2, 2, output_padding=1)
+        self.up3 = nn.ConvTranspose2d(4, 3, 3, 2, output_padding=1)
+        self.head = nn.Conv2d(6, 2, 1)
+
+    def forward(self, x):
+        y = torch.relu(self.conv(x))
+        return self.head(torch.relu(torch.cat([self.up2(y)[:, :, :-1, :-1], self.up3(y)[:, :, :-2, :-2]], 1)))
+
+
 class NhwcSegmenter(nn.Module):
     """takes and gives NHWC maps, turned to NCHW and back by Transposes, as tf2onnx writes TensorFlow and Keras models"""
 
@@ -447,6 +463,9 @@ def main():
                prunable=24 + 20, layout='flat'),
         export('sequence_mlp_opset17', SequenceMlp(), [2, 6, 16], opset=17, description='LayerNormalization operator',
                prunable=24 + 20, layout='flat'),
+        # conv's 4 channels, the transposes' 3 + 3
+        export('output_padding', OutputPadding(), [2, 3, 6, 6], description='ConvTranspose output_padding past the valid output',
+               prunable=4 + 6),
         export('upsample', Upsampling(), [2, 3, 8, 8], description='bilinear Resize with half-pixel centres (PyTorch align_corners=False)',
                prunable=4),
         export('resize_mixed', Upsampling('mixed'), [2, 3, 8, 8], opset=11, description='bilinear and nearest Resize to sizes, by 1.75 and 0.5',

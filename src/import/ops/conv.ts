@@ -96,9 +96,9 @@ const conv: OpConverter = (c) => {
 
 /**
  * ConvTranspose -> a 'valid' Conv2DTranspose, then a Cropping2D to ONNX's output:
- * its pads cut the full output's start and end, output_padding adds back at the end
- * (exact while those rows exist in the valid output, as for every PyTorch setting
- * with output_padding below the stride).
+ * its pads cut the full output's start and end, output_padding adds back at the end.
+ * Where those rows are beyond the valid output (k2/s2 with output_padding 1), zero
+ * rows at the end of the input make them: they hold the bias only, as ONNX's do.
  */
 const convTranspose: OpConverter = (c) => {
   const x = c.tensor(0);
@@ -117,19 +117,23 @@ const convTranspose: OpConverter = (c) => {
   const bias = c.constant(2);
   const [h, wIn] = x.t.shape.slice(1, 3) as number[];
   const kernel = [kh, kw];
+  if ([pt, pl, pb, pr].some((p) => p < 0)) c.fail(`negative pads [${[pt, pl, pb, pr]}] are not supported`);
+  // rows the valid output has beyond ONNX's end; where ONNX's reach further (output_padding past
+  // the end pad), zero input rows at the end add s rows each, which hold the bias only, as ONNX's do
+  const extra = [0, 0];
   const cut = [0, 1].map((i) => {
     const valid = [h, wIn][i] * strides[i] + Math.max(kernel[i] - strides[i], 0);
     const onnx = ([h, wIn][i] - 1) * strides[i] + kernel[i] - [pt, pl][i] - [pb, pr][i] + outputPadding[i];
-    return valid - [pt, pl][i] - onnx;
+    const beyond = valid - [pt, pl][i] - onnx;
+    extra[i] = beyond < 0 ? Math.ceil(-beyond / strides[i]) : 0;
+    return beyond + extra[i] * strides[i];
   });
-  if (cut.some((v) => v < 0) || [pt, pl, pb, pr].some((p) => p < 0)) {
-    c.fail(`pads [${[pt, pl, pb, pr]}] with output_padding [${outputPadding}] reach past the transposed convolution's output`);
-  }
+  const input = extra.some((e) => e > 0) ? zeroPadded(c, x, [0, 0, extra[0], extra[1]], '_pad') : x;
   const weights = [tf.transpose(tf.tensor(w.data, w.dims, 'float32'), [2, 3, 1, 0])];
   if (bias) weights.push(tf.tensor(bias.data, [out], 'float32'));
   const layer = (name: string) =>
     tfl.layers.conv2dTranspose({ name, filters: out, kernelSize: [kh, kw], strides, padding: 'valid', useBias: bias !== undefined });
-  let y = tensorOf(c.apply(layer, x, weights), 'nchw', { producer: c.node });
+  let y = tensorOf(c.apply(layer, input, weights), 'nchw', { producer: c.node });
   if (pt || pl || cut[0] || cut[1]) {
     const cropping: [[number, number], [number, number]] = [
       [pt, cut[0]],
