@@ -224,8 +224,7 @@ const results: Record<string, RowResult> = !values.fresh && existsSync(resultsPa
 function runCommand(key: string, args: string[], threads?: number): Promise<{ json: Record<string, unknown>; seconds: number }> {
   const start = performance.now();
   return new Promise((resolve, reject) => {
-    // the training commands run with OpenMP's defaults, as users run them
-    const { OMP_WAIT_POLICY: _timingOnly, ...env } = process.env;
+    const env = { ...process.env };
     if (threads) Object.assign(env, { OMP_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(threads) });
     const child = spawn(process.execPath, [cli, ...args, '--json'], { stdio: ['ignore', 'pipe', threads ? 'pipe' : 'inherit'], env });
     let stdout = '';
@@ -465,8 +464,8 @@ models (15 timed runs per round; each model's time is its best round's median, s
 other tenants of this machine steal the CPU in bursts). The dense row is timed
 against a second copy of itself: how far its figures are from 1.00x is the noise of
 the measurement (0.83x to 1.11x has been seen on VGG-small). The timing runs with
-OMP_WAIT_POLICY=PASSIVE (\`npm run bench:compress\` sets it for the timing process
-only): with OpenMP's default spin-waiting, the native backend's batch-64 LeNet-5
+OMP_WAIT_POLICY=PASSIVE (slimtrain sets it for itself unless the environment sets
+another): with OpenMP's default spin-waiting, the native backend's batch-64 LeNet-5
 inference flipped between 1.4 and 16 ms from round to round on this 2-core VM
 (TensorFlow.js on the backend above; ONNX Runtime's CPU provider on the exported ONNX
 file). Wall time is the whole command: loading data, training, evaluation, building

@@ -312,6 +312,10 @@ test('doctor names the backend and, where native runs, checks it against the cpu
     assert.match(d.native.info.onednn, /^\d+\.\d+/);
     assert.match(d.native.info.blas, /OpenBLAS/);
     assert.ok(d.selfCheck.ok, `self-check ${d.selfCheck.maxRelativeDifference}`);
+    // idle OpenMP threads sleep: slimtrain asks for it, or the environment chose
+    assert.match(d.openMpWait.policy, /OMP_WAIT_POLICY=PASSIVE/);
+    const chosen = JSON.parse(runWith({ OMP_WAIT_POLICY: 'ACTIVE' }, 'doctor', '--json').stdout);
+    assert.deepEqual(chosen.openMpWait, { policy: 'OMP_WAIT_POLICY=ACTIVE', from: 'environment' });
   } else {
     assert.ok(d.native.error.length > 0);
   }

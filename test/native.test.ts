@@ -7,7 +7,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { initEngine } from '../src/engine/index.js';
+import { initEngine, takeJavaScriptCalls } from '../src/engine/index.js';
+import { Sgd } from '../src/optim/dense.js';
+import { trainableVariables, trainStep } from '../src/train/loop.js';
+import { corpus } from './helpers/corpus.js';
 import { Rng } from '../src/util/random.js';
 import { nativeAvailable } from './helpers/backends.js';
 import { fixedCases, randomCases } from './helpers/conv_cases.js';
@@ -191,6 +194,82 @@ test('unary ops, reductions over any axes, batch norm and max pooling equal the 
 });
 
 test(
+  'Slice, Pad with a constant and ClipByValue, and the gradients of Pad, Relu6 and ClipByValue, equal the cpu backend',
+  { skip },
+  async () => {
+    const x = () => tf.tidy(() => tf.mul(seeded([3, 7, 6, 5], 92), 4));
+    for (const [begin, size] of [
+      [
+        [0, 1, 2, 0],
+        [3, 5, 3, 5],
+      ],
+      [
+        [1, 0, 0, 2],
+        [2, -1, 6, 2],
+      ],
+    ]) {
+      assertClose(...(await both(() => tf.slice(x(), begin, size))), `Slice ${begin} ${size}`);
+    }
+    assertClose(...(await both(() => tf.slice(seeded([9, 8], 93), [2, 1], [4, 6]))), 'Slice of a matrix');
+    const paddings: [number, number][] = [
+      [0, 0],
+      [1, 2],
+      [0, 3],
+      [0, 0],
+    ];
+    assertClose(...(await both(() => tf.pad(x(), paddings, 0.5))), 'PadV2');
+    assertClose(...(await both(() => tf.clipByValue(x(), -1, 2.5))), 'ClipByValue');
+    // the gradients: dy through each op, the cpu backend's own gradient kernels the reference
+    const dyOf = (t: tf.Tensor) => seeded(t.shape, 94);
+    const gradOf = (f: (t: tf.Tensor) => tf.Tensor) => () => tf.grad((t: tf.Tensor) => tf.sum(tf.mul(f(t), dyOf(f(t)))))(x());
+    assertClose(...(await both(gradOf((t) => tf.pad(t, paddings)))), 'gradient of PadV2 (a Slice)');
+    assertClose(...(await both(gradOf((t) => tf.relu6(t)))), 'gradient of Relu6');
+    assertClose(...(await both(gradOf((t) => tf.clipByValue(t, 0, 6)))), 'gradient of ClipByValue');
+    // the values at the edges: 0 and 6 exactly
+    const edges = () => tf.grad((t: tf.Tensor) => tf.sum(tf.add(tf.relu6(t), tf.clipByValue(t, 0, 6))))(tf.tensor1d([-1, 0, 3, 6, 7]));
+    assertClose(...(await both(edges)), 'Relu6 and ClipByValue gradients at 0 and 6');
+  },
+);
+
+test(
+  'AvgPool equals the cpu backend; its gradient equals the cpu backend without padding and finite differences with it',
+  { skip },
+  async () => {
+    const x = () => seeded([2, 7, 6, 3], 95);
+    for (const [pool, stride, pad] of [
+      [2, 2, 'valid'],
+      [3, 2, 'same'],
+      [6, 1, 'valid'],
+    ] as const) {
+      assertClose(...(await both(() => tf.avgPool(x() as tf.Tensor4D, pool, stride, pad))), `AvgPool ${pool} ${stride} ${pad}`);
+    }
+    const weights = () => seeded([2, 4, 3, 3], 96);
+    const loss = (t: tf.Tensor, pad: 'valid' | 'same') => tf.sum(tf.mul(tf.avgPool(t as tf.Tensor4D, 3, 2, pad), weights()));
+    assertClose(
+      ...(await both(() =>
+        tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.avgPool(t as tf.Tensor4D, 2, 2, 'valid'), seeded([2, 3, 3, 3], 96))))(x()),
+      )),
+      'AvgPoolGrad valid',
+    );
+    // with padding the cpu kernel divides by the window size, the forward pass by what it counted: finite differences decide
+    await tf.setBackend('native');
+    const g = tf
+      .grad((t: tf.Tensor) => loss(t, 'same'))(x())
+      .dataSync();
+    const base = x().dataSync();
+    for (const i of [0, 5, 40, 83]) {
+      const at = (d: number) => {
+        const v = Float32Array.from(base);
+        v[i] += d;
+        return loss(tf.tensor(v, [2, 7, 6, 3]), 'same').dataSync()[0];
+      };
+      const fd = (at(1e-2) - at(-1e-2)) / 2e-2;
+      assert.ok(Math.abs(fd - g[i]) <= 1e-3 * (1 + Math.abs(fd)), `AvgPoolGrad same [${i}]: ${g[i]} vs ${fd}`);
+    }
+  },
+);
+
+test(
   'training-mode BatchNormalization: the fused kernel gives the unfused outputs, gradients and moving statistics',
   { skip },
   async () => {
@@ -225,6 +304,62 @@ test(
     const native = await run('native');
     const cpu = await run('cpu');
     assertClose(native, cpu, 'BatchNormalization(training): y, dx, dgamma, dbeta, moving mean, moving variance', 1e-4);
+  },
+);
+
+/** kernels a training step may run in the cpu backend's JavaScript: bookkeeping on metadata, labels and the loss */
+const BOOKKEEPING = ['Reshape', 'Identity', 'Cast', 'ZerosLike', 'OneHot', 'ArgMax', 'Equal', 'Sum', 'Max'];
+/** not native yet, each on the path of the corpus models named in the comment */
+const NOT_YET_NATIVE = [
+  'Concat', // concatenations: Inception, DenseNet, U-Net, wide-and-deep
+  'SplitV', // the gradient of Concat
+  'Floor', // dropout
+  'Erf', // GELU
+  'Tanh',
+  'Softmax',
+  'Elu',
+  'EluGrad',
+  'LeakyRelu',
+  'Prelu',
+  'Greater', // ThresholdedReLU
+  'GreaterEqual', // Maximum's gradient
+  'Less',
+  'Select',
+  'Transpose', // Permute, tokens
+  'ResizeNearestNeighbor', // UpSampling2D
+  'ResizeNearestNeighborGrad',
+  'Tile', // LayerNormalization
+  'FusedBatchNorm',
+  'Pow',
+];
+
+test(
+  'a training step of every corpus classifier runs each kernel native, but for bookkeeping and the kernels listed as not native yet',
+  { skip },
+  async () => {
+    await tf.setBackend('native');
+    const allowed = new Set([...BOOKKEEPING, ...NOT_YET_NATIVE]);
+    for (const c of corpus) {
+      const model = c.build();
+      // the classification step needs one (N, classes) output; maps and several heads are trained by other paths
+      if (model.outputs.length !== 1 || model.outputs[0].shape.length !== 2) {
+        model.dispose();
+        continue;
+      }
+      const shape = model.inputs[0].shape.slice(1) as number[];
+      const classes = model.outputs[0].shape.at(-1) as number;
+      const size = shape.reduce((a, b) => a * b, 1);
+      const batch = {
+        x: Float32Array.from({ length: 4 * size }, (_, i) => Math.sin(i)),
+        labels: Uint8Array.from({ length: 4 }, (_, i) => i % classes),
+        size: 4,
+      };
+      takeJavaScriptCalls();
+      trainStep(model, trainableVariables(model), new Sgd({ momentum: 0.9 }), batch, shape, 0.01);
+      const javascript = [...takeJavaScriptCalls().keys()].filter((k) => !allowed.has(k));
+      assert.deepEqual(javascript, [], `${c.name}: ran ${javascript.join(', ')} in JavaScript`);
+      model.dispose();
+    }
   },
 );
 

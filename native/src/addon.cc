@@ -17,11 +17,16 @@ namespace {
 
 using namespace slimtrain;
 
-Napi::Float32Array floats(const Napi::CallbackInfo &info, size_t i, size_t length, const char *what) {
+/** argument i as a Float32Array of any length */
+Napi::Float32Array anyFloats(const Napi::CallbackInfo &info, size_t i, const char *what) {
   if (!info[i].IsTypedArray() || info[i].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
     throw Napi::TypeError::New(info.Env(), std::string(what) + " must be a Float32Array");
   }
-  auto a = info[i].As<Napi::Float32Array>();
+  return info[i].As<Napi::Float32Array>();
+}
+
+Napi::Float32Array floats(const Napi::CallbackInfo &info, size_t i, size_t length, const char *what) {
+  auto a = anyFloats(info, i, what);
   if (a.ElementLength() != length) {
     throw Napi::RangeError::New(info.Env(), std::string(what) + " has " + std::to_string(a.ElementLength()) +
                                                 " elements, expected " + std::to_string(length));
@@ -198,6 +203,20 @@ Napi::Value MaxPool(const Napi::CallbackInfo &info) {
 }
 
 // maxPoolGrad(shape, dy, x, dx)
+// avgPool(shape, x, y)
+Napi::Value AvgPool(const Napi::CallbackInfo &info) {
+  const PoolShape s = poolShape(info, 0);
+  avgPool(s, floats(info, 1, poolIn(s), "x").Data(), floats(info, 2, poolOut(s), "y").Data());
+  return info.Env().Undefined();
+}
+
+// avgPoolGrad(shape, dy, dx)
+Napi::Value AvgPoolGrad(const Napi::CallbackInfo &info) {
+  const PoolShape s = poolShape(info, 0);
+  avgPoolGrad(s, floats(info, 1, poolOut(s), "dy").Data(), floats(info, 2, poolIn(s), "dx").Data());
+  return info.Env().Undefined();
+}
+
 Napi::Value MaxPoolGrad(const Napi::CallbackInfo &info) {
   const PoolShape s = poolShape(info, 0);
   maxPoolGrad(s, floats(info, 1, poolOut(s), "dy").Data(), floats(info, 2, poolIn(s), "x").Data(),
@@ -247,6 +266,66 @@ Napi::Value ReluGrad(const Napi::CallbackInfo &info) {
   return info.Env().Undefined();
 }
 
+// clip(x, lo, hi, y)
+Napi::Value Clip(const Napi::CallbackInfo &info) {
+  auto x = anyFloats(info, 0, "x");
+  clip(x.Data(), info[1].As<Napi::Number>().FloatValue(), info[2].As<Napi::Number>().FloatValue(),
+       floats(info, 3, x.ElementLength(), "y").Data(), x.ElementLength());
+  return info.Env().Undefined();
+}
+
+// clipGrad(dy, x, lo, hi, dx)
+Napi::Value ClipGrad(const Napi::CallbackInfo &info) {
+  auto x = anyFloats(info, 1, "x");
+  clipGrad(floats(info, 0, x.ElementLength(), "dy").Data(), x.Data(), info[2].As<Napi::Number>().FloatValue(),
+           info[3].As<Napi::Number>().FloatValue(), floats(info, 4, x.ElementLength(), "dx").Data(), x.ElementLength());
+  return info.Env().Undefined();
+}
+
+/** A 4-D shape (Int32Array of 4 positive sizes) and its element count. */
+int64_t shape4(const Napi::CallbackInfo &info, size_t i, int out[4], const char *what) {
+  if (!info[i].IsTypedArray() || info[i].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array ||
+      info[i].As<Napi::Int32Array>().ElementLength() != 4) {
+    throw Napi::TypeError::New(info.Env(), std::string(what) + " must be an Int32Array of 4 sizes");
+  }
+  auto a = info[i].As<Napi::Int32Array>();
+  int64_t size = 1;
+  for (int k = 0; k < 4; k++) {
+    if (a[k] < 0) throw Napi::RangeError::New(info.Env(), std::string(what) + " has a negative size");
+    out[k] = a[k];
+    size *= a[k];
+  }
+  return size;
+}
+
+// slice(x, inShape, begin, outShape, y): y = x[begin : begin + outShape], 4-D
+Napi::Value Slice(const Napi::CallbackInfo &info) {
+  int in[4], begin[4], out[4];
+  const int64_t inSize = shape4(info, 1, in, "inShape");
+  shape4(info, 2, begin, "begin");
+  const int64_t outSize = shape4(info, 3, out, "outShape");
+  for (int k = 0; k < 4; k++) {
+    if (begin[k] + out[k] > in[k]) throw Napi::RangeError::New(info.Env(), "slice reaches past the input");
+  }
+  const int origin[4] = {0, 0, 0, 0};
+  copyBox(floats(info, 0, inSize, "x").Data(), in, begin, floats(info, 4, outSize, "y").Data(), out, origin, out);
+  return info.Env().Undefined();
+}
+
+// pad(x, inShape, before, outShape, value, y): y = value, x placed at before, 4-D
+Napi::Value Pad(const Napi::CallbackInfo &info) {
+  int in[4], before[4], out[4];
+  const int64_t inSize = shape4(info, 1, in, "inShape");
+  shape4(info, 2, before, "before");
+  const int64_t outSize = shape4(info, 3, out, "outShape");
+  for (int k = 0; k < 4; k++) {
+    if (before[k] + in[k] > out[k]) throw Napi::RangeError::New(info.Env(), "the input does not fit the padded output");
+  }
+  padConstant(floats(info, 0, inSize, "x").Data(), in, before, info[4].As<Napi::Number>().FloatValue(),
+              floats(info, 5, outSize, "y").Data(), out);
+  return info.Env().Undefined();
+}
+
 Napi::Value Info(const Napi::CallbackInfo &info) {
   auto o = Napi::Object::New(info.Env());
   o.Set("onednn", onednnVersion());
@@ -272,9 +351,15 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("batchNorm", Napi::Function::New(env, BatchNorm));
   exports.Set("maxPool", Napi::Function::New(env, MaxPool));
   exports.Set("maxPoolGrad", Napi::Function::New(env, MaxPoolGrad));
+  exports.Set("avgPool", Napi::Function::New(env, AvgPool));
+  exports.Set("avgPoolGrad", Napi::Function::New(env, AvgPoolGrad));
   exports.Set("batchNormTraining", Napi::Function::New(env, BatchNormTraining));
   exports.Set("batchNormTrainingGrad", Napi::Function::New(env, BatchNormTrainingGrad));
   exports.Set("reluGrad", Napi::Function::New(env, ReluGrad));
+  exports.Set("clip", Napi::Function::New(env, Clip));
+  exports.Set("clipGrad", Napi::Function::New(env, ClipGrad));
+  exports.Set("slice", Napi::Function::New(env, Slice));
+  exports.Set("pad", Napi::Function::New(env, Pad));
   exports.Set("info", Napi::Function::New(env, Info));
   return exports;
 }

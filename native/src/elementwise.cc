@@ -12,8 +12,6 @@
 namespace slimtrain {
 namespace {
 
-constexpr int64_t kParallelMin = 1 << 15;
-
 inline float activate(float v, Activation act, float alpha) {
   switch (act) {
     case Activation::Relu: return v > 0.f ? v : 0.f;
@@ -192,6 +190,55 @@ void maxPool(const PoolShape &s, const float *x, float *y) {
   }
 }
 
+void avgPool(const PoolShape &s, const float *x, float *y) {
+  const int64_t c = s.channels;
+  const int64_t windows = int64_t(s.batch) * s.outHeight * s.outWidth;
+#pragma omp parallel for schedule(static) if (windows * c >= kParallelMin)
+  for (int64_t k = 0; k < windows; k++) {
+    const int ow = k % s.outWidth, oh = (k / s.outWidth) % s.outHeight, n = k / (int64_t(s.outWidth) * s.outHeight);
+    const int h0 = oh * s.strideHeight - s.padTop, w0 = ow * s.strideWidth - s.padLeft;
+    const int h1 = std::min(h0 + s.filterHeight, s.inHeight), w1 = std::min(w0 + s.filterWidth, s.inWidth);
+    float *out = y + k * c;
+    std::fill(out, out + c, 0.f);
+    int count = 0;
+    for (int h = std::max(h0, 0); h < h1; h++) {
+      for (int w = std::max(w0, 0); w < w1; w++, count++) {
+        const float *in = x + ((int64_t(n) * s.inHeight + h) * s.inWidth + w) * c;
+        for (int64_t ch = 0; ch < c; ch++) out[ch] += in[ch];
+      }
+    }
+    // the padding is not counted, as in TensorFlow
+    const float scale = count > 0 ? 1.f / count : 0.f;
+    for (int64_t ch = 0; ch < c; ch++) out[ch] *= scale;
+  }
+}
+
+void avgPoolGrad(const PoolShape &s, const float *dy, float *dx) {
+  const int64_t c = s.channels;
+  // one image per thread: windows of one image may overlap, different images never do
+#pragma omp parallel for schedule(static) if (int64_t(s.batch) * s.inHeight * s.inWidth * c >= kParallelMin)
+  for (int n = 0; n < s.batch; n++) {
+    std::fill(dx + int64_t(n) * s.inHeight * s.inWidth * c, dx + int64_t(n + 1) * s.inHeight * s.inWidth * c, 0.f);
+    for (int oh = 0; oh < s.outHeight; oh++) {
+      for (int ow = 0; ow < s.outWidth; ow++) {
+        const int h0 = oh * s.strideHeight - s.padTop, w0 = ow * s.strideWidth - s.padLeft;
+        const int hs = std::max(h0, 0), h1 = std::min(h0 + s.filterHeight, s.inHeight);
+        const int ws = std::max(w0, 0), w1 = std::min(w0 + s.filterWidth, s.inWidth);
+        const int count = (h1 - hs) * (w1 - ws);
+        if (count <= 0) continue;
+        const float scale = 1.f / count;
+        const float *g = dy + ((int64_t(n) * s.outHeight + oh) * s.outWidth + ow) * c;
+        for (int h = hs; h < h1; h++) {
+          for (int w = ws; w < w1; w++) {
+            float *d = dx + ((int64_t(n) * s.inHeight + h) * s.inWidth + w) * c;
+            for (int64_t ch = 0; ch < c; ch++) d[ch] += g[ch] * scale;
+          }
+        }
+      }
+    }
+  }
+}
+
 void maxPoolGrad(const PoolShape &s, const float *dy, const float *x, float *dx) {
   const int64_t c = s.channels;
   // one image per thread: windows of one image may overlap, different images never do
@@ -321,6 +368,16 @@ void batchNormTrainingGrad(const float *dy, const float *x, int64_t rows, int64_
 void reluGrad(const float *dy, const float *x, float *dx, int64_t size) {
 #pragma omp parallel for schedule(static) if (size >= kParallelMin)
   for (int64_t i = 0; i < size; i++) dx[i] = x[i] > 0.f ? dy[i] : 0.f;
+}
+
+void clip(const float *x, float lo, float hi, float *y, int64_t size) {
+#pragma omp parallel for schedule(static) if (size >= kParallelMin)
+  for (int64_t i = 0; i < size; i++) y[i] = std::min(std::max(x[i], lo), hi);
+}
+
+void clipGrad(const float *dy, const float *x, float lo, float hi, float *dx, int64_t size) {
+#pragma omp parallel for schedule(static) if (size >= kParallelMin)
+  for (int64_t i = 0; i < size; i++) dx[i] = x[i] >= lo && x[i] <= hi ? dy[i] : 0.f;
 }
 
 }  // namespace slimtrain

@@ -6,6 +6,10 @@
 
 namespace slimtrain {
 
+/** Loops over fewer elements than this run on one thread: starting the team costs more. */
+inline constexpr int64_t kParallelMin = 1 << 15;
+
+
 /** A convolution in TensorFlow.js's terms (backend_util.Conv2DInfo). */
 struct ConvShape {
   int batch, inHeight, inWidth, inChannels;
@@ -63,6 +67,10 @@ struct PoolShape {
   int filterHeight, filterWidth, strideHeight, strideWidth, padTop, padLeft;
 };
 void maxPool(const PoolShape &s, const float *x, float *y);
+/** Average pooling; a window's padding is not counted. */
+void avgPool(const PoolShape &s, const float *x, float *y);
+/** dx for average pooling: each window spreads its gradient over the inputs it counted. */
+void avgPoolGrad(const PoolShape &s, const float *dy, float *dx);
 /** dx for max pooling: each window's first maximum gets the window's gradient. */
 void maxPoolGrad(const PoolShape &s, const float *dy, const float *x, float *dx);
 
@@ -79,5 +87,15 @@ void batchNormTrainingGrad(const float *dy, const float *x, int64_t rows, int64_
                            float epsilon, float *dx, float *dgamma, float *dbeta);
 /** dx = dy where x > 0, else 0 (TensorFlow's ReluGrad). */
 void reluGrad(const float *dy, const float *x, float *dx, int64_t size);
+/** y = min(max(x, lo), hi) (ClipByValue). */
+void clip(const float *x, float lo, float hi, float *y, int64_t size);
+/** dx = dy where lo <= x <= hi, else 0 (ClipByValue's gradient; Relu6's with lo the least float above 0). */
+void clipGrad(const float *dy, const float *x, float lo, float hi, float *dx, int64_t size);
+
+/** Copies box[] elements from src at srcAt[] to dst at dstAt[] (4-D, row-major). */
+void copyBox(const float *src, const int srcShape[4], const int srcAt[4], float *dst, const int dstShape[4],
+             const int dstAt[4], const int box[4]);
+/** y = value everywhere, x at before[] (Pad with a constant). */
+void padConstant(const float *x, const int inShape[4], const int before[4], float value, float *y, const int outShape[4]);
 
 }  // namespace slimtrain

@@ -4,7 +4,7 @@
 import { cpus } from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import { describeBackend, initEngine } from './backend.js';
-import { addonPath, nativeAddon, type NativeInfo } from './native.js';
+import { addonPath, nativeAddon, openMpWait, type NativeInfo } from './native.js';
 
 export interface Diagnosis {
   node: string;
@@ -15,6 +15,8 @@ export interface Diagnosis {
   backend: string;
   summary: string;
   native: { addon: string; loaded: boolean; error?: string; info?: NativeInfo };
+  /** how OpenMP's idle threads wait, and whether the environment or slimtrain chose it */
+  openMpWait: { policy: string; from: 'environment' | 'slimtrain' };
   /** largest |native - cpu| / (1 + |cpu|) over a convolution, its two gradients, batch norm and pooling */
   selfCheck?: { maxRelativeDifference: number; ok: boolean };
 }
@@ -65,6 +67,7 @@ export async function diagnose(options: { backend?: string } = {}): Promise<Diag
       'addon' in loaded
         ? { addon: addonPath, loaded: true, info: loaded.addon.info() }
         : { addon: addonPath, loaded: false, error: loaded.error },
+    openMpWait: openMpWait(),
   };
   if ('addon' in loaded) diagnosis.selfCheck = await selfCheck();
   return diagnosis;

@@ -9,7 +9,7 @@
 // cpu backend's unfused path.
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { BatchNormTraining, BatchNormTrainingGrad, ReluGrad } from './native.js';
+import { BatchNormTraining, BatchNormTrainingGrad, ClipByValueGrad, Relu6Grad, ReluGrad } from './native.js';
 
 const run = (name: string, inputs: tf.NamedTensorMap, attrs: tf.NamedAttrMap = {}) =>
   tf.engine().runKernel(name, inputs as unknown as tf.NamedTensorMap, attrs);
@@ -35,6 +35,36 @@ const reluGrad: tf.GradConfig = {
     const [x] = saved;
     if (tf.getBackend() === 'native') return { x: () => run(ReluGrad, { dy: dy as tf.Tensor, x }) as tf.Tensor };
     return { x: () => tf.mul(dy as tf.Tensor, tf.cast(tf.step(x), 'float32')) };
+  },
+};
+
+/** TensorFlow.js's Relu6 gradient is five kernels (two comparisons, and, select, cast); on native it is one. */
+const relu6Grad: tf.GradConfig = {
+  kernelName: tf.Relu6,
+  inputsToSave: ['x'],
+  gradFunc: (dy, saved) => {
+    const [x] = saved;
+    if (tf.getBackend() === 'native') return { x: () => run(Relu6Grad, { dy: dy as tf.Tensor, x }) as tf.Tensor };
+    return { x: () => tf.mul(dy as tf.Tensor, tf.cast(tf.mul(tf.lessEqual(x, 6), tf.step(x)), 'float32')) };
+  },
+};
+
+/** ClipByValue's (a ReLU layer with maxValue, Keras's ReLU(6.)): five kernels in TensorFlow.js, one on native. */
+const clipByValueGrad: tf.GradConfig = {
+  kernelName: tf.ClipByValue,
+  inputsToSave: ['x'],
+  gradFunc: (dy, saved, attrs) => {
+    const [x] = saved;
+    const { clipValueMin, clipValueMax } = attrs as unknown as { clipValueMin: number; clipValueMax: number };
+    if (tf.getBackend() === 'native') return { x: () => run(ClipByValueGrad, { dy: dy as tf.Tensor, x }, attrs) as tf.Tensor };
+    return {
+      x: () =>
+        tf.where(
+          tf.logicalAnd(tf.greaterEqual(x, clipValueMin), tf.lessEqual(x, clipValueMax)),
+          dy as tf.Tensor,
+          tf.zerosLike(dy as tf.Tensor),
+        ),
+    };
   },
 };
 
@@ -118,5 +148,7 @@ export function installFusedTraining(): void {
   fused = true;
   tf.registerGradient(batchNormTrainingGrad);
   tf.registerGradient(reluGrad);
+  tf.registerGradient(relu6Grad);
+  tf.registerGradient(clipByValueGrad);
   patchBatchNormalization();
 }

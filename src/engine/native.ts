@@ -11,6 +11,7 @@ import {
   getKernelsForBackend,
   registerBackend,
   registerKernel,
+  slice_util,
   type DataId,
   type DataType,
   type KernelConfig,
@@ -102,6 +103,16 @@ export interface NativeAddon {
     dbeta: Float32Array,
   ): void;
   reluGrad(dy: Float32Array, x: Float32Array, dx: Float32Array): void;
+  /** y = min(max(x, lo), hi) */
+  clip(x: Float32Array, lo: number, hi: number, y: Float32Array): void;
+  /** dx = dy where lo <= x <= hi, else 0 */
+  clipGrad(dy: Float32Array, x: Float32Array, lo: number, hi: number, dx: Float32Array): void;
+  /** y = x[begin : begin + outShape], 4-D */
+  slice(x: Float32Array, inShape: Int32Array, begin: Int32Array, outShape: Int32Array, y: Float32Array): void;
+  /** y = value everywhere, x at before, 4-D */
+  pad(x: Float32Array, inShape: Int32Array, before: Int32Array, outShape: Int32Array, value: number, y: Float32Array): void;
+  avgPool(shape: Int32Array, x: Float32Array, y: Float32Array): void;
+  avgPoolGrad(shape: Int32Array, dy: Float32Array, dx: Float32Array): void;
   info(): NativeInfo;
 }
 
@@ -110,8 +121,33 @@ export const addonPath = fileURLToPath(new URL('../../../native/build/Release/sl
 let loaded: { addon: NativeAddon } | { error: string } | undefined;
 
 /** The addon, or why it is not available (not built, a missing library, another OS). */
+/**
+ * How OpenMP's idle threads wait, and who chose it. OpenMP reads it once, when the
+ * addon loads. Its default spins for a while: on a machine with other work that
+ * steals the cores the work needs (measured on a Keras MobileNetV2 training step at
+ * 224, batch 16, two at once: 2.1 img/s spinning, 4.3 passive; alone 7.3 and 7.9), so
+ * slimtrain asks for a passive wait unless the user set one.
+ */
+export function openMpWait(): { policy: string; from: 'environment' | 'slimtrain' } {
+  const env = process.env;
+  if (env.OMP_WAIT_POLICY !== undefined || env.GOMP_SPINCOUNT !== undefined) {
+    const policy = [
+      env.OMP_WAIT_POLICY && `OMP_WAIT_POLICY=${env.OMP_WAIT_POLICY}`,
+      env.GOMP_SPINCOUNT && `GOMP_SPINCOUNT=${env.GOMP_SPINCOUNT}`,
+    ];
+    return { policy: policy.filter(Boolean).join(', '), from: waitSetHere ? 'slimtrain' : 'environment' };
+  }
+  return { policy: 'OpenMP default (spins before sleeping)', from: 'environment' };
+}
+
+let waitSetHere = false;
+
 export function nativeAddon(): { addon: NativeAddon } | { error: string } {
   if (loaded === undefined) {
+    if (process.env.OMP_WAIT_POLICY === undefined && process.env.GOMP_SPINCOUNT === undefined) {
+      process.env.OMP_WAIT_POLICY = 'PASSIVE';
+      waitSetHere = true;
+    }
     try {
       loaded = { addon: createRequire(import.meta.url)(addonPath) as NativeAddon };
     } catch (e) {
@@ -515,10 +551,31 @@ const maxPoolGrad: NativeKernel = (addon, inputs, attrs, backend) => {
   return output(backend, input.shape, dx);
 };
 
+const avgPool: NativeKernel = (addon, inputs, attrs, backend) => {
+  const { x } = inputs;
+  if (!allFloat(x) || x.shape.length !== 4) return null;
+  const info = poolInfo(x.shape, attrs);
+  const y = allocate(backend, shapeSize(info.outShape));
+  addon.avgPool(poolShape(info), values(backend, x), y);
+  return output(backend, info.outShape, y);
+};
+
+/** divides each window's gradient by the inputs its forward pass counted (the cpu kernel divides by the window size) */
+const avgPoolGrad: NativeKernel = (addon, inputs, attrs, backend) => {
+  const { dy, input } = inputs;
+  if (!allFloat(dy, input) || input.shape.length !== 4) return null;
+  const info = poolInfo(input.shape, attrs);
+  const dx = allocate(backend, shapeSize(input.shape));
+  addon.avgPoolGrad(poolShape(info), values(backend, dy), dx);
+  return output(backend, input.shape, dx);
+};
+
 // Kernels of our own, which only the native backend has (src/engine/fused_training.ts uses them)
 export const BatchNormTraining = 'SlimtrainBatchNormTraining';
 export const BatchNormTrainingGrad = 'SlimtrainBatchNormTrainingGrad';
 export const ReluGrad = 'SlimtrainReluGrad';
+export const Relu6Grad = 'SlimtrainRelu6Grad';
+export const ClipByValueGrad = 'SlimtrainClipByValueGrad';
 
 const optional = (backend: Backend, t?: TensorInfo) => (t ? values(backend, t) : null);
 
@@ -574,6 +631,63 @@ const reluGrad: NativeKernel = (addon, inputs, _attrs, backend) => {
   return output(backend, x.shape, dx);
 };
 
+/** the least float32 above 0: Relu6's gradient passes where 0 < x <= 6 */
+const ABOVE_ZERO = 1.401298464324817e-45;
+
+/** dy where lo <= x <= hi (attrs: clipValueMin, clipValueMax; Relu6: above 0 to 6) */
+const clipGrad =
+  (bounds?: [number, number]): NativeKernel =>
+  (addon, inputs, attrs, backend) => {
+    const { dy, x } = inputs;
+    if (!allFloat(dy, x)) return null;
+    const [lo, hi] = bounds ?? [attrs.clipValueMin as number, attrs.clipValueMax as number];
+    const dx = allocate(backend, shapeSize(x.shape));
+    addon.clipGrad(values(backend, dy), values(backend, x), lo, hi, dx);
+    return output(backend, x.shape, dx);
+  };
+
+const clipByValue: NativeKernel = (addon, inputs, attrs, backend) => {
+  const { x } = inputs;
+  if (x.dtype !== 'float32') return null;
+  const y = allocate(backend, shapeSize(x.shape));
+  addon.clip(values(backend, x), attrs.clipValueMin as number, attrs.clipValueMax as number, y);
+  return output(backend, x.shape, y);
+};
+
+/** a shape of rank 1 to 4 as 4-D, leading ones added (the same layout in memory) */
+const as4d = (shape: readonly number[], fill = 1) => Int32Array.from([...new Array<number>(4 - shape.length).fill(fill), ...shape]);
+
+/** Slice of a float32 tensor of rank up to 4 (PadV2's gradient, StridedSlice with unit strides goes through it too) */
+const slice: NativeKernel = (addon, inputs, attrs, backend) => {
+  const { x } = inputs;
+  if (x.dtype !== 'float32' || x.shape.length > 4 || x.shape.length === 0) return null;
+  const [begin, size] = slice_util.parseSliceParams(x as never, attrs.begin as number[], attrs.size as number[]);
+  const y = allocate(backend, shapeSize(size));
+  addon.slice(values(backend, x), as4d(x.shape), as4d(begin, 0), as4d(size), y);
+  return output(backend, size, y);
+};
+
+/** Pad with a constant (PadV2: ZeroPadding2D, the padding before 'valid' convolutions) */
+const pad: NativeKernel = (addon, inputs, attrs, backend) => {
+  const { x } = inputs;
+  if (x.dtype !== 'float32' || x.shape.length > 4 || x.shape.length === 0) return null;
+  const paddings = attrs.paddings as [number, number][];
+  const shape = x.shape.map((d, i) => paddings[i][0] + d + paddings[i][1]);
+  const y = allocate(backend, shapeSize(shape));
+  addon.pad(
+    values(backend, x),
+    as4d(x.shape),
+    as4d(
+      paddings.map((p) => p[0]),
+      0,
+    ),
+    as4d(shape),
+    attrs.constantValue as number,
+    y,
+  );
+  return output(backend, shape, y);
+};
+
 const nativeKernels: Record<string, NativeKernel> = {
   Conv2D: convForward(false, false),
   FusedConv2D: convForward(false, true),
@@ -608,12 +722,35 @@ const nativeKernels: Record<string, NativeKernel> = {
   FusedBatchNorm: batchNorm,
   MaxPool: maxPool,
   MaxPoolGrad: maxPoolGrad,
+  AvgPool: avgPool,
+  AvgPoolGrad: avgPoolGrad,
   [BatchNormTraining]: batchNormTraining,
   [BatchNormTrainingGrad]: batchNormTrainingGrad,
   [ReluGrad]: reluGrad,
+  [Relu6Grad]: clipGrad([ABOVE_ZERO, 6]),
+  [ClipByValueGrad]: clipGrad(),
+  ClipByValue: clipByValue,
+  Slice: slice,
+  PadV2: pad,
 };
 
 export const nativeKernelNames = Object.keys(nativeKernels);
+
+/** calls, per kernel name, that ran the cpu backend's JavaScript kernel on the native backend */
+const javascriptCalls = new Map<string, number>();
+
+/**
+ * Kernels the native backend ran in the cpu backend's JavaScript since the last call
+ * (a kernel it lacks, or a layout its kernel does not cover), with their call counts;
+ * the count starts again from zero.
+ */
+export function takeJavaScriptCalls(): Map<string, number> {
+  const calls = new Map(javascriptCalls);
+  javascriptCalls.clear();
+  return calls;
+}
+
+const countJavaScript = (kernelName: string) => javascriptCalls.set(kernelName, (javascriptCalls.get(kernelName) ?? 0) + 1);
 
 let registered = false;
 
@@ -635,12 +772,18 @@ export function registerNativeBackend(): boolean {
       if (out != null) return out;
       if (cpuKernel == null)
         throw new Error(`native backend: ${kernelName} needs a layout it does not cover, and the cpu backend has no ${kernelName}`);
+      countJavaScript(kernelName);
       return cpuKernel.kernelFunc({ inputs, attrs: attrs ?? {}, backend });
     };
     registerKernel({ kernelName, backendName: 'native', kernelFunc });
   }
   for (const config of getKernelsForBackend('cpu')) {
-    if (!(config.kernelName in nativeKernels)) registerKernel({ ...config, backendName: 'native' });
+    if (config.kernelName in nativeKernels) continue;
+    const kernelFunc: KernelConfig['kernelFunc'] = (args) => {
+      countJavaScript(config.kernelName);
+      return config.kernelFunc(args);
+    };
+    registerKernel({ ...config, backendName: 'native', kernelFunc });
   }
   return true;
 }

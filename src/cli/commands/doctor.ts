@@ -20,6 +20,10 @@ function diagnosisText(d: Diagnosis): string {
   if (d.native.info) {
     const info = d.native.info;
     rows.push(['oneDNN', info.onednn], ['BLAS', `${info.blas} (${info.blasThreads} threads)`], ['OpenMP threads', String(info.threads)]);
+    rows.push([
+      'OpenMP wait',
+      `${d.openMpWait.policy} (${d.openMpWait.from === 'slimtrain' ? 'set by slimtrain: idle threads sleep' : 'from the environment'})`,
+    ]);
   }
   if (d.selfCheck) {
     rows.push([

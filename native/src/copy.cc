@@ -1,0 +1,32 @@
+// Layout kernels: a box of a 4-D tensor copied into a box of another (Slice, and Pad
+// with a constant, whose gradient is a Slice). The innermost axis is one contiguous
+// run, copied with memcpy; the outer three are split over the threads.
+#include <algorithm>
+#include <cstring>
+
+#include "kernels.h"
+
+namespace slimtrain {
+
+void copyBox(const float *src, const int srcShape[4], const int srcAt[4], float *dst, const int dstShape[4],
+             const int dstAt[4], const int box[4]) {
+  const int64_t rows = int64_t(box[0]) * box[1] * box[2];
+  const size_t run = size_t(box[3]) * sizeof(float);
+#pragma omp parallel for schedule(static) if (rows * box[3] >= kParallelMin)
+  for (int64_t r = 0; r < rows; r++) {
+    const int64_t c = r % box[2], b = (r / box[2]) % box[1], a = r / (int64_t(box[2]) * box[1]);
+    const int64_t from = (((a + srcAt[0]) * srcShape[1] + b + srcAt[1]) * srcShape[2] + c + srcAt[2]) * srcShape[3] + srcAt[3];
+    const int64_t to = (((a + dstAt[0]) * dstShape[1] + b + dstAt[1]) * dstShape[2] + c + dstAt[2]) * dstShape[3] + dstAt[3];
+    std::memcpy(dst + to, src + from, run);
+  }
+}
+
+void padConstant(const float *x, const int inShape[4], const int before[4], float value, float *y, const int outShape[4]) {
+  const int64_t size = int64_t(outShape[0]) * outShape[1] * outShape[2] * outShape[3];
+#pragma omp parallel for schedule(static) if (size >= kParallelMin)
+  for (int64_t i = 0; i < size; i++) y[i] = value;
+  const int origin[4] = {0, 0, 0, 0};
+  copyBox(x, inShape, origin, y, outShape, before, inShape);
+}
+
+}  // namespace slimtrain
