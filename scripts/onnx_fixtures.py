@@ -340,6 +340,23 @@ class OutputPadding(nn.Module):
         return self.head(torch.relu(torch.cat([self.up2(y)[:, :, :-1, :-1], self.up3(y)[:, :, :-2, :-2]], 1)))
 
 
+class LayoutOps(nn.Module):
+    """an input only reshaped to itself (x.view(-1, 1, H, W), as MNIST exports do), and height and width swapped
+    by Transpose on a one-channel map and on a map of three"""
+
+    def __init__(self):
+        super().__init__()
+        self.c1 = nn.Conv2d(1, 4, 3, padding=1)
+        self.c2 = nn.Conv2d(4, 1, 3, padding=1)
+        self.c3 = nn.Conv2d(1, 3, (3, 1), padding=(1, 0))
+        self.fc = nn.Linear(3 * 12 * 10, 5)
+
+    def forward(self, x):
+        y = self.c2(torch.relu(self.c1(x.view(-1, 1, 12, 10))))
+        y = self.c3(y.transpose(2, 3))
+        return self.fc(torch.relu(y.transpose(2, 3)).flatten(1))
+
+
 class NhwcSegmenter(nn.Module):
     """takes and gives NHWC maps, turned to NCHW and back by Transposes, as tf2onnx writes TensorFlow and Keras models"""
 
@@ -466,6 +483,10 @@ def main():
         # conv's 4 channels, the transposes' 3 + 3
         export('output_padding', OutputPadding(), [2, 3, 6, 6], description='ConvTranspose output_padding past the valid output',
                prunable=4 + 6),
+        # c1's 4 channels and c2's one (a map's Transpose of height and width keeps channels last); c3's 3 go into
+        # ONNX's order for the flatten, a Permute that moves the channel axis
+        export('layout_ops', LayoutOps(), [2, 1, 12, 10], description='an input reshaped to itself, Transposes of height and width',
+               prunable=4 + 1),
         export('upsample', Upsampling(), [2, 3, 8, 8], description='bilinear Resize with half-pixel centres (PyTorch align_corners=False)',
                prunable=4),
         export('resize_mixed', Upsampling('mixed'), [2, 3, 8, 8], opset=11, description='bilinear and nearest Resize to sizes, by 1.75 and 0.5',

@@ -160,6 +160,40 @@ test('every unsupported layer is reported at once, with one --freeze that names 
   assert.ok(groups.every((g) => !g.prunable));
 });
 
+test('offsets are computed per channel: relu(x + 0.4) - 0.4 is zero at zero, and a tied channel keeps its own offset through a Concatenate', () => {
+  const input = tfl.input({ shape: [6, 6, 2] });
+  const conv = (name: string, activation = 'linear') =>
+    tfl.layers.conv2d({ name, filters: 3, kernelSize: 3, padding: 'same', activation: activation as 'linear' });
+  const pass = (t: tfl.SymbolicTensor, n: number) => {
+    for (let i = 0; i < n; i++) t = tfl.layers.dropout({ rate: 0 }).apply(t) as tfl.SymbolicTensor;
+    return t;
+  };
+  // max(a, -0.4) as the ONNX import writes it: a channel of a zero group stays zero, and is prunable
+  const a = conv('a').apply(input) as tfl.SymbolicTensor;
+  const shifted = tfl.layers.rescaling({ scale: 1, offset: 0.4 }).apply(a) as tfl.SymbolicTensor;
+  const clamped = tfl.layers.rescaling({ scale: 1, offset: -0.4 }).apply(tfl.layers.reLU().apply(shifted)) as tfl.SymbolicTensor;
+  // b is tied to c by the Add; b is 0.5 at zero (sigmoid), c is -0.5 (a Rescaling), their sum 0. Side by
+  // side in a Concatenate, a ReLU keeps b's 0.5 and makes c's 0, so the conv reading them must block b
+  const b = conv('b', 'sigmoid').apply(input) as tfl.SymbolicTensor;
+  const c = tfl.layers.rescaling({ scale: 1, offset: -0.5 }).apply(conv('c').apply(input)) as tfl.SymbolicTensor;
+  const sum = tfl.layers.add().apply([b, c]) as tfl.SymbolicTensor;
+  const side = tfl.layers.reLU().apply(tfl.layers.concatenate().apply([b, c])) as tfl.SymbolicTensor;
+  // layers are visited by their depth from the output: pass-through layers after the Add put it (the tie) first
+  const parts = [conv('d').apply(clamped) as tfl.SymbolicTensor, conv('e').apply(side) as tfl.SymbolicTensor, pass(sum, 4)];
+  const pooled = tfl.layers.globalAveragePooling2d({}).apply(tfl.layers.concatenate().apply(parts)) as tfl.SymbolicTensor;
+  const model = tfl.model({ inputs: input, outputs: tfl.layers.dense({ units: 2 }).apply(pooled) as tfl.SymbolicTensor });
+  const partition = zeroInvariantGroups(model);
+  const order = partition.graph.nodes.map((n) => n.className);
+  assert.ok(order.indexOf('Add') < order.indexOf('Concatenate'), 'the tie comes before the Concatenate');
+  const of = (layer: string) => partition.groups.filter((g) => g.channels.some((ch) => ch.layer === layer));
+  assert.equal(of('a').length, 3);
+  assert.ok(
+    of('a').every((g) => g.prunable),
+    'max(a, -0.4) is zero at zero',
+  );
+  assert.ok(of('b').length > 0 && of('b').every((g) => !g.prunable && g.reasons.some((r) => /sigmoid/.test(r))), 'relu(0.5) reaches e');
+});
+
 test('activations that are not zero at zero block their channels, with the reason', () => {
   const model = tfl.sequential({
     layers: [

@@ -2,6 +2,7 @@
 // as tensors or a tf.data.Dataset, progress callbacks and an AbortSignal.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import seedrandom from 'seedrandom';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import * as tfd from '@tensorflow/tfjs-data';
@@ -129,11 +130,20 @@ const testXs = tf.tensor4d(
 const testYs = tf.oneHot(tf.tensor1d(mnistTest.labels, 'int32'), 10);
 const method = { optimizer: 'dhspg', targetMacsRatio: 2, lr: 0.05 } as const;
 
-/** fits `model` with the sparse optimizer and callback, as a TensorFlow.js user's script would */
+/**
+ * fits `model` with the sparse optimizer and callback, as a TensorFlow.js user's script
+ * would; model.fit shuffles with Math.random, seeded here so every run is the same
+ */
 async function fitSparse(model: tfl.LayersModel, epochs: number, training = sparseTraining(model, method)) {
   model.compile({ optimizer: training.optimizer, loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
-  const history = await model.fit(xs, ys, { epochs, batchSize: 32, shuffle: true, callbacks: [training.callback], verbose: 0 });
-  return { training, history };
+  const random = Math.random;
+  seedrandom('slimtrain-fit', { global: true });
+  try {
+    const history = await model.fit(xs, ys, { epochs, batchSize: 32, shuffle: true, callbacks: [training.callback], verbose: 0 });
+    return { training, history };
+  } finally {
+    Math.random = random;
+  }
 }
 
 test('model.fit with sparseTraining’s optimizer and callback reaches the sparsity and accuracy compress reaches with the same settings', async () => {

@@ -194,7 +194,7 @@ test('unary ops, reductions over any axes, batch norm and max pooling equal the 
 });
 
 test(
-  'Slice, Pad with a constant and ClipByValue, and the gradients of Pad, Relu6 and ClipByValue, equal the cpu backend',
+  'Slice, Pad with a constant, ClipByValue, Concat and SplitV, and the gradients of Pad, Relu6 and ClipByValue, equal the cpu backend',
   { skip },
   async () => {
     const x = () => tf.tidy(() => tf.mul(seeded([3, 7, 6, 5], 92), 4));
@@ -219,6 +219,18 @@ test(
     ];
     assertClose(...(await both(() => tf.pad(x(), paddings, 0.5))), 'PadV2');
     assertClose(...(await both(() => tf.clipByValue(x(), -1, 2.5))), 'ClipByValue');
+    assertClose(
+      ...(await both(() => tf.concat([x(), tf.mul(x(), 2), tf.slice(x(), [0, 0, 0, 0], [3, 7, 6, 2])], -1))),
+      'Concat of channels',
+    );
+    for (const axis of [0, 1, 2]) assertClose(...(await both(() => tf.concat([x(), tf.mul(x(), 2)], axis))), `Concat along ${axis}`);
+    for (const [sizes, axis] of [
+      [[2, 3], 3],
+      [[3, 4], 1],
+      [[1, 2], 0],
+    ] as const) {
+      assertClose(...(await both(() => tf.split(x(), [...sizes], axis))), `SplitV [${sizes}] along ${axis}`);
+    }
     // the gradients: dy through each op, the cpu backend's own gradient kernels the reference
     const dyOf = (t: tf.Tensor) => seeded(t.shape, 94);
     const gradOf = (f: (t: tf.Tensor) => tf.Tensor) => () => tf.grad((t: tf.Tensor) => tf.sum(tf.mul(f(t), dyOf(f(t)))))(x());
@@ -311,8 +323,6 @@ test(
 const BOOKKEEPING = ['Reshape', 'Identity', 'Cast', 'ZerosLike', 'OneHot', 'ArgMax', 'Equal', 'Sum', 'Max'];
 /** not native yet, each on the path of the corpus models named in the comment */
 const NOT_YET_NATIVE = [
-  'Concat', // concatenations: Inception, DenseNet, U-Net, wide-and-deep
-  'SplitV', // the gradient of Concat
   'Floor', // dropout
   'Erf', // GELU
   'Tanh',

@@ -274,11 +274,12 @@ Napi::Value Clip(const Napi::CallbackInfo &info) {
   return info.Env().Undefined();
 }
 
-// clipGrad(dy, x, lo, hi, dx)
+// clipGrad(dy, x, lo, hi, openBelow, dx)
 Napi::Value ClipGrad(const Napi::CallbackInfo &info) {
   auto x = anyFloats(info, 1, "x");
   clipGrad(floats(info, 0, x.ElementLength(), "dy").Data(), x.Data(), info[2].As<Napi::Number>().FloatValue(),
-           info[3].As<Napi::Number>().FloatValue(), floats(info, 4, x.ElementLength(), "dx").Data(), x.ElementLength());
+           info[3].As<Napi::Number>().FloatValue(), info[4].ToBoolean().Value(), floats(info, 5, x.ElementLength(), "dx").Data(),
+           x.ElementLength());
   return info.Env().Undefined();
 }
 
@@ -309,6 +310,20 @@ Napi::Value Slice(const Napi::CallbackInfo &info) {
   }
   const int origin[4] = {0, 0, 0, 0};
   copyBox(floats(info, 0, inSize, "x").Data(), in, begin, floats(info, 4, outSize, "y").Data(), out, origin, out);
+  return info.Env().Undefined();
+}
+
+// place(x, inShape, at, outShape, y): x copied into y at `at`, the rest of y untouched, 4-D (Concat)
+Napi::Value Place(const Napi::CallbackInfo &info) {
+  int in[4], at[4], out[4];
+  const int64_t inSize = shape4(info, 1, in, "inShape");
+  shape4(info, 2, at, "at");
+  const int64_t outSize = shape4(info, 3, out, "outShape");
+  for (int k = 0; k < 4; k++) {
+    if (at[k] + in[k] > out[k]) throw Napi::RangeError::New(info.Env(), "the input does not fit the output");
+  }
+  const int origin[4] = {0, 0, 0, 0};
+  copyBox(floats(info, 0, inSize, "x").Data(), in, origin, floats(info, 4, outSize, "y").Data(), out, at, in);
   return info.Env().Undefined();
 }
 
@@ -360,6 +375,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("clipGrad", Napi::Function::New(env, ClipGrad));
   exports.Set("slice", Napi::Function::New(env, Slice));
   exports.Set("pad", Napi::Function::New(env, Pad));
+  exports.Set("place", Napi::Function::New(env, Place));
   exports.Set("info", Napi::Function::New(env, Info));
   return exports;
 }

@@ -375,9 +375,14 @@ void clip(const float *x, float lo, float hi, float *y, int64_t size) {
   for (int64_t i = 0; i < size; i++) y[i] = std::min(std::max(x[i], lo), hi);
 }
 
-void clipGrad(const float *dy, const float *x, float lo, float hi, float *dx, int64_t size) {
+void clipGrad(const float *dy, const float *x, float lo, float hi, bool openBelow, float *dx, int64_t size) {
+  if (openBelow) {
 #pragma omp parallel for schedule(static) if (size >= kParallelMin)
-  for (int64_t i = 0; i < size; i++) dx[i] = x[i] >= lo && x[i] <= hi ? dy[i] : 0.f;
+    for (int64_t i = 0; i < size; i++) dx[i] = x[i] > lo && x[i] <= hi ? dy[i] : 0.f;
+  } else {
+#pragma omp parallel for schedule(static) if (size >= kParallelMin)
+    for (int64_t i = 0; i < size; i++) dx[i] = x[i] >= lo && x[i] <= hi ? dy[i] : 0.f;
+  }
 }
 
 }  // namespace slimtrain

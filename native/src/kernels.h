@@ -89,8 +89,8 @@ void batchNormTrainingGrad(const float *dy, const float *x, int64_t rows, int64_
 void reluGrad(const float *dy, const float *x, float *dx, int64_t size);
 /** y = min(max(x, lo), hi) (ClipByValue). */
 void clip(const float *x, float lo, float hi, float *y, int64_t size);
-/** dx = dy where lo <= x <= hi, else 0 (ClipByValue's gradient; Relu6's with lo the least float above 0). */
-void clipGrad(const float *dy, const float *x, float lo, float hi, float *dx, int64_t size);
+/** dx = dy where lo <= x <= hi (lo < x with openBelow), else 0: ClipByValue's gradient, and Relu6's (0 < x <= 6). */
+void clipGrad(const float *dy, const float *x, float lo, float hi, bool openBelow, float *dx, int64_t size);
 
 /** Copies box[] elements from src at srcAt[] to dst at dstAt[] (4-D, row-major). */
 void copyBox(const float *src, const int srcShape[4], const int srcAt[4], float *dst, const int dstShape[4],

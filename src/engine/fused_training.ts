@@ -38,7 +38,7 @@ const reluGrad: tf.GradConfig = {
   },
 };
 
-/** TensorFlow.js's Relu6 gradient is five kernels (two comparisons, and, select, cast); on native it is one. */
+/** TensorFlow.js's Relu6 gradient is five kernels (lessEqual, step, mul, cast, mul); on native it is one. */
 const relu6Grad: tf.GradConfig = {
   kernelName: tf.Relu6,
   inputsToSave: ['x'],

@@ -105,10 +105,12 @@ export interface NativeAddon {
   reluGrad(dy: Float32Array, x: Float32Array, dx: Float32Array): void;
   /** y = min(max(x, lo), hi) */
   clip(x: Float32Array, lo: number, hi: number, y: Float32Array): void;
-  /** dx = dy where lo <= x <= hi, else 0 */
-  clipGrad(dy: Float32Array, x: Float32Array, lo: number, hi: number, dx: Float32Array): void;
+  /** dx = dy where lo <= x <= hi (lo < x with openBelow), else 0 */
+  clipGrad(dy: Float32Array, x: Float32Array, lo: number, hi: number, openBelow: boolean, dx: Float32Array): void;
   /** y = x[begin : begin + outShape], 4-D */
   slice(x: Float32Array, inShape: Int32Array, begin: Int32Array, outShape: Int32Array, y: Float32Array): void;
+  /** x copied into y at `at`, the rest of y untouched, 4-D */
+  place(x: Float32Array, inShape: Int32Array, at: Int32Array, outShape: Int32Array, y: Float32Array): void;
   /** y = value everywhere, x at before, 4-D */
   pad(x: Float32Array, inShape: Int32Array, before: Int32Array, outShape: Int32Array, value: number, y: Float32Array): void;
   avgPool(shape: Int32Array, x: Float32Array, y: Float32Array): void;
@@ -120,7 +122,6 @@ export const addonPath = fileURLToPath(new URL('../../../native/build/Release/sl
 
 let loaded: { addon: NativeAddon } | { error: string } | undefined;
 
-/** The addon, or why it is not available (not built, a missing library, another OS). */
 /**
  * How OpenMP's idle threads wait, and who chose it. OpenMP reads it once, when the
  * addon loads. Its default spins for a while: on a machine with other work that
@@ -142,6 +143,7 @@ export function openMpWait(): { policy: string; from: 'environment' | 'slimtrain
 
 let waitSetHere = false;
 
+/** The addon, or why it is not available (not built, a missing library, another OS). */
 export function nativeAddon(): { addon: NativeAddon } | { error: string } {
   if (loaded === undefined) {
     if (process.env.OMP_WAIT_POLICY === undefined && process.env.GOMP_SPINCOUNT === undefined) {
@@ -631,18 +633,15 @@ const reluGrad: NativeKernel = (addon, inputs, _attrs, backend) => {
   return output(backend, x.shape, dx);
 };
 
-/** the least float32 above 0: Relu6's gradient passes where 0 < x <= 6 */
-const ABOVE_ZERO = 1.401298464324817e-45;
-
-/** dy where lo <= x <= hi (attrs: clipValueMin, clipValueMax; Relu6: above 0 to 6) */
+/** dy where lo <= x <= hi (attrs: clipValueMin, clipValueMax), or, for Relu6, where 0 < x <= 6 */
 const clipGrad =
-  (bounds?: [number, number]): NativeKernel =>
+  (relu6: boolean): NativeKernel =>
   (addon, inputs, attrs, backend) => {
     const { dy, x } = inputs;
     if (!allFloat(dy, x)) return null;
-    const [lo, hi] = bounds ?? [attrs.clipValueMin as number, attrs.clipValueMax as number];
+    const [lo, hi] = relu6 ? [0, 6] : [attrs.clipValueMin as number, attrs.clipValueMax as number];
     const dx = allocate(backend, shapeSize(x.shape));
-    addon.clipGrad(values(backend, dy), values(backend, x), lo, hi, dx);
+    addon.clipGrad(values(backend, dy), values(backend, x), lo, hi, relu6, dx);
     return output(backend, x.shape, dx);
   };
 
@@ -657,7 +656,7 @@ const clipByValue: NativeKernel = (addon, inputs, attrs, backend) => {
 /** a shape of rank 1 to 4 as 4-D, leading ones added (the same layout in memory) */
 const as4d = (shape: readonly number[], fill = 1) => Int32Array.from([...new Array<number>(4 - shape.length).fill(fill), ...shape]);
 
-/** Slice of a float32 tensor of rank up to 4 (PadV2's gradient, StridedSlice with unit strides goes through it too) */
+/** Slice of a float32 tensor of rank up to 4 (PadV2's gradient; batches cut from a data set) */
 const slice: NativeKernel = (addon, inputs, attrs, backend) => {
   const { x } = inputs;
   if (x.dtype !== 'float32' || x.shape.length > 4 || x.shape.length === 0) return null;
@@ -665,6 +664,45 @@ const slice: NativeKernel = (addon, inputs, attrs, backend) => {
   const y = allocate(backend, shapeSize(size));
   addon.slice(values(backend, x), as4d(x.shape), as4d(begin, 0), as4d(size), y);
   return output(backend, size, y);
+};
+
+/** a shape of any rank as [1, before axis, axis, after axis]: the same layout in memory */
+const aroundAxis = (shape: readonly number[], axis: number, size = shape[axis]) =>
+  Int32Array.of(1, shapeSize(shape.slice(0, axis)), size, shapeSize(shape.slice(axis + 1)));
+
+/** Concat of float32 tensors of any rank, along any axis: each input copied into its place */
+const concat: NativeKernel = (addon, inputs, attrs, backend) => {
+  const xs = Object.values(inputs);
+  if (xs.length === 0 || xs[0].shape.length === 0 || xs.some((x) => x.dtype !== 'float32' || x.shape.length !== xs[0].shape.length)) {
+    return null;
+  }
+  const axis = util.parseAxisParam(attrs.axis as number, xs[0].shape)[0];
+  const shape = [...xs[0].shape];
+  shape[axis] = xs.reduce((n, x) => n + x.shape[axis], 0);
+  const y = allocate(backend, shapeSize(shape));
+  let offset = 0;
+  for (const x of xs) {
+    if (shapeSize(x.shape) > 0)
+      addon.place(values(backend, x), aroundAxis(x.shape, axis), Int32Array.of(0, 0, offset, 0), aroundAxis(shape, axis), y);
+    offset += x.shape[axis];
+  }
+  return output(backend, shape, y);
+};
+
+/** SplitV (Concat's gradient), any rank: each part a Slice along the axis */
+const splitV: NativeKernel = (addon, inputs, attrs, backend) => {
+  const { x } = inputs;
+  if (x.dtype !== 'float32' || x.shape.length === 0) return null;
+  const axis = util.parseAxisParam(attrs.axis as number, x.shape)[0];
+  const sizes = backend_util.prepareSplitSize(x as never, attrs.numOrSizeSplits as number[] | number, axis);
+  let offset = 0;
+  return sizes.map((n) => {
+    const size = x.shape.map((d, i) => (i === axis ? n : d));
+    const y = allocate(backend, shapeSize(size));
+    if (n > 0) addon.slice(values(backend, x), aroundAxis(x.shape, axis), Int32Array.of(0, 0, offset, 0), aroundAxis(x.shape, axis, n), y);
+    offset += n;
+    return output(backend, size, y);
+  });
 };
 
 /** Pad with a constant (PadV2: ZeroPadding2D, the padding before 'valid' convolutions) */
@@ -727,11 +765,13 @@ const nativeKernels: Record<string, NativeKernel> = {
   [BatchNormTraining]: batchNormTraining,
   [BatchNormTrainingGrad]: batchNormTrainingGrad,
   [ReluGrad]: reluGrad,
-  [Relu6Grad]: clipGrad([ABOVE_ZERO, 6]),
-  [ClipByValueGrad]: clipGrad(),
+  [Relu6Grad]: clipGrad(true),
+  [ClipByValueGrad]: clipGrad(false),
   ClipByValue: clipByValue,
   Slice: slice,
   PadV2: pad,
+  Concat: concat,
+  SplitV: splitV,
 };
 
 export const nativeKernelNames = Object.keys(nativeKernels);

@@ -238,7 +238,7 @@ export function zeroInvariantGroups(model: tfl.LayersModel, options: PartitionOp
     if (frozen) for (const id of out) ch.block(id, frozenReason);
     if (node.isOutput) for (const id of out) ch.block(id, `produces the model output (${node.name})`);
     maps.set(node.name, out);
-    offsets.set(node.name, set ? [...set] : carriedOffsets(ch, out, inputs, inputOffsets, produced));
+    offsets.set(node.name, set ? [...set] : carriedOffsets(out, inputs, inputOffsets, produced));
   }
   const groupOfRoot = new Map<number, number>();
   const groups = collectGroups(ch, graph, groupOfRoot);
@@ -248,20 +248,29 @@ export function zeroInvariantGroups(model: tfl.LayersModel, options: PartitionOp
 
 /**
  * Offsets of output channels a rule did not set: a channel passed through keeps the
- * offset it had on any input (a sum with a constant is not zero), a produced one
- * the offset its activation gave it.
+ * offset it had on its input (by channel id: channels tied to it may have others), a
+ * produced one the offset its activation gave it. One id with two different offsets
+ * (a channel and a shifted copy of it, side by side) is not known (NaN).
  */
 function carriedOffsets(
-  ch: Channels,
   out: readonly number[],
   inputs: readonly number[][],
   inputOffsets: readonly (Offset | undefined)[][],
   produced: ReadonlyMap<number, Offset>,
 ): (Offset | undefined)[] {
-  const byRoot = new Map<number, Offset>();
-  inputs.forEach((ids, k) => ids.forEach((id, i) => inputOffsets[k][i] && byRoot.set(ch.find(id), inputOffsets[k][i]!)));
-  for (const [id, reason] of produced) byRoot.set(ch.find(id), reason);
-  return out.map((id) => byRoot.get(ch.find(id)));
+  const byId = new Map<number, Offset | undefined>();
+  inputs.forEach((ids, k) =>
+    ids.forEach((id, i) => {
+      const offset = inputOffsets[k][i];
+      if (!byId.has(id)) byId.set(id, offset);
+      else if (byId.get(id)?.value !== offset?.value) {
+        const reason = byId.get(id)?.reason ?? offset!.reason;
+        byId.set(id, { value: NaN, reason });
+      }
+    }),
+  );
+  for (const [id, offset] of produced) byId.set(id, offset);
+  return out.map((id) => byId.get(id));
 }
 
 function slicesOf(entries: Entry[]): WeightSlice[] {

@@ -66,7 +66,8 @@ export function sliceRanges(
     const n = dims[axis];
     const clamp = (v: number, lo: number, hi: number) => Math.min(Math.max(v < 0 ? v + n : v, lo), hi);
     const step = steps[i];
-    const begin = step > 0 ? clamp(values(starts)[i], 0, n) : clamp(values(starts)[i], -1, n - 1);
+    // ONNX clamps starts to [0, n] going forward and to [0, n - 1] going back; ends to [-1, n - 1] going back
+    const begin = step > 0 ? clamp(values(starts)[i], 0, n) : clamp(values(starts)[i], 0, n - 1);
     const end = step > 0 ? clamp(values(ends)[i], 0, n) : clamp(values(ends)[i], -1, n - 1);
     return { axis, begin, step, count: Math.max(0, Math.ceil((end - begin) / step)) };
   });

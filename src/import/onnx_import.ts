@@ -99,6 +99,14 @@ class GraphState {
     }
   }
 
+  /** a stored constant, or the value of a Constant node, before the graph is walked */
+  storedConstant(name: string): Constant | undefined {
+    const v = this.values.get(name);
+    if (v?.kind === 'const') return v;
+    const p = this.producers.get(name);
+    return p?.opType === 'Constant' ? attributes(p, this.file).tensor('value') : undefined;
+  }
+
   /** a layer name from the node's, unique in the model */
   layerNameFor(node: OnnxNode, suffix: string): string {
     let name = layerName(node.name) + suffix;
@@ -174,10 +182,26 @@ export function buildFromOnnx(
   inputShape?: readonly number[],
 ): { model: tfl.LayersModel; interface: OnnxInterface } {
   const state = new GraphState({ ...parsed, nodes: foldPatterns(parsed) }, file);
-  // taken as it is: an input turned to NCHW by every reader, or only reshaped
-  const asItIs = (n: OnnxNode) =>
-    (n.opType === 'Transpose' && attributes(n, file).ints('perm', []).join() === '0,3,1,2') || ['Reshape', 'Flatten'].includes(n.opType);
-  const inputs = parsed.inputs.map((i) => graphInput(i, file, inputShape, state.consumers.get(i.name)?.every(asItIs) ?? false));
+  // taken as it is: an input turned to NCHW by every reader, or only reshaped to another
+  // shape (raw features; an image reshaped to itself, x.view(-1, 1, H, W), stays an image)
+  const asItIs = (n: OnnxNode, input: { shape: number[] }) => {
+    if (n.opType === 'Transpose') return attributes(n, file).ints('perm', []).join() === '0,3,1,2';
+    if (n.opType === 'Flatten') return true;
+    if (n.opType !== 'Reshape') return false;
+    const target = state.storedConstant(n.inputs[1]);
+    const sample = input.shape.slice(1);
+    const dims = target
+      ? Array.from(target.data, Number)
+          .slice(1)
+          .map((d, i) => (d === 0 ? sample[i] : d))
+      : undefined;
+    const itself =
+      dims !== undefined && dims.length === sample.length && dims.every((d, i) => d === sample[i] || (d === -1 && sample[i] > 0));
+    return !itself;
+  };
+  const inputs = parsed.inputs.map((i) =>
+    graphInput(i, file, inputShape, state.consumers.get(i.name)?.every((n) => asItIs(n, i)) ?? false),
+  );
   parsed.inputs.forEach((i, k) => state.values.set(i.name, inputs[k]));
   let built: { model: tfl.LayersModel; interface: OnnxInterface } | undefined;
   // the weights handed to layers are copied into their variables; everything else made here is dropped

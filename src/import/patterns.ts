@@ -97,7 +97,9 @@ function layerNorm(g: Chains, mean: OnnxNode): Fold | undefined {
   const centred = sub.outputs[0];
   const readers = g.consumers.get(centred) ?? [];
   const square = readers.find(
-    (n) => (n.opType === 'Pow' && g.otherIs(n, centred, 2)) || (n.opType === 'Mul' && n.inputs.every((i) => i === centred)),
+    (n) =>
+      (n.opType === 'Pow' && n.inputs[0] === centred && g.otherIs(n, centred, 2)) ||
+      (n.opType === 'Mul' && n.inputs.every((i) => i === centred)),
   );
   const div = readers.find((n) => n.opType === 'Div' && n.inputs[0] === centred);
   if (readers.length !== 2 || !square || !div || g.outputs.has(centred)) return undefined;

@@ -59,6 +59,8 @@ const ACTIVATIONS: Record<string, (v: number) => number> = {
  * where the result is 0; NaN where f is not known.
  */
 export function offsetThrough(f: ((v: number) => number) | undefined, input: Offset | undefined, why: string): Offset | undefined {
+  // what is not known stays not known, whatever f gives NaN (a threshold would give 0)
+  if (input && Number.isNaN(input.value)) return input;
   const value = f ? f(input?.value ?? 0) : NaN;
   if (value === 0) return undefined;
   return { value, reason: input && input.value !== 0 ? input.reason : why };

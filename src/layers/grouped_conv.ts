@@ -124,12 +124,8 @@ export const groupedConv2d: LayerRule = {
     const outPer = f.channelsOut / groups;
     const inPer = f.inputs[0].length / groups;
     out.forEach((id, j) => f.union(id, out[j - (j % outPer)]));
-    f.inputs[0].forEach((id, i) => {
-      // a channel that is not zero when its group is would leave its constant in the part's outputs
-      const offset = f.inputOffsets[0][i];
-      if (offset) f.block([id], offset.reason);
-      f.union(id, out[Math.floor(i / inPer) * outPer]);
-    });
+    // part g's outputs are zero once its kernel columns and biases are, whatever its inputs are
+    f.inputs[0].forEach((id, i) => f.union(id, out[Math.floor(i / inPer) * outPer]));
     return out;
   },
   slimConfig(config, kept) {

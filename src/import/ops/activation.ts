@@ -53,11 +53,11 @@ const elu: OpConverter = (c) => {
 
 const softmax: OpConverter = (c) => {
   const x = c.tensor(0);
-  const rank = x.layout === 'flat' ? 2 : 4;
+  const rank = x.layout === 'flat' ? x.t.shape.length : 4;
   // the default axis changed from 1 to -1 in opset 13
   const axis = c.attrs.int('axis', c.opset < 13 ? 1 : -1);
   const channels = x.layout === 'flat' ? rank - 1 : 1;
-  if ((axis + rank) % rank !== channels) c.fail(`softmax over axis ${axis} is not supported; over the channels (axis 1) it is`);
+  if ((axis + rank) % rank !== channels) c.fail(`softmax over axis ${axis} is not supported; over the channels (axis ${channels}) it is`);
   return keras('softmax', true)(c);
 };
 

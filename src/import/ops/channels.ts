@@ -17,6 +17,7 @@ export function channelAxis(x: TensorValue): number {
 /** `x` with output channel k = input channel indices[k] (-1: zeros) */
 export function selectChannels(c: OpContext, x: TensorValue, indices: number[], suffix = ''): TensorValue {
   if (indices.length === x.t.shape.at(-1) && indices.every((i, k) => i === k)) return x;
+  if (indices.length === 0) c.fail('it takes no channels: an empty tensor has nothing to train');
   if (x.flatFrom) c.fail('it picks features of a flattened map; slimtrain picks channels of maps and features of vectors');
   const t = c.apply((name) => new ChannelSelect({ name, indices }), x, [], suffix);
   return tensorLike(x, t, { producer: c.node });
@@ -48,8 +49,11 @@ const split: OpConverter = (c) => {
 /** Slice along the channels (a ChannelSelect) and, of a map, along height and width with step 1 (a Cropping2D) */
 const slice: OpConverter = (c) => {
   const x = c.tensor(0);
+  // the batch size is not known: a slice of it is whole when it starts at 0 and runs to the end
   const dims =
-    x.layout === 'nchw' ? [NaN, x.t.shape[3] as number, x.t.shape[1] as number, x.t.shape[2] as number] : (x.t.shape as number[]);
+    x.layout === 'nchw'
+      ? [Infinity, x.t.shape[3] as number, x.t.shape[1] as number, x.t.shape[2] as number]
+      : [Infinity, ...(x.t.shape.slice(1) as number[])];
   const args = [1, 2, 3, 4].map((i) => (c.node.inputs[i] ? c.constant(i) : undefined));
   let indices = range(0, x.t.shape.at(-1) as number);
   const cropping: [[number, number], [number, number]] = [
@@ -57,7 +61,7 @@ const slice: OpConverter = (c) => {
     [0, 0],
   ];
   for (const r of sliceRanges(args, c.attrs, c.opset, dims)) {
-    const whole = r.step === 1 && r.begin === 0 && (r.count === dims[r.axis] || Number.isNaN(dims[r.axis]));
+    const whole = r.step === 1 && r.begin === 0 && (r.count === dims[r.axis] || (r.axis === 0 && r.count >= 2 ** 31 - 1));
     if (r.axis === channelAxis(x)) indices = range(r.begin, r.count, r.step);
     else if (x.layout === 'nchw' && (r.axis === 2 || r.axis === 3) && r.step === 1 && r.count > 0) {
       cropping[r.axis - 2] = [r.begin, dims[r.axis] - r.begin - r.count];

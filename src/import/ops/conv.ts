@@ -85,8 +85,8 @@ const conv: OpConverter = (c) => {
     ]);
     return tensorOf(t, 'nchw', { producer: c.node });
   }
-  if (channels % group !== 0 || inPerGroup !== channels / group)
-    c.fail(`group=${group} does not divide its ${channels} input channels into parts of ${inPerGroup}`);
+  if (channels % group !== 0 || out % group !== 0 || inPerGroup !== channels / group)
+    c.fail(`group=${group} does not divide its ${channels} input channels into parts of ${inPerGroup} and its ${out} filters`);
   const t = c.apply((name) => new GroupedConv2D({ name, filters: out, groups: group, ...common }), padded.x, [
     tf.transpose(weights, [2, 3, 1, 0]),
     ...biasWeights,

@@ -35,9 +35,17 @@ const layerNormalization: OpConverter = (c) => {
     );
   const axis = channelsOnly ? [rank - 1] : axes;
   const shape = axis.map((a) => x.t.shape[a] as number);
+  // one value per normalised entry, along the normalised axes (a map's channels as [C] or [C, 1, 1])
+  const onnxShape = channelsOnly ? [shape[0]] : shape;
   const param = (i: number, fill: number) => {
     const k = c.node.inputs[i] ? c.constant(i) : undefined;
-    return k ? tf.tensor(k.data, shape, 'float32') : tf.fill(shape, fill);
+    if (!k) return tf.fill(shape, fill);
+    const dims = [...k.dims];
+    while (dims.length > onnxShape.length && dims[0] === 1) dims.shift();
+    if (channelsOnly) while (dims.length > 1 && dims.at(-1) === 1) dims.pop();
+    if (dims.join() !== onnxShape.join())
+      c.fail(`its ${i === 1 ? 'scale' : 'bias'} has shape [${k.dims}]; one value per normalised entry ([${onnxShape}]) is supported`);
+    return tf.tensor(k.data, shape, 'float32');
   };
   const epsilon = c.attrs.float('epsilon', 1e-5);
   const t = c.apply((name) => tfl.layers.layerNormalization({ name, axis, epsilon }), x, [param(1, 1), param(2, 0)]);

@@ -37,6 +37,9 @@ const resize: OpConverter = (c) => {
   const { scales, sizes } = scalesOf(c, [1, channels, h, w]);
   const [sn, sc, sh, sw] = scales;
   if (scales.length !== 4 || sn !== 1 || sc !== 1) c.fail(`scales [${scales}]: only resizing height and width is supported`);
+  if (c.attrs.has('axes')) c.fail('Resize with axes (opset 18) is not supported; scales or sizes for all four axes are');
+  const policy = c.attrs.string('keep_aspect_ratio_policy', 'stretch');
+  if (policy !== 'stretch') c.fail(`keep_aspect_ratio_policy '${policy}' is not supported; 'stretch' is`);
   const mode = c.attrs.string('mode', 'nearest');
   if (mode !== 'nearest' && mode !== 'linear' && mode !== 'bilinear')
     c.fail(`resizing in mode '${mode}' is not supported; nearest and linear are`);
@@ -47,7 +50,9 @@ const resize: OpConverter = (c) => {
   const rounding = old ? 'floor' : c.attrs.string('nearest_mode', 'round_prefer_floor');
   const interpolation = mode === 'nearest' ? 'nearest' : 'bilinear';
   const whole = [sh, sw].every((s) => Number.isInteger(s) && s >= 1);
-  if (sh === 1 && sw === 1 && whole && (interpolation === 'bilinear' || REPEATS[coordinates]?.includes(rounding))) return x;
+  // the same size: the identity, but where the coordinates shift (tf_half_pixel_for_nn samples at i + 0.5)
+  const identity = interpolation === 'bilinear' ? coordinates !== 'tf_half_pixel_for_nn' : REPEATS[coordinates]?.includes(rounding);
+  if (sh === 1 && sw === 1 && identity) return x;
   // UpSampling2D where it computes the same: nearest repeats, bilinear with asymmetric coordinates
   if (whole && (interpolation === 'nearest' ? REPEATS[coordinates]?.includes(rounding) : coordinates === 'asymmetric')) {
     const t = c.apply((name) => tfl.layers.upSampling2d({ name, size: [sh, sw], interpolation }), x);
@@ -55,7 +60,7 @@ const resize: OpConverter = (c) => {
   }
   if (!(RESIZE_COORDINATES as readonly string[]).includes(coordinates) || !(RESIZE_ROUNDING as readonly string[]).includes(rounding)) {
     c.fail(
-      `coordinate_transformation_mode '${coordinates}' with nearest_mode '${rounding}' is not supported; ${RESIZE_COORDINATES.join(', ')} are`,
+      `coordinate_transformation_mode '${coordinates}' with nearest_mode '${rounding}' is not supported; the modes ${RESIZE_COORDINATES.join(', ')} with the roundings ${RESIZE_ROUNDING.join(', ')} are`,
     );
   }
   const size: [number, number] = sizes ? [sizes[2], sizes[3]] : [Math.floor(h * sh), Math.floor(w * sw)];

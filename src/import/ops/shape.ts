@@ -49,12 +49,15 @@ const reshape: OpConverter = (c) => {
   const view = groupedView(x, dims);
   if (view) return view;
   if (dims.length === 1 && dims[0] === size) return flatten(c, x);
-  if (dims.join() === sample.join()) return x;
-  if (x.layout === 'flat' && !x.flatFrom && dims.length === 3 && dims[1] === 1 && dims[2] === 1) return { ...x, layout: 'nc11' };
+  // a map for the convolutions and pools that read it: held as NHWC
+  const image = dims.length === 3 && c.consumers(c.node.outputs[0]).some((n) => IMAGE_READERS.has(n.opType));
+  if (dims.join() === sample.join() && (x.layout !== 'flat' || !image)) return x;
+  if (x.layout === 'flat' && x.t.shape.length === 2 && dims.length === 3 && dims[1] === 1 && dims[2] === 1) {
+    return { ...x, layout: 'nc11' };
+  }
   if (x.flatFrom) c.fail(`reshaping the flattened map [${x.flatFrom}] to [${dims}] is not supported; flattening to (N, -1) is`);
   const ordered = inOnnxOrder(c, x);
-  // a map for the convolutions and pools that read it: held as NHWC
-  if (dims.length === 3 && c.consumers(c.node.outputs[0]).some((n) => IMAGE_READERS.has(n.opType))) {
+  if (image) {
     const [channels, h, w] = dims;
     if (channels === 1 || h * w === 1) return tensorOf(reshaped(c, ordered, [h, w, channels]).t, 'nchw', { producer: c.node });
     const chw = reshaped(c, ordered, dims);
@@ -81,11 +84,16 @@ const IMAGE_READERS = new Set([
   'Pad',
 ]);
 
-/** x with its values in ONNX's order: a map with several channels and pixels is permuted from NHWC to CHW */
-function inOnnxOrder(c: OpContext, x: TensorValue): TensorValue {
+/**
+ * x with its values in ONNX's order: a map with several channels and pixels is
+ * permuted from NHWC to CHW; `shaped`: also with ONNX's [C, H, W] shape where the
+ * values are already in that order (a Transpose reads the axes; a Reshape only the order)
+ */
+function inOnnxOrder(c: OpContext, x: TensorValue, shaped = false): TensorValue {
+  if (x.layout !== 'nchw') return x;
   const [h, w, channels] = x.t.shape.slice(1) as number[];
-  if (x.layout !== 'nchw' || channels === 1 || h * w === 1) return x;
-  return { ...x, t: c.apply((name) => tfl.layers.permute({ name, dims: [3, 1, 2] }), x, [], '_chw') };
+  if (channels > 1 && h * w > 1) return { ...x, t: c.apply((name) => tfl.layers.permute({ name, dims: [3, 1, 2] }), x, [], '_chw') };
+  return shaped ? reshaped(c, x, [channels, h, w]) : x;
 }
 
 /** x (values in ONNX's order) as one sample of shape `dims` */
@@ -180,8 +188,20 @@ const transpose: OpConverter = (c) => {
   }
   if (x.flatFrom)
     c.fail(`transposing the features of a flattened map [${x.flatFrom}] with perm [${perm}] is not supported; flatten after it`);
+  // a map that convolutions or pools read: one Permute from how x is held to NHWC
+  if (order.length === 4 && c.consumers(c.node.outputs[0]).some((n) => IMAGE_READERS.has(n.opType))) {
+    // ONNX axis a of an NCHW map is held at axis [_, 3, 1, 2][a]; the result's H, W, C are ONNX axes order[2], order[3], order[1]
+    const held = (a: number) => (x.layout === 'nchw' ? [0, 3, 1, 2][a] : a);
+    const dims = [order[2], order[3], order[1]].map(held);
+    if (dims.join() === '1,2,3') return { ...x, layout: 'nchw', flatFrom: undefined, producer: c.node };
+    return tensorOf(
+      c.apply((name) => tfl.layers.permute({ name, dims }), x),
+      'nchw',
+      { producer: c.node },
+    );
+  }
   // any other order of the axes after the batch: a Permute of the values in ONNX's order
-  const ordered = inOnnxOrder(c, x);
+  const ordered = inOnnxOrder(c, x, true);
   const t = c.apply((name) => tfl.layers.permute({ name, dims: order.slice(1) }), ordered);
   return { ...x, t, layout: 'flat', flatFrom: undefined, producer: c.node };
 };
