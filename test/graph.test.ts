@@ -13,7 +13,7 @@ import { countModel } from '../src/metrics/count.js';
 import { constructSlimModel } from '../src/slim/construct.js';
 import { loadModel, saveModel } from '../src/io/model_files.js';
 import { Rng } from '../src/util/random.js';
-import { randomizeBatchNorm, zeroGroupsIn } from './helpers/groups.js';
+import { randomizeBatchNorm, slimHalf, zeroGroupsIn } from './helpers/groups.js';
 
 await initEngine({ backend: 'cpu' });
 
@@ -496,12 +496,7 @@ test('slim models build and run on the wasm backend too', async () => {
   try {
     const model = buildZooModel('lenet5', { ...mnist, seed: 1 });
     const partition = zeroInvariantGroups(model);
-    const rng = new Rng(3);
-    zeroGroupsIn(
-      model,
-      partition.groups.filter((g) => g.prunable && rng.next() < 0.5),
-    );
-    const slim = await constructSlimModel(model, { partition });
+    const slim = await slimHalf(model, partition, new Rng(3));
     assert.ok(slim.after.macs < slim.before.macs);
     slim.model.dispose();
     model.dispose();

@@ -18,9 +18,8 @@ import { checkOnnx } from '../src/export/onnx_check.js';
 import { zeroInvariantGroups } from '../src/graph/groups.js';
 import { importOnnx, OnnxImportError } from '../src/import/onnx_import.js';
 import { fromOnnxLayout, toOnnxLayout } from '../src/io/onnx_interface.js';
-import { constructSlimModel } from '../src/slim/construct.js';
-import { zeroOutGroups } from '../src/slim/zero.js';
 import { Rng } from '../src/util/random.js';
+import { slimHalf } from './helpers/groups.js';
 
 await initEngine();
 
@@ -68,12 +67,7 @@ for (const f of manifest.models) {
     const prunable = partition.groups.filter((g) => g.prunable);
     assert.ok(prunable.length > 0, 'no prunable groups found');
     if (f.prunable !== undefined) assert.equal(prunable.length, f.prunable);
-    const rng = new Rng(3);
-    zeroOutGroups(
-      model,
-      prunable.filter(() => rng.next() < 0.5),
-    );
-    const slim = await constructSlimModel(model, { partition });
+    const slim = await slimHalf(model, partition, new Rng(3));
     assert.ok(slim.after.macs < slim.before.macs);
     const bytes = exportOnnx(slim.model, { interface: imported.interface });
     await checkOnnx(slim.model, bytes, { interface: imported.interface });
@@ -113,12 +107,7 @@ for (const f of manifest.free) {
     tf.dispose(x);
 
     const partition = zeroInvariantGroups(model);
-    const rng = new Rng(4);
-    zeroOutGroups(
-      model,
-      partition.groups.filter((g) => g.prunable && rng.next() < 0.5),
-    );
-    const slim = await constructSlimModel(model, { partition });
+    const slim = await slimHalf(model, partition, new Rng(4));
     const session = await ort.InferenceSession.create(exportOnnx(slim.model, { interface: imported.interface }));
     const out = await session.run({ image: new ort.Tensor('float32', floats(`${f.name}.input.bin`), f.input) });
     assert.deepEqual(out.logits.dims, f.output);

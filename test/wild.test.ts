@@ -20,13 +20,12 @@ import { importOnnx, OnnxImportError } from '../src/import/onnx_import.js';
 import { loadModel, ModelFileError, saveModel } from '../src/io/model_files.js';
 import { gridsOf } from '../src/io/quantize.js';
 import { Sgd } from '../src/optim/dense.js';
-import { checkSlim, constructSlimModel } from '../src/slim/construct.js';
-import { zeroOutGroups } from '../src/slim/zero.js';
+import { checkSlim } from '../src/slim/construct.js';
 import { applyFreeze } from '../src/train/frozen.js';
 import { trainableVariables } from '../src/train/loop.js';
 import { Rng } from '../src/util/random.js';
 import { nativeAvailable } from './helpers/backends.js';
-import { halfZeroedSlim } from './helpers/groups.js';
+import { halfZeroedSlim, slimHalf } from './helpers/groups.js';
 import { nsfwjsModel, packageFile } from './helpers/wild.js';
 
 await initEngine({ backend: nativeAvailable ? 'native' : 'wasm', announce: false });
@@ -272,12 +271,7 @@ onnxFiles.forEach((file, n) => {
       const hidden = partition.groups.filter((g) => !g.reasons.some((r) => r.startsWith('produces the model output')));
       assert.ok(hidden.length > 0 && hidden.every((g) => g.reasons.some((r) => file.nothingPrunable!.test(r))));
     } else assert.ok(prunable.length > 0, 'something to compress');
-    const rng = new Rng(n + 21);
-    zeroOutGroups(
-      model,
-      prunable.filter(() => rng.next() < 0.5),
-    );
-    const slim = await constructSlimModel(model, { partition });
+    const slim = await slimHalf(model, partition, new Rng(n + 21));
     assert.ok(slim.check.maxAbsDiff <= slim.check.bound);
     const bytes = exportOnnx(slim.model, { interface: imported.interface });
     const check = await checkOnnx(slim.model, bytes, { interface: imported.interface });

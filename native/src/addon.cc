@@ -299,45 +299,50 @@ int64_t shape4(const Napi::CallbackInfo &info, size_t i, int out[4], const char 
   return size;
 }
 
-// slice(x, inShape, begin, outShape, y): y = x[begin : begin + outShape], 4-D
-Napi::Value Slice(const Napi::CallbackInfo &info) {
-  int in[4], begin[4], out[4];
-  const int64_t inSize = shape4(info, 1, in, "inShape");
-  shape4(info, 2, begin, "begin");
-  const int64_t outSize = shape4(info, 3, out, "outShape");
-  for (int k = 0; k < 4; k++) {
-    if (begin[k] + out[k] > in[k]) throw Napi::RangeError::New(info.Env(), "slice reaches past the input");
-  }
-  const int origin[4] = {0, 0, 0, 0};
-  copyBox(floats(info, 0, inSize, "x").Data(), in, begin, floats(info, 4, outSize, "y").Data(), out, origin, out);
-  return info.Env().Undefined();
-}
-
-// place(x, inShape, at, outShape, y): x copied into y at `at`, the rest of y untouched, 4-D (Concat)
-Napi::Value Place(const Napi::CallbackInfo &info) {
+/**
+ * The arguments (x, inShape, at, outShape, ..., y) of a box copy between two 4-D tensors:
+ * the smaller one (the output of a slice, the input otherwise) fits inside the other at `at`.
+ */
+struct BoxCopy {
   int in[4], at[4], out[4];
-  const int64_t inSize = shape4(info, 1, in, "inShape");
-  shape4(info, 2, at, "at");
-  const int64_t outSize = shape4(info, 3, out, "outShape");
+  const float *x;
+  float *y;
+};
+
+BoxCopy boxCopy(const Napi::CallbackInfo &info, bool slice, size_t yAt) {
+  BoxCopy b;
+  const int64_t inSize = shape4(info, 1, b.in, "inShape");
+  shape4(info, 2, b.at, "at");
+  const int64_t outSize = shape4(info, 3, b.out, "outShape");
+  const int *inner = slice ? b.out : b.in, *outer = slice ? b.in : b.out;
   for (int k = 0; k < 4; k++) {
-    if (at[k] + in[k] > out[k]) throw Napi::RangeError::New(info.Env(), "the input does not fit the output");
+    if (b.at[k] + inner[k] > outer[k]) throw Napi::RangeError::New(info.Env(), "the box reaches past the larger tensor");
   }
-  const int origin[4] = {0, 0, 0, 0};
-  copyBox(floats(info, 0, inSize, "x").Data(), in, origin, floats(info, 4, outSize, "y").Data(), out, at, in);
+  b.x = floats(info, 0, inSize, "x").Data();
+  b.y = floats(info, yAt, outSize, "y").Data();
+  return b;
+}
+
+const int kOrigin[4] = {0, 0, 0, 0};
+
+// slice(x, inShape, begin, outShape, y): y = x[begin : begin + outShape]
+Napi::Value Slice(const Napi::CallbackInfo &info) {
+  const BoxCopy b = boxCopy(info, true, 4);
+  copyBox(b.x, b.in, b.at, b.y, b.out, kOrigin, b.out);
   return info.Env().Undefined();
 }
 
-// pad(x, inShape, before, outShape, value, y): y = value, x placed at before, 4-D
+// place(x, inShape, at, outShape, y): x copied into y at `at`, the rest of y untouched (Concat)
+Napi::Value Place(const Napi::CallbackInfo &info) {
+  const BoxCopy b = boxCopy(info, false, 4);
+  copyBox(b.x, b.in, kOrigin, b.y, b.out, b.at, b.in);
+  return info.Env().Undefined();
+}
+
+// pad(x, inShape, before, outShape, value, y): y = value, x placed at before
 Napi::Value Pad(const Napi::CallbackInfo &info) {
-  int in[4], before[4], out[4];
-  const int64_t inSize = shape4(info, 1, in, "inShape");
-  shape4(info, 2, before, "before");
-  const int64_t outSize = shape4(info, 3, out, "outShape");
-  for (int k = 0; k < 4; k++) {
-    if (before[k] + in[k] > out[k]) throw Napi::RangeError::New(info.Env(), "the input does not fit the padded output");
-  }
-  padConstant(floats(info, 0, inSize, "x").Data(), in, before, info[4].As<Napi::Number>().FloatValue(),
-              floats(info, 5, outSize, "y").Data(), out);
+  const BoxCopy b = boxCopy(info, false, 5);
+  padConstant(b.x, b.in, b.at, info[4].As<Napi::Number>().FloatValue(), b.y, b.out);
   return info.Env().Undefined();
 }
 

@@ -27,46 +27,38 @@ const batchNormTrainingGrad: tf.GradConfig = {
   },
 };
 
-/** TensorFlow.js's Relu gradient is step, cast and multiply; on native it is one kernel. */
-const reluGrad: tf.GradConfig = {
-  kernelName: tf.Relu,
+/**
+ * The gradient of an elementwise op of x: one native kernel on native, TensorFlow.js's
+ * own composition (`elsewhere`) on the other backends.
+ */
+const elementwiseGrad = (
+  kernelName: string,
+  nativeKernel: string,
+  elsewhere: (dy: tf.Tensor, x: tf.Tensor, attrs: tf.NamedAttrMap) => tf.Tensor,
+): tf.GradConfig => ({
+  kernelName,
   inputsToSave: ['x'],
-  gradFunc: (dy, saved) => {
-    const [x] = saved;
-    if (tf.getBackend() === 'native') return { x: () => run(ReluGrad, { dy: dy as tf.Tensor, x }) as tf.Tensor };
-    return { x: () => tf.mul(dy as tf.Tensor, tf.cast(tf.step(x), 'float32')) };
-  },
-};
+  gradFunc: (dy, [x], attrs) => ({
+    x: () =>
+      tf.getBackend() === 'native'
+        ? (run(nativeKernel, { dy: dy as tf.Tensor, x }, attrs) as tf.Tensor)
+        : elsewhere(dy as tf.Tensor, x, attrs as tf.NamedAttrMap),
+  }),
+});
 
-/** TensorFlow.js's Relu6 gradient is five kernels (lessEqual, step, mul, cast, mul); on native it is one. */
-const relu6Grad: tf.GradConfig = {
-  kernelName: tf.Relu6,
-  inputsToSave: ['x'],
-  gradFunc: (dy, saved) => {
-    const [x] = saved;
-    if (tf.getBackend() === 'native') return { x: () => run(Relu6Grad, { dy: dy as tf.Tensor, x }) as tf.Tensor };
-    return { x: () => tf.mul(dy as tf.Tensor, tf.cast(tf.mul(tf.lessEqual(x, 6), tf.step(x)), 'float32')) };
-  },
-};
-
-/** ClipByValue's (a ReLU layer with maxValue, Keras's ReLU(6.)): five kernels in TensorFlow.js, one on native. */
-const clipByValueGrad: tf.GradConfig = {
-  kernelName: tf.ClipByValue,
-  inputsToSave: ['x'],
-  gradFunc: (dy, saved, attrs) => {
-    const [x] = saved;
-    const { clipValueMin, clipValueMax } = attrs as unknown as { clipValueMin: number; clipValueMax: number };
-    if (tf.getBackend() === 'native') return { x: () => run(ClipByValueGrad, { dy: dy as tf.Tensor, x }, attrs) as tf.Tensor };
-    return {
-      x: () =>
-        tf.where(
-          tf.logicalAnd(tf.greaterEqual(x, clipValueMin), tf.lessEqual(x, clipValueMax)),
-          dy as tf.Tensor,
-          tf.zerosLike(dy as tf.Tensor),
-        ),
-    };
-  },
-};
+/** TensorFlow.js composes these from 3 to 5 kernels each: step, cast, comparisons, select */
+const elementwiseGrads = [
+  elementwiseGrad(tf.Relu, ReluGrad, (dy, x) => tf.mul(dy, tf.cast(tf.step(x), 'float32'))),
+  elementwiseGrad(tf.Relu6, Relu6Grad, (dy, x) => tf.mul(dy, tf.cast(tf.mul(tf.lessEqual(x, 6), tf.step(x)), 'float32'))),
+  // a ReLU layer with maxValue (Keras's ReLU(6.))
+  elementwiseGrad(tf.ClipByValue, ClipByValueGrad, (dy, x, attrs) =>
+    tf.where(
+      tf.logicalAnd(tf.greaterEqual(x, attrs.clipValueMin as number), tf.lessEqual(x, attrs.clipValueMax as number)),
+      dy,
+      tf.zerosLike(dy),
+    ),
+  ),
+];
 
 interface BatchNormLayer {
   axis: number;
@@ -147,8 +139,6 @@ export function installFusedTraining(): void {
   if (fused) return;
   fused = true;
   tf.registerGradient(batchNormTrainingGrad);
-  tf.registerGradient(reluGrad);
-  tf.registerGradient(relu6Grad);
-  tf.registerGradient(clipByValueGrad);
+  for (const config of elementwiseGrads) tf.registerGradient(config);
   patchBatchNormalization();
 }

@@ -535,14 +535,17 @@ function poolShape(info: backend_util.Conv2DInfo): Int32Array {
   );
 }
 
-const maxPool: NativeKernel = (addon, inputs, attrs, backend) => {
-  const { x } = inputs;
-  if (!allFloat(x) || x.shape.length !== 4) return null;
-  const info = poolInfo(x.shape, attrs);
-  const y = allocate(backend, shapeSize(info.outShape));
-  addon.maxPool(poolShape(info), values(backend, x), y);
-  return output(backend, info.outShape, y);
-};
+/** max or average pooling of a float32 NHWC map */
+const pool =
+  (op: 'maxPool' | 'avgPool'): NativeKernel =>
+  (addon, inputs, attrs, backend) => {
+    const { x } = inputs;
+    if (!allFloat(x) || x.shape.length !== 4) return null;
+    const info = poolInfo(x.shape, attrs);
+    const y = allocate(backend, shapeSize(info.outShape));
+    addon[op](poolShape(info), values(backend, x), y);
+    return output(backend, info.outShape, y);
+  };
 
 const maxPoolGrad: NativeKernel = (addon, inputs, attrs, backend) => {
   const { dy, input } = inputs;
@@ -551,15 +554,6 @@ const maxPoolGrad: NativeKernel = (addon, inputs, attrs, backend) => {
   const dx = allocate(backend, shapeSize(input.shape));
   addon.maxPoolGrad(poolShape(info), values(backend, dy), values(backend, input), dx);
   return output(backend, input.shape, dx);
-};
-
-const avgPool: NativeKernel = (addon, inputs, attrs, backend) => {
-  const { x } = inputs;
-  if (!allFloat(x) || x.shape.length !== 4) return null;
-  const info = poolInfo(x.shape, attrs);
-  const y = allocate(backend, shapeSize(info.outShape));
-  addon.avgPool(poolShape(info), values(backend, x), y);
-  return output(backend, info.outShape, y);
 };
 
 /** divides each window's gradient by the inputs its forward pass counted (the cpu kernel divides by the window size) */
@@ -758,9 +752,9 @@ const nativeKernels: Record<string, NativeKernel> = {
   Sum: reduce(false),
   Mean: reduce(true),
   FusedBatchNorm: batchNorm,
-  MaxPool: maxPool,
+  MaxPool: pool('maxPool'),
   MaxPoolGrad: maxPoolGrad,
-  AvgPool: avgPool,
+  AvgPool: pool('avgPool'),
   AvgPoolGrad: avgPoolGrad,
   [BatchNormTraining]: batchNormTraining,
   [BatchNormTrainingGrad]: batchNormTrainingGrad,

@@ -13,7 +13,16 @@ import type { OnnxInterface, OnnxTensorSpec } from '../io/onnx_interface.js';
 import { CONSTANT_FOLDS } from './constants.js';
 import { foldPatterns } from './patterns.js';
 import { onnxSampleShape, tensorOf, type OpContext, type TensorValue, type Value } from './context.js';
-import { attributes, inferenceVersion, OnnxImportError, parseOnnx, type Constant, type OnnxNode, type ParsedOnnx } from './onnx_model.js';
+import {
+  attributes,
+  inferenceVersion,
+  OnnxGraphIndex,
+  OnnxImportError,
+  parseOnnx,
+  type Constant,
+  type OnnxNode,
+  type ParsedOnnx,
+} from './onnx_model.js';
 import { OP_CONVERTERS, supportedOnnxOps, UNSUPPORTED_HINTS } from './registry.js';
 
 export { OnnxImportError } from './onnx_model.js';
@@ -81,30 +90,14 @@ function spec(name: string, v: TensorValue): OnnxTensorSpec {
 }
 
 /** The graph's values as they are computed, and who makes and reads each. */
-class GraphState {
+class GraphState extends OnnxGraphIndex {
   readonly values = new Map<string, Value>();
-  readonly producers = new Map<string, OnnxNode>();
-  readonly consumers = new Map<string, OnnxNode[]>();
   readonly absorbed = new Map<OnnxNode, Value[]>();
   private readonly usedNames = new Set<string>();
 
-  constructor(
-    readonly parsed: ParsedOnnx,
-    readonly file: string,
-  ) {
+  constructor(parsed: ParsedOnnx, file: string) {
+    super(parsed, file);
     for (const [name, c] of parsed.initializers) this.values.set(name, { kind: 'const', ...c });
-    for (const n of parsed.nodes) {
-      for (const o of n.outputs) this.producers.set(o, n);
-      for (const i of n.inputs) this.consumers.set(i, [...(this.consumers.get(i) ?? []), n]);
-    }
-  }
-
-  /** a stored constant, or the value of a Constant node, before the graph is walked */
-  storedConstant(name: string): Constant | undefined {
-    const v = this.values.get(name);
-    if (v?.kind === 'const') return v;
-    const p = this.producers.get(name);
-    return p?.opType === 'Constant' ? attributes(p, this.file).tensor('value') : undefined;
   }
 
   /** a layer name from the node's, unique in the model */
@@ -181,14 +174,14 @@ export function buildFromOnnx(
   file: string,
   inputShape?: readonly number[],
 ): { model: tfl.LayersModel; interface: OnnxInterface } {
-  const state = new GraphState({ ...parsed, nodes: foldPatterns(parsed) }, file);
+  const state = new GraphState({ ...parsed, nodes: foldPatterns(parsed, file) }, file);
   // taken as it is: an input turned to NCHW by every reader, or only reshaped to another
   // shape (raw features; an image reshaped to itself, x.view(-1, 1, H, W), stays an image)
   const asItIs = (n: OnnxNode, input: { shape: number[] }) => {
     if (n.opType === 'Transpose') return attributes(n, file).ints('perm', []).join() === '0,3,1,2';
     if (n.opType === 'Flatten') return true;
     if (n.opType !== 'Reshape') return false;
-    const target = state.storedConstant(n.inputs[1]);
+    const target = state.constant(n.inputs[1]);
     const sample = input.shape.slice(1);
     const dims = target
       ? Array.from(target.data, Number)

@@ -179,3 +179,27 @@ export function inferenceVersion(bytes: Uint8Array): Uint8Array | undefined {
   }
   return changed ? onnx.ModelProto.encode(model).finish() : undefined;
 }
+
+/** Who makes and who reads each value of a graph's nodes, and the constants stored or made by Constant nodes. */
+export class OnnxGraphIndex {
+  readonly producers = new Map<string, OnnxNode>();
+  readonly consumers = new Map<string, OnnxNode[]>();
+
+  constructor(
+    readonly parsed: ParsedOnnx,
+    readonly file: string,
+  ) {
+    for (const n of parsed.nodes) {
+      for (const o of n.outputs) this.producers.set(o, n);
+      for (const i of n.inputs) this.consumers.set(i, [...(this.consumers.get(i) ?? []), n]);
+    }
+  }
+
+  /** a stored constant, or the value of a Constant node (before any folding) */
+  constant(name: string): Constant | undefined {
+    const stored = this.parsed.initializers.get(name);
+    if (stored) return stored;
+    const p = this.producers.get(name);
+    return p?.opType === 'Constant' ? attributes(p, this.file).tensor('value') : undefined;
+  }
+}

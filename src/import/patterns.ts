@@ -9,34 +9,13 @@
 //
 // A chain folds only when its inner values are read by nothing else.
 import type onnxProto from 'onnx-proto';
-import type { Constant, OnnxNode, ParsedOnnx } from './onnx_model.js';
+import { OnnxGraphIndex, type OnnxNode, type ParsedOnnx } from './onnx_model.js';
 
 type Attribute = onnxProto.onnx.IAttributeProto;
 
 /** The graph as the patterns read it. */
-class Chains {
-  readonly producers = new Map<string, OnnxNode>();
-  readonly consumers = new Map<string, OnnxNode[]>();
-  readonly outputs: Set<string>;
-
-  constructor(private readonly parsed: ParsedOnnx) {
-    for (const n of parsed.nodes) {
-      for (const o of n.outputs) this.producers.set(o, n);
-      for (const i of n.inputs) this.consumers.set(i, [...(this.consumers.get(i) ?? []), n]);
-    }
-    this.outputs = new Set(parsed.outputs.map((o) => o.name));
-  }
-
-  /** a stored constant or a Constant node's value */
-  constant(name: string): Constant | undefined {
-    const stored = this.parsed.initializers.get(name);
-    if (stored) return stored;
-    const p = this.producers.get(name);
-    const t = p?.opType === 'Constant' ? p.attrs.get('value')?.t : undefined;
-    if (!t) return undefined;
-    const data = t.floatData?.length ? Float32Array.from(t.floatData) : t.rawData?.length ? floatsOf(t.rawData) : undefined;
-    return data ? { dims: (t.dims ?? []).map(Number), data } : undefined;
-  }
+class Chains extends OnnxGraphIndex {
+  readonly outputs = new Set(this.parsed.outputs.map((o) => o.name));
 
   scalar(name: string): number | undefined {
     const c = this.constant(name);
@@ -62,8 +41,6 @@ class Chains {
     return p?.opType === opType ? p : undefined;
   }
 }
-
-const floatsOf = (bytes: Uint8Array) => new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
 
 interface Fold {
   /** the nodes the chain replaces */
@@ -112,20 +89,17 @@ function layerNorm(g: Chains, mean: OnnxNode): Fold | undefined {
   const nodes = [mean, sub, square, variance, plus!, root, div];
   const inputs = [x, '', ''];
   let last = div;
-  // the learned scale and bias, where they follow
-  const scale = g.onlyReader(last.outputs[0], 'Mul');
-  const gamma = scale?.inputs.find((i) => i !== last.outputs[0]);
-  if (scale && gamma && g.constant(gamma)) {
-    nodes.push(scale);
-    inputs[1] = gamma;
-    last = scale;
-    const shift = g.onlyReader(last.outputs[0], 'Add');
-    const beta = shift?.inputs.find((i) => i !== last.outputs[0]);
-    if (shift && beta && g.constant(beta)) {
-      nodes.push(shift);
-      inputs[2] = beta;
-      last = shift;
-    }
+  // the learned scale (Mul), then bias (Add), where they follow: constants each
+  for (const [opType, slot] of [
+    ['Mul', 1],
+    ['Add', 2],
+  ] as const) {
+    const next = g.onlyReader(last.outputs[0], opType);
+    const param = next?.inputs.find((i) => i !== last.outputs[0]);
+    if (!next || !param || !g.constant(param)) break;
+    nodes.push(next);
+    inputs[slot] = param;
+    last = next;
   }
   return {
     nodes,
@@ -204,8 +178,8 @@ function geluTanh(g: Chains, tanh: OnnxNode): Fold | undefined {
 const PATTERNS = [layerNorm, geluErf, geluTanh];
 
 /** The graph's nodes with every chain a pattern recognises folded into one node. */
-export function foldPatterns(parsed: ParsedOnnx): OnnxNode[] {
-  const g = new Chains(parsed);
+export function foldPatterns(parsed: ParsedOnnx, file: string): OnnxNode[] {
+  const g = new Chains(parsed, file);
   const replaced = new Map<OnnxNode, OnnxNode | undefined>();
   for (const n of parsed.nodes) {
     if (replaced.has(n)) continue;

@@ -20,6 +20,8 @@ export interface ChannelSelectArgs extends LayerArgs {
 export class ChannelSelect extends tfl.layers.Layer {
   static readonly className = 'ChannelSelect';
   readonly indices: number[];
+  /** the indices as the gather takes them (-1 pointing at the appended zero channel), made once */
+  private picked?: tf.Tensor1D;
 
   constructor(args: ChannelSelectArgs) {
     super(args);
@@ -33,6 +35,12 @@ export class ChannelSelect extends tfl.layers.Layer {
     const channels = (inputShape as tfl.Shape).at(-1)!;
     const beyond = this.indices.find((i) => i >= channels);
     if (beyond !== undefined) throw new Error(`ChannelSelect '${this.name}': index ${beyond} is beyond the input's ${channels} channels`);
+    this.picked = tf.keep(
+      tf.tensor1d(
+        this.indices.map((i) => (i < 0 ? channels : i)),
+        'int32',
+      ),
+    );
     super.build(inputShape);
   }
 
@@ -43,16 +51,15 @@ export class ChannelSelect extends tfl.layers.Layer {
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
     return tf.tidy(() => {
       const x = Array.isArray(inputs) ? inputs[0] : inputs;
-      const channels = x.shape.at(-1)!;
-      const zeros = this.indices.includes(-1);
       // a zero channel appended at the end is where -1 points
-      const source = zeros ? tf.pad(x, [...x.shape.slice(0, -1).map((): [number, number] => [0, 0]), [0, 1]]) : x;
-      const picked = tf.tensor1d(
-        this.indices.map((i) => (i < 0 ? channels : i)),
-        'int32',
-      );
-      return tf.gather(source, picked, x.rank - 1);
+      const source = this.indices.includes(-1) ? tf.pad(x, [...x.shape.slice(0, -1).map((): [number, number] => [0, 0]), [0, 1]]) : x;
+      return tf.gather(source, this.picked!, x.rank - 1);
     });
+  }
+
+  override dispose(): ReturnType<tfl.layers.Layer['dispose']> {
+    this.picked?.dispose();
+    return super.dispose();
   }
 
   override getConfig(): tf.serialization.ConfigDict {

@@ -12,7 +12,7 @@
 // ONNX: Conv with `group`.
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { convWeights } from '../export/onnx_builder.js';
+import { convWeights, pair } from '../export/onnx_builder.js';
 import { shapeSize } from '../util/shape.js';
 import { convAttrs, positions, writeConv } from './conv.js';
 import type { LayerRule } from './rule.js';
@@ -30,8 +30,7 @@ export interface GroupedConv2DArgs extends LayerArgs {
   activation?: string;
 }
 
-const pairOf = (v: number | number[] | undefined, fallback: number): [number, number] =>
-  v === undefined ? [fallback, fallback] : typeof v === 'number' ? [v, v] : [v[0], v[1]];
+const pairOf = (v: number | number[] | undefined): [number, number] => pair(v ?? 1) as [number, number];
 
 export class GroupedConv2D extends tfl.layers.Layer {
   static readonly className = 'GroupedConv2D';
@@ -50,11 +49,11 @@ export class GroupedConv2D extends tfl.layers.Layer {
   constructor(args: GroupedConv2DArgs) {
     super(args);
     this.filters = args.filters;
-    this.kernelSize = pairOf(args.kernelSize, 1);
+    this.kernelSize = pairOf(args.kernelSize);
     this.groups = args.groups;
-    this.strides = pairOf(args.strides, 1);
+    this.strides = pairOf(args.strides);
     this.padding = args.padding ?? 'valid';
-    this.dilationRate = pairOf(args.dilationRate, 1);
+    this.dilationRate = pairOf(args.dilationRate);
     this.useBias = args.useBias ?? true;
     this.activation = args.activation ?? 'linear';
     if (!Number.isInteger(this.groups) || this.groups < 1 || this.filters % this.groups !== 0) {

@@ -26,6 +26,15 @@ export function randomizeBatchNorm(model: tfl.LayersModel, seed: number): void {
   }
 }
 
+/** Zeroes a seeded random half of the prunable groups and builds the slim model. */
+export async function slimHalf(model: tfl.LayersModel, partition: Partition, rng: Rng): Promise<SlimResult> {
+  zeroOutGroups(
+    model,
+    partition.groups.filter((g) => g.prunable && rng.next() < 0.5),
+  );
+  return constructSlimModel(model, { partition });
+}
+
 /**
  * The check every layer and corpus test makes: zero a seeded random half of the
  * prunable groups, slim, and require the same outputs, the predicted sizes, and
@@ -38,11 +47,7 @@ export async function halfZeroedSlim(
   rng: Rng,
 ): Promise<{ slim: SlimResult; onnxMaxAbsDiff: number }> {
   const dense = await checkOnnx(model, exportOnnx(model));
-  zeroOutGroups(
-    model,
-    partition.groups.filter((g) => g.prunable && rng.next() < 0.5),
-  );
-  const slim = await constructSlimModel(model, { partition });
+  const slim = await slimHalf(model, partition, rng);
   assert.ok(slim.check.maxAbsDiff <= slim.check.bound);
   assert.equal(slim.after.params, slim.before.params - slim.predictedSavings.params);
   assert.equal(slim.after.macs, slim.before.macs - slim.predictedSavings.macs);
