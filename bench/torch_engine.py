@@ -1,13 +1,17 @@
 """PyTorch reference for `npm run bench:engine -- --compare-torch`.
 
-Builds the zoo architecture named on the command line the way slimtrain's zoo does
-(same layers, He-normal / Glorot-uniform initialisation, BN momentum 0.1 = Keras 0.9,
-epsilon 1e-5), then times SGD training steps (Nesterov momentum 0.9, weight decay 5e-4,
-batch 64, cross-entropy) and inference batches. Prints one JSON line.
+Builds the zoo architecture named on the command line: the small ones the way
+slimtrain's zoo does (same layers, He-normal / Glorot-uniform initialisation, BN
+momentum 0.1 = Keras 0.9, epsilon 1e-5), the ImageNet ones from torchvision (the same
+layers and trainable parameters as slimtrain's; Inception-v3 without its auxiliary
+head and, as Keras builds it, without BN scales). Then times SGD training steps
+(Nesterov momentum 0.9, weight decay 5e-4, cross-entropy) and inference batches, and
+prints one JSON line with the peak resident memory after training.
 PyTorch is a benchmark reference only; slimtrain never imports it.
 """
 import argparse
 import json
+import resource
 import time
 
 import torch
@@ -96,7 +100,30 @@ class ResNet(nn.Module):
         return self.fc(torch.flatten(F.adaptive_avg_pool2d(y, 1), 1))
 
 
+def without_bn_scale(model):
+    """BN as Keras's scale=False: the bias (beta) stays, the weight (gamma) goes."""
+    for m in model.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            del m.weight
+            m.register_parameter('weight', None)
+    return model
+
+
+def torchvision_model(name):
+    def build(shape, classes):
+        import torchvision.models as tv
+        if name == 'inception_v3':
+            return without_bn_scale(tv.inception_v3(num_classes=classes, aux_logits=False, init_weights=True))
+        return getattr(tv, name)(num_classes=classes)
+    return build
+
+
 MODELS = {
+    'mobilenetv2': torchvision_model('mobilenet_v2'),
+    'resnet50': torchvision_model('resnet50'),
+    'inceptionv3': torchvision_model('inception_v3'),
+    'efficientnet-b0': torchvision_model('efficientnet_b0'),
+    'densenet121': torchvision_model('densenet121'),
     'mlp': mlp,
     'lenet5': lenet5,
     'vgg-small': vgg_small,
@@ -120,6 +147,7 @@ def main():
     p.add_argument('--model', required=True, choices=sorted(MODELS))
     p.add_argument('--input', default='28x28x1')
     p.add_argument('--batch-size', type=int, default=64)
+    p.add_argument('--classes', type=int, default=10)
     p.add_argument('--seconds', type=float, default=4)
     p.add_argument('--threads', type=int, default=2)
     p.add_argument('--no-mkldnn', action='store_true', help='im2col + BLAS convolutions instead of oneDNN')
@@ -129,9 +157,9 @@ def main():
     if a.no_mkldnn:
         torch.backends.mkldnn.enabled = False
     shape = tuple(int(d) for d in a.input.split('x'))
-    model = MODELS[a.model](shape, 10)
+    model = MODELS[a.model](shape, a.classes)
     x = torch.randn(a.batch_size, shape[2], shape[0], shape[1])
-    labels = torch.randint(0, 10, (a.batch_size,))
+    labels = torch.randint(0, a.classes, (a.batch_size,))
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, nesterov=True, weight_decay=5e-4)
 
     def train_step():
@@ -141,6 +169,8 @@ def main():
 
     model.train()
     train, train_runs = rate(train_step, a.seconds)
+    # ru_maxrss is in KiB on Linux
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     model.eval()
     with torch.no_grad():
         infer, infer_runs = rate(lambda: model(x), a.seconds)
@@ -152,6 +182,7 @@ def main():
         'parameters': sum(p.numel() for p in model.parameters()),
         'trainImagesPerSecond': round(train * a.batch_size, 1),
         'inferenceImagesPerSecond': round(infer * a.batch_size, 1),
+        'trainPeakRssMiB': round(peak_mib),
         'trainSteps': train_runs,
         'inferenceBatches': infer_runs,
     }))

@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { initEngine } from '../src/engine/index.js';
-import { buildZooModel, zooNames } from '../src/models/zoo.js';
+import { buildZooModel, zooInputShape, zooNames } from '../src/models/zoo.js';
 import { zeroInvariantGroups, type ChannelGroup } from '../src/graph/groups.js';
 import { countModel } from '../src/metrics/count.js';
 import { constructSlimModel } from '../src/slim/construct.js';
@@ -37,6 +37,9 @@ test('MACs and parameters match the reference numbers measured in PyTorch', () =
 test('every zoo model partitions; prunable group counts are the channels and units outside the output layer', () => {
   // Prunable groups = channel families: every conv/dense output channel, minus the
   // classifier, with residual families counted once.
+  const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+  // the inputs of EfficientNet-B0's fifteen expanding blocks (each a multiple of 4)
+  const EFFICIENTNET_EXPANDED_INPUTS = sum([16, 24, 24, 40, 40, 80, 80, 80, 112, 112, 112, 192, 192, 192, 192]);
   const expected: Record<string, number> = {
     mlp: 300 + 100,
     lenet5: 6 + 16 + 120 + 84,
@@ -47,9 +50,28 @@ test('every zoo model partitions; prunable group counts are the channels and uni
     resnet56: 9 * 16 + 9 * 32 + 9 * 64 + 16 + 32 + 64,
     // stem 32, head 256, expand convs, and one family per stage of projections
     'mobilenetv2-small': 32 + 256 + (96 + 144) + (144 + 192 + 192) + (192 + 384) + 384 + (16 + 24 + 32 + 64 + 96),
+    // stem with the first depthwise, head, each expand conv (6x its block's input), one family per stage
+    mobilenetv2:
+      32 + 1280 + 6 * sum([16, 24, 24, 32, 32, 32, 64, 64, 64, 64, 96, 96, 96, 160, 160, 160]) + sum([16, 24, 32, 64, 96, 160, 320]),
+    // stem; each bottleneck's 1x1 and 3x3 on their own; one residual family per stage
+    resnet50: 64 + 2 * sum([64 * 3, 128 * 4, 256 * 6, 512 * 3]) + sum([256, 512, 1024, 2048]),
+    // every convolution's filters on their own: the BN scales torchvision has and Keras leaves out
+    inceptionv3: 23_834_568 - 23_817_352,
+    // as MobileNetV2, plus each squeeze-and-excitation reduction (a quarter of the block's input)
+    'efficientnet-b0':
+      32 +
+      1280 +
+      6 * EFFICIENTNET_EXPANDED_INPUTS +
+      Math.floor((32 + EFFICIENTNET_EXPANDED_INPUTS) / 4) +
+      sum([16, 24, 40, 80, 112, 192, 320]),
+    // each dense layer's 1x1 (128) and 3x3 (32 new channels), the transitions, the stem
+    densenet121: (6 + 12 + 24 + 16) * (128 + 32) + (128 + 256 + 512) + 64,
   };
   for (const name of zooNames) {
-    const model = buildZooModel(name, name === 'mlp' ? mnist : cifar);
+    const model = buildZooModel(name, {
+      ...(zooInputShape(name) ? { inputShape: zooInputShape(name)! } : name === 'mlp' ? mnist : cifar),
+      numClasses: 10,
+    });
     const { groups } = zeroInvariantGroups(model);
     assert.equal(groups.filter((g) => g.prunable).length, expected[name], name);
     const blocked = groups.filter((g) => !g.prunable);

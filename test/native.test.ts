@@ -319,6 +319,39 @@ test(
   },
 );
 
+test("swish and ReLU(6) layers: one kernel each way on native, the cpu backend's composed outputs and gradients", { skip }, async () => {
+  const run = async (backend: string) => {
+    await tf.setBackend(backend);
+    const input = tfl.input({ shape: [5, 4, 6] });
+    const swish = tfl.layers.activation({ activation: 'swish' }).apply(input) as tfl.SymbolicTensor;
+    const relu6 = tfl.layers.reLU({ maxValue: 6 }).apply(input) as tfl.SymbolicTensor;
+    const model = tfl.model({ inputs: input, outputs: [swish, relu6] });
+    // wide values (swish's tails), exact 0 and 6 (ReLU6's corners) and NaN
+    const x = tf.tidy(() => {
+      const t = tf.mul(seeded([3, 5, 4, 6], 11), 8);
+      const corners = tf.where(tf.less(tf.abs(t), 1), tf.zerosLike(t), tf.where(tf.less(tf.abs(tf.sub(t, 6)), 1), tf.fill(t.shape, 6), t));
+      return tf.concat([corners, tf.tile(tf.tensor4d([NaN, 95, -95, 200, -200, 1e-3], [1, 1, 1, 6]), [1, 5, 4, 1])]);
+    });
+    const dy = seeded([4, 5, 4, 6], 12);
+    const loss = (xx: tf.Tensor) =>
+      tf.sum(
+        tf.add(...((model.apply(xx, { training: true }) as tf.Tensor[]).map((y) => tf.mul(y, dy)) as [tf.Tensor, tf.Tensor])),
+      ) as tf.Scalar;
+    const profile = await tf.profile(() => tf.tidy(() => tf.grad(loss)(x)));
+    const kernels = new Set(profile.kernels.map((k) => k.name));
+    const out = tf.tidy(() => [...(model.apply(x) as tf.Tensor[]), tf.grad(loss)(x)].map((t) => Float32Array.from(t.dataSync())));
+    tf.dispose([x, dy]);
+    model.dispose();
+    return { out, kernels };
+  };
+  const native = await run('native');
+  const cpu = await run('cpu');
+  for (const k of ['SlimtrainSwish', 'SlimtrainSwishGrad', 'Relu6']) assert.ok(native.kernels.has(k), `native ran ${[...native.kernels]}`);
+  for (const k of ['Sigmoid', 'ClipByValue', 'Relu']) assert.ok(!native.kernels.has(k), `native still ran ${k}`);
+  assert.ok(cpu.kernels.has('Sigmoid') && !cpu.kernels.has('SlimtrainSwish'));
+  assertClose(native.out, cpu.out, 'swish, ReLU(6) and the gradient of their sum', 1e-5);
+});
+
 /** kernels a training step may run in the cpu backend's JavaScript: bookkeeping on metadata, labels and the loss */
 const BOOKKEEPING = ['Reshape', 'Identity', 'Cast', 'ZerosLike', 'OneHot', 'ArgMax', 'Equal', 'Sum', 'Max'];
 /** not native yet, each on the path of the corpus models named in the comment */

@@ -258,11 +258,11 @@ Napi::Value BatchNormTrainingGrad(const Napi::CallbackInfo &info) {
   return info.Env().Undefined();
 }
 
-// reluGrad(dy, x, dx)
-Napi::Value ReluGrad(const Napi::CallbackInfo &info) {
-  auto x = info[1].As<Napi::Float32Array>();
-  reluGrad(floats(info, 0, x.ElementLength(), "dy").Data(), x.Data(), floats(info, 2, x.ElementLength(), "dx").Data(),
-           x.ElementLength());
+// unaryGrad(op, dy, x, dx)
+Napi::Value UnaryGrad(const Napi::CallbackInfo &info) {
+  auto x = anyFloats(info, 2, "x");
+  unaryGrad(static_cast<UnaryGradOp>(integer(info, 0)), floats(info, 1, x.ElementLength(), "dy").Data(), x.Data(),
+            floats(info, 3, x.ElementLength(), "dx").Data(), x.ElementLength());
   return info.Env().Undefined();
 }
 
@@ -375,7 +375,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("avgPoolGrad", Napi::Function::New(env, AvgPoolGrad));
   exports.Set("batchNormTraining", Napi::Function::New(env, BatchNormTraining));
   exports.Set("batchNormTrainingGrad", Napi::Function::New(env, BatchNormTrainingGrad));
-  exports.Set("reluGrad", Napi::Function::New(env, ReluGrad));
+  exports.Set("unaryGrad", Napi::Function::New(env, UnaryGrad));
   exports.Set("clip", Napi::Function::New(env, Clip));
   exports.Set("clipGrad", Napi::Function::New(env, ClipGrad));
   exports.Set("slice", Napi::Function::New(env, Slice));

@@ -12,13 +12,36 @@
 namespace slimtrain {
 namespace {
 
+/**
+ * e^x within 1e-7 relative (Cephes's expf: Cody-Waite reduction, degree-6 polynomial),
+ * written so loops over it vectorize (std::exp does not without -ffast-math, which
+ * would drop the NaN handling elsewhere). x is clamped to [-87, 88], where e^x is a
+ * normal float; NaN stays NaN.
+ */
+inline float expApprox(float x) {
+  x = x < -87.f ? -87.f : x > 88.f ? 88.f : x;
+  // round to nearest by the 1.5 * 2^23 trick (floor does not vectorize here)
+  const float n = (x * 1.44269504088896341f + 12582912.f) - 12582912.f;
+  const float r = x - n * 0.693359375f + n * 2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * r * r + r + 1.f;
+  return p * __builtin_bit_cast(float, (static_cast<int32_t>(n) + 127) << 23);
+}
+
+inline float sigmoid(float v) { return 1.f / (1.f + expApprox(-v)); }
+
 inline float activate(float v, Activation act, float alpha) {
   switch (act) {
     case Activation::Relu: return v > 0.f ? v : 0.f;
     case Activation::Relu6: return v < 0.f ? 0.f : v > 6.f ? 6.f : v;
     case Activation::Elu: return v > 0.f ? v : std::expm1(v);
     case Activation::LeakyRelu: return v > 0.f ? v : alpha * v;
-    case Activation::Sigmoid: return 1.f / (1.f + std::exp(-v));
+    case Activation::Sigmoid: return sigmoid(v);
     default: return v;
   }
 }
@@ -118,7 +141,8 @@ void unary(UnaryOp op, const float *x, float *y, int64_t size, float alpha) {
     case UnaryOp::Exp: return unaryLoop([](float v) { return std::exp(v); }, x, y, size);
     case UnaryOp::Log: return unaryLoop([](float v) { return std::log(v); }, x, y, size);
     case UnaryOp::Abs: return unaryLoop([](float v) { return std::fabs(v); }, x, y, size);
-    case UnaryOp::Sigmoid: return unaryLoop([](float v) { return 1.f / (1.f + std::exp(-v)); }, x, y, size);
+    case UnaryOp::Sigmoid: return unaryLoop([](float v) { return sigmoid(v); }, x, y, size);
+    case UnaryOp::Swish: return unaryLoop([](float v) { return v * sigmoid(v); }, x, y, size);
   }
 }
 
@@ -278,22 +302,35 @@ void maxPoolGrad(const PoolShape &s, const float *dy, const float *x, float *dx)
 namespace slimtrain {
 namespace {
 
+
 /**
  * Per-channel sums over the rows of a [rows, channels] tensor, two at once:
  * first[c] = sum f1(r, c), second[c] = sum f2(r, c), in double, split across threads.
  */
 template <typename F1, typename F2>
 void channelSums(int64_t rows, int64_t channels, F1 f1, F2 f2, double *first, double *second) {
+  // float sums over blocks of rows (they vectorize), each block added into double
+  constexpr int64_t kBlock = 64;
   std::fill(first, first + channels, 0.0);
   std::fill(second, second + channels, 0.0);
+  const int64_t blocks = (rows + kBlock - 1) / kBlock;
 #pragma omp parallel if (rows * channels >= kParallelMin)
   {
     std::vector<double> a(channels, 0.0), b(channels, 0.0);
+    std::vector<float> fa(channels), fb(channels);
 #pragma omp for schedule(static) nowait
-    for (int64_t r = 0; r < rows; r++) {
+    for (int64_t k = 0; k < blocks; k++) {
+      std::fill(fa.begin(), fa.end(), 0.f);
+      std::fill(fb.begin(), fb.end(), 0.f);
+      for (int64_t r = k * kBlock; r < std::min(rows, (k + 1) * kBlock); r++) {
+        for (int64_t c = 0; c < channels; c++) {
+          fa[c] += f1(r, c);
+          fb[c] += f2(r, c);
+        }
+      }
       for (int64_t c = 0; c < channels; c++) {
-        a[c] += f1(r, c);
-        b[c] += f2(r, c);
+        a[c] += fa[c];
+        b[c] += fb[c];
       }
     }
 #pragma omp critical
@@ -312,9 +349,9 @@ void batchNormTraining(const float *x, int64_t rows, int64_t channels, const flo
   // shift by the first row so the one-pass variance does not cancel catastrophically
   const float *shift = x;
   channelSums(
-      rows, channels, [&](int64_t r, int64_t c) { return double(x[r * channels + c] - shift[c]); },
+      rows, channels, [&](int64_t r, int64_t c) { return x[r * channels + c] - shift[c]; },
       [&](int64_t r, int64_t c) {
-        const double d = x[r * channels + c] - shift[c];
+        const float d = x[r * channels + c] - shift[c];
         return d * d;
       },
       sum.data(), sumSquares.data());
@@ -339,8 +376,8 @@ void batchNormTrainingGrad(const float *dy, const float *x, int64_t rows, int64_
                            float epsilon, float *dx, float *dgamma, float *dbeta) {
   std::vector<double> dyTotal(channels), centredDyTotal(channels);
   channelSums(
-      rows, channels, [&](int64_t r, int64_t c) { return double(dy[r * channels + c]); },
-      [&](int64_t r, int64_t c) { return double(dy[r * channels + c]) * (x[r * channels + c] - mean[c]); },
+      rows, channels, [&](int64_t r, int64_t c) { return dy[r * channels + c]; },
+      [&](int64_t r, int64_t c) { return dy[r * channels + c] * (x[r * channels + c] - mean[c]); },
       dyTotal.data(), centredDyTotal.data());
   // dx = k * (dy - dyTotal/n - (x - mean) * centredDyTotal / (n (var + eps))) + dmean/n + 2 dvar (x - mean)/n,
   // with k = gamma / sqrt(var + eps): the batch statistics' own gradients included
@@ -365,9 +402,20 @@ void batchNormTrainingGrad(const float *dy, const float *x, int64_t rows, int64_
   }
 }
 
-void reluGrad(const float *dy, const float *x, float *dx, int64_t size) {
+void unaryGrad(UnaryGradOp op, const float *dy, const float *x, float *dx, int64_t size) {
+  switch (op) {
+    case UnaryGradOp::Relu:
 #pragma omp parallel for schedule(static) if (size >= kParallelMin)
-  for (int64_t i = 0; i < size; i++) dx[i] = x[i] > 0.f ? dy[i] : 0.f;
+      for (int64_t i = 0; i < size; i++) dx[i] = x[i] > 0.f ? dy[i] : 0.f;
+      return;
+    case UnaryGradOp::Swish:
+#pragma omp parallel for schedule(static) if (size >= kParallelMin)
+      for (int64_t i = 0; i < size; i++) {
+        const float s = sigmoid(x[i]);
+        dx[i] = dy[i] * s * (1.f + x[i] * (1.f - s));
+      }
+      return;
+  }
 }
 
 void clip(const float *x, float lo, float hi, float *y, int64_t size) {

@@ -45,8 +45,10 @@ namespace slimtrain {
 
 enum class BinaryOp : int { Add = 0, Sub = 1, Mul = 2, Div = 3, SquaredDifference = 4, Maximum = 5, Minimum = 6 };
 enum class UnaryOp : int {
-  Relu = 0, Relu6 = 1, Step = 2, Square = 3, Neg = 4, Sqrt = 5, Rsqrt = 6, Exp = 7, Log = 8, Abs = 9, Sigmoid = 10
+  Relu = 0, Relu6 = 1, Step = 2, Square = 3, Neg = 4, Sqrt = 5, Rsqrt = 6, Exp = 7, Log = 8, Abs = 9, Sigmoid = 10, Swish = 11
 };
+/** the gradients unaryGrad computes from dy and the op's input x */
+enum class UnaryGradOp : int { Relu = 0, Swish = 1 };
 
 /**
  * out = op(a, b) over `shape` (rank >= 1); each operand is read at the given strides
@@ -85,8 +87,8 @@ void batchNormTraining(const float *x, int64_t rows, int64_t channels, const flo
 void batchNormTrainingGrad(const float *dy, const float *x, int64_t rows, int64_t channels, const float *gamma,
                            const float *mean, const float *variance, const float *dmean, const float *dvariance,
                            float epsilon, float *dx, float *dgamma, float *dbeta);
-/** dx = dy where x > 0, else 0 (TensorFlow's ReluGrad). */
-void reluGrad(const float *dy, const float *x, float *dx, int64_t size);
+/** dx = dy * op'(x): Relu, dy where x > 0 (TensorFlow's ReluGrad); Swish, dy * s (1 + x (1 - s)), s = sigmoid(x). */
+void unaryGrad(UnaryGradOp op, const float *dy, const float *x, float *dx, int64_t size);
 /** y = min(max(x, lo), hi) (ClipByValue). */
 void clip(const float *x, float lo, float hi, float *y, int64_t size);
 /** dx = dy where lo <= x <= hi (lo < x with openBelow), else 0: ClipByValue's gradient, and Relu6's (0 < x <= 6). */

@@ -1,15 +1,17 @@
-// Training-mode batch norm and ReLU gradients as single native kernels.
+// Training-mode batch norm, ReLU gradients and swish as single native kernels.
 //
 // TensorFlow.js layers trains BatchNormalization through tf.moments and the
 // FusedBatchNorm formula: about 25 elementwise kernels over the full activation per
 // layer and step, forward and backward. On the native backend one kernel computes
 // the batch statistics and the output, and one computes all three gradients (with
 // the paths through the batch mean and variance), as PyTorch and TensorFlow do.
-// The layer computes exactly what it computed before; the tests compare it with the
-// cpu backend's unfused path.
+// Swish (x * sigmoid(x), TensorFlow.js: three kernels forward, about eight backward)
+// is one kernel each way, and a ReLU layer with maxValue 6 runs the Relu6 kernel
+// instead of Relu then ClipByValue. The layers compute exactly what they computed
+// before; the tests compare them with the cpu backend's unfused path.
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { BatchNormTraining, BatchNormTrainingGrad, ClipByValueGrad, Relu6Grad, ReluGrad } from './native.js';
+import { BatchNormTraining, BatchNormTrainingGrad, ClipByValueGrad, Relu6Grad, ReluGrad, Swish, SwishGrad } from './native.js';
 
 const run = (name: string, inputs: tf.NamedTensorMap, attrs: tf.NamedAttrMap = {}) =>
   tf.engine().runKernel(name, inputs as unknown as tf.NamedTensorMap, attrs);
@@ -59,6 +61,42 @@ const elementwiseGrads = [
     ),
   ),
 ];
+
+/** swish runs only on native, so its gradient is always the native one */
+const swishGrad: tf.GradConfig = {
+  kernelName: Swish,
+  inputsToSave: ['x'],
+  gradFunc: (dy, [x]) => ({ x: () => run(SwishGrad, { dy: dy as tf.Tensor, x }) as tf.Tensor }),
+};
+
+type Apply = (this: unknown, x: tf.Tensor, alpha?: number) => tf.Tensor;
+
+/** Keras's swish activation (alpha 1, float32, on native) as the fused kernel. */
+function patchSwish(): void {
+  const layer = tfl.layers.activation({ activation: 'swish' }) as unknown as { activation: object };
+  const proto = Object.getPrototypeOf(layer.activation) as { apply: Apply };
+  const original = proto.apply;
+  proto.apply = function (x, alpha = 1) {
+    if (alpha !== 1 || tf.getBackend() !== 'native' || x.dtype !== 'float32' || x.size === 0) return original.call(this, x, alpha);
+    return run(Swish, { x }) as tf.Tensor;
+  };
+}
+
+type ReluCall = (this: { maxValue?: number | null }, inputs: tf.Tensor | tf.Tensor[], kwargs: object) => tf.Tensor;
+
+/**
+ * A ReLU layer with maxValue 6 (Keras's ReLU(6.)) as the Relu6 kernel: TensorFlow.js
+ * runs Relu then ClipByValue, two passes each way. The values and the gradient
+ * (dy where 0 < x <= 6) are the same on every backend.
+ */
+function patchRelu6(): void {
+  const proto = Object.getPrototypeOf(tfl.layers.reLU({ maxValue: 6 })) as { call: ReluCall };
+  const original = proto.call;
+  proto.call = function (inputs, kwargs) {
+    if (this.maxValue !== 6) return original.call(this, inputs, kwargs);
+    return tf.relu6(Array.isArray(inputs) ? inputs[0] : inputs);
+  };
+}
 
 interface BatchNormLayer {
   axis: number;
@@ -139,6 +177,9 @@ export function installFusedTraining(): void {
   if (fused) return;
   fused = true;
   tf.registerGradient(batchNormTrainingGrad);
+  tf.registerGradient(swishGrad);
   for (const config of elementwiseGrads) tf.registerGradient(config);
   patchBatchNormalization();
+  patchSwish();
+  patchRelu6();
 }

@@ -102,7 +102,8 @@ export interface NativeAddon {
     dgamma: Float32Array,
     dbeta: Float32Array,
   ): void;
-  reluGrad(dy: Float32Array, x: Float32Array, dx: Float32Array): void;
+  /** op: 0 ReLU, 1 swish */
+  unaryGrad(op: number, dy: Float32Array, x: Float32Array, dx: Float32Array): void;
   /** y = min(max(x, lo), hi) */
   clip(x: Float32Array, lo: number, hi: number, y: Float32Array): void;
   /** dx = dy where lo <= x <= hi (lo < x with openBelow), else 0 */
@@ -570,6 +571,9 @@ const avgPoolGrad: NativeKernel = (addon, inputs, attrs, backend) => {
 export const BatchNormTraining = 'SlimtrainBatchNormTraining';
 export const BatchNormTrainingGrad = 'SlimtrainBatchNormTrainingGrad';
 export const ReluGrad = 'SlimtrainReluGrad';
+/** x * sigmoid(x), the swish activation as one kernel (TensorFlow.js composes it from three) */
+export const Swish = 'SlimtrainSwish';
+export const SwishGrad = 'SlimtrainSwishGrad';
 export const Relu6Grad = 'SlimtrainRelu6Grad';
 export const ClipByValueGrad = 'SlimtrainClipByValueGrad';
 
@@ -620,12 +624,16 @@ const batchNormTrainingGrad: NativeKernel = (addon, inputs, attrs, backend) => {
   return [output(backend, x.shape, dx), output(backend, [channels], dgamma), output(backend, [channels], dbeta)];
 };
 
-const reluGrad: NativeKernel = (addon, inputs, _attrs, backend) => {
-  const { dy, x } = inputs;
-  const dx = allocate(backend, shapeSize(x.shape));
-  addon.reluGrad(values(backend, dy), values(backend, x), dx);
-  return output(backend, x.shape, dx);
-};
+/** dx = dy * f'(x) for an elementwise f: op 0 ReLU, 1 swish */
+const unaryGrad =
+  (op: number): NativeKernel =>
+  (addon, inputs, _attrs, backend) => {
+    const { dy, x } = inputs;
+    if (!allFloat(dy, x)) return null;
+    const dx = allocate(backend, shapeSize(x.shape));
+    addon.unaryGrad(op, values(backend, dy), values(backend, x), dx);
+    return output(backend, x.shape, dx);
+  };
 
 /** dy where lo <= x <= hi (attrs: clipValueMin, clipValueMax), or, for Relu6, where 0 < x <= 6 */
 const clipGrad =
@@ -758,7 +766,9 @@ const nativeKernels: Record<string, NativeKernel> = {
   AvgPoolGrad: avgPoolGrad,
   [BatchNormTraining]: batchNormTraining,
   [BatchNormTrainingGrad]: batchNormTrainingGrad,
-  [ReluGrad]: reluGrad,
+  [ReluGrad]: unaryGrad(0),
+  [Swish]: unary(11),
+  [SwishGrad]: unaryGrad(1),
   [Relu6Grad]: clipGrad(true),
   [ClipByValueGrad]: clipGrad(false),
   ClipByValue: clipByValue,

@@ -2,109 +2,14 @@
 // the forms the compression literature reports on (CIFAR-style VGG and ResNet).
 // Every model ends in a linear Dense layer named 'predictions' that gives logits.
 import * as tfl from '@tensorflow/tfjs-layers';
+import { Builder, input, model, type Sym, type ZooOptions } from './builder.js';
+import { densenet121 } from './densenet.js';
+import { efficientNetB0 } from './efficientnet.js';
+import { inceptionV3 } from './inceptionv3.js';
+import { mobilenetV2 } from './mobilenetv2.js';
+import { resnet50 } from './resnet50.js';
 
-export interface ZooOptions {
-  /** height, width, channels */
-  inputShape: [number, number, number];
-  numClasses: number;
-  /** seeds every initializer, so the same seed gives the same weights */
-  seed?: number;
-}
-
-type Sym = tfl.SymbolicTensor;
-type Initializer = ReturnType<typeof tfl.initializers.heNormal>;
-
-/** Hands out seeded initializers, one seed per weight, in build order. */
-class Initializers {
-  private next: number;
-  constructor(seed: number) {
-    // TensorFlow.js treats seed 0 as "no seed", so never hand it out
-    this.next = seed * 1000 + 1;
-  }
-  /** He normal for layers followed by ReLU (the ResNet/VGG convention) */
-  he(): Initializer {
-    return tfl.initializers.heNormal({ seed: this.next++ });
-  }
-  glorot(): Initializer {
-    return tfl.initializers.glorotUniform({ seed: this.next++ });
-  }
-}
-
-/** Common builder state: names are unique and stable, weights seeded. */
-class Builder {
-  readonly init: Initializers;
-  constructor(seed: number) {
-    this.init = new Initializers(seed);
-  }
-
-  conv(
-    x: Sym,
-    filters: number,
-    name: string,
-    o: { kernel?: number; strides?: number; padding?: 'same' | 'valid'; bias?: boolean; activation?: 'relu' | 'linear' } = {},
-  ): Sym {
-    return tfl.layers
-      .conv2d({
-        filters,
-        kernelSize: o.kernel ?? 3,
-        strides: o.strides ?? 1,
-        padding: o.padding ?? 'same',
-        useBias: o.bias ?? true,
-        activation: o.activation ?? 'linear',
-        kernelInitializer: this.init.he(),
-        name,
-      })
-      .apply(x) as Sym;
-  }
-
-  depthwise(x: Sym, name: string, strides: number): Sym {
-    return tfl.layers
-      .depthwiseConv2d({
-        kernelSize: 3,
-        strides,
-        padding: 'same',
-        useBias: false,
-        depthwiseInitializer: this.init.he(),
-        name,
-      })
-      .apply(x) as Sym;
-  }
-
-  bn(x: Sym, name: string): Sym {
-    return tfl.layers.batchNormalization({ name, momentum: 0.9, epsilon: 1e-5 }).apply(x) as Sym;
-  }
-
-  relu(x: Sym, name: string, maxValue?: number): Sym {
-    return tfl.layers.reLU({ name, maxValue }).apply(x) as Sym;
-  }
-
-  dense(x: Sym, units: number, name: string, activation: 'relu' | 'linear' = 'linear'): Sym {
-    return tfl.layers
-      .dense({
-        units,
-        activation,
-        kernelInitializer: activation === 'relu' ? this.init.he() : this.init.glorot(),
-        name,
-      })
-      .apply(x) as Sym;
-  }
-
-  maxPool(x: Sym, name: string, padding: 'same' | 'valid' = 'valid'): Sym {
-    return tfl.layers.maxPooling2d({ poolSize: 2, strides: 2, padding, name }).apply(x) as Sym;
-  }
-
-  flatten(x: Sym, name = 'flatten'): Sym {
-    return tfl.layers.flatten({ name }).apply(x) as Sym;
-  }
-}
-
-function input(o: ZooOptions): Sym {
-  return tfl.input({ shape: o.inputShape, name: 'input' });
-}
-
-function model(inputs: Sym, outputs: Sym, name: string): tfl.LayersModel {
-  return tfl.model({ inputs, outputs, name });
-}
+export type { ZooOptions } from './builder.js';
 
 /** LeCun et al.'s 300-100 MLP. */
 export function mlp(o: ZooOptions): tfl.LayersModel {
@@ -271,7 +176,11 @@ export function mobilenetV2Small(o: ZooOptions): tfl.LayersModel {
 export interface ZooEntry {
   build: (o: ZooOptions) => tfl.LayersModel;
   description: string;
+  /** the input the architecture was designed for (ImageNet's), where it has one */
+  inputShape?: [number, number, number];
 }
+
+const IMAGENET: [number, number, number] = [224, 224, 3];
 
 export const zoo = {
   mlp: { build: mlp, description: 'MLP 784-300-100-classes (ReLU)' },
@@ -282,6 +191,19 @@ export const zoo = {
   resnet20: { build: resnet20, description: 'ResNet-20 for CIFAR (3 stages x 3 basic blocks)' },
   resnet56: { build: resnet56, description: 'ResNet-56 for CIFAR (3 stages x 9 basic blocks)' },
   'mobilenetv2-small': { build: mobilenetV2Small, description: 'small MobileNetV2 (inverted residuals, depthwise convs)' },
+  mobilenetv2: { build: mobilenetV2, description: "MobileNetV2 1.0, as Keras's applications build it", inputShape: IMAGENET },
+  resnet50: { build: resnet50, description: "ResNet-50 (bottlenecks, 7x7 stem), torchvision's form", inputShape: IMAGENET },
+  inceptionv3: {
+    build: inceptionV3,
+    description: "Inception-v3 (BN without scale, concatenations), as Keras's applications build it",
+    inputShape: [299, 299, 3],
+  },
+  'efficientnet-b0': {
+    build: efficientNetB0,
+    description: 'EfficientNet-B0 (swish, squeeze-and-excitation gates)',
+    inputShape: IMAGENET,
+  },
+  densenet121: { build: densenet121, description: 'DenseNet-121 (dense blocks of concatenations)', inputShape: IMAGENET },
 } satisfies Record<string, ZooEntry>;
 
 export type ZooName = keyof typeof zoo;
@@ -289,6 +211,11 @@ export const zooNames = Object.keys(zoo) as ZooName[];
 
 export function isZooName(name: string): name is ZooName {
   return Object.hasOwn(zoo, name);
+}
+
+/** The input an architecture was designed for, if it has one. */
+export function zooInputShape(name: string): [number, number, number] | undefined {
+  return isZooName(name) ? (zoo[name] as ZooEntry).inputShape : undefined;
 }
 
 export function buildZooModel(name: string, o: ZooOptions): tfl.LayersModel {

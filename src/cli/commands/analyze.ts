@@ -3,6 +3,7 @@ import { Option } from '@commander-js/extra-typings';
 import { analyzeModel, type ModelAnalysis } from '../../graph/analyze.js';
 import { writeFileAtomic } from '../../io/model_files.js';
 import { resolveModel } from '../../models/resolve.js';
+import { zooInputShape } from '../../models/zoo.js';
 import { analysisToDot } from '../../report/dot.js';
 import { thousands } from '../../util/format.js';
 import { formatTable } from '../../util/table.js';
@@ -59,10 +60,12 @@ function analysisText(name: string, analysis: ModelAnalysis): string {
 }
 
 export function analyzeCommand() {
-  return define().action(async (spec, o) => {
+  return define().action(async (spec, o, command) => {
     // the analysis computes nothing heavy: the cpu backend serves unless another is asked for
     await startEngine(o, 'cpu');
-    const { model } = await resolveModel(spec, { inputShape: o.input, numClasses: o.classes }, 0, { modelInputShape: o.inputShape });
+    // an ImageNet architecture is analysed at its designed size unless --input says otherwise
+    const input = command.getOptionValueSource('input') === 'cli' ? o.input : (zooInputShape(spec) ?? o.input);
+    const { model } = await resolveModel(spec, { inputShape: input, numClasses: o.classes }, 0, { modelInputShape: o.inputShape });
     applyFreeze(model, o);
     const analysis = analyzeModel(model, { freeze: o.freeze });
     if (o.dot) writeFileAtomic(o.dot, analysisToDot(analysis, model.name));
