@@ -150,7 +150,7 @@ test('binary ops broadcast like the cpu backend, NaN included', { skip }, async 
   }
 });
 
-test('unary ops, reductions over any axes, batch norm and max pooling equal the cpu backend', { skip }, async () => {
+test('unary ops, softmax, PReLU, Transpose, reductions over any axes, batch norm and max pooling equal the cpu backend', { skip }, async () => {
   const x = () =>
     tf.tidy(() => {
       const t = seeded([5, 7, 6, 9], 90);
@@ -168,8 +168,28 @@ test('unary ops, reductions over any axes, batch norm and max pooling equal the 
     ['log', tf.log],
     ['abs', tf.abs],
     ['sigmoid', tf.sigmoid],
+    ['tanh', tf.tanh],
+    ['elu', tf.elu],
+    ['leakyRelu', (t) => tf.leakyRelu(t, 0.15)],
+    ['floor', (t) => tf.floor(tf.mul(t, 3))],
+    ['erf', tf.erf],
+    ['softmax', (t) => tf.softmax(tf.mul(t, 5))],
   ];
   for (const [name, op] of unary) assertClose(...(await both(() => op(x()))), name);
+  const gradOf = (f: (t: tf.Tensor) => tf.Tensor) => () => tf.grad((t: tf.Tensor) => tf.sum(tf.mul(f(t), seeded(t.shape, 93))))(x());
+  assertClose(...(await both(gradOf(tf.elu))), 'EluGrad');
+  for (const alphaShape of [[9], [6, 9], [7, 6, 9], [1]]) {
+    assertClose(...(await both(() => tf.prelu(x(), seeded(alphaShape, 94)))), `Prelu, alpha ${alphaShape.join('x')}`);
+  }
+  for (const perm of [[0, 3, 1, 2], [0, 2, 3, 1], [3, 2, 1, 0], [1, 0, 2, 3], [0, 1, 3, 2]]) {
+    assertClose(...(await both(() => tf.transpose(x(), perm))), `Transpose ${perm}`);
+  }
+  // ranks 2, 3, 5 and 6, the last with a size-1 axis
+  const ranked = (shape: number[], perm: number[]) => () => tf.transpose(seeded(shape, 95), perm);
+  assertClose(...(await both(ranked([17, 33], [1, 0]))), 'Transpose rank 2');
+  assertClose(...(await both(ranked([4, 5, 6], [2, 0, 1]))), 'Transpose rank 3');
+  assertClose(...(await both(ranked([2, 3, 4, 5, 6], [0, 1, 3, 2, 4]))), 'Transpose rank 5');
+  assertClose(...(await both(ranked([2, 1, 3, 4, 2, 3], [5, 0, 2, 1, 4, 3]))), 'Transpose rank 6');
   const clean = () => seeded([5, 7, 6, 9], 91);
   for (const axes of [[0, 1, 2], [3], [1, 2], [0], [0, 3], [1], [0, 1, 2, 3], [2, 3]]) {
     for (const keepDims of [false, true]) {
@@ -356,19 +376,10 @@ test("swish and ReLU(6) layers: one kernel each way on native, the cpu backend's
 const BOOKKEEPING = ['Reshape', 'Identity', 'Cast', 'ZerosLike', 'OneHot', 'ArgMax', 'Equal', 'Sum', 'Max'];
 /** not native yet, each on the path of the corpus models named in the comment */
 const NOT_YET_NATIVE = [
-  'Floor', // dropout
-  'Erf', // GELU
-  'Tanh',
-  'Softmax',
-  'Elu',
-  'EluGrad',
-  'LeakyRelu',
-  'Prelu',
-  'Greater', // ThresholdedReLU
+  'Greater', // ThresholdedReLU, PReLU's gradient
   'GreaterEqual', // Maximum's gradient
   'Less',
   'Select',
-  'Transpose', // Permute, tokens
   'ResizeNearestNeighbor', // UpSampling2D
   'ResizeNearestNeighborGrad',
   'Tile', // LayerNormalization

@@ -346,6 +346,37 @@ Napi::Value Pad(const Napi::CallbackInfo &info) {
   return info.Env().Undefined();
 }
 
+// transpose(x, shape, perm, y): shape is x's, rank 1-6; y's axis d is x's axis perm[d]
+Napi::Value Transpose(const Napi::CallbackInfo &info) {
+  const auto shape = int64s(info, 1);
+  const auto perm = int64s(info, 2);
+  const int rank = int(shape.size());
+  if (rank < 1 || rank > 6 || perm.size() != shape.size())
+    throw Napi::RangeError::New(info.Env(), "transpose: rank 1-6, one perm entry per axis");
+  int axes[6];
+  bool seen[6] = {false, false, false, false, false, false};
+  size_t size = 1;
+  for (int d = 0; d < rank; d++) {
+    if (perm[d] < 0 || perm[d] >= rank || seen[perm[d]]) throw Napi::RangeError::New(info.Env(), "transpose: perm is not a permutation");
+    if (shape[d] <= 0) throw Napi::RangeError::New(info.Env(), "transpose: sizes must be positive");
+    seen[perm[d]] = true;
+    axes[d] = int(perm[d]);
+    size *= size_t(shape[d]);
+  }
+  const float *x = floats(info, 0, size, "x").Data();
+  transpose(x, shape.data(), axes, rank, floats(info, 3, size, "y").Data());
+  return info.Env().Undefined();
+}
+
+// softmax(x, n, y): over the last axis of length n
+Napi::Value Softmax(const Napi::CallbackInfo &info) {
+  auto x = anyFloats(info, 0, "x");
+  const int64_t n = integer(info, 1);
+  if (n <= 0 || x.ElementLength() % size_t(n) != 0) throw Napi::RangeError::New(info.Env(), "softmax: n must divide x's length");
+  softmax(x.Data(), int64_t(x.ElementLength()) / n, n, floats(info, 2, x.ElementLength(), "y").Data());
+  return info.Env().Undefined();
+}
+
 Napi::Value Info(const Napi::CallbackInfo &info) {
   auto o = Napi::Object::New(info.Env());
   o.Set("onednn", onednnVersion());
@@ -379,6 +410,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("clip", Napi::Function::New(env, Clip));
   exports.Set("clipGrad", Napi::Function::New(env, ClipGrad));
   exports.Set("slice", Napi::Function::New(env, Slice));
+  exports.Set("transpose", Napi::Function::New(env, Transpose));
+  exports.Set("softmax", Napi::Function::New(env, Softmax));
   exports.Set("pad", Napi::Function::New(env, Pad));
   exports.Set("place", Napi::Function::New(env, Place));
   exports.Set("info", Napi::Function::New(env, Info));

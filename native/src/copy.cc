@@ -1,6 +1,7 @@
 // Layout kernels: a box of a 4-D tensor copied into a box of another (Slice, and Pad
 // with a constant, whose gradient is a Slice). The innermost axis is one contiguous
-// run, copied with memcpy; the outer three are split over the threads.
+// run, copied with memcpy; the outer three are split over the threads. Transpose
+// walks the output in order and reads the input at the permuted strides.
 #include <algorithm>
 #include <cstring>
 
@@ -18,6 +19,30 @@ void copyBox(const float *src, const int srcShape[4], const int srcAt[4], float 
     const int64_t from = (((a + srcAt[0]) * srcShape[1] + b + srcAt[1]) * srcShape[2] + c + srcAt[2]) * srcShape[3] + srcAt[3];
     const int64_t to = (((a + dstAt[0]) * dstShape[1] + b + dstAt[1]) * dstShape[2] + c + dstAt[2]) * dstShape[3] + dstAt[3];
     std::memcpy(dst + to, src + from, run);
+  }
+}
+
+void transpose(const float *x, const int64_t *inShape, const int *perm, int rank, float *y) {
+  int64_t inStrides[6], outShape[6], readStrides[6];
+  int64_t step = 1;
+  for (int d = rank - 1; d >= 0; d--) {
+    inStrides[d] = step;
+    step *= inShape[d];
+  }
+  for (int d = 0; d < rank; d++) {
+    outShape[d] = inShape[perm[d]];
+    readStrides[d] = inStrides[perm[d]];
+  }
+  const int64_t inner = outShape[rank - 1], innerStride = readStrides[rank - 1], rows = step / inner;
+#pragma omp parallel for schedule(static) if (step >= kParallelMin)
+  for (int64_t r = 0; r < rows; r++) {
+    int64_t rest = r, from = 0;
+    for (int d = rank - 2; d >= 0; d--) {
+      from += (rest % outShape[d]) * readStrides[d];
+      rest /= outShape[d];
+    }
+    float *out = y + r * inner;
+    for (int64_t i = 0; i < inner; i++) out[i] = x[from + i * innerStride];
   }
 }
 

@@ -125,6 +125,10 @@ void binary(BinaryOp op, const float *a, const int64_t *aStrides, const float *b
       return binaryLoop([](float x, float y) { return x >= y || std::isnan(x) ? x : y; }, a, aStrides, b, bStrides, out, shape, rank);
     case BinaryOp::Minimum:
       return binaryLoop([](float x, float y) { return x <= y || std::isnan(x) ? x : y; }, a, aStrides, b, bStrides, out, shape, rank);
+    case BinaryOp::EluGrad:
+      return binaryLoop([](float dy, float y) { return y > 0.f ? dy : dy * (y + 1.f); }, a, aStrides, b, bStrides, out, shape, rank);
+    case BinaryOp::Prelu:
+      return binaryLoop([](float x, float alpha) { return x < 0.f ? alpha * x : x; }, a, aStrides, b, bStrides, out, shape, rank);
   }
 }
 
@@ -143,6 +147,25 @@ void unary(UnaryOp op, const float *x, float *y, int64_t size, float alpha) {
     case UnaryOp::Abs: return unaryLoop([](float v) { return std::fabs(v); }, x, y, size);
     case UnaryOp::Sigmoid: return unaryLoop([](float v) { return sigmoid(v); }, x, y, size);
     case UnaryOp::Swish: return unaryLoop([](float v) { return v * sigmoid(v); }, x, y, size);
+    case UnaryOp::Tanh: return unaryLoop([](float v) { return std::tanh(v); }, x, y, size);
+    case UnaryOp::Elu: return unaryLoop([](float v) { return v >= 0.f ? v : std::expm1(v); }, x, y, size);
+    case UnaryOp::LeakyRelu: return unaryLoop([alpha](float v) { return v < 0.f ? alpha * v : v; }, x, y, size);
+    case UnaryOp::Floor: return unaryLoop([](float v) { return std::floor(v); }, x, y, size);
+    case UnaryOp::Erf: return unaryLoop([](float v) { return std::erf(v); }, x, y, size);
+  }
+}
+
+void softmax(const float *x, int64_t rows, int64_t n, float *y) {
+#pragma omp parallel for schedule(static) if (rows * n >= kParallelMin)
+  for (int64_t r = 0; r < rows; r++) {
+    const float *xr = x + r * n;
+    float *yr = y + r * n;
+    float top = -std::numeric_limits<float>::infinity();
+    for (int64_t i = 0; i < n; i++) top = std::max(top, xr[i]);
+    double total = 0;
+    for (int64_t i = 0; i < n; i++) total += yr[i] = std::exp(xr[i] - top);
+    const float inv = static_cast<float>(1.0 / total);
+    for (int64_t i = 0; i < n; i++) yr[i] *= inv;
   }
 }
 

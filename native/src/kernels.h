@@ -43,9 +43,14 @@ int blasThreads();
 
 namespace slimtrain {
 
-enum class BinaryOp : int { Add = 0, Sub = 1, Mul = 2, Div = 3, SquaredDifference = 4, Maximum = 5, Minimum = 6 };
+enum class BinaryOp : int {
+  Add = 0, Sub = 1, Mul = 2, Div = 3, SquaredDifference = 4, Maximum = 5, Minimum = 6,
+  EluGrad = 7,  // (dy, y): dy where y > 0, else dy (y + 1)
+  Prelu = 8     // (x, alpha): x where x >= 0, else alpha x
+};
 enum class UnaryOp : int {
-  Relu = 0, Relu6 = 1, Step = 2, Square = 3, Neg = 4, Sqrt = 5, Rsqrt = 6, Exp = 7, Log = 8, Abs = 9, Sigmoid = 10, Swish = 11
+  Relu = 0, Relu6 = 1, Step = 2, Square = 3, Neg = 4, Sqrt = 5, Rsqrt = 6, Exp = 7, Log = 8, Abs = 9, Sigmoid = 10, Swish = 11,
+  Tanh = 12, Elu = 13, LeakyRelu = 14, Floor = 15, Erf = 16
 };
 /** the gradients unaryGrad computes from dy and the op's input x */
 enum class UnaryGradOp : int { Relu = 0, Swish = 1 };
@@ -56,7 +61,7 @@ enum class UnaryGradOp : int { Relu = 0, Swish = 1 };
  */
 void binary(BinaryOp op, const float *a, const int64_t *aStrides, const float *b, const int64_t *bStrides, float *out,
             const int64_t *shape, int rank);
-/** y = op(x); alpha is Step's value for x <= 0. */
+/** y = op(x); alpha is Step's value for x <= 0 and LeakyRelu's slope. */
 void unary(UnaryOp op, const float *x, float *y, int64_t size, float alpha);
 /** x viewed as [outer, reduce, inner]; out[o, i] = scale * sum over r (accumulated in double). */
 void reduceSum(const float *x, int64_t outer, int64_t reduce, int64_t inner, float *out, float scale);
@@ -95,6 +100,10 @@ void clip(const float *x, float lo, float hi, float *y, int64_t size);
 void clipGrad(const float *dy, const float *x, float lo, float hi, bool openBelow, float *dx, int64_t size);
 
 /** Copies box[] elements from src at srcAt[] to dst at dstAt[] (4-D, row-major). */
+/** y = x with its axes permuted: y's axis d is x's axis perm[d] (rank 1-6). */
+void transpose(const float *x, const int64_t *inShape, const int *perm, int rank, float *y);
+/** softmax over the last axis of x viewed as [rows, n] */
+void softmax(const float *x, int64_t rows, int64_t n, float *y);
 void copyBox(const float *src, const int srcShape[4], const int srcAt[4], float *dst, const int dstShape[4],
              const int dstAt[4], const int box[4]);
 /** y = value everywhere, x at before[] (Pad with a constant). */

@@ -65,6 +65,8 @@ export interface NativeAddon {
     shape: Int32Array,
   ): void;
   unary(op: number, x: Float32Array, y: Float32Array, alpha: number): void;
+  transpose(x: Float32Array, shape: Int32Array, perm: Int32Array, y: Float32Array): void;
+  softmax(x: Float32Array, n: number, y: Float32Array): void;
   reduceSum(x: Float32Array, outer: number, reduce: number, inner: number, out: Float32Array, scale: number): void;
   batchNorm(
     x: Float32Array,
@@ -443,9 +445,10 @@ function broadcastLoop(aShape: number[], bShape: number[], outShape: number[]) {
   };
 }
 
-function binary(op: number): NativeKernel {
+/** op(a, b) with broadcasting; `names` are the kernel's two inputs, in order */
+function binary(op: number, names: [string, string] = ['a', 'b']): NativeKernel {
   return (addon, inputs, _attrs, backend) => {
-    const { a, b } = inputs;
+    const [a, b] = names.map((n) => inputs[n]);
     if (!allFloat(a, b)) return null;
     const outShape = backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
     if (shapeSize(outShape) === 0) return null;
@@ -728,6 +731,27 @@ const pad: NativeKernel = (addon, inputs, attrs, backend) => {
   return output(backend, shape, y);
 };
 
+const transpose: NativeKernel = (addon, inputs, attrs, backend) => {
+  const { x } = inputs;
+  const perm = attrs.perm as number[];
+  if (x.dtype !== 'float32' || x.shape.length === 0 || x.shape.length > 6 || shapeSize(x.shape) === 0) return null;
+  const shape = perm.map((p) => x.shape[p]);
+  const y = allocate(backend, shapeSize(shape));
+  addon.transpose(values(backend, x), Int32Array.from(x.shape), Int32Array.from(perm), y);
+  return output(backend, shape, y);
+};
+
+/** softmax over the last axis (the only one TensorFlow.js's kernel takes) */
+const softmax: NativeKernel = (addon, inputs, attrs, backend) => {
+  const { logits } = inputs;
+  const dim = attrs.dim as number;
+  const rank = logits.shape.length;
+  if (logits.dtype !== 'float32' || rank === 0 || (dim !== -1 && dim !== rank - 1) || shapeSize(logits.shape) === 0) return null;
+  const y = allocate(backend, shapeSize(logits.shape));
+  addon.softmax(values(backend, logits), logits.shape[rank - 1], y);
+  return output(backend, logits.shape, y);
+};
+
 const nativeKernels: Record<string, NativeKernel> = {
   Conv2D: convForward(false, false),
   FusedConv2D: convForward(false, true),
@@ -746,6 +770,8 @@ const nativeKernels: Record<string, NativeKernel> = {
   SquaredDifference: binary(4),
   Maximum: binary(5),
   Minimum: binary(6),
+  EluGrad: binary(7, ['dy', 'y']),
+  Prelu: binary(8, ['x', 'alpha']),
   Relu: unary(0),
   Relu6: unary(1),
   Step: unary(2),
@@ -757,6 +783,13 @@ const nativeKernels: Record<string, NativeKernel> = {
   Log: unary(8),
   Abs: unary(9),
   Sigmoid: unary(10),
+  Tanh: unary(12),
+  Elu: unary(13),
+  LeakyRelu: unary(14),
+  Floor: unary(15),
+  Erf: unary(16),
+  Softmax: softmax,
+  Transpose: transpose,
   Sum: reduce(false),
   Mean: reduce(true),
   FusedBatchNorm: batchNorm,
