@@ -150,68 +150,78 @@ test('binary ops broadcast like the cpu backend, NaN included', { skip }, async 
   }
 });
 
-test('unary ops, softmax, PReLU, Transpose, reductions over any axes, batch norm and max pooling equal the cpu backend', { skip }, async () => {
-  const x = () =>
-    tf.tidy(() => {
-      const t = seeded([5, 7, 6, 9], 90);
-      return tf.where(tf.less(t, -2), tf.fill(t.shape, NaN), tf.where(tf.less(tf.abs(t), 0.1), tf.zerosLike(t), t));
-    });
-  const unary: [string, (t: tf.Tensor) => tf.Tensor][] = [
-    ['relu', tf.relu],
-    ['relu6', (t) => tf.relu6(tf.mul(t, 4))],
-    ['step', (t) => tf.step(t, 0.3)],
-    ['square', tf.square],
-    ['neg', tf.neg],
-    ['sqrt', tf.sqrt],
-    ['rsqrt', tf.rsqrt],
-    ['exp', tf.exp],
-    ['log', tf.log],
-    ['abs', tf.abs],
-    ['sigmoid', tf.sigmoid],
-    ['tanh', tf.tanh],
-    ['elu', tf.elu],
-    ['leakyRelu', (t) => tf.leakyRelu(t, 0.15)],
-    ['floor', (t) => tf.floor(tf.mul(t, 3))],
-    ['erf', tf.erf],
-    ['softmax', (t) => tf.softmax(tf.mul(t, 5))],
-  ];
-  for (const [name, op] of unary) assertClose(...(await both(() => op(x()))), name);
-  const gradOf = (f: (t: tf.Tensor) => tf.Tensor) => () => tf.grad((t: tf.Tensor) => tf.sum(tf.mul(f(t), seeded(t.shape, 93))))(x());
-  assertClose(...(await both(gradOf(tf.elu))), 'EluGrad');
-  for (const alphaShape of [[9], [6, 9], [7, 6, 9], [1]]) {
-    assertClose(...(await both(() => tf.prelu(x(), seeded(alphaShape, 94)))), `Prelu, alpha ${alphaShape.join('x')}`);
-  }
-  for (const perm of [[0, 3, 1, 2], [0, 2, 3, 1], [3, 2, 1, 0], [1, 0, 2, 3], [0, 1, 3, 2]]) {
-    assertClose(...(await both(() => tf.transpose(x(), perm))), `Transpose ${perm}`);
-  }
-  // ranks 2, 3, 5 and 6, the last with a size-1 axis
-  const ranked = (shape: number[], perm: number[]) => () => tf.transpose(seeded(shape, 95), perm);
-  assertClose(...(await both(ranked([17, 33], [1, 0]))), 'Transpose rank 2');
-  assertClose(...(await both(ranked([4, 5, 6], [2, 0, 1]))), 'Transpose rank 3');
-  assertClose(...(await both(ranked([2, 3, 4, 5, 6], [0, 1, 3, 2, 4]))), 'Transpose rank 5');
-  assertClose(...(await both(ranked([2, 1, 3, 4, 2, 3], [5, 0, 2, 1, 4, 3]))), 'Transpose rank 6');
-  const clean = () => seeded([5, 7, 6, 9], 91);
-  for (const axes of [[0, 1, 2], [3], [1, 2], [0], [0, 3], [1], [0, 1, 2, 3], [2, 3]]) {
-    for (const keepDims of [false, true]) {
-      assertClose(
-        ...(await both(() => [tf.sum(clean(), axes, keepDims), tf.mean(clean(), axes, keepDims)])),
-        `sum/mean over ${axes} keepDims ${keepDims}`,
-      );
+test(
+  'unary ops, softmax, PReLU, Transpose, reductions over any axes, batch norm and max pooling equal the cpu backend',
+  { skip },
+  async () => {
+    const x = () =>
+      tf.tidy(() => {
+        const t = seeded([5, 7, 6, 9], 90);
+        return tf.where(tf.less(t, -2), tf.fill(t.shape, NaN), tf.where(tf.less(tf.abs(t), 0.1), tf.zerosLike(t), t));
+      });
+    const unary: [string, (t: tf.Tensor) => tf.Tensor][] = [
+      ['relu', tf.relu],
+      ['relu6', (t) => tf.relu6(tf.mul(t, 4))],
+      ['step', (t) => tf.step(t, 0.3)],
+      ['square', tf.square],
+      ['neg', tf.neg],
+      ['sqrt', tf.sqrt],
+      ['rsqrt', tf.rsqrt],
+      ['exp', tf.exp],
+      ['log', tf.log],
+      ['abs', tf.abs],
+      ['sigmoid', tf.sigmoid],
+      ['tanh', tf.tanh],
+      ['elu', tf.elu],
+      ['leakyRelu', (t) => tf.leakyRelu(t, 0.15)],
+      ['floor', (t) => tf.floor(tf.mul(t, 3))],
+      ['erf', tf.erf],
+      ['softmax', (t) => tf.softmax(tf.mul(t, 5))],
+    ];
+    for (const [name, op] of unary) assertClose(...(await both(() => op(x()))), name);
+    const gradOf = (f: (t: tf.Tensor) => tf.Tensor) => () => tf.grad((t: tf.Tensor) => tf.sum(tf.mul(f(t), seeded(t.shape, 93))))(x());
+    assertClose(...(await both(gradOf(tf.elu))), 'EluGrad');
+    for (const alphaShape of [[9], [6, 9], [7, 6, 9], [1]]) {
+      assertClose(...(await both(() => tf.prelu(x(), seeded(alphaShape, 94)))), `Prelu, alpha ${alphaShape.join('x')}`);
     }
-  }
-  assertClose(
-    ...(await both(() => tf.batchNorm(clean(), seeded([9], 1), tf.abs(seeded([9], 2)), seeded([9], 3), seeded([9], 4), 1e-3))),
-    'FusedBatchNorm',
-  );
-  for (const [pool, stride, pad] of [
-    [2, 2, 'valid'],
-    [3, 2, 'same'],
-    [2, 1, 'same'],
-    [3, 3, 'valid'],
-  ] as const) {
-    assertClose(...(await both(() => tf.maxPool(clean() as tf.Tensor4D, pool, stride, pad))), `MaxPool ${pool} ${stride} ${pad}`);
-  }
-});
+    for (const perm of [
+      [0, 3, 1, 2],
+      [0, 2, 3, 1],
+      [3, 2, 1, 0],
+      [1, 0, 2, 3],
+      [0, 1, 3, 2],
+    ]) {
+      assertClose(...(await both(() => tf.transpose(x(), perm))), `Transpose ${perm}`);
+    }
+    // ranks 2, 3, 5 and 6, the last with a size-1 axis
+    const ranked = (shape: number[], perm: number[]) => () => tf.transpose(seeded(shape, 95), perm);
+    assertClose(...(await both(ranked([17, 33], [1, 0]))), 'Transpose rank 2');
+    assertClose(...(await both(ranked([4, 5, 6], [2, 0, 1]))), 'Transpose rank 3');
+    assertClose(...(await both(ranked([2, 3, 4, 5, 6], [0, 1, 3, 2, 4]))), 'Transpose rank 5');
+    assertClose(...(await both(ranked([2, 1, 3, 4, 2, 3], [5, 0, 2, 1, 4, 3]))), 'Transpose rank 6');
+    const clean = () => seeded([5, 7, 6, 9], 91);
+    for (const axes of [[0, 1, 2], [3], [1, 2], [0], [0, 3], [1], [0, 1, 2, 3], [2, 3]]) {
+      for (const keepDims of [false, true]) {
+        assertClose(
+          ...(await both(() => [tf.sum(clean(), axes, keepDims), tf.mean(clean(), axes, keepDims)])),
+          `sum/mean over ${axes} keepDims ${keepDims}`,
+        );
+      }
+    }
+    assertClose(
+      ...(await both(() => tf.batchNorm(clean(), seeded([9], 1), tf.abs(seeded([9], 2)), seeded([9], 3), seeded([9], 4), 1e-3))),
+      'FusedBatchNorm',
+    );
+    for (const [pool, stride, pad] of [
+      [2, 2, 'valid'],
+      [3, 2, 'same'],
+      [2, 1, 'same'],
+      [3, 3, 'valid'],
+    ] as const) {
+      assertClose(...(await both(() => tf.maxPool(clean() as tf.Tensor4D, pool, stride, pad))), `MaxPool ${pool} ${stride} ${pad}`);
+    }
+  },
+);
 
 test(
   'Slice, Pad with a constant, ClipByValue, Concat and SplitV, and the gradients of Pad, Relu6 and ClipByValue, equal the cpu backend',
@@ -305,17 +315,20 @@ test(
   'training-mode BatchNormalization: the fused kernel gives the unfused outputs, gradients and moving statistics',
   { skip },
   async () => {
-    const run = async (backend: string) => {
+    const run = async (backend: string, form: { scale: boolean; center: boolean }) => {
       await tf.setBackend(backend);
       const layer = tfl.layers.batchNormalization({
         momentum: 0.8,
         epsilon: 1e-3,
         gammaInitializer: 'randomNormal',
         betaInitializer: 'randomNormal',
+        ...form,
       });
       const input = tfl.input({ shape: [6, 5, 7] });
       const model = tfl.model({ inputs: input, outputs: layer.apply(input) as tfl.SymbolicTensor });
-      model.setWeights(model.getWeights().map((w, i) => tf.tidy(() => tf.add(seeded(w.shape, 100 + i), i === 3 ? 2 : 0))));
+      // the moving variance (the last weight) positive
+      const weights = model.getWeights();
+      model.setWeights(weights.map((w, i) => tf.tidy(() => tf.add(seeded(w.shape, 100 + i), i === weights.length - 1 ? 2 : 0))));
       const x = tf.tidy(() => tf.add(tf.mul(seeded([4, 6, 5, 7], 7), 3), 5)); // offset: the variance must not cancel
       const dy = seeded([4, 6, 5, 7], 8);
       const loss = (xx: tf.Tensor) => tf.sum(tf.mul(model.apply(xx, { training: true }) as tf.Tensor, dy)) as tf.Scalar;
@@ -324,18 +337,31 @@ test(
       const out = tf.tidy(() => {
         const vars = model.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val);
         const y = model.apply(x, { training: true }) as tf.Tensor;
-        const { grads } = tf.variableGrads(() => loss(x), vars);
+        const grads = vars.length > 0 ? tf.variableGrads(() => loss(x), vars).grads : {};
         const gx = tf.grad(loss)(x);
-        return [y, gx, ...vars.map((v) => grads[v.name]), ...model.getWeights().slice(2)].map((t) => Float32Array.from(t.dataSync()));
+        return [y, gx, ...vars.map((v) => grads[v.name]), ...model.getWeights().slice(-2)].map((t) => Float32Array.from(t.dataSync()));
       });
       assert.equal(kernels.includes('SlimtrainBatchNormTraining'), backend === 'native', `${backend} ran ${kernels.join(', ')}`);
       tf.dispose([x, dy]);
       model.dispose();
       return out;
     };
-    const native = await run('native');
-    const cpu = await run('cpu');
-    assertClose(native, cpu, 'BatchNormalization(training): y, dx, dgamma, dbeta, moving mean, moving variance', 1e-4);
+    // with both, and without a scale (Keras's InceptionV3) or a centre
+    for (const form of [
+      { scale: true, center: true },
+      { scale: false, center: true },
+      { scale: true, center: false },
+      { scale: false, center: false },
+    ]) {
+      const native = await run('native', form);
+      const cpu = await run('cpu', form);
+      assertClose(
+        native,
+        cpu,
+        `BatchNormalization(training, ${JSON.stringify(form)}): y, dx, its parameters' gradients, moving statistics`,
+        1e-4,
+      );
+    }
   },
 );
 

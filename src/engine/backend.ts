@@ -9,6 +9,7 @@ import { registerMissingGradientKernels } from './gradient_kernels.js';
 import { registerFastGradients } from './gradients.js';
 import { installFusedTraining, patchBatchNormalization } from './fused_training.js';
 import { patchDilatedConv2D } from './dilated_conv.js';
+import { installLeanBackprop } from './lean_backprop.js';
 import { nativeAddon, registerNativeBackend, type NativeInfo } from './native.js';
 
 export const backendNames = ['native', 'wasm', 'cpu'] as const;
@@ -49,6 +50,7 @@ export async function initEngine(options: { backend?: string; announce?: boolean
   const added = new Map(available.map((name) => [name, registerMissingGradientKernels(name)]));
   const addedKernels = added.get(backend)!;
   registerFastGradients();
+  installLeanBackprop();
   patchBatchNormalization();
   patchDilatedConv2D();
   if (hasNative) installFusedTraining();

@@ -145,9 +145,9 @@ function trainWithoutScaleOrCentre(layer: BatchNormLayer, x: tf.Tensor): tf.Tens
 }
 
 /**
- * Routes BatchNormalization's training-mode call: without scale or centre through
- * our formula (every backend); on native, over the channel axis, through the fused
- * kernel (once installFusedTraining has run); anything else through TensorFlow.js.
+ * Routes BatchNormalization's training-mode call: on native, over the channel axis,
+ * through the fused kernel (once installFusedTraining has run); elsewhere without
+ * scale or centre through our formula; anything else through TensorFlow.js.
  */
 export function patchBatchNormalization(): void {
   if (patched) return;
@@ -157,18 +157,20 @@ export function patchBatchNormalization(): void {
   proto.call = function (this: BatchNormLayer, inputs, kwargs) {
     const x = Array.isArray(inputs) ? inputs[0] : inputs;
     if (!kwargs?.training) return original.call(this, inputs, kwargs);
-    if (!this.center || !this.scale) return tf.tidy(() => trainWithoutScaleOrCentre(this, x));
     const lastAxis = this.axis === -1 || this.axis === x.rank - 1;
-    if (!fused || tf.getBackend() !== 'native' || !lastAxis || x.dtype !== 'float32') return original.call(this, inputs, kwargs);
-    return tf.tidy(() => {
-      const [y, mean, variance] = run(
-        BatchNormTraining,
-        { x, gamma: this.gamma.read(), beta: this.beta.read() },
-        { epsilon: this.epsilon },
-      ) as tf.Tensor[];
-      updateMovingAverages(this, mean, variance);
-      return y;
-    });
+    if (fused && tf.getBackend() === 'native' && lastAxis && x.dtype === 'float32') {
+      return tf.tidy(() => {
+        // without a scale or a centre (Keras's InceptionV3), a constant 1 or 0 takes its place
+        const channels = x.shape[x.rank - 1];
+        const gamma = this.scale ? this.gamma.read() : tf.ones([channels]);
+        const beta = this.center ? this.beta.read() : tf.zeros([channels]);
+        const [y, mean, variance] = run(BatchNormTraining, { x, gamma, beta }, { epsilon: this.epsilon }) as tf.Tensor[];
+        updateMovingAverages(this, mean, variance);
+        return y;
+      });
+    }
+    if (!this.center || !this.scale) return tf.tidy(() => trainWithoutScaleOrCentre(this, x));
+    return original.call(this, inputs, kwargs);
   };
 }
 
