@@ -671,9 +671,20 @@ const slice: NativeKernel = (addon, inputs, attrs, backend) => {
   return output(backend, size, y);
 };
 
-/** a shape of any rank as [1, before axis, axis, after axis]: the same layout in memory */
-const aroundAxis = (shape: readonly number[], axis: number, size = shape[axis]) =>
-  Int32Array.of(1, shapeSize(shape.slice(0, axis)), size, shapeSize(shape.slice(axis + 1)));
+/**
+ * A shape of any rank as 4-D with the same layout in memory: [1, before axis, axis,
+ * after axis], or [1, 1, before axis, axis] when nothing follows the axis, so the
+ * innermost copy is a run along the axis (a channel concatenation in NHWC copies
+ * each pixel's channels at once, not one float at a time). `at(offset)` places an
+ * offset along the axis in that view.
+ */
+function axisView(shape: readonly number[], axis: number, size = shape[axis]) {
+  const before = shapeSize(shape.slice(0, axis));
+  const after = shapeSize(shape.slice(axis + 1));
+  return after === 1
+    ? { shape: Int32Array.of(1, 1, before, size), at: (offset: number) => Int32Array.of(0, 0, 0, offset) }
+    : { shape: Int32Array.of(1, before, size, after), at: (offset: number) => Int32Array.of(0, 0, offset, 0) };
+}
 
 /** Concat of float32 tensors of any rank, along any axis: each input copied into its place */
 const concat: NativeKernel = (addon, inputs, attrs, backend) => {
@@ -685,10 +696,10 @@ const concat: NativeKernel = (addon, inputs, attrs, backend) => {
   const shape = [...xs[0].shape];
   shape[axis] = xs.reduce((n, x) => n + x.shape[axis], 0);
   const y = allocate(backend, shapeSize(shape));
+  const out = axisView(shape, axis);
   let offset = 0;
   for (const x of xs) {
-    if (shapeSize(x.shape) > 0)
-      addon.place(values(backend, x), aroundAxis(x.shape, axis), Int32Array.of(0, 0, offset, 0), aroundAxis(shape, axis), y);
+    if (shapeSize(x.shape) > 0) addon.place(values(backend, x), axisView(x.shape, axis).shape, out.at(offset), out.shape, y);
     offset += x.shape[axis];
   }
   return output(backend, shape, y);
@@ -700,11 +711,12 @@ const splitV: NativeKernel = (addon, inputs, attrs, backend) => {
   if (x.dtype !== 'float32' || x.shape.length === 0) return null;
   const axis = util.parseAxisParam(attrs.axis as number, x.shape)[0];
   const sizes = backend_util.prepareSplitSize(x as never, attrs.numOrSizeSplits as number[] | number, axis);
+  const whole = axisView(x.shape, axis);
   let offset = 0;
   return sizes.map((n) => {
     const size = x.shape.map((d, i) => (i === axis ? n : d));
     const y = allocate(backend, shapeSize(size));
-    if (n > 0) addon.slice(values(backend, x), aroundAxis(x.shape, axis), Int32Array.of(0, 0, offset, 0), aroundAxis(x.shape, axis, n), y);
+    if (n > 0) addon.slice(values(backend, x), whole.shape, whole.at(offset), axisView(x.shape, axis, n).shape, y);
     offset += n;
     return output(backend, size, y);
   });
