@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { initEngine } from '../src/engine/index.js';
+import { engineFailure, initEngine } from '../src/engine/index.js';
 import { Sgd } from '../src/optim/dense.js';
 import { trainableVariables, trainStep } from '../src/train/loop.js';
 import { Rng } from '../src/util/random.js';
@@ -93,4 +93,12 @@ test('backpropagation frees each op’s gradients and saved tensors once its bac
   assert.deepEqual(gradient.shape, [64, 256]);
   assert.ok(gradient.dataSync().some((v) => v !== 0));
   tf.dispose([gradient, x, ...weights]);
+});
+
+test("the wasm backend's bare abort (its memory exhausted) is named with what to do; other errors pass as they are", () => {
+  // what the wasm backend threw training MobileNetV2 at 224, batch 16
+  const abort = new WebAssembly.RuntimeError('Aborted(). Build with -sASSERTIONS for more info.');
+  assert.match(engineFailure(abort) ?? '', /wasm backend .*out of memory.*4 GiB.*--batch-size.*native backend/);
+  assert.equal(engineFailure(new Error('Aborted()')), undefined);
+  assert.equal(engineFailure(new WebAssembly.RuntimeError('unreachable')), undefined);
 });

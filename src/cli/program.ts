@@ -13,6 +13,7 @@ import { pruneCommand } from './commands/prune.js';
 import { serveCommand } from './commands/serve.js';
 import { slimCommand } from './commands/slim.js';
 import { trainCommand } from './commands/train.js';
+import { engineFailure } from '../engine/index.js';
 import { UsageError } from './options.js';
 import { SignalExit } from './run.js';
 
@@ -58,7 +59,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`slimtrain: error: ${e.message} (run with --help for usage)\n`);
       return USAGE_ERROR;
     }
-    process.stderr.write(`slimtrain: error: ${(e as Error).message}\n`);
+    process.stderr.write(`slimtrain: error: ${engineFailure(e) ?? (e as Error).message}\n`);
     if (process.env.SLIMTRAIN_DEBUG) process.stderr.write(`${(e as Error).stack}\n`);
     return 1;
   }

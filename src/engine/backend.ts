@@ -29,6 +29,19 @@ export interface EngineInfo {
 let announced = false;
 
 /**
+ * A failure of the engine itself, in words a user can act on; undefined for any other
+ * error. The wasm backend aborts with a bare "Aborted()" when an allocation fails
+ * (WebAssembly gives it at most 4 GiB: MobileNetV2 at 224 trains at batch 8, not 16).
+ */
+export function engineFailure(e: unknown): string | undefined {
+  if (!(e instanceof WebAssembly.RuntimeError) || !/^Aborted/.test(e.message)) return undefined;
+  return (
+    'the wasm backend stopped (WebAssembly abort), most likely out of memory: it has at most 4 GiB. ' +
+    'Use a smaller --batch-size or --input, or the native backend (slimtrain doctor says whether it is built)'
+  );
+}
+
+/**
  * Activates `backend` (default: $SLIMTRAIN_BACKEND, else native where its addon
  * loads, else wasm) and registers the gradient kernels it lacks. `announce` prints
  * the choice once per process.

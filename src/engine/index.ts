@@ -1,4 +1,4 @@
-export { initEngine, describeBackend, backendNames, type BackendName, type EngineInfo } from './backend.js';
+export { initEngine, describeBackend, engineFailure, backendNames, type BackendName, type EngineInfo } from './backend.js';
 export {
   nativeAddon,
   nativeKernelNames,
