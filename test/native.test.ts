@@ -95,7 +95,7 @@ test('BatchMatMul and _FusedMatMul: transposes, batch broadcast, bias and activa
   }
 });
 
-test('binary ops broadcast like the cpu backend, NaN included', { skip }, async () => {
+test('binary ops and comparisons broadcast like the cpu backend, NaN included; Select picks as it does', { skip }, async () => {
   const pairs: [number[], number[]][] = [
     [
       [4, 5, 6, 7],
@@ -134,6 +134,14 @@ test('binary ops broadcast like the cpu backend, NaN included', { skip }, async 
     ['squaredDifference', tf.squaredDifference],
     ['maximum', tf.maximum],
     ['minimum', tf.minimum],
+    // comparisons give bool tensors; Select picks by one
+    ['greater', tf.greater],
+    ['greaterEqual', tf.greaterEqual],
+    ['less', tf.less],
+    ['lessEqual', tf.lessEqual],
+    ['equal', (a, b) => tf.equal(tf.round(a), tf.round(b))],
+    ['notEqual', (a, b) => tf.notEqual(tf.round(a), tf.round(b))],
+    ['where', (a, b) => tf.where(tf.greater(a, b), a, b)],
   ];
   for (const [i, [sa, sb]] of pairs.entries()) {
     const withNaN = (shape: number[], seed: number) =>
@@ -400,25 +408,19 @@ test("swish and ReLU(6) layers: one kernel each way on native, the cpu backend's
 
 /**
  * kernels a training step may run in the cpu backend's JavaScript: bookkeeping on
- * metadata, labels and the loss, where they cost most of a small step's time only
- * in two corpus models: Equal 50% (a global max pooling head's gradient) and Sum 31%
- * (zero padding, valid convolutions and cropping), batch 16
+ * metadata, labels and the loss (int32 and bool tensors), and reductions in layouts
+ * the native one does not cover; their largest share of a corpus model's step
+ * (npm run bench:profile -- --corpus, batch 16, 2026-12-05): Max 10% (a global max
+ * pooling head), Sum 9% (a flattened branch), Equal 1%
  */
 const BOOKKEEPING = ['Reshape', 'Identity', 'Cast', 'ZerosLike', 'OneHot', 'ArgMax', 'Equal', 'Sum', 'Max'];
-/**
- * not native yet: each with its share of a training step's kernel time in the corpus
- * model where it weighs most (npm run bench:profile -- --corpus, batch 16, 2026-12-05)
- */
+/** not native yet: each with its largest share of a corpus model's step, measured as above */
 const NOT_YET_NATIVE = [
-  'Greater', // 16% (PReLU, LeakyReLU and ELU: PReLU's gradient)
-  'Select', // 20% (the same)
-  'GreaterEqual', // 6% (Average, Maximum and Multiply branches: Maximum's gradient)
-  'Less', // 5% (the same)
-  'ResizeNearestNeighbor', // 10% (UpSampling2D decoder)
-  'ResizeNearestNeighborGrad', // 15% (the same)
-  'Tile', // 23% (LayerNormalization and GELU MLP)
-  'FusedBatchNorm', // 2% (the same)
-  'Pow', // 1% (the same)
+  'ResizeNearestNeighbor', // 2.5% (UpSampling2D decoder)
+  'ResizeNearestNeighborGrad', // 14% (the same)
+  'Tile', // 9% (LayerNormalization and GELU MLP)
+  'FusedBatchNorm', // 1% (the same)
+  'Pow', // 0.8% (the same)
 ];
 
 test(

@@ -25,6 +25,15 @@ Napi::Float32Array anyFloats(const Napi::CallbackInfo &info, size_t i, const cha
   return info[i].As<Napi::Float32Array>();
 }
 
+/** argument i as a Uint8Array of `length` elements (TensorFlow.js's bool) */
+Napi::Uint8Array bytes(const Napi::CallbackInfo &info, size_t i, size_t length, const char *what) {
+  if (!info[i].IsTypedArray() || info[i].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array ||
+      info[i].As<Napi::Uint8Array>().ElementLength() != length) {
+    throw Napi::TypeError::New(info.Env(), std::string(what) + " must be a Uint8Array of " + std::to_string(length));
+  }
+  return info[i].As<Napi::Uint8Array>();
+}
+
 Napi::Float32Array floats(const Napi::CallbackInfo &info, size_t i, size_t length, const char *what) {
   auto a = anyFloats(info, i, what);
   if (a.ElementLength() != length) {
@@ -147,6 +156,29 @@ Napi::Value Binary(const Napi::CallbackInfo &info) {
   float *out = floats(info, 5, size, "out").Data();
   binary(static_cast<BinaryOp>(integer(info, 0)), a.Data(), aStrides.data(), b.Data(), bStrides.data(), out,
          shape.data(), int(shape.size()));
+  return info.Env().Undefined();
+}
+
+// compare(op, a, aStrides, b, bStrides, out (Uint8Array), shape): as binary
+Napi::Value Compare(const Napi::CallbackInfo &info) {
+  const auto shape = int64s(info, 6), aStrides = int64s(info, 2), bStrides = int64s(info, 4);
+  if (shape.empty()) throw Napi::RangeError::New(info.Env(), "compare: rank must be at least 1");
+  size_t size = 1;
+  for (auto d : shape) size *= size_t(d);
+  auto a = anyFloats(info, 1, "a"), b = anyFloats(info, 3, "b");
+  checkStrides(info, shape, aStrides, a.ElementLength(), "a");
+  checkStrides(info, shape, bStrides, b.ElementLength(), "b");
+  compare(static_cast<CompareOp>(integer(info, 0)), a.Data(), aStrides.data(), b.Data(), bStrides.data(),
+          bytes(info, 5, size, "out").Data(), shape.data(), int(shape.size()));
+  return info.Env().Undefined();
+}
+
+// select(condition (Uint8Array), t, e, out), all of one size
+Napi::Value Select(const Napi::CallbackInfo &info) {
+  auto t = anyFloats(info, 1, "t");
+  const size_t size = t.ElementLength();
+  select(bytes(info, 0, size, "condition").Data(), t.Data(), floats(info, 2, size, "e").Data(),
+         floats(info, 3, size, "out").Data(), int64_t(size));
   return info.Env().Undefined();
 }
 
@@ -398,6 +430,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("biasActivation", Napi::Function::New(env, BiasActivation));
   exports.Set("binary", Napi::Function::New(env, Binary));
   exports.Set("unary", Napi::Function::New(env, Unary));
+  exports.Set("compare", Napi::Function::New(env, Compare));
+  exports.Set("select", Napi::Function::New(env, Select));
   exports.Set("reduceSum", Napi::Function::New(env, ReduceSum));
   exports.Set("batchNorm", Napi::Function::New(env, BatchNorm));
   exports.Set("maxPool", Napi::Function::New(env, MaxPool));

@@ -47,8 +47,8 @@ inline float activate(float v, Activation act, float alpha) {
 }
 
 /** out[i] = f(a[i * sa], b[i * sb]) over n elements, strides 0 or 1, written so each case vectorizes. */
-template <typename F>
-inline void binaryRow(F f, const float *a, int sa, const float *b, int sb, float *out, int64_t n) {
+template <typename F, typename T>
+inline void binaryRow(F f, const float *a, int sa, const float *b, int sb, T *out, int64_t n) {
   if (sa && sb) {
     for (int64_t i = 0; i < n; i++) out[i] = f(a[i], b[i]);
   } else if (sa) {
@@ -63,8 +63,9 @@ inline void binaryRow(F f, const float *a, int sa, const float *b, int sb, float
   }
 }
 
-template <typename F>
-void binaryLoop(F f, const float *a, const int64_t *aStrides, const float *b, const int64_t *bStrides, float *out,
+/** out = f(a, b) broadcast over `shape`; T is float, or uint8_t for comparisons (TensorFlow.js's bool) */
+template <typename F, typename T>
+void binaryLoop(F f, const float *a, const int64_t *aStrides, const float *b, const int64_t *bStrides, T *out,
                 const int64_t *shape, int rank) {
   int64_t size = 1;
   for (int d = 0; d < rank; d++) size *= shape[d];
@@ -130,6 +131,30 @@ void binary(BinaryOp op, const float *a, const int64_t *aStrides, const float *b
     case BinaryOp::Prelu:
       return binaryLoop([](float x, float alpha) { return x < 0.f ? alpha * x : x; }, a, aStrides, b, bStrides, out, shape, rank);
   }
+}
+
+void compare(CompareOp op, const float *a, const int64_t *aStrides, const float *b, const int64_t *bStrides, uint8_t *out,
+             const int64_t *shape, int rank) {
+  // written as conditionals so NaN compares false (true for NotEqual), as in JavaScript
+  switch (op) {
+    case CompareOp::Greater:
+      return binaryLoop([](float x, float y) -> uint8_t { return x > y; }, a, aStrides, b, bStrides, out, shape, rank);
+    case CompareOp::GreaterEqual:
+      return binaryLoop([](float x, float y) -> uint8_t { return x >= y; }, a, aStrides, b, bStrides, out, shape, rank);
+    case CompareOp::Less:
+      return binaryLoop([](float x, float y) -> uint8_t { return x < y; }, a, aStrides, b, bStrides, out, shape, rank);
+    case CompareOp::LessEqual:
+      return binaryLoop([](float x, float y) -> uint8_t { return x <= y; }, a, aStrides, b, bStrides, out, shape, rank);
+    case CompareOp::Equal:
+      return binaryLoop([](float x, float y) -> uint8_t { return x == y; }, a, aStrides, b, bStrides, out, shape, rank);
+    case CompareOp::NotEqual:
+      return binaryLoop([](float x, float y) -> uint8_t { return x != y; }, a, aStrides, b, bStrides, out, shape, rank);
+  }
+}
+
+void select(const uint8_t *condition, const float *t, const float *e, float *out, int64_t size) {
+#pragma omp parallel for schedule(static) if (size >= kParallelMin)
+  for (int64_t i = 0; i < size; i++) out[i] = condition[i] ? t[i] : e[i];
 }
 
 void unary(UnaryOp op, const float *x, float *y, int64_t size, float alpha) {

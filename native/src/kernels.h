@@ -61,6 +61,12 @@ enum class UnaryGradOp : int { Relu = 0, Swish = 1 };
  */
 void binary(BinaryOp op, const float *a, const int64_t *aStrides, const float *b, const int64_t *bStrides, float *out,
             const int64_t *shape, int rank);
+enum class CompareOp : int { Greater = 0, GreaterEqual = 1, Less = 2, LessEqual = 3, Equal = 4, NotEqual = 5 };
+/** out = a op b as 1 or 0, broadcast as binary() does */
+void compare(CompareOp op, const float *a, const int64_t *aStrides, const float *b, const int64_t *bStrides, uint8_t *out,
+             const int64_t *shape, int rank);
+/** out = condition ? t : e, elementwise over equal sizes (Select, Where) */
+void select(const uint8_t *condition, const float *t, const float *e, float *out, int64_t size);
 /** y = op(x); alpha is Step's value for x <= 0 and LeakyRelu's slope. */
 void unary(UnaryOp op, const float *x, float *y, int64_t size, float alpha);
 /** x viewed as [outer, reduce, inner]; out[o, i] = scale * sum over r (accumulated in double). */

@@ -65,6 +65,17 @@ export interface NativeAddon {
     shape: Int32Array,
   ): void;
   unary(op: number, x: Float32Array, y: Float32Array, alpha: number): void;
+  /** op: 0 Greater, 1 GreaterEqual, 2 Less, 3 LessEqual, 4 Equal, 5 NotEqual; out holds 1 or 0 */
+  compare(
+    op: number,
+    a: Float32Array,
+    aStrides: Int32Array,
+    b: Float32Array,
+    bStrides: Int32Array,
+    out: Uint8Array,
+    shape: Int32Array,
+  ): void;
+  select(condition: Uint8Array, t: Float32Array, e: Float32Array, out: Float32Array): void;
   transpose(x: Float32Array, shape: Int32Array, perm: Int32Array, y: Float32Array): void;
   softmax(x: Float32Array, n: number, y: Float32Array): void;
   reduceSum(x: Float32Array, outer: number, reduce: number, inner: number, out: Float32Array, scale: number): void;
@@ -459,6 +470,31 @@ function binary(op: number, names: [string, string] = ['a', 'b']): NativeKernel 
   };
 }
 
+/** a comparison of float32 tensors with broadcasting, as a bool tensor */
+function compare(op: number): NativeKernel {
+  return (addon, inputs, _attrs, backend) => {
+    const { a, b } = inputs;
+    if (!allFloat(a, b)) return null;
+    const outShape = backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
+    if (shapeSize(outShape) === 0) return null;
+    const loop = broadcastLoop(a.shape, b.shape, outShape);
+    const out = new Uint8Array(shapeSize(outShape));
+    addon.compare(op, values(backend, a), loop.a, values(backend, b), loop.b, out, loop.shape);
+    return backend.makeTensorInfo(outShape, 'bool', out);
+  };
+}
+
+/** Select (tf.where) with a condition the size of its float32 branches */
+const select: NativeKernel = (addon, inputs, _attrs, backend) => {
+  const { condition, t, e } = inputs;
+  const size = shapeSize(t.shape);
+  const flags = backend.data.get(condition.dataId).values;
+  if (!allFloat(t, e) || !(flags instanceof Uint8Array) || size === 0 || shapeSize(condition.shape) !== size) return null;
+  const out = allocate(backend, size);
+  addon.select(flags, values(backend, t), values(backend, e), out);
+  return output(backend, t.shape, out);
+};
+
 function unary(op: number): NativeKernel {
   return (addon, inputs, attrs, backend) => {
     const { x } = inputs;
@@ -783,6 +819,13 @@ const nativeKernels: Record<string, NativeKernel> = {
   Maximum: binary(5),
   Minimum: binary(6),
   EluGrad: binary(7, ['dy', 'y']),
+  Greater: compare(0),
+  GreaterEqual: compare(1),
+  Less: compare(2),
+  LessEqual: compare(3),
+  Equal: compare(4),
+  NotEqual: compare(5),
+  Select: select,
   Prelu: binary(8, ['x', 'alpha']),
   Relu: unary(0),
   Relu6: unary(1),
