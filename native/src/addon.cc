@@ -400,6 +400,51 @@ Napi::Value Transpose(const Napi::CallbackInfo &info) {
   return info.Env().Undefined();
 }
 
+/** the sizes and index tables of a nearest resize; checks every index against the input */
+struct NearestResize {
+  int shape[4];
+  std::vector<int> rows, cols;
+};
+
+NearestResize nearestResize(const Napi::CallbackInfo &info, size_t at) {
+  NearestResize r;
+  const auto shape = int64s(info, at), rows = int64s(info, at + 1), cols = int64s(info, at + 2);
+  if (shape.size() != 4 || rows.empty() || cols.empty()) throw Napi::RangeError::New(info.Env(), "resizeNearest: shape is NHWC, tables not empty");
+  for (int d = 0; d < 4; d++) {
+    if (shape[d] <= 0) throw Napi::RangeError::New(info.Env(), "resizeNearest: sizes must be positive");
+    r.shape[d] = int(shape[d]);
+  }
+  for (auto i : rows) {
+    if (i < 0 || i >= shape[1]) throw Napi::RangeError::New(info.Env(), "resizeNearest: a row index is outside the input");
+    r.rows.push_back(int(i));
+  }
+  for (auto i : cols) {
+    if (i < 0 || i >= shape[2]) throw Napi::RangeError::New(info.Env(), "resizeNearest: a column index is outside the input");
+    r.cols.push_back(int(i));
+  }
+  return r;
+}
+
+// resizeNearest(x, shape (NHWC), rows, cols, y)
+Napi::Value ResizeNearest(const Napi::CallbackInfo &info) {
+  const NearestResize r = nearestResize(info, 1);
+  const size_t in = size_t(r.shape[0]) * r.shape[1] * r.shape[2] * r.shape[3];
+  const size_t out = size_t(r.shape[0]) * r.rows.size() * r.cols.size() * r.shape[3];
+  resizeNearest(floats(info, 0, in, "x").Data(), r.shape, r.rows.data(), int(r.rows.size()), r.cols.data(), int(r.cols.size()),
+                floats(info, 4, out, "y").Data());
+  return info.Env().Undefined();
+}
+
+// resizeNearestGrad(dy, shape (the input's, NHWC), rows, cols, dx)
+Napi::Value ResizeNearestGrad(const Napi::CallbackInfo &info) {
+  const NearestResize r = nearestResize(info, 1);
+  const size_t in = size_t(r.shape[0]) * r.shape[1] * r.shape[2] * r.shape[3];
+  const size_t out = size_t(r.shape[0]) * r.rows.size() * r.cols.size() * r.shape[3];
+  resizeNearestGrad(floats(info, 0, out, "dy").Data(), r.shape, r.rows.data(), int(r.rows.size()), r.cols.data(),
+                    int(r.cols.size()), floats(info, 4, in, "dx").Data());
+  return info.Env().Undefined();
+}
+
 // softmax(x, n, y): over the last axis of length n
 Napi::Value Softmax(const Napi::CallbackInfo &info) {
   auto x = anyFloats(info, 0, "x");
@@ -446,6 +491,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("slice", Napi::Function::New(env, Slice));
   exports.Set("transpose", Napi::Function::New(env, Transpose));
   exports.Set("softmax", Napi::Function::New(env, Softmax));
+  exports.Set("resizeNearest", Napi::Function::New(env, ResizeNearest));
+  exports.Set("resizeNearestGrad", Napi::Function::New(env, ResizeNearestGrad));
   exports.Set("pad", Napi::Function::New(env, Pad));
   exports.Set("place", Napi::Function::New(env, Place));
   exports.Set("info", Napi::Function::New(env, Info));

@@ -46,6 +46,35 @@ void transpose(const float *x, const int64_t *inShape, const int *perm, int rank
   }
 }
 
+void resizeNearest(const float *x, const int shape[4], const int *rows, int outH, const int *cols, int outW, float *y) {
+  const int64_t channels = shape[3], outRows = int64_t(shape[0]) * outH;
+#pragma omp parallel for schedule(static) if (outRows * outW * channels >= kParallelMin)
+  for (int64_t k = 0; k < outRows; k++) {
+    const int64_t n = k / outH, r = k % outH;
+    const float *from = x + (n * shape[1] + rows[r]) * shape[2] * channels;
+    float *to = y + k * outW * channels;
+    for (int c = 0; c < outW; c++) std::memcpy(to + c * channels, from + int64_t(cols[c]) * channels, channels * sizeof(float));
+  }
+}
+
+void resizeNearestGrad(const float *dy, const int shape[4], const int *rows, int outH, const int *cols, int outW, float *dx) {
+  const int64_t channels = shape[3], image = int64_t(shape[1]) * shape[2] * channels;
+  // one image per thread: no two threads add into the same pixel
+#pragma omp parallel for schedule(static) if (int64_t(shape[0]) * outH * outW * channels >= kParallelMin)
+  for (int n = 0; n < shape[0]; n++) {
+    float *out = dx + n * image;
+    std::fill(out, out + image, 0.f);
+    for (int r = 0; r < outH; r++) {
+      const float *from = dy + ((int64_t(n) * outH + r) * outW) * channels;
+      float *row = out + int64_t(rows[r]) * shape[2] * channels;
+      for (int c = 0; c < outW; c++) {
+        float *pixel = row + int64_t(cols[c]) * channels;
+        for (int64_t ch = 0; ch < channels; ch++) pixel[ch] += from[c * channels + ch];
+      }
+    }
+  }
+}
+
 void padConstant(const float *x, const int inShape[4], const int before[4], float value, float *y, const int outShape[4]) {
   const int64_t size = int64_t(outShape[0]) * outShape[1] * outShape[2] * outShape[3];
 #pragma omp parallel for schedule(static) if (size >= kParallelMin)

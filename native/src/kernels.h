@@ -108,6 +108,13 @@ void clipGrad(const float *dy, const float *x, float lo, float hi, bool openBelo
 /** Copies box[] elements from src at srcAt[] to dst at dstAt[] (4-D, row-major). */
 /** y = x with its axes permuted: y's axis d is x's axis perm[d] (rank 1-6). */
 void transpose(const float *x, const int64_t *inShape, const int *perm, int rank, float *y);
+/**
+ * Nearest-neighbour resize of NHWC x [batch, inH, inW, channels]: output pixel (r, c)
+ * is input pixel (rows[r], cols[c]); the gradient adds each output pixel's dy into the
+ * input pixel it came from (dx zeroed first).
+ */
+void resizeNearest(const float *x, const int shape[4], const int *rows, int outH, const int *cols, int outW, float *y);
+void resizeNearestGrad(const float *dy, const int shape[4], const int *rows, int outH, const int *cols, int outW, float *dx);
 /** softmax over the last axis of x viewed as [rows, n] */
 void softmax(const float *x, int64_t rows, int64_t n, float *y);
 void copyBox(const float *src, const int srcShape[4], const int srcAt[4], float *dst, const int dstShape[4],

@@ -78,6 +78,8 @@ export interface NativeAddon {
   select(condition: Uint8Array, t: Float32Array, e: Float32Array, out: Float32Array): void;
   transpose(x: Float32Array, shape: Int32Array, perm: Int32Array, y: Float32Array): void;
   softmax(x: Float32Array, n: number, y: Float32Array): void;
+  resizeNearest(x: Float32Array, shape: Int32Array, rows: Int32Array, cols: Int32Array, y: Float32Array): void;
+  resizeNearestGrad(dy: Float32Array, shape: Int32Array, rows: Int32Array, cols: Int32Array, dx: Float32Array): void;
   reduceSum(x: Float32Array, outer: number, reduce: number, inner: number, out: Float32Array, scale: number): void;
   batchNorm(
     x: Float32Array,
@@ -800,6 +802,41 @@ const softmax: NativeKernel = (addon, inputs, attrs, backend) => {
   return output(backend, logits.shape, y);
 };
 
+/**
+ * The input row (or column) each output row reads in a nearest resize, computed as
+ * TensorFlow.js's cpu kernel computes it (align corners, half-pixel centres).
+ */
+function nearestSources(inSize: number, outSize: number, attrs: NamedAttrMap): Int32Array {
+  const align = (attrs.alignCorners as boolean) && outSize > 1;
+  const halfPixel = attrs.halfPixelCenters as boolean;
+  const ratio = (align ? inSize - 1 : inSize) / (align ? outSize - 1 : outSize);
+  return Int32Array.from({ length: outSize }, (_, i) => {
+    const at = halfPixel ? ratio * (i + 0.5) : ratio * i;
+    const nearest = Math.min(inSize - 1, align ? Math.round(at) : Math.floor(at));
+    return halfPixel ? Math.max(0, nearest) : nearest;
+  });
+}
+
+const resizeNearest: NativeKernel = (addon, inputs, attrs, backend) => {
+  const { images } = inputs;
+  const [outH, outW] = attrs.size as [number, number];
+  if (images.dtype !== 'float32' || images.shape.length !== 4 || shapeSize(images.shape) === 0 || outH * outW === 0) return null;
+  const [n, h, w, c] = images.shape;
+  const y = allocate(backend, n * outH * outW * c);
+  addon.resizeNearest(values(backend, images), Int32Array.from(images.shape), nearestSources(h, outH, attrs), nearestSources(w, outW, attrs), y);
+  return output(backend, [n, outH, outW, c], y);
+};
+
+/** the exact adjoint of the forward resize, half-pixel centres included (TensorFlow.js's ignores them) */
+const resizeNearestGrad: NativeKernel = (addon, inputs, attrs, backend) => {
+  const { images, dy } = inputs;
+  if (!allFloat(images, dy) || images.shape.length !== 4 || shapeSize(images.shape) === 0 || shapeSize(dy.shape) === 0) return null;
+  const [, h, w] = images.shape;
+  const dx = allocate(backend, shapeSize(images.shape));
+  addon.resizeNearestGrad(values(backend, dy), Int32Array.from(images.shape), nearestSources(h, dy.shape[1], attrs), nearestSources(w, dy.shape[2], attrs), dx);
+  return output(backend, images.shape, dx);
+};
+
 const nativeKernels: Record<string, NativeKernel> = {
   Conv2D: convForward(false, false),
   FusedConv2D: convForward(false, true),
@@ -845,6 +882,8 @@ const nativeKernels: Record<string, NativeKernel> = {
   Erf: unary(16),
   Softmax: softmax,
   Transpose: transpose,
+  ResizeNearestNeighbor: resizeNearest,
+  ResizeNearestNeighborGrad: resizeNearestGrad,
   Sum: reduce(false),
   Mean: reduce(true),
   FusedBatchNorm: batchNorm,
