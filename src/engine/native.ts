@@ -823,7 +823,13 @@ const resizeNearest: NativeKernel = (addon, inputs, attrs, backend) => {
   if (images.dtype !== 'float32' || images.shape.length !== 4 || shapeSize(images.shape) === 0 || outH * outW === 0) return null;
   const [n, h, w, c] = images.shape;
   const y = allocate(backend, n * outH * outW * c);
-  addon.resizeNearest(values(backend, images), Int32Array.from(images.shape), nearestSources(h, outH, attrs), nearestSources(w, outW, attrs), y);
+  addon.resizeNearest(
+    values(backend, images),
+    Int32Array.from(images.shape),
+    nearestSources(h, outH, attrs),
+    nearestSources(w, outW, attrs),
+    y,
+  );
   return output(backend, [n, outH, outW, c], y);
 };
 
@@ -833,7 +839,13 @@ const resizeNearestGrad: NativeKernel = (addon, inputs, attrs, backend) => {
   if (!allFloat(images, dy) || images.shape.length !== 4 || shapeSize(images.shape) === 0 || shapeSize(dy.shape) === 0) return null;
   const [, h, w] = images.shape;
   const dx = allocate(backend, shapeSize(images.shape));
-  addon.resizeNearestGrad(values(backend, dy), Int32Array.from(images.shape), nearestSources(h, dy.shape[1], attrs), nearestSources(w, dy.shape[2], attrs), dx);
+  addon.resizeNearestGrad(
+    values(backend, dy),
+    Int32Array.from(images.shape),
+    nearestSources(h, dy.shape[1], attrs),
+    nearestSources(w, dy.shape[2], attrs),
+    dx,
+  );
   return output(backend, images.shape, dx);
 };
 
