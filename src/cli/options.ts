@@ -119,7 +119,10 @@ export const options = {
       "a model file whose input leaves sizes free: one sample's sizes to work at, in the file's order (ONNX CxHxW such as 3x640x640, TensorFlow.js HxWxC)",
     ).argParser(sizes),
   imageSize: () =>
-    new Option('--input <HxWxC>', 'a zoo model on an image folder: the size images are read at (default 32x32x3)').argParser(shape3),
+    new Option(
+      '--input <HxWxC>',
+      "a zoo model on an image folder: the size images are read at (default: an ImageNet architecture's own, else 32x32x3)",
+    ).argParser(shape3),
   subset: (what = 'each split') =>
     new Option('--subset <n>', `use only the first N images of ${what} (smoke runs)`).argParser(number('positive', true)),
   freeze: () =>

@@ -6,7 +6,7 @@ import { DataError } from '../data/errors.js';
 import { loadData, type DataOptions, type LoadedData } from '../data/load.js';
 import { importOnnx } from '../import/onnx_import.js';
 import { loadModel, type LoadedModel, type SlimtrainMetadata } from '../io/model_files.js';
-import { buildZooModel, isZooName, zooNames } from './zoo.js';
+import { buildZooModel, isZooName, zooInputShape, zooNames } from './zoo.js';
 
 export interface ResolvedModel {
   model: tfl.LayersModel;
@@ -71,7 +71,7 @@ export interface ModelAndDataSpec extends DataOptions, ModelFileOptions {
 export async function resolveModelAndData(spec: ModelAndDataSpec): Promise<ResolvedModel & { data: LoadedData }> {
   const seed = spec.seed ?? 0;
   if (isZooName(spec.model)) {
-    const data = await loadData(spec, spec.inputShape ?? [32, 32, 3], seed);
+    const data = await loadData(spec, spec.inputShape ?? zooInputShape(spec.model) ?? [32, 32, 3], seed);
     return { ...(await resolveModel(spec.model, { inputShape: data.train.shape, numClasses: data.train.numClasses }, seed)), data };
   }
   // not a zoo name: the shape and classes come from the file
