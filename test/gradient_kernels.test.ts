@@ -239,3 +239,26 @@ test('MaxPoolGrad: ours (wasm, native, and on cpu) equals the cpu kernel and fin
     for (const [i, g] of fd) assert.ok(Math.abs(onWasm[i] - g) < 2e-2, `${label} finite differences at ${i}: ${onWasm[i]} vs ${g}`);
   }
 });
+
+test('the nearest-resize gradient is the exact adjoint of the resize on cpu, wasm and native, every mode, every image', async () => {
+  for (const backend of ['cpu', ...trainingBackends]) {
+    await tf.setBackend(backend);
+    for (const [outH, outW, alignCorners, halfPixelCenters] of [
+      [10, 14, false, false],
+      [13, 9, false, true],
+      [3, 4, true, false],
+      [1, 1, false, false],
+    ] as const) {
+      const [lhs, rhs] = tf.tidy(() => {
+        const x = tf.randomNormal([3, 5, 7, 2], 0, 1, 'float32', 21);
+        const dy = tf.randomNormal([3, outH, outW, 2], 0, 1, 'float32', 22);
+        const resize = (t: tf.Tensor) => tf.image.resizeNearestNeighbor(t as tf.Tensor4D, [outH, outW], alignCorners, halfPixelCenters);
+        const gradient = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(resize(t), dy)))(x);
+        // <resize(x), dy> = <x, gradient>: the gradient is the forward map's transpose
+        return [tf.sum(tf.mul(resize(x), dy)).dataSync()[0], tf.sum(tf.mul(x, gradient)).dataSync()[0]];
+      });
+      const what = `${backend} ${outH}x${outW} align ${alignCorners} half-pixel ${halfPixelCenters}`;
+      assert.ok(Math.abs(lhs - rhs) <= 1e-4 * Math.max(1, Math.abs(lhs)), `${what}: ${lhs} against ${rhs}`);
+    }
+  }
+});

@@ -1,6 +1,6 @@
 // Gradient kernels for backends that lack them (the wasm backend has no
 // Conv2DBackpropFilter and no depthwise backprops) or compute them wrongly (its
-// MaxPoolGrad). The convolution ones are composed from forward kernels the backend
+// MaxPoolGrad; the cpu backend's ResizeNearestNeighborGrad). The convolution ones are composed from forward kernels the backend
 // does have, as docs/DESIGN.md, "Traps", describes:
 // - the filter gradient is a convolution of the input with the output gradient as
 //   its filter (batch and channel axes swapped, stride and dilation swapped);
@@ -335,6 +335,47 @@ function maxPoolGrad(inputs: NamedTensorInfoMap, attrs: NamedAttrMap, backend: K
   return { dataId: backend.write(dx, input.shape, 'float32'), shape: input.shape, dtype: 'float32' };
 }
 
+/**
+ * The input row (or column) each output row reads in a nearest resize, computed as
+ * TensorFlow.js's forward kernels compute it (align corners, half-pixel centres).
+ */
+export function nearestSources(inSize: number, outSize: number, attrs: NamedAttrMap): Int32Array {
+  const align = (attrs.alignCorners as boolean) && outSize > 1;
+  const halfPixel = attrs.halfPixelCenters as boolean;
+  const ratio = (align ? inSize - 1 : inSize) / (align ? outSize - 1 : outSize);
+  return Int32Array.from({ length: outSize }, (_, i) => {
+    const at = halfPixel ? ratio * (i + 0.5) : ratio * i;
+    const nearest = Math.min(inSize - 1, align ? Math.round(at) : Math.floor(at));
+    return halfPixel ? Math.max(0, nearest) : nearest;
+  });
+}
+
+/**
+ * The gradient of a nearest resize as the exact transpose of the forward map: each
+ * output pixel's dy is added into the input pixel it read. TensorFlow.js 4.22's cpu
+ * kernel reads dy at the input's batch offset (wrong after the first image), and both
+ * its cpu and wasm kernels leave half-pixel centres out.
+ */
+function resizeNearestGrad(inputs: NamedTensorInfoMap, attrs: NamedAttrMap, backend: KernelBackend): TensorInfo {
+  const { images, dy } = inputs as { images: TensorInfo; dy: TensorInfo };
+  const [batch, inHeight, inWidth, c] = images.shape;
+  const [, outHeight, outWidth] = dy.shape;
+  const rows = nearestSources(inHeight, outHeight, attrs);
+  const cols = nearestSources(inWidth, outWidth, attrs);
+  const g = backend.readSync(dy.dataId) as Float32Array;
+  const dx = new Float32Array(batch * inHeight * inWidth * c);
+  for (let b = 0; b < batch; b++) {
+    for (let r = 0; r < outHeight; r++) {
+      for (let col = 0; col < outWidth; col++) {
+        const from = ((b * outHeight + r) * outWidth + col) * c;
+        const to = ((b * inHeight + rows[r]) * inWidth + cols[col]) * c;
+        for (let ch = 0; ch < c; ch++) dx[to + ch] += g[from + ch];
+      }
+    }
+  }
+  return { dataId: backend.write(dx, images.shape, 'float32'), shape: images.shape, dtype: 'float32' };
+}
+
 type GradKernel = (inputs: NamedTensorInfoMap, attrs: NamedAttrMap, backend: KernelBackend, backendName: string) => TensorInfo;
 
 const gradientKernels: Record<string, GradKernel> = {
@@ -343,6 +384,7 @@ const gradientKernels: Record<string, GradKernel> = {
   Conv2DBackpropInput: (inputs, attrs, backend, name) => backpropInput(inputs, attrs, backend, name, false),
   DepthwiseConv2dNativeBackpropInput: (inputs, attrs, backend, name) => backpropInput(inputs, attrs, backend, name, true),
   MaxPoolGrad: (inputs, attrs, backend) => maxPoolGrad(inputs, attrs, backend),
+  ResizeNearestNeighborGrad: (inputs, attrs, backend) => resizeNearestGrad(inputs, attrs, backend),
 };
 
 /** The kernel config of one of our gradient kernels for `backendName`. */
@@ -358,9 +400,14 @@ export const gradientKernelNames = Object.keys(gradientKernels);
 
 /**
  * Kernels a backend has but that ours replace there: wasm's MaxPoolGrad is wrong,
- * its Conv2DBackpropInput about 8x slower than our composition on its own Conv2D.
+ * its Conv2DBackpropInput about 8x slower than our composition on its own Conv2D,
+ * its ResizeNearestNeighborGrad ignores half-pixel centres; the cpu backend's is
+ * wrong after the first image too.
  */
-const replacedKernels: Record<string, string[]> = { wasm: ['MaxPoolGrad', 'Conv2DBackpropInput'] };
+const replacedKernels: Record<string, string[]> = {
+  wasm: ['MaxPoolGrad', 'Conv2DBackpropInput', 'ResizeNearestNeighborGrad'],
+  cpu: ['ResizeNearestNeighborGrad'],
+};
 
 /**
  * Registers our gradient kernels on `backendName` for every one it lacks or that we

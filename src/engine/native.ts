@@ -21,6 +21,7 @@ import {
 } from '@tensorflow/tfjs-core';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { shapeSize } from '../util/shape.js';
+import { nearestSources } from './gradient_kernels.js';
 
 export interface NativeInfo {
   onednn: string;
@@ -802,21 +803,6 @@ const softmax: NativeKernel = (addon, inputs, attrs, backend) => {
   return output(backend, logits.shape, y);
 };
 
-/**
- * The input row (or column) each output row reads in a nearest resize, computed as
- * TensorFlow.js's cpu kernel computes it (align corners, half-pixel centres).
- */
-function nearestSources(inSize: number, outSize: number, attrs: NamedAttrMap): Int32Array {
-  const align = (attrs.alignCorners as boolean) && outSize > 1;
-  const halfPixel = attrs.halfPixelCenters as boolean;
-  const ratio = (align ? inSize - 1 : inSize) / (align ? outSize - 1 : outSize);
-  return Int32Array.from({ length: outSize }, (_, i) => {
-    const at = halfPixel ? ratio * (i + 0.5) : ratio * i;
-    const nearest = Math.min(inSize - 1, align ? Math.round(at) : Math.floor(at));
-    return halfPixel ? Math.max(0, nearest) : nearest;
-  });
-}
-
 const resizeNearest: NativeKernel = (addon, inputs, attrs, backend) => {
   const { images } = inputs;
   const [outH, outW] = attrs.size as [number, number];
@@ -833,7 +819,7 @@ const resizeNearest: NativeKernel = (addon, inputs, attrs, backend) => {
   return output(backend, [n, outH, outW, c], y);
 };
 
-/** the exact adjoint of the forward resize, half-pixel centres included (TensorFlow.js's ignores them) */
+/** the exact adjoint of the forward resize, as gradient_kernels.ts's (TensorFlow.js's cpu kernel is wrong) */
 const resizeNearestGrad: NativeKernel = (addon, inputs, attrs, backend) => {
   const { images, dy } = inputs;
   if (!allFloat(images, dy) || images.shape.length !== 4 || shapeSize(images.shape) === 0 || shapeSize(dy.shape) === 0) return null;
