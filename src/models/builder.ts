@@ -108,6 +108,25 @@ export class Builder {
     return tfl.layers.zeroPadding2d({ padding, name }).apply(x) as Sym;
   }
 
+  /**
+   * The ImageNet stem of ResNet and DenseNet: a 7x7 stride-2 convolution of 64 filters
+   * (no bias) - BN - ReLU, then a 3x3 stride-2 max pool, both padded as PyTorch pads
+   * them (ZeroPadding2D, then 'valid', as Keras writes it)
+   */
+  stem7x7(x: Sym): Sym {
+    let y = this.zeroPad(x, 'conv1_pad', [
+      [3, 3],
+      [3, 3],
+    ]);
+    y = this.conv(y, 64, 'conv1_conv', { kernel: 7, strides: 2, padding: 'valid', bias: false });
+    y = this.relu(this.bn(y, 'conv1_bn'), 'conv1_relu');
+    y = this.zeroPad(y, 'pool1_pad', [
+      [1, 1],
+      [1, 1],
+    ]);
+    return this.maxPool(y, 'pool1_pool', 'valid', { size: 3, strides: 2 });
+  }
+
   globalAvgPool(x: Sym, name = 'avg_pool'): Sym {
     return tfl.layers.globalAveragePooling2d({ name }).apply(x) as Sym;
   }

@@ -25,17 +25,7 @@ function transition(b: Builder, x: Sym, p: string): Sym {
 export function densenet121(o: ZooOptions): ReturnType<typeof model> {
   const b = new Builder(o.seed ?? 0);
   const x = input(o);
-  let y = b.zeroPad(x, 'zero_padding2d', [
-    [3, 3],
-    [3, 3],
-  ]);
-  y = b.conv(y, 64, 'conv1_conv', { kernel: 7, strides: 2, padding: 'valid', bias: false });
-  y = b.relu(b.bn(y, 'conv1_bn'), 'conv1_relu');
-  y = b.zeroPad(y, 'zero_padding2d_1', [
-    [1, 1],
-    [1, 1],
-  ]);
-  y = b.maxPool(y, 'pool1', 'valid', { size: 3, strides: 2 });
+  let y = b.stem7x7(x);
   BLOCKS.forEach((layers, i) => {
     for (let k = 0; k < layers; k++) y = denseLayer(b, y, `conv${i + 2}_block${k + 1}`);
     if (i < BLOCKS.length - 1) y = transition(b, y, `pool${i + 2}`);

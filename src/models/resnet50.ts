@@ -31,17 +31,7 @@ function bottleneck(b: Builder, x: Sym, width: number, strides: number, p: strin
 export function resnet50(o: ZooOptions): ReturnType<typeof model> {
   const b = new Builder(o.seed ?? 0);
   const x = input(o);
-  let y = b.zeroPad(x, 'conv1_pad', [
-    [3, 3],
-    [3, 3],
-  ]);
-  y = b.conv(y, 64, 'conv1_conv', { kernel: 7, strides: 2, padding: 'valid', bias: false });
-  y = b.relu(b.bn(y, 'conv1_bn'), 'conv1_relu');
-  y = b.zeroPad(y, 'pool1_pad', [
-    [1, 1],
-    [1, 1],
-  ]);
-  y = b.maxPool(y, 'pool1_pool', 'valid', { size: 3, strides: 2 });
+  let y = b.stem7x7(x);
   STAGES.forEach(([width, blocks], s) => {
     for (let k = 0; k < blocks; k++) y = bottleneck(b, y, width, s > 0 && k === 0 ? 2 : 1, `conv${s + 2}_block${k + 1}`);
   });
