@@ -107,7 +107,7 @@ test('buildVerifiedSlim alone: groups zeroed by hand go, and the slim model clas
     prunable.filter((_, i) => i % 3 === 0),
   );
   const sparseEval = evaluate(model, data.test, data.normalization);
-  const slim = await buildVerifiedSlim({ model, partition, eval: sparseEval }, data);
+  const slim = await buildVerifiedSlim({ model, partition, eval: sparseEval }, data, (m) => evaluate(m, data.test, data.normalization));
   assert.equal(slim.removed.length, prunable.filter((_, i) => i % 3 === 0).length);
   assert.ok(slim.after.macs < slim.before.macs);
   assert.equal(slim.predictionMismatches, 0);

@@ -12,9 +12,12 @@ import { loadModel, saveModel, WEIGHTS_FILE, writeFileAtomic, type SlimtrainMeta
 import { gridsOf, type QuantizePlan } from '../io/quantize.js';
 import { checkSlim } from '../slim/construct.js';
 import { layerWidths, renderReport } from '../report/html.js';
-import { evaluate } from '../train/loop.js';
+import type { EvalResult } from '../train/metrics.js';
 import type { Artifacts, CompressJob, CompressResult, Float16Figures, WrittenFigures } from './types.js';
 import { countMismatches } from './slim_stage.js';
+
+/** how the run measures a model on the test split (train/loop.ts evaluateOnTest) */
+type Measure = (model: tfl.LayersModel) => EvalResult;
 
 /** slim-float16/: half-precision weights, reloaded and evaluated against the float32 slim model */
 async function writeFloat16(
@@ -22,6 +25,7 @@ async function writeFloat16(
   out: string,
   data: DataSplits,
   slimPredictions: Int32Array,
+  measure: Measure,
 ): Promise<{ path: string; figures: Float16Figures }> {
   const path = await saveModel(
     slim,
@@ -30,7 +34,7 @@ async function writeFloat16(
     { quantize: 'float16' },
   );
   const { model: half } = await loadModel(path);
-  const halfEval = evaluate(half, data.test, data.normalization);
+  const halfEval = measure(half);
   half.dispose();
   return {
     path,
@@ -63,7 +67,7 @@ async function writeQuantized(
   plan: QuantizePlan,
   models: { sparse: tfl.LayersModel; slim: tfl.LayersModel; slimPredictions: Int32Array; inputBytes?: number },
   metadata: SlimtrainMetadata,
-  data: DataSplits,
+  measure: Measure,
 ): Promise<{ sparse: string; slim: string; figures: WrittenFigures }> {
   const grids = gridsOf(models.sparse, plan);
   const sparse = await saveModel(models.sparse, join(out, 'sparse'), metadata, { quantize: plan, grids });
@@ -71,7 +75,7 @@ async function writeQuantized(
   const written = await Promise.all([loadModel(sparse), loadModel(slim)]);
   try {
     const check = checkSlim(written[0].model, written[1].model, {}, 'the quantized files do not agree');
-    const slimEval = evaluate(written[1].model, data.test, data.normalization);
+    const slimEval = measure(written[1].model);
     const kinds = new Set(typeof plan === 'string' ? [plan] : plan.values());
     return {
       sparse,
@@ -100,6 +104,8 @@ export async function writeArtifacts(
     sparse: tfl.LayersModel;
     slim: tfl.LayersModel;
     slimPredictions: Int32Array;
+    /** how the run measures a model on the test split */
+    measure: Measure;
     onnx?: OnnxInterface;
     /** the model file given: its weights' bytes and quantization */
     input?: SlimtrainMetadata['weights'];
@@ -118,7 +124,7 @@ export async function writeArtifacts(
   let slim: string;
   if (plan) {
     onStage?.('quantized weights: saving, reloading, checking');
-    const written = await writeQuantized(out, plan, { ...models, inputBytes: models.input?.bytes }, metadata, data);
+    const written = await writeQuantized(out, plan, { ...models, inputBytes: models.input?.bytes }, metadata, models.measure);
     ({ sparse, slim } = written);
     result.written = written.figures;
   } else {
@@ -130,7 +136,7 @@ export async function writeArtifacts(
   let float16: string | undefined;
   if (job.float16) {
     onStage?.('float16 weights: saving, reloading, evaluating');
-    const written = await writeFloat16(models.slim, out, data, models.slimPredictions);
+    const written = await writeFloat16(models.slim, out, data, models.slimPredictions, models.measure);
     float16 = written.path;
     result.float16 = written.figures;
   }

@@ -15,7 +15,10 @@ import type { CompressJob, CompressResult } from './types.js';
 /** A built-in data set's name or an image folder (as `--data` takes them), tensors, or a tf.data.Dataset. */
 export type CompressData = string | DataSource | SplitSources;
 
-export interface CompressOptions extends Partial<Omit<CompressJob, 'model' | 'data' | 'method' | 'shouldStop'>>, CompressCallbacks {
+export interface CompressOptions
+  extends Partial<Omit<CompressJob, 'model' | 'data' | 'method' | 'shouldStop' | 'teacher'>>, CompressCallbacks {
+  /** with distill: the model to learn from, as a file or a model object (default: the model given, before training) */
+  teacher?: string | tfl.LayersModel;
   /** the sparse optimizer (default hspg, as the CLI's --optimizer) */
   optimizer?: SparseMethod;
   /** data given as one source: the share held out, at random (seeded), for accuracy and the slim check (default 0.1) */
@@ -35,11 +38,12 @@ export async function compress(
   data: CompressData,
   options: CompressOptions = {},
 ): Promise<CompressResult> {
-  const { optimizer, validationSplit, signal, onStage, onEpochBegin, onBatchEnd, onEpochEnd, ...settings } = options;
+  const { optimizer, validationSplit, signal, onStage, onEpochBegin, onBatchEnd, onEpochEnd, teacher, ...settings } = options;
   signal?.throwIfAborted();
   const job: CompressJob = {
     ...compressDefaults,
     ...settings,
+    teacher: typeof teacher === 'string' ? teacher : undefined,
     method: optimizer ?? compressDefaults.method,
     model: typeof model === 'string' ? model : model.name,
     data: typeof data === 'string' ? data : 'data',
@@ -56,12 +60,13 @@ export async function compress(
     onEpochEnd,
   };
   try {
+    const teacherModel = typeof teacher === 'object' ? teacher : undefined;
     if (typeof model === 'string' || typeof data === 'string') {
       if (typeof model !== 'string' || typeof data !== 'string')
         throw new Error(
           'compress(): give the model and the data both as objects, or both as names (a zoo model or file, a data set or folder)',
         );
-      return await runCompressJob(job, callbacks);
+      return await runCompressJob(job, callbacks, teacherModel);
     }
     checkCompressJob(job);
     const numClasses = model.outputs[0].shape[model.outputs[0].shape.length - 1];
@@ -69,7 +74,7 @@ export async function compress(
     const splits = subsetSplits(await splitsFromSources(data, { numClasses, validationSplit, seed: job.seed }), job.subset);
     callbacks.onStage!(`data: ${splits.train.count} examples for training, ${splits.test.count} for testing`);
     const first = { model: await cloneModel(model), metadata: {} };
-    return await compressInputs(job, { data: splits, first, fresh: () => cloneModel(model) }, callbacks);
+    return await compressInputs(job, { data: splits, first, fresh: () => cloneModel(model), teacher: teacherModel }, callbacks);
   } catch (e) {
     if (e instanceof TrainingStopped && signal?.aborted) throw signal.reason;
     throw e;

@@ -10,9 +10,11 @@ import { describeData } from '../data/load.js';
 import { countModel } from '../metrics/count.js';
 import { measureModelSpeed } from '../metrics/speed.js';
 import { zeroGroups } from '../slim/construct.js';
-import { resolveModel, resolveModelAndData, type ResolvedModel } from '../models/resolve.js';
+import { loadModelFile, resolveModel, resolveModelAndData, type ResolvedModel } from '../models/resolve.js';
+import { isZooName } from '../models/zoo.js';
 import { checkpointing, jobFingerprint, type Checkpointing } from '../train/checkpoint.js';
-import { train, type TrainConfig } from '../train/loop.js';
+import { evaluateOnTest, train, type TrainConfig } from '../train/loop.js';
+import { distillDefaults, evaluateAgainst, type Distillation } from '../train/distill.js';
 import type { TrainCallbacks } from '../train/metrics.js';
 import { writeArtifacts } from './artifacts.js';
 import { buildVerifiedSlim, fastestRounding } from './slim_stage.js';
@@ -33,14 +35,32 @@ function summary(model: tfl.LayersModel, accuracy: number, loss: number): ModelS
 }
 
 /** The training settings of a job: what train() takes besides the optimizer and checkpoints. */
-function trainSettings(job: CompressJob): Omit<TrainConfig, 'optimizer' | 'resume' | 'onCheckpoint'> {
-  const { resume: _resume, ...settings } = job;
-  return settings;
+function trainSettings(job: CompressJob, distill: Distillation | undefined): Omit<TrainConfig, 'optimizer' | 'resume' | 'onCheckpoint'> {
+  const { resume: _resume, distill: _distill, ...settings } = job;
+  return { ...settings, distill };
+}
+
+/**
+ * The teacher of a job that distils: the caller's model, the job's teacher file, or
+ * a fresh copy of the model file it starts from (the original, before training).
+ * `owned`: the job made it and disposes of it.
+ */
+async function teacherOf(job: CompressJob, inputs: CompressInputs): Promise<{ distill: Distillation; owned: boolean } | undefined> {
+  if (!job.distill) return undefined;
+  const settings = { weight: job.distillWeight ?? distillDefaults.weight, temperature: job.temperature ?? distillDefaults.temperature };
+  if (inputs.teacher) return { distill: { teacher: inputs.teacher, ...settings }, owned: false };
+  if (job.teacher) return { distill: { teacher: (await loadModelFile(job.teacher, job)).model, ...settings }, owned: true };
+  if (isZooName(job.model))
+    throw new Error(
+      `distillation learns from a trained model, and ${job.model} is built untrained: start from the trained model (--from FILE) or name a teacher (--teacher FILE)`,
+    );
+  return { distill: { teacher: await inputs.fresh(), ...settings }, owned: true };
 }
 
 /** Stage 0, optional: the dense model trained with the same settings and plain SGD, for comparison. */
 export async function trainBaseline(
   job: CompressJob,
+  distill: Distillation | undefined,
   dense: tfl.LayersModel,
   data: DataSplits,
   checkpoints: Partial<Checkpointing>,
@@ -50,7 +70,7 @@ export async function trainBaseline(
     const optimizer = { name: 'sgd', momentum: job.momentum ?? 0.9, nesterov: job.nesterov, weightDecay: job.weightDecay } as const;
     // the baseline trains what the sparse run trains
     applyFreeze(dense, job);
-    const history = await train(dense, data, { ...trainSettings(job), optimizer, ...checkpoints }, callbacks);
+    const history = await train(dense, data, { ...trainSettings(job, distill), optimizer, ...checkpoints }, callbacks);
     const last = history[history.length - 1];
     return { ...summary(dense, last.testAccuracy, last.testLoss), history };
   } finally {
@@ -88,17 +108,23 @@ export interface CompressInputs {
   data: DataSplits;
   first: ResolvedModel;
   fresh(): Promise<tfl.LayersModel>;
+  /** the caller's teacher model, when the job distils from one (kept, not disposed of) */
+  teacher?: tfl.LayersModel;
 }
 
 /** The job as the CLI gives it: a model and data named by strings. */
-export async function runCompressJob(job: CompressJob, callbacks: CompressCallbacks = {}): Promise<CompressResult> {
+export async function runCompressJob(
+  job: CompressJob,
+  callbacks: CompressCallbacks = {},
+  teacher?: tfl.LayersModel,
+): Promise<CompressResult> {
   checkCompressJob(job);
   const first = await resolveModelAndData(job);
   callbacks.onStage?.(describeData(first.data));
   const data = subsetSplits(first.data, job.subset);
   const fresh = async () =>
     (await resolveModel(job.model, { inputShape: data.train.shape, numClasses: data.train.numClasses }, job.seed, job)).model;
-  return compressInputs(job, { data, first, fresh }, callbacks);
+  return compressInputs(job, { data, first, fresh, teacher }, callbacks);
 }
 
 /**
@@ -120,28 +146,51 @@ export async function compressInputs(job: CompressJob, inputs: CompressInputs, c
   const checkpoints = (name: string, required: boolean, epochStats?: () => unknown[]) =>
     job.out ? checkpointing(join(job.out, name), fingerprint, job.resume ? (required ? 'required' : 'if-present') : false, epochStats) : {};
 
-  let baseline: CompressResult['baseline'];
-  if (job.baseline) {
-    callbacks.onStage?.('dense baseline');
-    baseline = await trainBaseline(job, await startingModel(), data, checkpoints('checkpoint-dense', true), callbacks);
+  const teacher = await teacherOf(job, inputs);
+  const distill = teacher?.distill;
+  try {
+    let baseline: CompressResult['baseline'];
+    if (job.baseline) {
+      callbacks.onStage?.('dense baseline');
+      baseline = await trainBaseline(job, distill, await startingModel(), data, checkpoints('checkpoint-dense', true), callbacks);
+    }
+    if (distill)
+      callbacks.onStage?.(
+        `distilling from ${job.teacher ?? 'the original model'} (weight ${distill.weight}, temperature ${distill.temperature})`,
+      );
+    return await trainAndSlim(job, data, first, await startingModel(), distill, baseline, checkpoints, callbacks);
+  } finally {
+    if (teacher?.owned) teacher.distill.teacher.dispose();
   }
+}
 
+/** Stages 1-4 of compressInputs on `model`, the caller's to dispose of with the result (disposed of here on an error). */
+async function trainAndSlim(
+  job: CompressJob,
+  data: DataSplits,
+  first: ResolvedModel,
+  model: tfl.LayersModel,
+  distill: Distillation | undefined,
+  baseline: CompressResult['baseline'],
+  checkpoints: (name: string, required: boolean, epochStats?: () => unknown[]) => Partial<Checkpointing>,
+  callbacks: CompressCallbacks,
+): Promise<CompressResult> {
   callbacks.onStage?.(`${job.method} training`);
-  const model = await startingModel();
+  const measure = (m: tfl.LayersModel) => evaluateOnTest(m, data, distill);
   let slimBuilt: tfl.LayersModel | undefined;
   try {
     const sparse = await trainSparse(
       model,
       data,
       job,
-      trainSettings(job),
+      trainSettings(job, distill),
       (stats) => checkpoints('checkpoint', !job.baseline, stats),
       callbacks,
     );
 
     const speedTarget = await roundingFor(job, sparse, callbacks.onStage);
     callbacks.onStage?.('building the slim model');
-    const slim = await buildVerifiedSlim(sparse, data, speedTarget?.roundTo ?? (job.roundChannels as number | undefined));
+    const slim = await buildVerifiedSlim(sparse, data, measure, speedTarget?.roundTo ?? (job.roundChannels as number | undefined));
     slimBuilt = slim.model;
     const result: CompressResult = {
       history: sparse.history,
@@ -155,6 +204,9 @@ export async function compressInputs(job: CompressJob, inputs: CompressInputs, c
       ratios: { params: slim.before.params / slim.after.params, macs: slim.before.macs / slim.after.macs },
       check: slim.check,
       predictionMismatches: slim.predictionMismatches,
+      agreement:
+        distill &&
+        (slim.eval.agreement ?? evaluateAgainst(slim.model, distill.teacher, data.test, data.normalization, distill.temperature).agreement),
       removedGroups: slim.removed.length,
       trainSeconds: sparse.history.reduce((s, e) => s + e.seconds, 0),
       sparseModel: model,
@@ -170,6 +222,7 @@ export async function compressInputs(job: CompressJob, inputs: CompressInputs, c
         sparse: model,
         slim: slim.model,
         slimPredictions: slim.eval.predictions,
+        measure,
         onnx: first.metadata.onnx,
         input: first.metadata.weights,
       };

@@ -8,7 +8,6 @@ import type { DataSplits } from '../data/datasets.js';
 import type { Partition } from '../graph/groups.js';
 import { timeModel, type Runtime } from '../metrics/speed.js';
 import { constructSlimModel, type SlimResult } from '../slim/construct.js';
-import { evaluate } from '../train/loop.js';
 import type { EvalResult } from '../train/metrics.js';
 
 export interface SlimBuilt extends SlimResult {
@@ -24,10 +23,11 @@ export function countMismatches(a: Int32Array, b: Int32Array): number {
 export async function buildVerifiedSlim(
   sparse: { model: tfl.LayersModel; partition: Partition; eval: EvalResult },
   data: DataSplits,
+  measure: (model: tfl.LayersModel) => EvalResult,
   roundTo?: number,
 ): Promise<SlimBuilt> {
   const slim = await constructSlimModel(sparse.model, { partition: sparse.partition, roundTo });
-  const slimEval = evaluate(slim.model, data.test, data.normalization);
+  const slimEval = measure(slim.model);
   const predictionMismatches = countMismatches(sparse.eval.predictions, slimEval.predictions);
   // A flipped prediction or two can come from float32 round-off between near-equal
   // logits; more means the slim model is not the sparse one.

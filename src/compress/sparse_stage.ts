@@ -11,7 +11,7 @@ import { groupLayerIds, keptFloors } from '../optim/allocation.js';
 import { GroupIndex } from '../optim/group_index.js';
 import { createSparseOptimizer, type GroupStats, type PruneTarget, type SparseConfig, type SparseMethod } from '../optim/sparse.js';
 import { reachableShare, type ChoiceSettings } from '../optim/target.js';
-import { evaluate, train, trainableVariables, type TrainConfig } from '../train/loop.js';
+import { evaluateOnTest, train, trainableVariables, type TrainConfig } from '../train/loop.js';
 import type { Checkpointing } from '../train/checkpoint.js';
 import type { EvalResult, TrainCallbacks } from '../train/metrics.js';
 import type { CompressEpoch, CompressJob } from './types.js';
@@ -244,7 +244,7 @@ export async function trainSparse(
         },
       },
     );
-    return { model, partition, cost, history, stats: optimizer.stats(variables), eval: evaluate(model, data.test, data.normalization) };
+    return { model, partition, cost, history, stats: optimizer.stats(variables), eval: evaluateOnTest(model, data, settings.distill) };
   } finally {
     optimizer.dispose();
   }

@@ -9,7 +9,7 @@ import type { SlimCheck } from '../slim/construct.js';
 import type { DataOptions } from '../data/load.js';
 import type { Quantization } from '../io/quantize.js';
 import type { TrainConfig } from '../train/loop.js';
-import type { EpochMetrics } from '../train/metrics.js';
+import type { Agreement, EpochMetrics } from '../train/metrics.js';
 import type { ModelFileOptions } from '../models/resolve.js';
 
 export type CompressEpoch = EpochMetrics & GroupStats;
@@ -23,7 +23,7 @@ export interface Artifacts {
   float16?: string;
 }
 
-export interface CompressJob extends Omit<TrainConfig, 'optimizer' | 'resume' | 'onCheckpoint'>, DataOptions, ModelFileOptions {
+export interface CompressJob extends Omit<TrainConfig, 'optimizer' | 'resume' | 'onCheckpoint' | 'distill'>, DataOptions, ModelFileOptions {
   /** zoo name, or a model.json or .onnx file to start from */
   model: string;
   /** a data set's name, or a folder with one subfolder of images per class */
@@ -93,6 +93,17 @@ export interface CompressJob extends Omit<TrainConfig, 'optimizer' | 'resume' | 
    * float32, or one quantization for every weight
    */
   quantize?: 'input' | 'none' | Quantization;
+  /**
+   * learn from a trained model's outputs as well as the labels: the model started
+   * from (a file), as it was before training, or `teacher` (docs/DESIGN.md, "Distillation")
+   */
+  distill?: boolean;
+  /** the teacher term's share of the loss, in (0, 1] (default 0.9); 1 reads no labels: unlabelled images do */
+  distillWeight?: number;
+  /** softens the class distributions the teacher term compares (default 4) */
+  temperature?: number;
+  /** a model.json or .onnx file to learn from instead of the original */
+  teacher?: string;
   /** folder for the results; checkpoints go to OUT/checkpoint (and OUT/checkpoint-dense for the baseline) */
   out?: string;
   /** continue the run whose checkpoints are in OUT (same settings) */
@@ -139,6 +150,8 @@ export interface CompressResult {
   check: SlimCheck;
   /** test images whose predicted class differs between the sparse and the slim model */
   predictionMismatches: number;
+  /** with a teacher: how the slim model's test outputs agree with the teacher's (the original's) */
+  agreement?: Agreement;
   removedGroups: number;
   trainSeconds: number;
   /** the trained model with its zero groups; the caller disposes of it */

@@ -24,6 +24,8 @@ export interface Batch {
   /** size x height x width x channels */
   x: Float32Array;
   labels: Uint8Array;
+  /** which images of the set, in order (batches() says; a batch made by hand may not) */
+  indices?: Int32Array;
   size: number;
 }
 
@@ -73,8 +75,10 @@ export function* batches(set: ImageSet, options: BatchOptions): Generator<Batch>
     const size = Math.min(options.batchSize, set.count - start);
     const x = new Float32Array(size * imageSize);
     const labels = new Uint8Array(size);
+    const indices = new Int32Array(size);
     for (let i = 0; i < size; i++) {
       const index = order ? order[start + i] : start + i;
+      indices[i] = index;
       labels[i] = set.labels[index];
       const src = set.images.subarray(index * imageSize, (index + 1) * imageSize);
       const dst = x.subarray(i * imageSize, (i + 1) * imageSize);
@@ -85,7 +89,7 @@ export function* batches(set: ImageSet, options: BatchOptions): Generator<Batch>
         else for (let p = 0; p < imageSize; p++) dst[p] = norm.pixel(p % c, src[p]);
       }
     }
-    yield { x, labels, size };
+    yield { x, labels, indices, size };
   }
 }
 

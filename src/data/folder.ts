@@ -50,7 +50,10 @@ interface Listing {
   files: { path: string; label: number }[];
 }
 
-/** Class subfolders and their image files, sorted; an empty class or folder is an error. */
+/**
+ * Class subfolders and their image files, sorted; an empty class or folder is an
+ * error. A folder of images without subfolders is unlabelled: no classes, every label 0.
+ */
 function listFolder(dir: string, classes?: string[]): Listing {
   let entries: string[];
   try {
@@ -59,10 +62,17 @@ function listFolder(dir: string, classes?: string[]): Listing {
     throw new DataError(`cannot read image folder ${dir}: ${(e as Error).message.replace(/^[A-Z]+: /, '')}`);
   }
   const found = entries.filter((name) => !name.startsWith('.') && statSync(join(dir, name)).isDirectory());
+  const images = (folder: string) =>
+    readdirSync(folder)
+      .sort()
+      .filter((f) => IMAGE_EXTENSIONS.includes(extname(f).toLowerCase()));
   if (found.length === 0) {
-    throw new DataError(
-      `image folder ${dir} has no class subfolders: put each class's images in a subfolder named after it (${dir}/cat/1.jpg, ${dir}/dog/2.jpg, ...)`,
-    );
+    const unlabelled = images(dir).map((f) => ({ path: join(dir, f), label: 0 }));
+    if (unlabelled.length === 0 || classes?.length)
+      throw new DataError(
+        `image folder ${dir} has no class subfolders${unlabelled.length ? '' : ' and no images'}: put each class's images in a subfolder named after it (${dir}/cat/1.jpg, ${dir}/dog/2.jpg, ...)`,
+      );
+    return { classes: [], files: unlabelled };
   }
   if (classes && found.join('\n') !== classes.join('\n')) {
     throw new DataError(
@@ -70,13 +80,11 @@ function listFolder(dir: string, classes?: string[]): Listing {
     );
   }
   const files = found.flatMap((name, label) => {
-    const images = readdirSync(join(dir, name))
-      .sort()
-      .filter((f) => IMAGE_EXTENSIONS.includes(extname(f).toLowerCase()));
-    if (images.length === 0) {
+    const inClass = images(join(dir, name));
+    if (inClass.length === 0) {
       throw new DataError(`class folder ${join(dir, name)} has no images (${IMAGE_EXTENSIONS.join(', ')}); add some or remove the folder`);
     }
-    return images.map((f) => ({ path: join(dir, name, f), label }));
+    return inClass.map((f) => ({ path: join(dir, name, f), label }));
   });
   return { classes: found, files };
 }

@@ -46,7 +46,8 @@ export function describeData(data: LoadedData): string {
         .join(', ') +
       (data.skipped.length > 3 ? ', ...' : '')
     : '; skipped 0 images';
-  return `${data.name}: ${data.classes.length} classes, ${counts} (${how})${skipped}`;
+  const classes = data.classes.length ? `${data.classes.length} classes` : 'unlabelled';
+  return `${data.name}: ${classes}, ${counts} (${how})${skipped}`;
 }
 
 /** Loads `spec.data`; an image folder is resized to `shape` ([height, width, channels]) and split with `seed`. */

@@ -11,6 +11,8 @@ import { epochSchedule, type ScheduleName } from './schedules.js';
 import { restoreWeights, snapshotWeights, type Checkpoint } from './checkpoint.js';
 import type { EpochMetrics, EvalResult, TrainCallbacks } from './metrics.js';
 import { applyFreeze } from './frozen.js';
+import { classificationLoss, outputKind, teacherLoss } from './losses.js';
+import { batchAgreement, checkTeacher, evaluateAgainst, TeacherOutputs, type Distillation } from './distill.js';
 
 export type { BatchProgress, EpochMetrics, EvalResult, TrainCallbacks } from './metrics.js';
 
@@ -33,6 +35,8 @@ export interface TrainConfig {
   onCheckpoint?(checkpoint: Checkpoint): void;
   /** asked after every step; true ends the run after a checkpoint (a signal, say) */
   shouldStop?(): boolean;
+  /** learn from a teacher's outputs too (on unlabelled data: only) */
+  distill?: Distillation;
 }
 
 /** A NaN or infinite loss or weight: the run stops, naming the step and what to change. */
@@ -49,24 +53,6 @@ export class TrainingStopped extends Error {
   ) {
     super(`training stopped in epoch ${epoch} after step ${step}`);
   }
-}
-
-/**
- * Models that end in softmax give probabilities; the zoo's give logits. The loss
- * must match, or training silently optimises the wrong thing.
- */
-export function outputsProbabilities(model: tfl.LayersModel): boolean {
-  // outputs[0].sourceLayer, not outputLayers[0]: a Sequential model has no outputLayers
-  const last = model.outputs[0].sourceLayer;
-  const config = last.getConfig() as { activation?: string };
-  return last.getClassName() === 'Softmax' || config.activation === 'softmax';
-}
-
-export function classificationLoss(model: tfl.LayersModel): (output: tf.Tensor, oneHot: tf.Tensor) => tf.Scalar {
-  if (outputsProbabilities(model)) {
-    return (probs, oneHot) => tf.neg(tf.mean(tf.sum(tf.mul(oneHot, tf.log(tf.clipByValue(probs, 1e-7, 1))), -1))) as tf.Scalar;
-  }
-  return (logits, oneHot) => tf.losses.softmaxCrossEntropy(oneHot, logits) as tf.Scalar;
 }
 
 /** Labels as a one-hot float tensor with `classes` columns. */
@@ -95,7 +81,11 @@ export interface StepResult {
   correct: number;
 }
 
-/** One optimisation step on one mini-batch; returns the batch loss and correct count. */
+/**
+ * One optimisation step on one mini-batch; returns the batch loss and correct count.
+ * With a teacher: the teacher term blended with the label loss, or alone on
+ * unlabelled data, where "correct" counts agreement with the teacher.
+ */
 export function trainStep(
   model: tfl.LayersModel,
   variables: tf.Variable[],
@@ -103,17 +93,27 @@ export function trainStep(
   batch: Batch,
   inputShape: readonly number[],
   lr: number,
+  teacher?: TeacherOutputs,
 ): StepResult {
-  const lossFn = classificationLoss(model);
+  const labelled = !teacher || teacher.distill.weight < 1;
+  const labelLoss = labelled ? classificationLoss(model) : undefined;
+  const kind = outputKind(model);
+  const distillLoss = teacher && teacherLoss(kind, teacher.distill.temperature);
   const classes = model.outputs[0].shape[1] as number;
   let output: tf.Tensor | undefined;
+  let target: tf.Tensor | undefined;
   const loss = tf.tidy(() => {
     const x = batchTensor(batch, inputShape);
-    const y = oneHotLabels(batch.labels, classes);
+    const y = labelled ? oneHotLabels(batch.labels, classes) : undefined;
+    if (teacher) target = tf.keep(teacher.of(x, batch.indices));
     const { value, grads } = tf.variableGrads(() => {
       const out = model.apply(x, { training: true }) as tf.Tensor;
       output = tf.keep(out);
-      return lossFn(out, y);
+      if (!teacher) return labelLoss!(out, y!);
+      const taught = distillLoss!(out, target!);
+      if (!labelled) return taught;
+      const w = teacher.distill.weight;
+      return tf.add(tf.mul(taught, w), tf.mul(labelLoss!(out, y!), 1 - w)) as tf.Scalar;
     }, variables);
     optimizer.step(
       variables,
@@ -122,8 +122,9 @@ export function trainStep(
     );
     return value;
   });
-  const result = { loss: loss.dataSync()[0], correct: countCorrect(output!, batch.labels) };
-  tf.dispose([loss, output!]);
+  const correct = labelled ? countCorrect(output!, batch.labels) : batchAgreement(kind, output!, target!);
+  const result = { loss: loss.dataSync()[0], correct };
+  tf.dispose([loss, output!, ...(target ? [target] : [])]);
   return result;
 }
 
@@ -146,8 +147,18 @@ export function evaluate(model: tfl.LayersModel, set: ImageSet, normalization: N
   return { loss: lossSum / set.count, accuracy: correct / set.count, count: set.count, predictions };
 }
 
-/** Checks that the data fit the model; names both shapes when they do not. */
-export function checkDataFitsModel(model: tfl.LayersModel, data: DataSplits): void {
+/**
+ * How a run measures a model on the test split: against the labels, or, where
+ * there are none (or the model outputs maps), by its agreement with the teacher.
+ */
+export function evaluateOnTest(model: tfl.LayersModel, data: DataSplits, distill?: Distillation): EvalResult {
+  if (distill && (data.test.numClasses === 0 || outputKind(model) === 'map'))
+    return evaluateAgainst(model, distill.teacher, data.test, data.normalization, distill.temperature);
+  return evaluate(model, data.test, data.normalization);
+}
+
+/** Checks that the data fit the model; names both shapes when they do not. Unlabelled data need a teacher. */
+export function checkDataFitsModel(model: tfl.LayersModel, data: DataSplits, distill?: Distillation): void {
   const modelShape = model.inputs[0].shape.slice(1);
   const dataShape = data.train.shape;
   if (modelShape.length !== 3 || modelShape.some((d, i) => d !== null && d !== dataShape[i])) {
@@ -156,8 +167,16 @@ export function checkDataFitsModel(model: tfl.LayersModel, data: DataSplits): vo
         `takes inputs of shape [${modelShape.join(', ')}]; use a data set of that shape, or a zoo model (--model), which is built for the data`,
     );
   }
+  if (distill) checkTeacher(model, distill.teacher);
+  if (data.train.numClasses === 0) {
+    if (distill?.weight === 1) return;
+    throw new Error(
+      `${data.name} has no labels (images without class subfolders): learn from the original model instead (compress --from FILE --distill-only)`,
+    );
+  }
+  if (distill?.weight === 1) return;
   const classes = model.outputs[0].shape[1];
-  if (classes !== data.train.numClasses) {
+  if (outputKind(model) === 'map' || classes !== data.train.numClasses) {
     throw new Error(
       `data set ${data.name} has ${data.train.numClasses} classes but model '${model.name}' outputs ${classes}; use a data set with ${classes} classes, or a zoo model (--model), which is built for the data`,
     );
@@ -171,8 +190,10 @@ export async function train(
   config: TrainConfig,
   callbacks: TrainCallbacks = {},
 ): Promise<EpochMetrics[]> {
-  checkDataFitsModel(model, data);
+  checkDataFitsModel(model, data, config.distill);
   applyFreeze(model);
+  const teacher = config.distill && new TeacherOutputs(config.distill, data.train.count, config.augmentation !== undefined);
+
   const stepsPerEpoch = batchCount(data.train, { batchSize: config.batchSize });
   const schedule = epochSchedule(config, stepsPerEpoch);
   const owned = !('step' in config.optimizer);
@@ -255,7 +276,7 @@ export async function train(
           continue;
         }
         lr = schedule(step);
-        const r = trainStep(model, variables, optimizer, batch, data.train.shape, lr);
+        const r = trainStep(model, variables, optimizer, batch, data.train.shape, lr, teacher);
         if (!Number.isFinite(r.loss)) {
           throw new NumericalFault(
             `loss became ${r.loss} at epoch ${epoch}, step ${step + 1}: lower the learning rate (now ${lr}) or the penalty (--lambda); the last checkpoint holds the last good state`,
@@ -283,7 +304,7 @@ export async function train(
         }
       }
       const seconds = (performance.now() - start) / 1000;
-      const test = evaluate(model, data.test, data.normalization);
+      const test = evaluateOnTest(model, data, config.distill);
       const metrics: EpochMetrics = {
         epoch,
         lr,

@@ -1,11 +1,26 @@
 // What training reports: per batch, per epoch, and an evaluation.
 
+/**
+ * How well a model's outputs agree with a teacher's over a set: the share of images
+ * with the teacher's top class (class outputs), or the relative error
+ * sqrt(sum (s - t)^2 / sum t^2) (maps). `score` is the share, or 1 minus the error
+ * (at least 0): where a run has no labels it stands in for the accuracy.
+ */
+export interface Agreement {
+  metric: 'top-1 agreement' | 'relative error';
+  value: number;
+  score: number;
+}
+
 export interface EvalResult {
   loss: number;
+  /** the share of images classified right; on unlabelled data the agreement's score */
   accuracy: number;
   count: number;
   /** the predicted class of every image */
   predictions: Int32Array;
+  /** measured against a teacher (unlabelled data) */
+  agreement?: Agreement;
 }
 
 export interface EpochMetrics {

@@ -2,6 +2,7 @@
 // groups, check and save the slim model.
 import { Option } from '@commander-js/extra-typings';
 import { compressDefaults } from '../../compress/defaults.js';
+import { distillDefaults } from '../../train/distill.js';
 import { runCompressJob, type CompressJob, type CompressResult } from '../../compress/job.js';
 import { checkCompressJob, settingsIgnoredBy } from '../../compress/sparse_stage.js';
 import { prepareOutputDir } from '../../io/output.js';
@@ -56,6 +57,28 @@ const define = () =>
         modelSpec,
       ),
     )
+    .addOption(
+      new Option('--distill', 'learn from the original model (--from) as well as the labels: its outputs on each batch').default(false),
+    )
+    .addOption(
+      new Option(
+        '--distill-only',
+        'learn from the original model only, no labels: images without class subfolders do (maps, boxes, embeddings: mean squared error)',
+      ).default(false),
+    )
+    .addOption(
+      new Option(
+        '--distill-weight <w>',
+        `the teacher's share of the loss, in (0, 1); the labels have the rest (default ${distillDefaults.weight})`,
+      ).argParser(number('fraction')),
+    )
+    .addOption(
+      new Option(
+        '--temperature <t>',
+        `softens the class scores the teacher term compares (default ${distillDefaults.temperature})`,
+      ).argParser(number('positive')),
+    )
+    .addOption(new Option('--teacher <file>', 'distil from this model (model.json or .onnx) instead of the original').argParser(modelSpec))
     .addOption(new Option('--optimizer <name>', 'sparse optimizer').choices(sparseMethods).default(compressDefaults.method))
     .addOption(
       new Option('--lambda <l>', 'group-lasso weight (l1 weight for obproxsg); with a target, where proxsg/hspg start adapting it')
@@ -150,6 +173,12 @@ export function compressJob(o: CompressOptions): CompressJob {
   const model = o.from ?? o.model;
   if (!model) throw new UsageError('compress needs --model (a zoo model) or --from (a model.json or .onnx file)');
   if (o.from && o.model) throw new UsageError('give --model (a zoo model) or --from (a model.json or .onnx file), not both');
+  const distill = o.distill || o.distillOnly || o.teacher !== undefined;
+  if (!distill && (o.distillWeight !== undefined || o.temperature !== undefined))
+    throw new UsageError('--distill-weight and --temperature set distillation: add --distill (or --distill-only)');
+  if (o.distillOnly && o.distillWeight !== undefined)
+    throw new UsageError('--distill-only learns from the teacher alone: leave out --distill-weight');
+  if (o.distillWeight === 0) throw new UsageError('--distill-weight 0 learns nothing from the teacher: leave out --distill instead');
   const job: CompressJob = {
     ...trainingSettings(o),
     ...momentumSettings(o),
@@ -180,6 +209,7 @@ export function compressJob(o: CompressOptions): CompressJob {
     quantize: o.quantize,
     out: o.out,
     resume: o.resume,
+    ...(distill ? { distill, distillWeight: o.distillOnly ? 1 : o.distillWeight, temperature: o.temperature, teacher: o.teacher } : {}),
   };
   const ignored = settingsIgnoredBy(job);
   if (ignored.length) {
@@ -203,6 +233,12 @@ function summaryText(r: CompressResult, method: string): string {
       `${r.predictionMismatches} test predictions differ; ${r.trainSeconds.toFixed(1)} s of sparse training`,
     'MACs count convolutions and dense layers; "MACs /" is the dense-to-slim ratio (FLOPs reduction).',
   ];
+  if (r.agreement) {
+    const a = r.agreement;
+    lines.push(
+      `slim vs the teacher on the test images: ${a.metric} ${a.metric === 'relative error' ? a.value.toExponential(2) : pct(a.value)}`,
+    );
+  }
   if (r.speed) {
     lines.push(
       `\n${formatTable(speedTable({ label: `sparse (${method})`, speed: r.speed.sparse }, { label: 'slim', speed: r.speed.slim }))}`,

@@ -1,0 +1,153 @@
+// Distillation: the model in training learns from a teacher's outputs on the same
+// batch (the original model, before compression, by default). With labels the
+// teacher term is blended with the label loss; without (an unlabelled image folder)
+// it is the whole loss, and a model is measured by how well it agrees with the
+// teacher: the share of images whose top class is the teacher's, or for maps one
+// minus the relative error (docs/DESIGN.md, "Distillation").
+import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { batches } from '../data/batches.js';
+import type { ImageSet, Normalization } from '../data/datasets.js';
+import { outputKind, teacherLoss, type OutputKind } from './losses.js';
+import type { Agreement, EvalResult } from './metrics.js';
+
+export interface Distillation {
+  /** a model with the student's input and output shapes; only read, never trained */
+  teacher: tfl.LayersModel;
+  /** the teacher term's share of the loss, in (0, 1]; the label loss has the rest (1 on unlabelled data) */
+  weight: number;
+  /** softens both class distributions (class outputs only) */
+  temperature: number;
+}
+
+export const distillDefaults = { weight: 0.9, temperature: 4 } as const;
+
+/** Teacher outputs cached per training image take at most this much memory; more are computed every step. */
+const CACHE_BYTES = 512 * 2 ** 20;
+
+/** Refuses a teacher whose outputs cannot be compared with the student's. */
+export function checkTeacher(student: tfl.LayersModel, teacher: tfl.LayersModel): void {
+  const shape = (m: tfl.LayersModel, io: 'inputs' | 'outputs') => JSON.stringify(m[io][0].shape.slice(1));
+  for (const io of ['inputs', 'outputs'] as const) {
+    if (shape(student, io) !== shape(teacher, io))
+      throw new Error(
+        `the teacher '${teacher.name}' has ${io} of shape ${shape(teacher, io)} but the model '${student.name}' ${shape(student, io)}: ` +
+          'a teacher must take the same input and give outputs of the same shape',
+      );
+  }
+}
+
+/**
+ * The teacher's outputs for a training batch. Without augmentation an image looks
+ * the same every epoch, so its outputs are computed once and kept (when they fit in
+ * CACHE_BYTES); with augmentation they are computed on each augmented batch.
+ */
+export class TeacherOutputs {
+  private readonly perImage: number;
+  private readonly cache?: Float32Array;
+  private readonly cached?: Uint8Array;
+
+  constructor(
+    readonly distill: Distillation,
+    images: number,
+    augmented: boolean,
+  ) {
+    const shape = distill.teacher.outputs[0].shape.slice(1) as number[];
+    this.perImage = shape.reduce((a, b) => a * b, 1);
+    if (!augmented && images * this.perImage * 4 <= CACHE_BYTES) {
+      this.cache = new Float32Array(images * this.perImage);
+      this.cached = new Uint8Array(images);
+    }
+  }
+
+  /** `x` holds the images `indices` of the training set, in order (unknown: computed, not cached) */
+  of(x: tf.Tensor, indices?: Int32Array): tf.Tensor {
+    const { cached, perImage } = this;
+    const cache = indices && this.cache;
+    if (!indices || !cache) return this.distill.teacher.predict(x) as tf.Tensor;
+    const shape = [indices.length, ...(this.distill.teacher.outputs[0].shape.slice(1) as number[])];
+    if (indices.every((i) => cached![i])) {
+      const out = new Float32Array(indices.length * perImage);
+      indices.forEach((image, i) => out.set(cache.subarray(image * perImage, (image + 1) * perImage), i * perImage));
+      return tf.tensor(out, shape);
+    }
+    const y = this.distill.teacher.predict(x) as tf.Tensor;
+    const values = y.dataSync() as Float32Array;
+    indices.forEach((image, i) => {
+      cache.set(values.subarray(i * perImage, (i + 1) * perImage), image * perImage);
+      cached![image] = 1;
+    });
+    return y;
+  }
+}
+
+/** Sums over a set of what agreement needs, batch by batch. */
+interface AgreementSums {
+  images: number;
+  /** class outputs: images whose top class is the teacher's */
+  agree: number;
+  /** maps: squared error and squared teacher output */
+  error: number;
+  norm: number;
+}
+
+function agreementSums(kind: OutputKind, student: tf.Tensor, teacher: tf.Tensor): AgreementSums {
+  return tf.tidy(() => {
+    const images = student.shape[0];
+    if (kind !== 'map') {
+      const agree = tf.sum(tf.cast(tf.equal(tf.argMax(student, -1), tf.argMax(teacher, -1)), 'float32')).dataSync()[0];
+      return { images, agree, error: 0, norm: 0 };
+    }
+    const error = tf.sum(tf.squaredDifference(student, teacher)).dataSync()[0];
+    const norm = tf.sum(tf.square(teacher)).dataSync()[0];
+    return { images, agree: 0, error, norm };
+  });
+}
+
+function agreementOf(kind: OutputKind, s: AgreementSums): Agreement {
+  if (kind !== 'map') return { metric: 'top-1 agreement', value: s.agree / Math.max(1, s.images), score: s.agree / Math.max(1, s.images) };
+  const relative = Math.sqrt(s.error / Math.max(s.norm, 1e-30));
+  return { metric: 'relative error', value: relative, score: Math.max(0, 1 - relative) };
+}
+
+/** How far a training batch's outputs agree with the teacher's, as a count of agreeing images (see Agreement.score). */
+export function batchAgreement(kind: OutputKind, student: tf.Tensor, teacher: tf.Tensor): number {
+  const sums = agreementSums(kind, student, teacher);
+  return agreementOf(kind, sums).score * sums.images;
+}
+
+/**
+ * `model` (inference mode) against `teacher` over a whole image set: the teacher loss,
+ * and the agreement as the accuracy. Predictions are the model's top classes
+ * (class outputs; none for maps).
+ */
+export function evaluateAgainst(
+  model: tfl.LayersModel,
+  teacher: tfl.LayersModel,
+  set: ImageSet,
+  normalization: Normalization,
+  temperature: number,
+  batchSize = 256,
+): EvalResult {
+  const kind = outputKind(model);
+  const loss = teacherLoss(kind, temperature);
+  const sums: AgreementSums = { images: 0, agree: 0, error: 0, norm: 0 };
+  let lossSum = 0;
+  const predictions = new Int32Array(kind === 'map' ? 0 : set.count);
+  for (const batch of batches(set, { batchSize, normalization })) {
+    tf.tidy(() => {
+      const x = tf.tensor(batch.x, [batch.size, ...set.shape]);
+      const s = model.predict(x) as tf.Tensor;
+      const t = teacher.predict(x) as tf.Tensor;
+      lossSum += loss(s, t).dataSync()[0] * batch.size;
+      const b = agreementSums(kind, s, t);
+      if (kind !== 'map') predictions.set(tf.argMax(s, -1).dataSync() as Int32Array, sums.images);
+      sums.images += b.images;
+      sums.agree += b.agree;
+      sums.error += b.error;
+      sums.norm += b.norm;
+    });
+  }
+  const agreement = agreementOf(kind, sums);
+  return { loss: lossSum / set.count, accuracy: agreement.score, count: set.count, predictions, agreement };
+}
