@@ -137,3 +137,64 @@ export async function measureModelSpeed(model: tfl.LayersModel, options: SpeedOp
     sizes: { tfjsBytes, tfjsGzipBytes, onnxBytes: onnxBytes.length, onnxGzipBytes: gzipSync(onnxBytes).length },
   };
 }
+
+/**
+ * A speed-up measured so that it holds: `ratio` is the median of the latest rounds'
+ * ratios (each round times both models back to back), `spread` their range over
+ * that median. Other tenants of a machine steal the CPU in bursts that last many
+ * runs; rounds go on until a window of rounds agrees, or time runs out.
+ */
+export interface MeasuredRatio {
+  ratio: number;
+  spread: number;
+  rounds: number;
+  /** the spread stayed above NOISY: the ratio is not to be relied on */
+  noisy: boolean;
+}
+
+/** a ratio whose rounds disagree by more than this is reported as noisy */
+export const NOISY = 0.2;
+
+export interface CompareOptions {
+  batch?: number;
+  /** timed runs per model per round, after 3 warm-up runs (default 5) */
+  repeats?: number;
+  /** rounds the ratio is taken over (default 5) */
+  window?: number;
+  /** stop once the window's spread is under this (default 0.1) */
+  settle?: number;
+  /** stop after this long even if unsettled (default 120 s) */
+  maxSeconds?: number;
+}
+
+/** How many times faster `model` runs than `base` in `runtime`, in alternating rounds (MeasuredRatio). */
+export async function compareSpeed(
+  base: tfl.LayersModel,
+  model: tfl.LayersModel,
+  runtime: Runtime,
+  options: CompareOptions = {},
+): Promise<MeasuredRatio> {
+  const { batch = 64, repeats = 5, window = 5, settle = 0.1, maxSeconds = 120 } = options;
+  const shape = (base.inputs[0].shape as (number | null)[]).slice(1) as number[];
+  const x = tf.randomNormal([batch, ...shape], 0, 1, 'float32', 3);
+  const ratios: number[] = [];
+  const start = performance.now();
+  let latest = { ratio: NaN, spread: Infinity };
+  try {
+    for (let round = 0; ; round++) {
+      // which model goes first alternates, so that neither always follows the other
+      const pair = round % 2 ? [model, base] : [base, model];
+      const [first, second] = [(await timeModel(pair[0], runtime, [x], repeats))[0], (await timeModel(pair[1], runtime, [x], repeats))[0]];
+      ratios.push(round % 2 ? second / first : first / second);
+      if (ratios.length >= window) {
+        const last = ratios.slice(-window);
+        const mid = median(last);
+        latest = { ratio: mid, spread: (Math.max(...last) - Math.min(...last)) / mid };
+        if (latest.spread < settle || (performance.now() - start) / 1000 > maxSeconds) break;
+      }
+    }
+  } finally {
+    x.dispose();
+  }
+  return { ...latest, rounds: ratios.length, noisy: latest.spread > NOISY };
+}

@@ -1,0 +1,107 @@
+// The benchmark's results as data: one JSON file per row and seed,
+// bench/results/<task>/<row>/seed-<n>.json, committed. The runner (compress.ts)
+// writes them one by one as rows finish; the table (table.ts) reads them all.
+// A result records the commit it ran on: a row whose code has changed since (the
+// folders listed in AFFECTING) is marked with that commit until it is run again.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { MeasuredRatio } from '../src/metrics/speed.js';
+
+export const RESULTS_DIR = join('bench', 'results');
+
+export interface RowResult {
+  task: string;
+  row: string;
+  seed: number;
+  /** the slimtrain command as typed (the folder under runs/bench) */
+  command: string[];
+  /** the commit the code ran at, and when the run ended */
+  commit: string;
+  date: string;
+  machine: string;
+  /** OpenMP threads of the command, and how many rows trained at once */
+  threads: number;
+  rowsAtOnce: number;
+  /** the whole command; unknown for some transcribed rows */
+  wallSeconds?: number;
+  accuracy: number;
+  params?: number;
+  macs?: number;
+  /** dense MACs / this model's; for transcribed rows whose MACs were not kept */
+  macsRatio?: number;
+  zeroGroups?: number;
+  groups?: number;
+  /** obproxsg: non-zero fraction of the grouped weights */
+  density?: number;
+  /** with a teacher: the slim model's agreement with it on the test split */
+  agreement?: { metric: string; value: number };
+  /** a speed target's prediction */
+  predictedSpeedup?: number;
+  /** seed 0: the task's dense model's time at batch 64 over this model's */
+  speedup?: { tfjs: MeasuredRatio; ort: MeasuredRatio };
+  /** speed-ups measured before ratios had a spread (one best-of-rounds figure) */
+  speedupSingle?: { tfjs: number; ort: number };
+  /** a result not produced by the runner: where it was copied from */
+  transcribed?: string;
+  /** resumed from a checkpoint: the wall time covers only the part after the resume */
+  resumed?: boolean;
+}
+
+export function resultPath(task: string, row: string, seed: number): string {
+  return join(RESULTS_DIR, task, row, `seed-${seed}.json`);
+}
+
+export function readResult(task: string, row: string, seed: number): RowResult | undefined {
+  const path = resultPath(task, row, seed);
+  return existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as RowResult) : undefined;
+}
+
+/** every seed of a row that has a result, in seed order */
+export function readSeeds(task: string, row: string): RowResult[] {
+  const dir = join(RESULTS_DIR, task, row);
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .map((f) => /^seed-(\d+)\.json$/.exec(f))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => Number(m[1]))
+    .sort((a, b) => a - b)
+    .map((seed) => readResult(task, row, seed)!);
+}
+
+/** written whole or not at all */
+export function writeResult(result: RowResult): void {
+  const path = resultPath(result.task, result.row, result.seed);
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(`${path}.tmp`, `${JSON.stringify(result, null, 2)}\n`);
+  renameSync(`${path}.tmp`, path);
+}
+
+/** The code a benchmark row's figures depend on: a change here makes older results stale. */
+export const AFFECTING = ['src/optim', 'src/graph', 'src/layers', 'src/train', 'src/compress', 'src/slim', 'src/models'];
+
+export function currentCommit(): string {
+  return git(['rev-parse', '--short', 'HEAD']);
+}
+
+function git(args: string[]): string {
+  return execFileSync('git', args, { encoding: 'utf8' }).trim();
+}
+
+const staleCache = new Map<string, string | undefined>();
+/**
+ * The newest commit after `commit` that changed code the results depend on, if any
+ * (commit itself unknown to this clone: reported as such).
+ */
+export function changedSince(commit: string): string | undefined {
+  if (!staleCache.has(commit)) {
+    let newest: string | undefined;
+    try {
+      newest = git(['log', '-1', '--format=%h', `${commit}..HEAD`, '--', ...AFFECTING]) || undefined;
+    } catch {
+      newest = 'unknown';
+    }
+    staleCache.set(commit, newest);
+  }
+  return staleCache.get(commit);
+}
