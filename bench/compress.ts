@@ -84,7 +84,7 @@ function plan(): Pending[] {
 
 /** dist/ as it is now, copied where a rebuild cannot reach it */
 function frozenDist(commit: string): string {
-  const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src', 'native', 'bench'], { encoding: 'utf8' }).trim();
+  const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src', 'native', 'bench', ':!bench/results'], { encoding: 'utf8' }).trim();
   if (dirty) throw new Error(`commit first: results name the commit they ran on, and these files differ from it:\n${dirty}`);
   const dir = join('.bench-dist', commit);
   if (!existsSync(dir)) cpSync('dist', dir, { recursive: true });
