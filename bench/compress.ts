@@ -82,13 +82,19 @@ function plan(): Pending[] {
   return [...needed.values()].sort((a, b) => Number(!!a.row.fromDense) - Number(!!b.row.fromDense));
 }
 
-/** dist/ as it is now, copied where a rebuild cannot reach it */
+/** dist/ and the native addon as they are now, copied where a rebuild cannot reach them */
 function frozenDist(commit: string): string {
-  const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src', 'native', 'bench', ':!bench/results'], { encoding: 'utf8' }).trim();
+  const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src', 'native', 'bench', ':!bench/results'], {
+    encoding: 'utf8',
+  }).trim();
   if (dirty) throw new Error(`commit first: results name the commit they ran on, and these files differ from it:\n${dirty}`);
   const dir = join('.bench-dist', commit);
-  if (!existsSync(dir)) cpSync('dist', dir, { recursive: true });
-  return join(dir, 'src', 'cli', 'main.js');
+  if (!existsSync(dir)) {
+    // the addon is found beside dist/, as in the repository
+    cpSync('dist', join(dir, 'dist'), { recursive: true });
+    if (existsSync(join('native', 'build'))) cpSync(join('native', 'build'), join(dir, 'native', 'build'), { recursive: true });
+  }
+  return join(dir, 'dist', 'src', 'cli', 'main.js');
 }
 
 /** Runs one CLI command; its JSON output and wall time. Progress lines go to stderr, prefixed with the row. */
