@@ -149,3 +149,21 @@ test('output piped into a reader that closes early ends quietly with exit 0', as
   assert.equal(code, 0, stderr);
   assert.equal(stderr, '');
 });
+
+test('distillation flags: --distill with weight and temperature, --distill-only reads no labels, --teacher implies --distill; contradictions are refused', () => {
+  const job = compress('--from', 'runs/dense/model.json', '--distill', '--distill-weight', '0.7', '--temperature', '2');
+  assert.deepEqual([job.distill, job.distillWeight, job.temperature, job.teacher], [true, 0.7, 2, undefined]);
+  assert.equal(compress('--from', 'a/model.json', '--distill-only').distillWeight, 1);
+  const taught = compress('--model', 'lenet5', '--teacher', 'big/model.json');
+  assert.deepEqual([taught.distill, taught.teacher], [true, 'big/model.json']);
+  assert.equal(compress('--model', 'lenet5').distill, undefined);
+  assert.throws(
+    () => compress('--from', 'a/model.json', '--temperature', '2'),
+    (e: Error) => e instanceof UsageError && /add --distill/.test(e.message),
+  );
+  assert.throws(
+    () => compress('--from', 'a/model.json', '--distill-only', '--distill-weight', '0.5'),
+    (e: Error) => e instanceof UsageError && /--distill-only .*leave out --distill-weight/.test(e.message),
+  );
+  assert.throws(() => compress('--from', 'a/model.json', '--distill', '--distill-weight', '1.5'), /--distill-weight/);
+});

@@ -10,10 +10,13 @@ import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { initEngine } from '../src/engine/index.js';
-import { teacherLoss } from '../src/train/losses.js';
+import { classificationLoss, teacherLoss } from '../src/train/losses.js';
+import { trainStep, trainableVariables } from '../src/train/loop.js';
+import { createOptimizer } from '../src/optim/dense.js';
+import { buildZooModel } from '../src/models/zoo.js';
 import { evaluateAgainst, TeacherOutputs } from '../src/train/distill.js';
 import { loadImageFolder } from '../src/data/folder.js';
-import { saveModel } from '../src/io/model_files.js';
+import { cloneModel, saveModel } from '../src/io/model_files.js';
 import { runCompressJob } from '../src/compress/job.js';
 import { compressDefaults } from '../src/compress/defaults.js';
 import { corpus } from './helpers/corpus.js';
@@ -197,4 +200,44 @@ test('--distill-only compresses the corpus autoencoder 2x on a folder of unlabel
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('a training step with a teacher blends the teacher term with the label loss by the weight', async () => {
+  const model = buildZooModel('lenet5', { inputShape: [28, 28, 1], numClasses: 10, seed: 2 });
+  const rng = new Rng(4);
+  const batch = {
+    x: Float32Array.from({ length: 8 * 28 * 28 }, () => rng.next() - 0.5),
+    labels: Uint8Array.from({ length: 8 }, () => rng.int(10)),
+    size: 8,
+  };
+  const x = tf.tensor4d(batch.x, [8, 28, 28, 1]);
+  const labelLoss = classificationLoss(model)(
+    model.apply(x, { training: true }) as tf.Tensor,
+    tf.oneHot(tf.tensor1d(batch.labels, 'int32'), 10),
+  ).dataSync()[0];
+  // a teacher identical to the student: the teacher term is zero, what is left is the label share
+  const teacher = await cloneModel(model);
+  const optimizer = createOptimizer({ name: 'sgd', momentum: 0 });
+  const step = trainStep(
+    model,
+    trainableVariables(model),
+    optimizer,
+    batch,
+    [28, 28, 1],
+    0,
+    new TeacherOutputs({ teacher, weight: 0.75, temperature: 4 }, 8, false),
+  );
+  assert.ok(Math.abs(step.loss - 0.25 * labelLoss) < 1e-5, `${step.loss} vs ${0.25 * labelLoss}`);
+  await assert.rejects(
+    runCompressJob({
+      ...compressDefaults,
+      model: 'lenet5',
+      data: 'mnist',
+      subset: 100,
+      method: 'hesso',
+      targetMacsRatio: 2,
+      distill: true,
+    }),
+    /lenet5 is built untrained: start from the trained model \(--from FILE\)/,
+  );
 });

@@ -2,7 +2,7 @@
 // resized, split, normalised, cached; broken input is a clear error or a reported skip.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -119,7 +119,7 @@ test('a separate validation folder must have the same classes', async () => {
   );
 });
 
-test('a corrupt image is skipped and reported with its path; an empty class or a folder without classes is an error', async () => {
+test('a corrupt image is skipped and reported with its path; an empty class or an empty folder is an error; images without class subfolders are unlabelled', async () => {
   const dir = await colourFolder(3);
   writeFileSync(join(dir, 'red', 'broken.png'), Buffer.from('this is not a png'));
   const data = await loadImageFolder(dir, { shape: [8, 8, 3], cacheDir: false });
@@ -139,10 +139,15 @@ test('a corrupt image is skipped and reported with its path; an empty class or a
       .png()
       .toBuffer(),
   );
+  // images without class subfolders are unlabelled data (for --distill-only)
+  const unlabelled = await loadImageFolder(flat, { shape: [8, 8, 3], cacheDir: false, valSplit: 0.5 });
+  assert.deepEqual([unlabelled.classes, unlabelled.train.numClasses, unlabelled.train.count + unlabelled.test.count], [[], 0, 1]);
+  const empty = mkdtempSync(join(tmpdir(), 'slimtrain-empty-'));
   await assert.rejects(
-    () => loadImageFolder(flat, { shape: [8, 8, 3], cacheDir: false }),
-    /has no class subfolders: put each class's images in a subfolder/,
+    () => loadImageFolder(empty, { shape: [8, 8, 3], cacheDir: false }),
+    /has no class subfolders and no images: put each class's images in a subfolder/,
   );
+  rmSync(empty, { recursive: true });
   await assert.rejects(
     () => loadImageFolder(join(flat, 'missing'), { shape: [8, 8, 3], cacheDir: false }),
     /cannot read image folder .*missing/,

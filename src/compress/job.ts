@@ -13,7 +13,7 @@ import { zeroGroups } from '../slim/construct.js';
 import { loadModelFile, resolveModel, resolveModelAndData, type ResolvedModel } from '../models/resolve.js';
 import { isZooName } from '../models/zoo.js';
 import { checkpointing, jobFingerprint, type Checkpointing } from '../train/checkpoint.js';
-import { evaluateOnTest, train, type TrainConfig } from '../train/loop.js';
+import { checkDataFitsModel, evaluateOnTest, train, type TrainConfig } from '../train/loop.js';
 import { distillDefaults, evaluateAgainst, type Distillation } from '../train/distill.js';
 import type { TrainCallbacks } from '../train/metrics.js';
 import { writeArtifacts } from './artifacts.js';
@@ -149,6 +149,8 @@ export async function compressInputs(job: CompressJob, inputs: CompressInputs, c
   const teacher = await teacherOf(job, inputs);
   const distill = teacher?.distill;
   try {
+    // before any training or measuring: data without labels, or a teacher of another shape
+    checkDataFitsModel(first.model, data, distill);
     let baseline: CompressResult['baseline'];
     if (job.baseline) {
       callbacks.onStage?.('dense baseline');
