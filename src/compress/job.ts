@@ -8,7 +8,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { subsetSplits, type DataSplits } from '../data/datasets.js';
 import { describeData } from '../data/load.js';
 import { countModel } from '../metrics/count.js';
-import { measureModelSpeed } from '../metrics/speed.js';
+import { compareSpeeds, measureModelSpeed } from '../metrics/speed.js';
 import { zeroGroups } from '../slim/construct.js';
 import { loadModelFile, resolveModel, resolveModelAndData, type ResolvedModel } from '../models/resolve.js';
 import { isZooName } from '../models/zoo.js';
@@ -217,7 +217,12 @@ async function trainAndSlim(
     };
     if (job.measureSpeed !== false) {
       callbacks.onStage?.('measuring speed and size (TensorFlow.js, ONNX Runtime)');
-      result.speed = { sparse: await measureModelSpeed(model), slim: await measureModelSpeed(slim.model) };
+      result.speed = {
+        sparse: await measureModelSpeed(model),
+        slim: await measureModelSpeed(slim.model),
+        // the speed-up itself in alternating rounds, so that it holds on a busy machine
+        speedUps: await compareSpeeds(model, slim.model, { maxSeconds: 60 }),
+      };
     }
     if (job.out) {
       const models = {

@@ -1,7 +1,7 @@
 // What a compress job is given and what it gives back: the hand-offs between its
 // stages (job.ts runs them) and the library's and CLI's shared vocabulary.
 import type * as tfl from '@tensorflow/tfjs-layers';
-import type { ModelSpeed, Runtime } from '../metrics/speed.js';
+import type { ModelSpeed, Runtime, SpeedUps } from '../metrics/speed.js';
 import type { Allocation } from '../optim/allocation.js';
 import type { DirectionName } from '../optim/direction.js';
 import type { GroupStats, SparseMethod } from '../optim/sparse.js';
@@ -159,7 +159,7 @@ export interface CompressResult {
   /** the sparse model without its zero groups, checked to compute the same function; the caller disposes of it */
   slimModel: tfl.LayersModel;
   /** measured in TensorFlow.js and ONNX Runtime, unless measureSpeed is false */
-  speed?: { sparse: ModelSpeed; slim: ModelSpeed };
+  speed?: { sparse: ModelSpeed; slim: ModelSpeed; speedUps: SpeedUps };
   /** with targetSpeedup or roundChannels 'auto': what was predicted and measured in the target's runtime */
   speedTarget?: SpeedTargetResult;
   /** the slim model stored with float16 weights, reloaded and evaluated */

@@ -152,6 +152,22 @@ export interface MeasuredRatio {
   noisy: boolean;
 }
 
+/** Both runtimes' speed-ups of one model over another at one batch size. */
+export interface SpeedUps {
+  batch: number;
+  tfjs: MeasuredRatio;
+  ort: MeasuredRatio;
+}
+
+/** How many times faster `model` runs than `base` in TensorFlow.js and ONNX Runtime (compareSpeed). */
+export async function compareSpeeds(base: tfl.LayersModel, model: tfl.LayersModel, options: CompareOptions = {}): Promise<SpeedUps> {
+  return {
+    batch: options.batch ?? 64,
+    tfjs: await compareSpeed(base, model, 'tfjs', options),
+    ort: await compareSpeed(base, model, 'ort', options),
+  };
+}
+
 /** a ratio whose rounds disagree by more than this is reported as noisy */
 export const NOISY = 0.2;
 

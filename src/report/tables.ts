@@ -1,8 +1,8 @@
 // The result tables, built once and drawn twice: as text in the terminal
 // (util/table.ts formatTable) and as HTML in report.html (report/html.ts).
-import type { ModelSpeed } from '../metrics/speed.js';
+import type { MeasuredRatio, ModelSpeed, SpeedUps } from '../metrics/speed.js';
 import type { EpochMetrics } from '../train/metrics.js';
-import { pct, thousands, times } from '../util/format.js';
+import { measuredTimes, pct, thousands, times } from '../util/format.js';
 import type { Table } from '../util/table.js';
 
 export interface ModelFigures {
@@ -50,16 +50,24 @@ export function pruneTable(r: { dense: ModelFigures; pruned: ModelFigures; ratio
  * Two measured models side by side (ratio = first / second: a speed-up, or how many
  * times smaller), or one alone: params, MACs, each runtime and batch, file sizes.
  */
-export function speedTable(a: { label: string; speed: ModelSpeed }, b?: { label: string; speed: ModelSpeed }): Table {
-  const row = (label: string, x: number, y: number | undefined, show: (v: number) => string) => [
+/**
+ * Two models' measured speed and size side by side. `speedUps`, measured in
+ * alternating rounds, replace the ratio of single medians at their batch size.
+ */
+export function speedTable(a: { label: string; speed: ModelSpeed }, b?: { label: string; speed: ModelSpeed }, speedUps?: SpeedUps): Table {
+  const row = (label: string, x: number, y: number | undefined, show: (v: number) => string, ratio?: MeasuredRatio) => [
     label,
     show(x),
-    ...(y === undefined ? [] : [show(y), times(x / y)]),
+    ...(y === undefined ? [] : [show(y), ratio ? measuredTimes(ratio) : times(x / y)]),
   ];
+  const measured = (timing: ModelSpeed['timings'][number]) =>
+    speedUps && timing.batch === speedUps.batch ? speedUps[timing.runtime.startsWith('ONNX') ? 'ort' : 'tfjs'] : undefined;
   const [s, t] = [a.speed, b?.speed];
   const rows = [row('params', s.params, t?.params, thousands), row('MACs', s.macs, t?.macs, thousands)];
   s.timings.forEach((timing, i) =>
-    rows.push(row(`${timing.runtime}, batch ${timing.batch} (ms)`, timing.medianMs, t?.timings[i].medianMs, (v) => v.toFixed(3))),
+    rows.push(
+      row(`${timing.runtime}, batch ${timing.batch} (ms)`, timing.medianMs, t?.timings[i].medianMs, (v) => v.toFixed(3), measured(timing)),
+    ),
   );
   const sizes = [
     ['tfjsBytes', 'TensorFlow.js files'],

@@ -8,3 +8,7 @@ export const thousands = (x: number): string => x.toLocaleString('en-US');
 
 /** 3.1234 -> '3.12x' (a ratio: speed-up, or how many times smaller) */
 export const times = (x: number): string => `${x.toFixed(2)}x`;
+
+/** a speed-up measured in rounds (metrics/speed.ts compareSpeed): '2.95x ± 3%', '(noisy)' where the rounds disagreed */
+export const measuredTimes = (m: { ratio: number; spread: number; noisy: boolean }): string =>
+  `${times(m.ratio)} ± ${(50 * m.spread).toFixed(0)}%${m.noisy ? ' (noisy)' : ''}`;

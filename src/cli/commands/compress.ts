@@ -241,9 +241,11 @@ function summaryText(r: CompressResult, method: string): string {
   }
   if (r.speed) {
     lines.push(
-      `\n${formatTable(speedTable({ label: `sparse (${method})`, speed: r.speed.sparse }, { label: 'slim', speed: r.speed.slim }))}`,
+      `\n${formatTable(speedTable({ label: `sparse (${method})`, speed: r.speed.sparse }, { label: 'slim', speed: r.speed.slim }, r.speed.speedUps))}`,
     );
-    lines.push('medians of 15 runs after 3 warm-up runs; ratios are speed-ups and how many times smaller');
+    lines.push(
+      `medians of 15 runs after 3 warm-up runs; ratios are speed-ups and how many times smaller; at batch ${r.speed.speedUps.batch} the speed-up is measured in alternating rounds until they agree within 10% (± half their range; noisy: over 20%)`,
+    );
   }
   if (r.speedTarget) {
     const t = r.speedTarget;
