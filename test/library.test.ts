@@ -244,3 +244,15 @@ test('compress() takes a zoo model and a data set by name, as the CLI does', asy
   r.slimModel.dispose();
   await assert.rejects(compress(userModel(), 'mnist', settings), /give the model and the data both as objects, or both as names/);
 });
+
+test('sparseTraining with a speed target measures latency tables when fit() starts and zeroes groups the tables say give that speed-up', async () => {
+  const model = userModel();
+  const training = sparseTraining(model, { optimizer: 'dhspg', targetSpeedup: 1.5, runtime: 'ort', speedBatch: 8, lr: 0.05 });
+  assert.equal(training.predictedSpeedup(), undefined, 'nothing is predicted before fit() measures');
+  await fitSparse(model, 2, training);
+  const predicted = training.predictedSpeedup()!;
+  assert.ok(training.stats().zeroGroups > 0);
+  // the choice meets the target the tables price; the projection may take a little more
+  assert.ok(predicted >= 1.5 * 0.97 && predicted < 2.5, `predicted speed-up ${predicted}`);
+  model.dispose();
+});

@@ -7,13 +7,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { zeroInvariantGroups, type Partition } from '../graph/groups.js';
-import { macsCost } from '../metrics/cost.js';
-import { countModel } from '../metrics/count.js';
+import type { CostModel } from '../metrics/cost.js';
 import { GroupIndex } from '../optim/group_index.js';
 import { createSparseOptimizer, type GroupStats, type SparseMethod, type SparseOptimizer } from '../optim/sparse.js';
 import { epochSchedule, type LearningRateSchedule } from '../train/schedules.js';
 import { compressDefaults } from './defaults.js';
-import { checkCompressJob, sparseConfig } from './sparse_stage.js';
+import { checkCompressJob, sparseConfig, targetCost } from './sparse_stage.js';
+import { zeroGroups } from '../slim/construct.js';
 import type { CompressJob } from './types.js';
 import { applyFreeze } from '../train/frozen.js';
 
@@ -31,6 +31,9 @@ export interface SparseFitOptions extends Partial<
     | 'penaltyEndEpoch'
     | 'targetSparsity'
     | 'targetMacsRatio'
+    | 'targetSpeedup'
+    | 'runtime'
+    | 'speedBatch'
     | 'pruneStartEpoch'
     | 'pruneEndEpoch'
     | 'allocation'
@@ -102,7 +105,10 @@ export class SparseFitCallback extends tfl.Callback {
   private schedule?: LearningRateSchedule;
 
   constructor(
-    private readonly setup: (stepsPerEpoch: number, epochs: number) => { sparse: SparseOptimizer; schedule?: LearningRateSchedule },
+    private readonly setup: (
+      stepsPerEpoch: number,
+      epochs: number,
+    ) => Promise<{ sparse: SparseOptimizer; schedule?: LearningRateSchedule }>,
     private readonly fitOptimizer: SparseFitOptimizer,
     private readonly stats: () => GroupStats,
     private readonly stepsPerEpoch?: number,
@@ -119,7 +125,7 @@ export class SparseFitCallback extends tfl.Callback {
       throw new Error(
         "sparseTraining: fit() did not say how many steps an epoch has: give fitDataset's batchesPerEpoch, or sparseTraining's stepsPerEpoch",
       );
-    const { sparse, schedule } = this.setup(steps, p.epochs);
+    const { sparse, schedule } = await this.setup(steps, p.epochs);
     this.fitOptimizer.sparse = sparse;
     this.schedule = schedule;
   }
@@ -144,6 +150,11 @@ export interface SparseTraining {
   partition: Partition;
   /** zero groups and group sparsity now */
   stats(): GroupStats;
+  /**
+   * with targetSpeedup: the speed-up the latency tables (measured when fit() starts)
+   * predict for the groups zero now; constructSlimModel then removes them
+   */
+  predictedSpeedup(): number | undefined;
 }
 
 /**
@@ -170,9 +181,11 @@ export function sparseTraining(model: tfl.LayersModel, options: SparseFitOptions
   });
   checkCompressJob(job(1));
   const fitOptimizer = new SparseFitOptimizer(variables, settings.lr ?? compressDefaults.lr);
-  const cost = macsCost(partition.graph, countModel(model).macs);
-  const setup = (steps: number, epochs: number) => {
+  let cost: CostModel | undefined;
+  // a speed target measures its latency tables when fit() starts, on the model as built
+  const setup = async (steps: number, epochs: number) => {
     const j = job(epochs);
+    cost = await targetCost(model, partition, j);
     const sparse = createSparseOptimizer(index, sparseConfig(j, partition, cost, steps));
     const schedule = useSchedule ? epochSchedule(j, steps) : undefined;
     return { sparse, schedule };
@@ -181,5 +194,15 @@ export function sparseTraining(model: tfl.LayersModel, options: SparseFitOptions
     if (!fitOptimizer.sparse) throw new Error('sparseTraining: no statistics before fit() has started');
     return fitOptimizer.sparse.stats(variables);
   };
-  return { optimizer: fitOptimizer, callback: new SparseFitCallback(setup, fitOptimizer, stats, stepsPerEpoch), partition, stats };
+  const predictedSpeedup = () => {
+    if (settings.targetSpeedup === undefined || !cost) return undefined;
+    return cost.total / (cost.total - cost.saved(zeroGroups(model, partition.groups)));
+  };
+  return {
+    optimizer: fitOptimizer,
+    callback: new SparseFitCallback(setup, fitOptimizer, stats, stepsPerEpoch),
+    partition,
+    stats,
+    predictedSpeedup,
+  };
 }

@@ -195,7 +195,7 @@ function checkReachable(settings: ChoiceSettings, groupCount: number, job: Compr
 }
 
 /** What the job's target counts: the latency its tables predict (measured now, or read from the cache), or the MACs. */
-async function targetCost(
+export async function targetCost(
   model: tfl.LayersModel,
   partition: Partition,
   job: CompressJob,
