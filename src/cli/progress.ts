@@ -10,9 +10,10 @@ export function epochLine(m: EpochMetrics & Partial<GroupStats>): string {
       ? ''
       : `, zero groups ${m.zeroGroups}/${m.groups} (${pct(m.groupSparsity!)}), sum of group norms ${m.normSum!.toFixed(2)}` +
         (m.lambda === undefined ? '' : `, lambda ${m.lambda.toPrecision(3)}`);
+  const measure = m.agreement ? ' agreement' : '';
   return (
-    `epoch ${m.epoch}: loss ${m.trainLoss.toFixed(4)}, train ${pct(m.trainAccuracy)}, ` +
-    `test ${pct(m.testAccuracy)} (loss ${m.testLoss.toFixed(4)})${groups}, ${m.imagesPerSecond.toFixed(0)} img/s, ` +
+    `epoch ${m.epoch}: loss ${m.trainLoss.toFixed(4)}, train${measure} ${pct(m.trainAccuracy)}, ` +
+    `test${measure} ${pct(m.testAccuracy)} (loss ${m.testLoss.toFixed(4)})${groups}, ${m.imagesPerSecond.toFixed(0)} img/s, ` +
     `${m.seconds.toFixed(1)} s`
   );
 }

@@ -8,9 +8,9 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { countModel } from '../metrics/count.js';
 import { ruleFor } from '../layers/registry.js';
 import type { ModelSpeed, SpeedUps } from '../metrics/speed.js';
-import type { EpochMetrics } from '../train/metrics.js';
+import type { Agreement, EpochMetrics } from '../train/metrics.js';
 import type { GroupStats } from '../optim/sparse.js';
-import { pct, times } from '../util/format.js';
+import { agreementText, pct, times } from '../util/format.js';
 import type { Table } from '../util/table.js';
 import { beforeAfterTable, layerWidthTable, speedTable, type LayerWidth, type ModelFigures } from './tables.js';
 
@@ -28,6 +28,8 @@ export interface ReportData {
   ratios: { params: number; macs: number };
   check: { maxAbsDiff: number; bound: number };
   predictionMismatches: number;
+  /** with a teacher: the slim model's agreement with it on the test images */
+  agreement?: Agreement;
   trainSeconds: number;
   speed?: { sparse: ModelSpeed; slim: ModelSpeed; speedUps: SpeedUps };
   layers: LayerWidth[];
@@ -96,10 +98,10 @@ export function renderReport(data: ReportData): string {
 <body>
 <h1>${escapeHtml(data.title)}</h1>
 <p class="lead">${times(data.ratios.macs)} fewer MACs and ${times(data.ratios.params)} fewer parameters;
-test accuracy ${pct(data.slim.accuracy)}${data.baseline ? ` (dense ${pct(data.baseline.accuracy)})` : ''}.
+${data.history[0]?.agreement ? 'agreement with the teacher' : 'test accuracy'} ${pct(data.slim.accuracy)}${data.baseline ? ` (dense ${pct(data.baseline.accuracy)})` : ''}.
 ${data.sparse.zeroGroups} of ${data.sparse.groups} groups exactly zero. The slim model gives the sparse model's outputs
 (max |diff| ${data.check.maxAbsDiff.toExponential(2)}, bound ${data.check.bound.toExponential(2)};
-${data.predictionMismatches} test predictions differ). ${data.trainSeconds.toFixed(0)} s of sparse training.</p>
+${data.predictionMismatches} test predictions differ).${data.agreement ? ` Against the teacher on the test images: ${agreementText(data.agreement)}.` : ''} ${data.trainSeconds.toFixed(0)} s of sparse training.</p>
 
 <h2>Before and after</h2>
 ${htmlTable(beforeAfterTable(data))}
@@ -144,7 +146,7 @@ ${htmlTable({ header: ['setting', 'value'], rows: config })}
     series('train (sparse run)', d.history.map((h) => h.trainLoss), '#1f77b4'),
     series('test (sparse run)', d.history.map((h) => h.testLoss), '#ff7f0e'),
   ], 'testLoss', 'test (dense baseline)', '#999'));
-  line('accuracy', 'accuracy', withBaseline([
+  line('accuracy', d.history[0]?.agreement ? 'agreement with the teacher' : 'accuracy', withBaseline([
     series('train (sparse run)', d.history.map((h) => h.trainAccuracy), '#1f77b4'),
     series('test (sparse run)', d.history.map((h) => h.testAccuracy), '#ff7f0e'),
   ], 'testAccuracy', 'test (dense baseline)', '#999'));

@@ -94,6 +94,7 @@ export function trainStep(
   inputShape: readonly number[],
   lr: number,
   teacher?: TeacherOutputs,
+  agreement = false,
 ): StepResult {
   const labelled = !teacher || teacher.distill.weight < 1;
   const labelLoss = labelled ? classificationLoss(model) : undefined;
@@ -122,7 +123,7 @@ export function trainStep(
     );
     return value;
   });
-  const correct = labelled ? countCorrect(output!, batch.labels) : batchAgreement(kind, output!, target!);
+  const correct = agreement ? batchAgreement(kind, output!, target!) : countCorrect(output!, batch.labels);
   const result = { loss: loss.dataSync()[0], correct };
   tf.dispose([loss, output!, ...(target ? [target] : [])]);
   return result;
@@ -147,13 +148,14 @@ export function evaluate(model: tfl.LayersModel, set: ImageSet, normalization: N
   return { loss: lossSum / set.count, accuracy: correct / set.count, count: set.count, predictions };
 }
 
-/**
- * How a run measures a model on the test split: against the labels, or, where
- * there are none (or the model outputs maps), by its agreement with the teacher.
- */
+/** Where there are no labels (or the model outputs maps) a run measures agreement with its teacher instead of accuracy. */
+function byAgreement(model: tfl.LayersModel, data: DataSplits, distill?: Distillation): distill is Distillation {
+  return distill !== undefined && (data.test.numClasses === 0 || outputKind(model) === 'map');
+}
+
+/** How a run measures a model on the test split: against the labels, or by its agreement with the teacher (byAgreement). */
 export function evaluateOnTest(model: tfl.LayersModel, data: DataSplits, distill?: Distillation): EvalResult {
-  if (distill && (data.test.numClasses === 0 || outputKind(model) === 'map'))
-    return evaluateAgainst(model, distill.teacher, data.test, data.normalization, distill.temperature);
+  if (byAgreement(model, data, distill)) return evaluateAgainst(model, distill.teacher, data.test, data.normalization, distill.temperature);
   return evaluate(model, data.test, data.normalization);
 }
 
@@ -193,6 +195,7 @@ export async function train(
   checkDataFitsModel(model, data, config.distill);
   applyFreeze(model);
   const teacher = config.distill && new TeacherOutputs(config.distill, data.train.count, config.augmentation !== undefined);
+  const agreement = byAgreement(model, data, config.distill);
 
   const stepsPerEpoch = batchCount(data.train, { batchSize: config.batchSize });
   const schedule = epochSchedule(config, stepsPerEpoch);
@@ -276,7 +279,7 @@ export async function train(
           continue;
         }
         lr = schedule(step);
-        const r = trainStep(model, variables, optimizer, batch, data.train.shape, lr, teacher);
+        const r = trainStep(model, variables, optimizer, batch, data.train.shape, lr, teacher, agreement);
         if (!Number.isFinite(r.loss)) {
           throw new NumericalFault(
             `loss became ${r.loss} at epoch ${epoch}, step ${step + 1}: lower the learning rate (now ${lr}) or the penalty (--lambda); the last checkpoint holds the last good state`,
@@ -307,6 +310,7 @@ export async function train(
       const test = evaluateOnTest(model, data, config.distill);
       const metrics: EpochMetrics = {
         epoch,
+        ...(agreement ? { agreement } : {}),
         lr,
         trainLoss: lossSum / images,
         trainAccuracy: correct / images,

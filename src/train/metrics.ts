@@ -25,6 +25,8 @@ export interface EvalResult {
 
 export interface EpochMetrics {
   epoch: number;
+  /** the accuracies are agreement with a teacher (unlabelled data, map outputs), not with labels */
+  agreement?: boolean;
   lr: number;
   trainLoss: number;
   trainAccuracy: number;

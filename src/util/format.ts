@@ -9,6 +9,10 @@ export const thousands = (x: number): string => x.toLocaleString('en-US');
 /** 3.1234 -> '3.12x' (a ratio: speed-up, or how many times smaller) */
 export const times = (x: number): string => `${x.toFixed(2)}x`;
 
+/** agreement with a teacher (train/metrics.ts Agreement): 'top-1 agreement 98.20%', 'relative error 5.43e-2' */
+export const agreementText = (a: { metric: string; value: number }): string =>
+  `${a.metric} ${a.metric === 'relative error' ? a.value.toExponential(2) : pct(a.value)}`;
+
 /** a speed-up measured in rounds (metrics/speed.ts compareSpeed): '2.95x ± 3%', '(noisy)' where the rounds disagreed */
 export const measuredTimes = (m: { ratio: number; spread: number; noisy: boolean }): string =>
   `${times(m.ratio)} ± ${(50 * m.spread).toFixed(0)}%${m.noisy ? ' (noisy)' : ''}`;

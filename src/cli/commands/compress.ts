@@ -11,7 +11,7 @@ import { allocations } from '../../optim/allocation.js';
 import { directionNames } from '../../optim/direction.js';
 import { sparseMethods } from '../../optim/sparse.js';
 import { beforeAfterTable, speedTable } from '../../report/tables.js';
-import { pct, thousands } from '../../util/format.js';
+import { agreementText, pct, thousands } from '../../util/format.js';
 import { formatTable } from '../../util/table.js';
 import {
   dataSettings,
@@ -233,12 +233,7 @@ function summaryText(r: CompressResult, method: string): string {
       `${r.predictionMismatches} test predictions differ; ${r.trainSeconds.toFixed(1)} s of sparse training`,
     'MACs count convolutions and dense layers; "MACs /" is the dense-to-slim ratio (FLOPs reduction).',
   ];
-  if (r.agreement) {
-    const a = r.agreement;
-    lines.push(
-      `slim vs the teacher on the test images: ${a.metric} ${a.metric === 'relative error' ? a.value.toExponential(2) : pct(a.value)}`,
-    );
-  }
+  if (r.agreement) lines.push(`slim vs the teacher on the test images: ${agreementText(r.agreement)}`);
   if (r.speed) {
     lines.push(
       `\n${formatTable(speedTable({ label: `sparse (${method})`, speed: r.speed.sparse }, { label: 'slim', speed: r.speed.slim }, r.speed.speedUps))}`,
