@@ -18,6 +18,8 @@ export interface Row {
   speedTarget?: { ratio: number; runtime: 'ort' | 'tfjs' };
   /** the seeds this row runs, when not the task's (a speed row is timed at seed 0 only) */
   seeds?: number[];
+  /** task settings this row sets otherwise, as flag -> value */
+  overrides?: Record<string, string>;
 }
 
 export interface Task {
@@ -64,14 +66,18 @@ const macsTarget = (method: string, ratio: number, extra: string[] = []): string
 ];
 const METHOD = { dhspg: 'DHSPG', hesso: 'HESSO', proxsg: 'Prox-SG', hspg: 'HSPG' } as const;
 
-/** A from-trained row: the dense model of the same seed, compressed with distillation from it. */
-function distilled(method: keyof typeof METHOD, ratio: number, extra: string[] = []): Row {
+/**
+ * A from-trained row: the dense model of the same seed, compressed with distillation
+ * from it; `lr`: a peak learning rate other than the task's, for fine-tuning
+ */
+function distilled(method: keyof typeof METHOD, ratio: number, extra: string[] = [], lr?: string): Row {
   return {
-    id: `${method}-${ratio}`,
-    label: `${METHOD[method]}, target ${ratio}x MACs, distilled`,
+    id: `${method}-${ratio}${lr ? `-lr${lr}` : ''}`,
+    label: `${METHOD[method]}, target ${ratio}x MACs, distilled${lr ? `, lr ${lr}` : ''}`,
     ours: true,
     fromDense: true,
     args: [...macsTarget(method, ratio, extra), '--distill'],
+    ...(lr ? { overrides: { '--lr': lr } } : {}),
   };
 }
 
@@ -130,7 +136,14 @@ export const tasks: Task[] = [
     settings: referenceSettings,
     seeds: [0, 1, 2],
     goal: { macsRatio: 6.3, within: 0.3 },
-    rows: [dense, distilled('dhspg', 6.3), distilled('hesso', 6.3), speedRow(3, 'ort'), speedRow(2, 'tfjs')],
+    rows: [
+      dense,
+      distilled('dhspg', 6.3),
+      distilled('hesso', 6.3),
+      distilled('dhspg', 6.3, [], '0.02'),
+      speedRow(3, 'ort'),
+      speedRow(2, 'tfjs'),
+    ],
   },
   {
     id: 'resnet20-trained',
@@ -232,13 +245,18 @@ export function command(task: Task, row: Row, seed: number): string[] {
     task.data,
     '--epochs',
     String(task.epochs),
-    ...(task.settings ?? []),
+    ...withOverrides(task.settings ?? [], row.overrides ?? {}),
     '--seed',
     String(seed),
     ...(compress ? ['--no-speed'] : []),
     '--out',
     rowDir(task, row, seed),
   ];
+}
+
+/** `settings` (flag, value, ...) with some values replaced */
+function withOverrides(settings: string[], overrides: Record<string, string>): string[] {
+  return settings.map((arg, i) => (i > 0 && settings[i - 1] in overrides ? overrides[settings[i - 1]] : arg));
 }
 
 export const seedsOf = (task: Task, row: Row) => row.seeds ?? task.seeds;
