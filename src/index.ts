@@ -36,7 +36,22 @@ export {
   type Artifacts,
   type SpeedTargetResult,
 } from './compress/job.js';
-export type { ModelSpeed, Timing } from './metrics/speed.js';
+export {
+  compareSpeed,
+  compareSpeeds,
+  measureModelSpeed,
+  runtimes,
+  type SpeedOptions,
+  type ModelSpeed,
+  type Timing,
+  type MeasuredRatio,
+  type SpeedUps,
+  type CompareOptions,
+  type Runtime,
+} from './metrics/speed.js';
+export { distillDefaults, evaluateAgainst, TeacherOutputs, type Distillation } from './train/distill.js';
+export { classificationLoss, teacherLoss, outputKind, outputsProbabilities, type OutputKind } from './train/losses.js';
+export type { Agreement } from './train/metrics.js';
 export type { PenaltyTargetSettings } from './optim/penalty_method.js';
 export type { ChoiceSettings } from './optim/target.js';
 export type { Checkpoint, TrainingState } from './train/checkpoint.js';
