@@ -12,7 +12,7 @@
 // committed, since the results name the commit.
 // --jobs N trains N rows at once, each on cores/N threads: on small models two
 // one-thread trainings get through nearly twice the work of one two-thread one.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -97,6 +97,23 @@ function frozenDist(commit: string): string {
   return join(dir, 'dist', 'src', 'cli', 'main.js');
 }
 
+/**
+ * Ctrl-C (or SIGTERM) stops the benchmark cleanly: no new row starts, the rows
+ * running get the signal, save a checkpoint and exit, and the same command resumes
+ * them later.
+ */
+const children = new Set<ChildProcess>();
+let stopping: NodeJS.Signals | undefined;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (stopping) return;
+    stopping = signal;
+    process.stderr.write(`\n${signal}: the rows running save a checkpoint and stop; run the same command again to resume them\n`);
+    // a terminal's Ctrl-C reaches the children itself; a kill reaches only this process
+    if (signal === 'SIGTERM') for (const child of children) child.kill('SIGTERM');
+  });
+}
+
 /** Runs one CLI command; its JSON output and wall time. Progress lines go to stderr, prefixed with the row. */
 function runCommand(
   cli: string,
@@ -108,10 +125,12 @@ function runCommand(
   return new Promise((resolve, reject) => {
     const env = { ...process.env, OMP_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(threads) };
     const child = spawn(process.execPath, [cli, ...args, '--json'], { stdio: ['ignore', 'pipe', 'pipe'], env });
+    children.add(child);
     let stdout = '';
     child.stdout.on('data', (d) => (stdout += d));
     createInterface({ input: child.stderr }).on('line', (line) => process.stderr.write(`[${key}] ${line}\n`));
     child.on('close', (code) => {
+      children.delete(child);
       if (code !== 0) reject(new Error(`slimtrain ${args.join(' ')} exited with ${code}`));
       else resolve({ json: JSON.parse(stdout) as Record<string, unknown>, seconds: (performance.now() - start) / 1000 });
     });
@@ -151,6 +170,7 @@ async function runRows(pending: Pending[], machine: string): Promise<void> {
   const threads = Math.max(1, Math.floor(cpus().length / rowsAtOnce));
   const running = new Set<string>();
   const next = (): Pending | undefined => {
+    if (stopping) return undefined;
     // a from-trained row waits for its dense model
     const i = pending.findIndex(
       (p) => !p.row.fromDense || (existsSync(modelPath(p.task, dense(p.task), p.seed)) && !running.has(`${p.task.id}/dense/${p.seed}`)),
@@ -176,7 +196,12 @@ async function runRows(pending: Pending[], machine: string): Promise<void> {
         mkdirSync(dir, { recursive: true });
         writeFileAtomic(started, JSON.stringify(args));
       }
-      const { json, seconds } = await runCommand(cli, key, [...args, resume ? '--resume' : '--overwrite'], threads);
+      const ran = await runCommand(cli, key, [...args, resume ? '--resume' : '--overwrite'], threads).catch((e: Error) => {
+        if (stopping) return undefined;
+        throw e;
+      });
+      if (!ran) return;
+      const { json, seconds } = ran;
       writeResult({
         task: p.task.id,
         row: p.row.id,
@@ -204,6 +229,7 @@ async function timeTask(task: Task): Promise<void> {
   const { model: denseModel } = await loadModel(modelPath(task, base, 0));
   try {
     for (const row of task.rows) {
+      if (stopping) return;
       const r = readResult(task.id, row.id, 0);
       if (!r || r.speedup || !existsSync(modelPath(task, row, 0))) continue;
       process.stderr.write(`timing ${task.id}/${row.id} against dense (alternating rounds, batch 64)\n`);
@@ -230,5 +256,6 @@ if (values.list) {
 const engine = await initEngine({ announce: false });
 const machine = `${cpus()[0].model}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; Node ${process.version}; ${describeBackend(engine)}`;
 if (pending.length) await runRows(pending, machine);
+if (stopping) process.exit(stopping === 'SIGINT' ? 130 : 143);
 if (!values['no-time']) for (const { task } of new Map(selected().map((s) => [s.task.id, s])).values()) await timeTask(task);
 process.stderr.write('done: npm run bench:table writes BENCHMARKS.md from bench/results\n');
