@@ -77,7 +77,8 @@ function distilled(method: keyof typeof METHOD, ratio: number, extra: string[] =
     ours: true,
     fromDense: true,
     args: [...macsTarget(method, ratio, extra), '--distill'],
-    ...(lr ? { overrides: { '--lr': lr } } : {}),
+    // another learning rate is a probe, run at seed 0
+    ...(lr ? { overrides: { '--lr': lr }, seeds: [0] } : {}),
   };
 }
 
