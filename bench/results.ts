@@ -2,7 +2,9 @@
 // bench/results/<task>/<row>/seed-<n>.json, committed. The runner (compress.ts)
 // writes them one by one as rows finish; the table (table.ts) reads them all.
 // A result records the commit it ran on: a row whose code has changed since (the
-// folders listed in AFFECTING) is marked with that commit until it is run again.
+// folders listed in AFFECTING) is marked with that commit until it is run again. A
+// commit there that cannot change any figure (a message, a new option off by
+// default) says so with the trailer line NEUTRAL, and does not count.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -77,6 +79,9 @@ export function writeResult(result: RowResult): void {
   renameSync(`${path}.tmp`, path);
 }
 
+/** A commit message line saying the commit changes no figure of the benchmark. */
+export const NEUTRAL = 'Figures: unchanged';
+
 /** The code a benchmark row's figures depend on: a change here makes older results stale. */
 export const AFFECTING = ['src/optim', 'src/graph', 'src/layers', 'src/train', 'src/compress', 'src/slim', 'src/models'];
 
@@ -97,7 +102,8 @@ export function changedSince(commit: string): string | undefined {
   if (!staleCache.has(commit)) {
     let newest: string | undefined;
     try {
-      newest = git(['log', '-1', '--format=%h', `${commit}..HEAD`, '--', ...AFFECTING]) || undefined;
+      const counted = ['--invert-grep', `--grep=^${NEUTRAL}$`];
+      newest = git(['log', '-1', '--format=%h', ...counted, `${commit}..HEAD`, '--', ...AFFECTING]) || undefined;
     } catch {
       newest = 'unknown';
     }
