@@ -4,7 +4,7 @@
 // A result records the commit it ran on: a row whose code has changed since (the
 // folders listed in AFFECTING) is marked with that commit until it is run again. A
 // commit there that cannot change any figure (a message, a new option off by
-// default) says so with the trailer line NEUTRAL, and does not count.
+// default) is listed in NEUTRAL_FILE with why, and does not count.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -79,8 +79,16 @@ export function writeResult(result: RowResult): void {
   renameSync(`${path}.tmp`, path);
 }
 
-/** A commit message line saying the commit changes no figure of the benchmark. */
-export const NEUTRAL = 'Figures: unchanged';
+/** Commits that touch AFFECTING but change no figure: one per line, the hash first, then why. */
+export const NEUTRAL_FILE = join('bench', 'neutral-commits.txt');
+
+function neutralCommits(): string[] {
+  if (!existsSync(NEUTRAL_FILE)) return [];
+  return readFileSync(NEUTRAL_FILE, 'utf8')
+    .split('\n')
+    .map((line) => line.split(/\s/)[0])
+    .filter((hash) => /^[0-9a-f]{7,40}$/.test(hash));
+}
 
 /** The code a benchmark row's figures depend on: a change here makes older results stale. */
 export const AFFECTING = ['src/optim', 'src/graph', 'src/layers', 'src/train', 'src/compress', 'src/slim', 'src/models'];
@@ -102,8 +110,9 @@ export function changedSince(commit: string): string | undefined {
   if (!staleCache.has(commit)) {
     let newest: string | undefined;
     try {
-      const counted = ['--invert-grep', `--grep=^${NEUTRAL}$`];
-      newest = git(['log', '-1', '--format=%h', ...counted, `${commit}..HEAD`, '--', ...AFFECTING]) || undefined;
+      const neutral = neutralCommits();
+      const since = git(['log', '--format=%H', `${commit}..HEAD`, '--', ...AFFECTING]).split('\n').filter(Boolean);
+      newest = since.find((hash) => !neutral.some((n) => hash.startsWith(n)))?.slice(0, 7);
     } catch {
       newest = 'unknown';
     }
