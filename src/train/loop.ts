@@ -177,8 +177,12 @@ export function checkDataFitsModel(model: tfl.LayersModel, data: DataSplits, dis
     );
   }
   if (distill?.weight === 1) return;
+  if (outputKind(model) === 'map')
+    throw new Error(
+      `model '${model.name}' outputs a map of shape [${model.outputs[0].shape.slice(1).join(', ')}], not class scores, so labels cannot train it: learn from the original model instead (compress --from FILE --distill-only)`,
+    );
   const classes = model.outputs[0].shape[1];
-  if (outputKind(model) === 'map' || classes !== data.train.numClasses) {
+  if (classes !== data.train.numClasses) {
     throw new Error(
       `data set ${data.name} has ${data.train.numClasses} classes but model '${model.name}' outputs ${classes}; use a data set with ${classes} classes, or a zoo model (--model), which is built for the data`,
     );
