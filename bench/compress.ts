@@ -1,4 +1,4 @@
-// npm run bench:compress -- [--rows TASK[/ROW],...] [--seeds 0,1,2] [--jobs N] [--list] [--no-time]
+// npm run bench:compress -- [--rows TASK[/ROW],...] [--seeds 0,1,2] [--jobs N] [--threads N] [--list] [--no-time]
 // Runs the benchmark's rows (bench/tasks.ts) that have no result yet, one slimtrain
 // command per row and seed, and commits nothing itself: each finished row leaves
 // bench/results/<task>/<row>/seed-<n>.json (results.ts) to commit, with the command,
@@ -10,8 +10,9 @@
 // The commands run from a copy of dist/ (.bench-dist/<commit>), so that building
 // while a long benchmark runs does not change its code; the working tree must be
 // committed, since the results name the commit.
-// --jobs N trains N rows at once, each on cores/N threads: on small models two
-// one-thread trainings get through nearly twice the work of one two-thread one.
+// --jobs N trains N rows at once, each on cores/N threads (--threads sets it): on
+// small models two one-thread trainings get through nearly twice the work of one
+// two-thread one.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -30,6 +31,7 @@ const { values } = parseArgs({
     rows: { type: 'string' },
     seeds: { type: 'string' },
     jobs: { type: 'string', default: '1' },
+    threads: { type: 'string' },
     list: { type: 'boolean', default: false },
     'no-time': { type: 'boolean', default: false },
   },
@@ -167,7 +169,8 @@ async function runRows(pending: Pending[], machine: string): Promise<void> {
   const commit = currentCommit();
   const cli = frozenDist(commit);
   const rowsAtOnce = Math.min(jobs, pending.length);
-  const threads = Math.max(1, Math.floor(cpus().length / rowsAtOnce));
+  const threads = values.threads ? Number(values.threads) : Math.max(1, Math.floor(cpus().length / rowsAtOnce));
+  if (!Number.isInteger(threads) || threads < 1) throw new Error(`--threads: expected a positive integer, got '${values.threads}'`);
   const running = new Set<string>();
   const next = (): Pending | undefined => {
     if (stopping) return undefined;

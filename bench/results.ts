@@ -111,7 +111,9 @@ export function changedSince(commit: string): string | undefined {
     let newest: string | undefined;
     try {
       const neutral = neutralCommits();
-      const since = git(['log', '--format=%H', `${commit}..HEAD`, '--', ...AFFECTING]).split('\n').filter(Boolean);
+      const since = git(['log', '--format=%H', `${commit}..HEAD`, '--', ...AFFECTING])
+        .split('\n')
+        .filter(Boolean);
       newest = since.find((hash) => !neutral.some((n) => hash.startsWith(n)))?.slice(0, 7);
     } catch {
       newest = 'unknown';
