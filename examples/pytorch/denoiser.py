@@ -17,7 +17,6 @@ Needs Debian's python3-torch and dataset-fashion-mnist:
     /usr/bin/python3 examples/pytorch/denoiser.py OUT [--epochs 2] [--images 10000]
 """
 import argparse
-import gzip
 import json
 import os
 import time
@@ -27,13 +26,7 @@ import torch
 from PIL import Image
 from torch import nn
 
-
-def read_idx(path):
-    with gzip.open(path) if path.endswith('.gz') else open(path, 'rb') as f:
-        data = f.read()
-    dims = data[3]
-    shape = [int.from_bytes(data[4 + 4 * i:8 + 4 * i], 'big') for i in range(dims)]
-    return np.frombuffer(data, np.uint8, offset=4 + 4 * dims).reshape(shape)
+from idx import read_idx
 
 
 def block(cin, cout, stride=1):

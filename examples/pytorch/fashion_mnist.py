@@ -15,26 +15,18 @@ Needs Debian's python3-torch, python3-torchvision and dataset-fashion-mnist:
     /usr/bin/python3 examples/pytorch/fashion_mnist.py OUT [--epochs 5] [--idx DIR]
 """
 import argparse
-import gzip
 import json
 import os
 import time
 
-import numpy as np
 import torch
 from PIL import Image
 from torch import nn
 from torchvision import datasets, transforms
 
+from idx import read_idx
+
 CLASSES = ['tshirt', 'trouser', 'pullover', 'dress', 'coat', 'sandal', 'shirt', 'sneaker', 'bag', 'boot']
-
-
-def read_idx(path):
-    with gzip.open(path) if path.endswith('.gz') else open(path, 'rb') as f:
-        data = f.read()
-    dims = data[3]
-    shape = [int.from_bytes(data[4 + 4 * i:8 + 4 * i], 'big') for i in range(dims)]
-    return np.frombuffer(data, np.uint8, offset=4 + 4 * dims).reshape(shape)
 
 
 def write_pngs(idx_dir, out):
