@@ -38,7 +38,9 @@ export function ticks(lo: number, hi: number, count = 6): number[] {
 const escape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 export function scatterSvg(plot: Scatter): string {
-  const width = 880;
+  const labels = [...plot.points.map((p) => p.label), plot.line?.label ?? ''];
+  // wide enough for the longest legend label (about 7 px a character at 12 px)
+  const width = Math.max(880, 64 + 400 + 48 + 7 * Math.max(...labels.map((l) => l.length)));
   const height = 420;
   const left = 64;
   const top = 40;
