@@ -84,7 +84,11 @@ async function measureHere(s: Setting): Promise<Measurement & { engine: string }
   const training = rate(() => trainStep(model, variables, optimizer, batch, s.input, 0.01));
   const trainPeakRssMiB = Math.round(process.resourceUsage().maxRSS / 1024);
   const x = tf.tensor4d(batch.x, [s.batchSize, ...s.input]);
-  const inference = rate(() => tf.tidy(() => (model.predict(x) as tf.Tensor).dataSync()));
+  const inference = rate(() =>
+    tf.tidy(() => {
+      (model.predict(x) as tf.Tensor).dataSync();
+    }),
+  );
   return {
     engine: describeBackend(engine),
     parameters: variables.reduce((n, v) => n + v.size, 0),

@@ -91,7 +91,7 @@ function neutralCommits(): string[] {
 }
 
 /** The code a benchmark row's figures depend on: a change here makes older results stale. */
-export const AFFECTING = ['src/optim', 'src/graph', 'src/layers', 'src/train', 'src/compress', 'src/slim', 'src/models'];
+export const AFFECTING = ['src/optim', 'src/graph', 'src/layers', 'src/train', 'src/compress', 'src/slim', 'src/models', 'src/metrics'];
 
 export function currentCommit(): string {
   return git(['rev-parse', '--short', 'HEAD']);

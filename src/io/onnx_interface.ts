@@ -33,7 +33,12 @@ export function fromOnnxLayout(data: Float32Array, dims: number[], spec: OnnxTen
 /** A TensorFlow.js tensor's values in the ONNX layout of `spec`. */
 export function toOnnxLayout(t: tf.Tensor, spec: OnnxTensorSpec): Float32Array {
   if (spec.layout !== 'nchw') return Float32Array.from(t.dataSync());
-  return tf.tidy(() => Float32Array.from(tf.transpose(t, [0, 3, 1, 2]).dataSync()));
+  const nchw = tf.transpose(t, [0, 3, 1, 2]);
+  try {
+    return Float32Array.from(nchw.dataSync());
+  } finally {
+    nchw.dispose();
+  }
 }
 
 /** The ONNX dims of `spec` for the TensorFlow.js shape `shape` it is held in (free sizes are read from it). */

@@ -92,7 +92,9 @@ export class GroupIndex {
       const v = this.variables.get(name);
       if (!v) continue;
       const axes = v.shape.map((_, a) => a).filter((a) => a !== v.axis);
-      const reduced = tf.tidy(() => (axes.length ? tf.sum(t, axes) : t).dataSync());
+      const summed = axes.length ? tf.sum(t, axes) : t;
+      const reduced = summed.dataSync();
+      if (summed !== t) summed.dispose();
       for (let i = 0; i < reduced.length; i++) if (v.groupOf[i] >= 0) out[v.groupOf[i]] += reduced[i];
     }
     return out;

@@ -69,7 +69,12 @@ function countCorrect(output: tf.Tensor, labels: Uint8Array): number {
 }
 
 function predictedClasses(output: tf.Tensor): Int32Array {
-  return tf.tidy(() => tf.argMax(output, -1).dataSync() as Int32Array);
+  const classes = tf.argMax(output, -1);
+  try {
+    return classes.dataSync() as Int32Array;
+  } finally {
+    classes.dispose();
+  }
 }
 
 export function trainableVariables(model: tfl.LayersModel): tf.Variable[] {
