@@ -48,6 +48,8 @@ export interface RowResult {
   transcribed?: string;
   /** resumed from a checkpoint: the wall time covers only the part after the resume */
   resumed?: boolean;
+  /** what a reader of the figures must know that they do not say */
+  note?: string;
 }
 
 export function resultPath(task: string, row: string, seed: number): string {

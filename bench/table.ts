@@ -86,6 +86,7 @@ function notes(s: Summary): string {
     first.predictedSpeedup !== undefined ? `predicted ${times(avg((r) => r.predictedSpeedup))} speed-up` : '',
     s.results.some((r) => r.resumed) ? 'resumed: wall time after the resume only' : '',
     first.transcribed ? `transcribed from ${first.transcribed}` : '',
+    ...s.results.filter((r) => r.note).map((r) => `seed ${r.seed}: ${r.note}`),
     provenance(s.results),
   ]
     .filter(Boolean)
