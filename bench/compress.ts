@@ -140,7 +140,7 @@ function runCommand(
 }
 
 /** The figures of a finished row: from its --json output and its final model file. */
-export async function figures(
+async function figures(
   kind: string,
   json: Record<string, unknown>,
   model: string,

@@ -6,7 +6,7 @@
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { NOISY, type MeasuredRatio } from '../src/metrics/speed.js';
-import { pct, thousands, times } from '../src/util/format.js';
+import { measuredTimes, pct, thousands, times } from '../src/util/format.js';
 import { changedSince, readSeeds, type RowResult } from './results.js';
 import { scatterSvg } from './scatter.js';
 import { seedsOf, tasks, type Row, type Task } from './tasks.js';
@@ -61,7 +61,7 @@ function summarise(task: Task): Summary[] {
 }
 
 function speedCell(m: MeasuredRatio | undefined, single: number | undefined): string {
-  if (m) return `${times(m.ratio)} ± ${(50 * m.spread).toFixed(0)}%${m.spread > NOISY ? ' (noisy)' : ''}`;
+  if (m) return measuredTimes(m);
   return single !== undefined ? `${times(single)} (one figure)` : '';
 }
 

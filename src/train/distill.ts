@@ -43,6 +43,8 @@ export function checkTeacher(student: tfl.LayersModel, teacher: tfl.LayersModel)
  * CACHE_BYTES); with augmentation they are computed on each augmented batch.
  */
 export class TeacherOutputs {
+  /** one image's output shape, and its element count */
+  private readonly shape: number[];
   private readonly perImage: number;
   private readonly cache?: Float32Array;
   private readonly cached?: Uint8Array;
@@ -52,8 +54,8 @@ export class TeacherOutputs {
     images: number,
     augmented: boolean,
   ) {
-    const shape = distill.teacher.outputs[0].shape.slice(1) as number[];
-    this.perImage = shape.reduce((a, b) => a * b, 1);
+    this.shape = distill.teacher.outputs[0].shape.slice(1) as number[];
+    this.perImage = this.shape.reduce((a, b) => a * b, 1);
     if (!augmented && images * this.perImage * 4 <= CACHE_BYTES) {
       this.cache = new Float32Array(images * this.perImage);
       this.cached = new Uint8Array(images);
@@ -65,11 +67,10 @@ export class TeacherOutputs {
     const { cached, perImage } = this;
     const cache = indices && this.cache;
     if (!indices || !cache) return this.distill.teacher.predict(x) as tf.Tensor;
-    const shape = [indices.length, ...(this.distill.teacher.outputs[0].shape.slice(1) as number[])];
     if (indices.every((i) => cached![i])) {
       const out = new Float32Array(indices.length * perImage);
       indices.forEach((image, i) => out.set(cache.subarray(image * perImage, (image + 1) * perImage), i * perImage));
-      return tf.tensor(out, shape);
+      return tf.tensor(out, [indices.length, ...this.shape]);
     }
     const y = this.distill.teacher.predict(x) as tf.Tensor;
     const values = y.dataSync() as Float32Array;

@@ -103,8 +103,9 @@ export function trainStep(
 ): StepResult {
   const labelled = !teacher || teacher.distill.weight < 1;
   const labelLoss = labelled ? classificationLoss(model) : undefined;
-  const kind = outputKind(model);
-  const distillLoss = teacher && teacherLoss(kind, teacher.distill.temperature);
+  // only a run with a teacher needs the output's kind: the plain step does no more than before
+  const kind = teacher ? outputKind(model) : undefined;
+  const distillLoss = teacher && teacherLoss(kind!, teacher.distill.temperature);
   const classes = model.outputs[0].shape[1] as number;
   let output: tf.Tensor | undefined;
   let target: tf.Tensor | undefined;
@@ -128,7 +129,7 @@ export function trainStep(
     );
     return value;
   });
-  const correct = agreement ? batchAgreement(kind, output!, target!) : countCorrect(output!, batch.labels);
+  const correct = agreement ? batchAgreement(kind!, output!, target!) : countCorrect(output!, batch.labels);
   const result = { loss: loss.dataSync()[0], correct };
   tf.dispose([loss, output!, ...(target ? [target] : [])]);
   return result;
@@ -175,13 +176,12 @@ export function checkDataFitsModel(model: tfl.LayersModel, data: DataSplits, dis
     );
   }
   if (distill) checkTeacher(model, distill.teacher);
-  if (data.train.numClasses === 0) {
-    if (distill?.weight === 1) return;
+  // learning from the teacher alone reads no labels: neither their presence nor their classes matter
+  if (distill?.weight === 1) return;
+  if (data.train.numClasses === 0)
     throw new Error(
       `${data.name} has no labels (images without class subfolders): learn from the original model instead (compress --from FILE --distill-only)`,
     );
-  }
-  if (distill?.weight === 1) return;
   if (outputKind(model) === 'map')
     throw new Error(
       `model '${model.name}' outputs a map of shape [${model.outputs[0].shape.slice(1).join(', ')}], not class scores, so labels cannot train it: learn from the original model instead (compress --from FILE --distill-only)`,
