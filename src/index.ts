@@ -29,7 +29,6 @@ export {
   type CompressJob,
   type CompressResult,
   type CompressEpoch,
-  type CompressCallbacks,
   type ModelSummary,
   type Float16Figures,
   type WrittenFigures,
@@ -52,6 +51,7 @@ export {
 export { distillDefaults, evaluateAgainst, TeacherOutputs, type Distillation } from './train/distill.js';
 export { classificationLoss, teacherLoss, outputKind, outputsProbabilities, type OutputKind } from './train/losses.js';
 export type { Agreement } from './train/metrics.js';
+export { StopRequested, type ProgressListener, type StepProgress } from './util/progress.js';
 export type { PenaltyTargetSettings } from './optim/penalty_method.js';
 export type { ChoiceSettings } from './optim/target.js';
 export type { Checkpoint, TrainingState } from './train/checkpoint.js';

@@ -44,6 +44,18 @@ test('usage errors exit with 2 and say what is wrong', () => {
   }
 });
 
+test('a usage error is one line that starts with slimtrain:, as other errors are; --version prints the version', () => {
+  const r = run('train', '--model', 'lenet5', '--data', 'mnist', '--epochs', '1.5');
+  assert.equal(r.code, 2);
+  assert.equal(
+    r.stderr,
+    "slimtrain: error: option '--epochs <n>' argument '1.5' is invalid. expected a positive integer, got '1.5' (run with --help for usage)\n",
+  );
+  const version = run('--version');
+  assert.equal(version.code, 0);
+  assert.equal(version.stdout.trim(), JSON.parse(readFileSync(join(dirname(cli), '..', '..', '..', 'package.json'), 'utf8')).version);
+});
+
 test('a job that fails exits with 1 and names the file', () => {
   const r = run('eval', '--model', '/nonexistent/model.json', '--data', 'mnist');
   assert.equal(r.code, 1);
@@ -109,6 +121,9 @@ test('analyze prints the per-layer table and totals; --json and --dot for script
   assert.equal(parsed.totals.prunable, 2248);
   assert.ok(parsed.groups.every((g: { slices: unknown[] }) => g.slices.length > 0));
   assert.match(readFileSync(dot, 'utf8'), /^digraph "mobilenetv2-small" \{[\s\S]*"block2_expand" -> "block2_expand_bn";/);
+  // without --input, a zoo model is analysed at the input it was designed for, and says so
+  assert.match(run('analyze', 'resnet20').stdout, /resnet20 at input 32x32x3: 272,474 parameters/);
+  assert.match(run('analyze', 'lenet5').stdout, /lenet5 at input 28x28x1: 61,706 parameters/);
   const bad = run('analyze', 'lenet5', '--input', '28x28');
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /expected HEIGHTxWIDTHxCHANNELS/);
@@ -358,9 +373,11 @@ test('SIGINT: train finishes the step, writes a checkpoint, exits 130; --resume 
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
   assert.equal(code, 130, stderr);
   assert.match(stderr, /checkpoint written in .*interrupted\. Resume with the same command and --resume/);
+  assert.match(stderr, /-- mnist: 12,000 for training, 10,000 for testing/, 'the data line counts the images --subset leaves');
   assert.ok(!existsSync(join(out, 'model.json')), 'an interrupted run saves no final model');
   const resumed = run(...args, '--out', out, '--resume');
   assert.equal(resumed.code, 0, resumed.stderr);
+  assert.match(resumed.stderr, /-- resuming from .*interrupted\/checkpoint: [12] epochs? done, going on (at the start of|in) epoch [23]/);
   const a = JSON.parse(straight.stdout);
   const b = JSON.parse(resumed.stdout);
   assert.deepEqual(

@@ -52,14 +52,21 @@ test('an image folder: classes from subfolders, images resized to the shape, a s
   assert.equal(grey.train.images.length, grey.train.count * 35);
 });
 
-test('decoded images are cached: the second load reads them back, a changed file decodes again', async () => {
+test('decoded images are cached: the second load reads them back, a changed file decodes again; decoding reports its count', async () => {
   const dir = await colourFolder(3);
   const cacheDir = mkdtempSync(join(tmpdir(), 'slimtrain-image-cache-'));
-  const first = await loadImageFolder(dir, { shape: [8, 8, 3], cacheDir });
+  const decoded: number[] = [];
+  const first = await loadImageFolder(dir, { shape: [8, 8, 3], cacheDir, onProgress: (p) => decoded.push(p.done) });
   assert.equal(first.cached, false);
+  assert.deepEqual(
+    decoded,
+    [...Array(first.train.count + first.test.count).keys()].map((i) => i + 1),
+    'decoding tells its count, image by image',
+  );
   assert.equal(readdirSync(cacheDir).length, 1);
-  const second = await loadImageFolder(dir, { shape: [8, 8, 3], cacheDir });
+  const second = await loadImageFolder(dir, { shape: [8, 8, 3], cacheDir, onProgress: (p) => decoded.push(p.done) });
   assert.equal(second.cached, true);
+  assert.equal(decoded.length, first.train.count + first.test.count, 'nothing is decoded when the cache has the images');
   assert.deepEqual(second.train.images, first.train.images);
   assert.deepEqual(second.test.labels, first.test.labels);
   // another shape, or a touched file, is another cache entry

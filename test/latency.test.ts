@@ -13,6 +13,7 @@ import { countModel } from '../src/metrics/count.js';
 import { latencyCost, measureLatencyTable, widthGrid, type ModelTimer } from '../src/metrics/latency.js';
 import { buildZooModel } from '../src/models/zoo.js';
 import { Rng } from '../src/util/random.js';
+import type { StepProgress } from '../src/util/progress.js';
 
 await initEngine({ backend: 'cpu' });
 
@@ -70,7 +71,17 @@ test('the latency cache times each distinct layer once: a second table, and repe
     const model = buildZooModel('resnet20', { inputShape: [28, 28, 1], numClasses: 10, seed: 0 });
     const partition = zeroInvariantGroups(model);
     const first = affineTimer();
-    const table = await measureLatencyTable(model, partition, { runtime: 'ort', batch: 64, cacheDir: dir, timer: first.timer });
+    const reports: StepProgress[] = [];
+    const table = await measureLatencyTable(model, partition, {
+      runtime: 'ort',
+      batch: 64,
+      cacheDir: dir,
+      timer: first.timer,
+      onProgress: (p) => reports.push(p),
+    });
+    // progress counts each timing once, and ends at its total
+    assert.equal(reports.length, first.calls());
+    assert.deepEqual(reports.at(-1), { ...reports[0], done: first.calls(), total: first.calls() });
     const points = (l: { ins: number[]; outs: number[] }) => l.ins.length * l.outs.length;
     const allPoints = table.layers.reduce((n, l) => n + points(l), 0);
     // the blocks of a stage repeat the same convolutions: fewer layers timed than listed
@@ -78,6 +89,14 @@ test('the latency cache times each distinct layer once: a second table, and repe
     const again = affineTimer();
     const second = await measureLatencyTable(model, partition, { runtime: 'ort', batch: 64, cacheDir: dir, timer: again.timer });
     assert.equal(again.calls(), 1, 'only the whole model is timed again');
+    await measureLatencyTable(model, partition, {
+      runtime: 'ort',
+      batch: 64,
+      cacheDir: dir,
+      timer: affineTimer().timer,
+      onProgress: (p) => reports.push(p),
+    });
+    assert.deepEqual([reports.at(-1)!.done, reports.at(-1)!.total], [1, 1], 'a cached table has one thing left to time');
     assert.deepEqual(second.layers, table.layers);
     model.dispose();
   } finally {

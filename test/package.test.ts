@@ -1,5 +1,5 @@
-// The package as another project gets it: `npm pack`, the tarball installed into an
-// empty project as the README says, and the README's library example run there as
+// The package as another project gets it: `npm pack`, the tarball installed into a
+// new project as the README says, and the README's library example run there as
 // written, with the native addon and with it missing (wasm).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,18 +9,24 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { nativeAvailable } from './helpers/backends.js';
+import { libraryExample, lineShape, printed } from '../bench/readme.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-/** The README's library section: its shell lines and its example. */
-function readmeLibrary(): { shell: string[]; example: string } {
+/** The README's library section: its shell lines, the tarball they install, its example and what it printed. */
+function readmeLibrary(): { shell: string[]; tarball: string; example: string; printedLines: string[] } {
   const readme = readFileSync(join(root, 'README.md'), 'utf8');
   const section = readme.slice(readme.indexOf('## Library'), readme.indexOf('\n## ', readme.indexOf('## Library') + 1));
-  const block = (lang: string) => new RegExp('```' + lang + '\\n([\\s\\S]*?)```').exec(section)?.[1];
-  const shell = block('sh');
-  const example = block('js');
-  assert.ok(shell && example, "README's Library section has an sh and a js block");
-  return { shell: shell.trim().split('\n'), example };
+  const shell = /```sh\n([\s\S]*?)```/.exec(section)?.[1];
+  assert.ok(shell, "README's Library section has an sh block");
+  const tarball = /\S+\/(slimtrain-[\d.]+\.tgz)/.exec(shell);
+  assert.ok(tarball, 'the README installs a packed tarball');
+  return {
+    shell: shell.trim().split('\n'),
+    tarball: tarball[1],
+    example: libraryExample(readme),
+    printedLines: printed(readme, 'library').trim().split('\n'),
+  };
 }
 
 /** A user's shell: without the npm_* settings the npm running these tests hands its children (this checkout's .npmrc among them). */
@@ -32,32 +38,34 @@ function run(command: string, args: string[], cwd: string, env: NodeJS.ProcessEn
   return r.stdout;
 }
 
-test("the packed tarball installs into an empty project and runs the README's library example, with the native addon and without", async () => {
+test("the packed tarball installs into a new project as the README says and runs the README's library example, printing what the README shows, with the native addon and without", async () => {
   const dir = mkdtempSync(join(tmpdir(), 'slimtrain-package-'));
+  const { shell, tarball, example, printedLines } = readmeLibrary();
   // dist/ is built: the test command compiles before it tests
-  const tarball = join(
-    dir,
-    run('npm', ['pack', '--ignore-scripts', '--silent', '--pack-destination', dir], root).trim().split('\n').at(-1)!,
-  );
+  const packed = run('npm', ['pack', '--ignore-scripts', '--silent', '--pack-destination', dir], root).trim().split('\n').at(-1)!;
+  assert.equal(packed, tarball, 'npm pack writes the file the README installs');
   const project = join(dir, 'project');
   mkdirSync(project);
-  writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'someone-elses-project', private: true, type: 'module' }));
-  const { shell, example } = readmeLibrary();
   for (const line of shell) {
-    // the README's lines, with the package from the tarball instead of the registry
-    const command = line.replace(/\bnpm install slimtrain\b/, `npm install --no-audit --no-fund --prefer-offline ${tarball}`);
-    run('sh', ['-c', command], project);
+    // the README's lines, with this tarball where the README has the user's clone
+    run('sh', ['-c', line.replace(/\S+\/slimtrain-[\d.]+\.tgz/, join(dir, packed))], project);
   }
-  writeFileSync(join(project, 'example.mjs'), example);
-  writeFileSync(join(project, 'backend.mjs'), "import { initEngine } from 'slimtrain';\nconsole.log((await initEngine()).backend);\n");
+  assert.equal(JSON.parse(readFileSync(join(project, 'package.json'), 'utf8')).type, 'module');
+  writeFileSync(join(project, 'example.js'), example);
+  writeFileSync(join(project, 'backend.js'), "import { initEngine } from 'slimtrain';\nconsole.log((await initEngine()).backend);\n");
   const addon = join(project, 'node_modules', 'slimtrain', 'native', 'build');
   assert.equal(existsSync(addon), nativeAvailable, 'the install builds the addon where this checkout could');
   const runs = nativeAvailable ? ['native', 'wasm'] : ['wasm'];
   for (const backend of runs) {
     if (backend === 'wasm') rmSync(addon, { recursive: true, force: true });
-    assert.equal(run('node', ['backend.mjs'], project).trim(), backend);
+    assert.equal(run('node', ['backend.js'], project).trim(), backend);
     rmSync(join(project, 'slim-model'), { recursive: true, force: true });
-    const out = run('node', ['example.mjs'], project);
+    const out = run('node', ['example.js'], project);
+    assert.deepEqual(
+      out.trim().split('\n').map(lineShape),
+      printedLines.map(lineShape),
+      `${backend}: the example prints what the README shows`,
+    );
     const compressed = /compress\(\): ([\d.]+)x fewer MACs at ([\d.]+)%/.exec(out);
     const fitted = /model\.fit: ([\d.]+)x fewer MACs, (\d+) zero groups, max \|slim - sparse\| ([\d.e+-]+)/.exec(out);
     assert.ok(compressed && fitted, `${backend}: the example printed its figures:\n${out}`);

@@ -69,7 +69,9 @@ test(
       for (const c of charts) assert.ok(c.painted > 0.02, `${c.id}: ${(100 * c.painted).toFixed(1)}% of the canvas painted`);
       assert.deepEqual(charts.find((c) => c.id === 'loss')!.points, [2, 2, 2], 'train, test and the dense baseline, one point per epoch');
       assert.deepEqual(charts.find((c) => c.id === 'layers')!.points, [5, 5], "kept and removed for LeNet-5's five layers");
+      assert.equal(await page.$('a[href="browser.html"]'), null, 'opened as a file, the report links to no page that is not there');
       const text = await page.textContent('body');
+      assert.match(text!, /Run slimtrain serve on this folder/);
       assert.match(text!, new RegExp(`${r.ratios.macs.toFixed(2)}x fewer MACs`));
       const layerRows = await page.$$eval('table:nth-of-type(2) tbody tr', (rows) =>
         rows.map((row) => [...row.children].map((td) => td.textContent)),

@@ -121,7 +121,7 @@ export const options = {
   imageSize: () =>
     new Option(
       '--input <HxWxC>',
-      "a zoo model on an image folder: the size images are read at (default: an ImageNet architecture's own, else 32x32x3)",
+      "a zoo model on an image folder: the size images are read at (default: an ImageNet architecture's own, else 32x32x3 colour)",
     ).argParser(shape3),
   subset: (what = 'each split') =>
     new Option('--subset <n>', `use only the first N images of ${what} (smoke runs)`).argParser(number('positive', true)),
@@ -140,7 +140,10 @@ export const options = {
   resume: () =>
     new Option('--resume', 'continue the run whose checkpoints are in --out DIR (run the same command with --resume added)').default(false),
   input: () =>
-    new Option('--input <HxWxC>', 'input shape for a zoo model').argParser(shape3).default([28, 28, 1] as [number, number, number]),
+    new Option(
+      '--input <HxWxC>',
+      'input shape for a zoo model (default: the one it was designed for: 28x28x1 for mlp and lenet5, 32x32x3 for the CIFAR models, 224x224x3 or 299x299x3 for the ImageNet ones)',
+    ).argParser(shape3),
   classes: () => new Option('--classes <n>', 'classes for a zoo model').argParser(number('positive', true)).default(10),
   roundChannels: () =>
     new Option('--round-channels <n>', 'keep a multiple of N channels per layer (zero ones kept to fill), for SIMD-friendly widths')

@@ -6,17 +6,17 @@ import { subsetSplits } from '../data/datasets.js';
 import { splitsFromSources, type DataSource, type SplitSources } from '../data/tensors.js';
 import { cloneModel } from '../io/model_files.js';
 import type { SparseMethod } from '../optim/sparse.js';
-import { TrainingStopped } from '../train/loop.js';
+import { StopRequested } from '../util/progress.js';
 import { compressDefaults } from './defaults.js';
-import { compressInputs, runCompressJob, type CompressCallbacks } from './job.js';
+import { compressInputs, runCompressJob } from './job.js';
+import type { JobCallbacks } from '../train/metrics.js';
 import { checkCompressJob } from './sparse_stage.js';
 import type { CompressJob, CompressResult } from './types.js';
 
 /** A built-in data set's name or an image folder (as `--data` takes them), tensors, or a tf.data.Dataset. */
 export type CompressData = string | DataSource | SplitSources;
 
-export interface CompressOptions
-  extends Partial<Omit<CompressJob, 'model' | 'data' | 'method' | 'shouldStop' | 'teacher'>>, CompressCallbacks {
+export interface CompressOptions extends Partial<Omit<CompressJob, 'model' | 'data' | 'method' | 'shouldStop' | 'teacher'>>, JobCallbacks {
   /** with distill: the model to learn from, as a file or a model object (default: the model given, before training) */
   teacher?: string | tfl.LayersModel;
   /** the sparse optimizer (default hspg, as the CLI's --optimizer) */
@@ -38,7 +38,7 @@ export async function compress(
   data: CompressData,
   options: CompressOptions = {},
 ): Promise<CompressResult> {
-  const { optimizer, validationSplit, signal, onStage, onEpochBegin, onBatchEnd, onEpochEnd, teacher, ...settings } = options;
+  const { optimizer, validationSplit, signal, onStage, onProgress, onEpochBegin, onBatchEnd, onEpochEnd, teacher, ...settings } = options;
   signal?.throwIfAborted();
   const job: CompressJob = {
     ...compressDefaults,
@@ -50,11 +50,12 @@ export async function compress(
     shouldStop: signal ? () => signal.aborted : undefined,
   };
   // an abort between stages (slim construction, speed measurement) stops at the next one
-  const callbacks: CompressCallbacks = {
+  const callbacks: JobCallbacks = {
     onStage: (message) => {
       signal?.throwIfAborted();
       onStage?.(message);
     },
+    onProgress,
     onEpochBegin,
     onBatchEnd,
     onEpochEnd,
@@ -76,7 +77,7 @@ export async function compress(
     const first = { model: await cloneModel(model), metadata: {} };
     return await compressInputs(job, { data: splits, first, fresh: () => cloneModel(model), teacher: teacherModel }, callbacks);
   } catch (e) {
-    if (e instanceof TrainingStopped && signal?.aborted) throw signal.reason;
+    if (e instanceof StopRequested && signal?.aborted) throw signal.reason;
     throw e;
   }
 }

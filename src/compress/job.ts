@@ -12,22 +12,21 @@ import { compareSpeeds, measureModelSpeed } from '../metrics/speed.js';
 import { zeroGroups } from '../slim/construct.js';
 import { loadModelFile, resolveModel, resolveModelAndData, type ResolvedModel } from '../models/resolve.js';
 import { isZooName } from '../models/zoo.js';
-import { checkpointing, jobFingerprint, type Checkpointing } from '../train/checkpoint.js';
+import { checkpointing, jobFingerprint, resumingFrom, type Checkpointing } from '../train/checkpoint.js';
 import { checkDataFitsModel, evaluateOnTest, train, type TrainConfig } from '../train/loop.js';
 import { distillDefaults, evaluateAgainst, type Distillation } from '../train/distill.js';
-import type { TrainCallbacks } from '../train/metrics.js';
+import type { JobCallbacks, TrainCallbacks } from '../train/metrics.js';
 import { writeArtifacts } from './artifacts.js';
 import { buildVerifiedSlim, fastestRounding } from './slim_stage.js';
 import { checkCompressJob, trainSparse, type SparseTrained } from './sparse_stage.js';
 import type { CompressJob, CompressResult, ModelSummary, SpeedTargetResult } from './types.js';
 import { applyFreeze } from '../train/frozen.js';
+import { stoppingProgress } from '../util/progress.js';
 
 export type * from './types.js';
 
 /** Settings that act only after training: a resumed run may change them. */
 const afterTraining = ['out', 'measureSpeed', 'roundChannels', 'float16'] as const;
-
-export type CompressCallbacks = TrainCallbacks & { onStage?(message: string): void };
 
 function summary(model: tfl.LayersModel, accuracy: number, loss: number): ModelSummary {
   const c = countModel(model);
@@ -82,19 +81,15 @@ export async function trainBaseline(
  * With a speed target or roundChannels 'auto': the speed-up the latency tables
  * predict for the zero groups, and the fastest multiple of channels, measured.
  */
-async function roundingFor(
-  job: CompressJob,
-  sparse: SparseTrained,
-  onStage?: (message: string) => void,
-): Promise<SpeedTargetResult | undefined> {
+async function roundingFor(job: CompressJob, sparse: SparseTrained, callbacks: JobCallbacks): Promise<SpeedTargetResult | undefined> {
   const auto = job.roundChannels === 'auto' || (job.roundChannels === undefined && job.targetSpeedup !== undefined);
   if (!auto) return undefined;
   const runtime = job.runtime ?? 'ort';
   const batch = job.speedBatch ?? 64;
-  onStage?.(
+  callbacks.onStage?.(
     `choosing the multiple of channels per layer that runs fastest (${runtime === 'ort' ? 'ONNX Runtime' : 'TensorFlow.js'}, batch ${batch})`,
   );
-  const rounding = await fastestRounding(sparse, runtime, batch);
+  const rounding = await fastestRounding(sparse, runtime, batch, callbacks.onProgress);
   const zero = zeroGroups(sparse.model, sparse.partition.groups);
   const predicted = job.targetSpeedup === undefined ? undefined : sparse.cost.total / (sparse.cost.total - sparse.cost.saved(zero));
   return { runtime, batch, target: job.targetSpeedup, predicted, ...rounding };
@@ -113,17 +108,14 @@ export interface CompressInputs {
 }
 
 /** The job as the CLI gives it: a model and data named by strings. */
-export async function runCompressJob(
-  job: CompressJob,
-  callbacks: CompressCallbacks = {},
-  teacher?: tfl.LayersModel,
-): Promise<CompressResult> {
+export async function runCompressJob(job: CompressJob, callbacks: JobCallbacks = {}, teacher?: tfl.LayersModel): Promise<CompressResult> {
   checkCompressJob(job);
-  const first = await resolveModelAndData(job);
-  callbacks.onStage?.(describeData(first.data));
+  const onProgress = stoppingProgress(callbacks.onProgress, job.shouldStop);
+  const first = await resolveModelAndData(job, onProgress);
   const data = subsetSplits(first.data, job.subset);
+  callbacks.onStage?.(describeData(data));
   const fresh = async () =>
-    (await resolveModel(job.model, { inputShape: data.train.shape, numClasses: data.train.numClasses }, job.seed, job)).model;
+    (await resolveModel(job.model, { inputShape: data.train.shape, numClasses: data.train.numClasses }, job.seed, job, onProgress)).model;
   return compressInputs(job, { data, first, fresh, teacher }, callbacks);
 }
 
@@ -132,7 +124,9 @@ export async function runCompressJob(
  * those inputs. The result holds the sparse and the slim model, the caller's to
  * dispose; on an error neither is left behind.
  */
-export async function compressInputs(job: CompressJob, inputs: CompressInputs, callbacks: CompressCallbacks = {}): Promise<CompressResult> {
+export async function compressInputs(job: CompressJob, inputs: CompressInputs, callbacks: JobCallbacks = {}): Promise<CompressResult> {
+  // a stop request ends decoding and timing as it ends training
+  callbacks = { ...callbacks, onProgress: stoppingProgress(callbacks.onProgress, job.shouldStop) };
   const { data, first } = inputs;
   // the first model built serves the first stage; a later stage starts from a fresh copy
   let unused: ResolvedModel | undefined = first;
@@ -143,8 +137,13 @@ export async function compressInputs(job: CompressJob, inputs: CompressInputs, c
   };
   const fingerprint = jobFingerprint(job, afterTraining);
   // the sparse stage may not have begun when a run with a baseline stopped
-  const checkpoints = (name: string, required: boolean, epochStats?: () => unknown[]) =>
-    job.out ? checkpointing(join(job.out, name), fingerprint, job.resume ? (required ? 'required' : 'if-present') : false, epochStats) : {};
+  const checkpoints = (name: string, required: boolean, epochStats?: () => unknown[]) => {
+    if (!job.out) return {};
+    const dir = join(job.out, name);
+    const found = checkpointing(dir, fingerprint, job.resume ? (required ? 'required' : 'if-present') : false, epochStats);
+    if (found.resume) callbacks.onStage?.(resumingFrom(dir, found.resume));
+    return found;
+  };
 
   const teacher = await teacherOf(job, inputs);
   const distill = teacher?.distill;
@@ -175,7 +174,7 @@ async function trainAndSlim(
   distill: Distillation | undefined,
   baseline: CompressResult['baseline'],
   checkpoints: (name: string, required: boolean, epochStats?: () => unknown[]) => Partial<Checkpointing>,
-  callbacks: CompressCallbacks,
+  callbacks: JobCallbacks,
 ): Promise<CompressResult> {
   callbacks.onStage?.(`${job.method} training`);
   const measure = (m: tfl.LayersModel) => evaluateOnTest(m, data, distill);
@@ -190,7 +189,7 @@ async function trainAndSlim(
       callbacks,
     );
 
-    const speedTarget = await roundingFor(job, sparse, callbacks.onStage);
+    const speedTarget = await roundingFor(job, sparse, callbacks);
     callbacks.onStage?.('building the slim model');
     const slim = await buildVerifiedSlim(sparse, data, measure, speedTarget?.roundTo ?? (job.roundChannels as number | undefined));
     slimBuilt = slim.model;
@@ -218,10 +217,10 @@ async function trainAndSlim(
     if (job.measureSpeed !== false) {
       callbacks.onStage?.('measuring speed and size (TensorFlow.js, ONNX Runtime)');
       result.speed = {
-        sparse: await measureModelSpeed(model),
-        slim: await measureModelSpeed(slim.model),
+        sparse: await measureModelSpeed(model, { onProgress: callbacks.onProgress }),
+        slim: await measureModelSpeed(slim.model, { onProgress: callbacks.onProgress }),
         // the speed-up itself in alternating rounds, so that it holds on a busy machine
-        speedUps: await compareSpeeds(model, slim.model, { maxSeconds: 60 }),
+        speedUps: await compareSpeeds(model, slim.model, { maxSeconds: 60, onProgress: callbacks.onProgress }),
       };
     }
     if (job.out) {

@@ -11,7 +11,7 @@ import { l1Magnitudes } from '../optim/importance.js';
 import { countModel } from '../metrics/count.js';
 import { constructSlimModel } from '../slim/construct.js';
 import { zeroOutGroups } from '../slim/zero.js';
-import { evaluate, train, type EpochMetrics, type TrainCallbacks, type TrainConfig } from '../train/loop.js';
+import { evaluate, train, type EpochMetrics, type JobCallbacks, type TrainConfig } from '../train/loop.js';
 import { resolveModelAndData } from '../models/resolve.js';
 import { describeData, type DataOptions } from '../data/load.js';
 import { applyFreeze } from '../train/frozen.js';
@@ -77,14 +77,11 @@ export function chooseByMagnitude(
   return picked.map((i) => prunable[i]);
 }
 
-export async function runMagnitudePruneJob(
-  job: MagnitudePruneJob,
-  callbacks: TrainCallbacks & { onStage?(message: string): void } = {},
-): Promise<MagnitudePruneResult> {
+export async function runMagnitudePruneJob(job: MagnitudePruneJob, callbacks: JobCallbacks = {}): Promise<MagnitudePruneResult> {
   if (!(job.macsRatio > 1)) throw new Error(`the MACs ratio must be above 1, got ${job.macsRatio}`);
-  const resolved = await resolveModelAndData(job);
-  callbacks.onStage?.(describeData(resolved.data));
+  const resolved = await resolveModelAndData(job, callbacks.onProgress);
   const data = subsetSplits(resolved.data, job.subset);
+  callbacks.onStage?.(describeData(data));
   const { model } = resolved;
   const pruneEpoch = job.pruneEpoch ?? Math.max(1, Math.floor(job.epochs / 2));
   const optimizer = { name: 'sgd' as const, momentum: job.momentum ?? 0.9, nesterov: job.nesterov, weightDecay: job.weightDecay };

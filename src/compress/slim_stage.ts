@@ -6,7 +6,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { DataSplits } from '../data/datasets.js';
 import type { Partition } from '../graph/groups.js';
-import { timeModel, type Runtime } from '../metrics/speed.js';
+import { runtimeName, timeModel, type Runtime } from '../metrics/speed.js';
+import { stepCounter, type ProgressListener } from '../util/progress.js';
 import { constructSlimModel, type SlimResult } from '../slim/construct.js';
 import type { EvalResult } from '../train/metrics.js';
 
@@ -42,6 +43,8 @@ export async function buildVerifiedSlim(
 const ROUNDINGS = [1, 2, 4, 8, 16];
 /** a multiple above 1 must run at least this much faster than none: timings vary by a few percent */
 const ROUNDING_GAIN = 1.03;
+/** timed runs per multiple, after 3 warm-up runs */
+const REPEATS = 15;
 
 /**
  * The multiple of channels per layer (zero channels kept to fill) whose slim model
@@ -52,7 +55,14 @@ export async function fastestRounding(
   sparse: { model: tfl.LayersModel; partition: Partition },
   runtime: Runtime,
   batch: number,
+  onProgress?: ProgressListener,
 ): Promise<{ roundTo: number; tried: { roundTo: number; ms: number }[] }> {
+  const runs = 3 + REPEATS;
+  const tick = stepCounter(
+    onProgress,
+    `timing the slim model at each multiple of channels (${runtimeName(runtime)}, batch ${batch})`,
+    ROUNDINGS.length * runs,
+  );
   const shape = (sparse.model.inputs[0].shape as (number | null)[]).slice(1) as number[];
   const x = tf.randomNormal([batch, ...shape], 0, 1, 'float32', 7);
   const tried: { roundTo: number; ms: number }[] = [];
@@ -66,9 +76,12 @@ export async function fastestRounding(
           .map((g) => g.id)
           .sort((a, b) => a - b)
           .join();
-        if (seen.has(widths)) continue;
+        if (seen.has(widths)) {
+          tick(runs);
+          continue;
+        }
         seen.add(widths);
-        tried.push({ roundTo, ms: (await timeModel(slim.model, runtime, [x], 15))[0] });
+        tried.push({ roundTo, ms: (await timeModel(slim.model, runtime, [x], REPEATS, tick))[0] });
       } finally {
         slim.model.dispose();
       }

@@ -13,7 +13,7 @@ import { createSparseOptimizer, type GroupStats, type PruneTarget, type SparseCo
 import { reachableShare, type ChoiceSettings } from '../optim/target.js';
 import { evaluateOnTest, train, trainableVariables, type TrainConfig } from '../train/loop.js';
 import type { Checkpointing } from '../train/checkpoint.js';
-import type { EvalResult, TrainCallbacks } from '../train/metrics.js';
+import type { EvalResult, JobCallbacks } from '../train/metrics.js';
 import type { CompressEpoch, CompressJob } from './types.js';
 import { applyFreeze } from '../train/frozen.js';
 
@@ -199,13 +199,13 @@ export async function targetCost(
   model: tfl.LayersModel,
   partition: Partition,
   job: CompressJob,
-  onStage?: (message: string) => void,
+  callbacks: JobCallbacks = {},
 ): Promise<CostModel> {
   if (job.targetSpeedup === undefined) return macsCost(partition.graph, countModel(model).macs);
   const runtime = job.runtime ?? 'ort';
   const batch = job.speedBatch ?? 64;
-  onStage?.(`latency table: ${runtime === 'ort' ? 'ONNX Runtime' : 'TensorFlow.js'} at batch ${batch}`);
-  return latencyCost(await measureLatencyTable(model, partition, { runtime, batch, onProgress: onStage }), partition);
+  callbacks.onStage?.(`latency table: ${runtime === 'ort' ? 'ONNX Runtime' : 'TensorFlow.js'} at batch ${batch}`);
+  return latencyCost(await measureLatencyTable(model, partition, { runtime, batch, onProgress: callbacks.onProgress }), partition);
 }
 
 /** Trains `model` in place with the job's sparse optimizer; group statistics join each epoch's metrics. */
@@ -215,7 +215,7 @@ export async function trainSparse(
   job: CompressJob,
   settings: Omit<TrainConfig, 'optimizer' | 'resume' | 'onCheckpoint'>,
   checkpoints: (epochStats: () => unknown[]) => Partial<Checkpointing>,
-  callbacks: TrainCallbacks & { onStage?(message: string): void } = {},
+  callbacks: JobCallbacks = {},
 ): Promise<SparseTrained> {
   applyFreeze(model, job);
   const partition = zeroInvariantGroups(model, { freeze: job.freeze });
@@ -225,7 +225,7 @@ export async function trainSparse(
     model,
   );
   const steps = batchCount(data.train, { batchSize: settings.batchSize });
-  const cost = await targetCost(model, partition, job, callbacks.onStage);
+  const cost = await targetCost(model, partition, job, callbacks);
   const optimizer = createSparseOptimizer(index, sparseConfig(job, partition, cost, steps));
   try {
     let history: CompressEpoch[] = [];

@@ -222,7 +222,7 @@ export function takeFirst(set: ImageSet, n: number): ImageSet {
 }
 
 /** The first `n` images of each split; the normalisation stays that of the full training set. */
-export function subsetSplits(data: DataSplits, n: number | undefined): DataSplits {
+export function subsetSplits<T extends DataSplits>(data: T, n: number | undefined): T {
   return n === undefined ? data : { ...data, train: takeFirst(data.train, n), test: takeFirst(data.test, n) };
 }
 

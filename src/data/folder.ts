@@ -8,6 +8,7 @@ import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSy
 import { homedir } from 'node:os';
 import { extname, join } from 'node:path';
 import sharp from 'sharp';
+import { stepCounter, type ProgressListener } from '../util/progress.js';
 import { Rng } from '../util/random.js';
 import { chooseNormalization, takeIndices, type DataSplits, type ImageSet, type NormalizationChoice } from './datasets.js';
 import { DataError } from './errors.js';
@@ -34,6 +35,8 @@ export interface ImageFolderOptions {
   normalization?: NormalizationChoice;
   /** folder for the decoded-image cache (default $XDG_CACHE_HOME or ~/.cache, then slimtrain/images); false: no cache */
   cacheDir?: string | false;
+  /** told how many images are decoded (not when they come from the cache) */
+  onProgress?: ProgressListener;
 }
 
 export interface ImageFolderData extends DataSplits {
@@ -147,10 +150,12 @@ function writeCache(path: string, d: Decoded, size: number): void {
 
 /** Decodes every listed image (or reads them back from the cache); undecodable ones are skipped. */
 async function decodeAll(
+  dir: string,
   listing: Listing,
   shape: [number, number, number],
   resize: Resize,
   cacheDir: string | false,
+  onProgress?: ProgressListener,
 ): Promise<Decoded & { cached: boolean }> {
   const size = shape[0] * shape[1] * shape[2];
   const cache = cacheDir === false ? undefined : cachePath(cacheDir, listing.files, shape, resize);
@@ -158,10 +163,12 @@ async function decodeAll(
   if (hit) return { ...hit, cached: true };
   // several decodes in flight keep libvips's threads busy; results stay in file order
   const results = new Array<Uint8Array | Error>(listing.files.length);
+  const tick = stepCounter(onProgress, `decoding ${dir}`, listing.files.length);
   let next = 0;
   const worker = async () => {
     for (let i = next++; i < listing.files.length; i = next++) {
       results[i] = await decode(listing.files[i].path, shape, resize).catch((e: Error) => e);
+      tick();
     }
   };
   await Promise.all(Array.from({ length: DECODES_IN_FLIGHT }, worker));
@@ -223,14 +230,14 @@ export async function loadImageFolder(dir: string, options: ImageFolderOptions):
   if (listing.classes.length > 256)
     throw new DataError(`image folder ${dir} has ${listing.classes.length} classes; slimtrain takes up to 256`);
   const resize = options.resize ?? 'fill';
-  const decoded = await decodeAll(listing, shape, resize, cacheDir);
+  const decoded = await decodeAll(dir, listing, shape, resize, cacheDir, options.onProgress);
   const numClasses = listing.classes.length;
   let train: ImageSet;
   let test: ImageSet;
   let skipped = decoded.skipped;
   let cached = decoded.cached;
   if (options.val) {
-    const valDecoded = await decodeAll(listFolder(options.val, listing.classes), shape, resize, cacheDir);
+    const valDecoded = await decodeAll(options.val, listFolder(options.val, listing.classes), shape, resize, cacheDir, options.onProgress);
     train = imageSet(`${dir}/train`, decoded, shuffled([...decoded.labels.keys()], seed), shape, numClasses);
     test = imageSet(`${options.val}/val`, valDecoded, shuffled([...valDecoded.labels.keys()], seed + 1), shape, numClasses);
     skipped = [...skipped, ...valDecoded.skipped];

@@ -4,6 +4,7 @@ import { chooseNormalization, isDatasetName, loadDataset, type DataSplits, type 
 import { thousands } from '../util/format.js';
 import { DataError } from './errors.js';
 import { loadImageFolder, type Resize } from './folder.js';
+import type { ProgressListener } from '../util/progress.js';
 
 export interface DataSpec {
   /** a data set's name, or a folder with one subfolder of images per class */
@@ -20,7 +21,7 @@ export interface DataSpec {
 
 /** How a job reads an image folder: DataSpec less the data's name, plus the size for a zoo model. */
 export interface DataOptions extends Omit<DataSpec, 'data'> {
-  /** a zoo model trained on an image folder: the size to read the images at (default 32x32x3) */
+  /** a zoo model trained on an image folder: the size to read the images at (default: an ImageNet architecture's own, else 32x32x3) */
   inputShape?: [number, number, number];
 }
 
@@ -51,7 +52,12 @@ export function describeData(data: LoadedData): string {
 }
 
 /** Loads `spec.data`; an image folder is resized to `shape` ([height, width, channels]) and split with `seed`. */
-export async function loadData(spec: DataSpec, shape: [number, number, number], seed = 0): Promise<LoadedData> {
+export async function loadData(
+  spec: DataSpec,
+  shape: [number, number, number],
+  seed = 0,
+  onProgress?: ProgressListener,
+): Promise<LoadedData> {
   if (isDatasetName(spec.data)) {
     if (spec.val !== undefined || spec.valSplit !== undefined || spec.resize !== undefined) {
       throw new DataError(`--val, --val-split and --resize apply to image folders; ${spec.data} has its own test split and size`);
@@ -61,5 +67,5 @@ export async function loadData(spec: DataSpec, shape: [number, number, number], 
     return { ...data, normalization, skipped: [] };
   }
   const { val, valSplit, normalization, resize } = spec;
-  return loadImageFolder(spec.data, { shape, val, valSplit, seed, normalization, resize });
+  return loadImageFolder(spec.data, { shape, val, valSplit, seed, normalization, resize, onProgress });
 }

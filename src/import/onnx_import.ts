@@ -24,6 +24,7 @@ import {
   type ParsedOnnx,
 } from './onnx_model.js';
 import { OP_CONVERTERS, supportedOnnxOps, UNSUPPORTED_HINTS } from './registry.js';
+import { stepCounter, type ProgressListener } from '../util/progress.js';
 
 export { OnnxImportError } from './onnx_model.js';
 
@@ -231,8 +232,15 @@ export function buildFromOnnx(
  */
 export async function importOnnx(
   path: string,
-  options: { tolerance?: number; /** one sample's sizes in ONNX order, for inputs with free sizes */ inputShape?: readonly number[] } = {},
+  options: {
+    tolerance?: number;
+    /** one sample's sizes in ONNX order, for inputs with free sizes */
+    inputShape?: readonly number[];
+    /** told of the three steps: read and parsed, built, checked in ONNX Runtime */
+    onProgress?: ProgressListener;
+  } = {},
 ): Promise<ImportedOnnx> {
+  const tick = stepCounter(options.onProgress, `importing ${path}`, 3);
   let bytes: Uint8Array;
   try {
     bytes = readFileSync(path);
@@ -240,6 +248,7 @@ export async function importOnnx(
     throw new OnnxImportError(`cannot read ${path}: ${(e as Error).message.replace(/^[A-Z]+: /, '')}`);
   }
   const parsed = parseOnnx(bytes, path);
+  tick();
   let built: ReturnType<typeof buildFromOnnx>;
   try {
     built = buildFromOnnx(parsed, path, options.inputShape);
@@ -247,16 +256,19 @@ export async function importOnnx(
     if (e instanceof OnnxImportError) throw e;
     throw new OnnxImportError(`${path}: TensorFlow.js could not build the imported model (${(e as Error).message})`);
   }
+  tick();
+  const inference = inferenceVersion(bytes);
+  let check: ImportedOnnx['check'];
   try {
-    const inference = inferenceVersion(bytes);
-    const check = await checkOnnx(built.model, inference ?? bytes, {
+    check = await checkOnnx(built.model, inference ?? bytes, {
       interface: built.interface,
       samples: 2,
       tolerance: options.tolerance,
     });
-    return { ...built, opset: parsed.opset, producer: parsed.producer, trainingMode: inference !== undefined, check };
   } catch (e) {
     built.model.dispose();
     throw new OnnxImportError(`${path}: the import does not compute what the file does: ${(e as Error).message}; nothing was imported`);
   }
+  tick();
+  return { ...built, opset: parsed.opset, producer: parsed.producer, trainingMode: inference !== undefined, check };
 }

@@ -17,6 +17,7 @@ import type { GraphNode } from '../graph/layer_graph.js';
 import { ruleFor } from '../layers/registry.js';
 import type { CostModel } from './cost.js';
 import { runtimeName, timeModel, type Runtime } from './speed.js';
+import { stepCounter, type ProgressListener } from '../util/progress.js';
 
 /** One layer's measured grid: ms[i][o] at `ins[i]` input and `outs[o]` output channels. */
 export interface LayerLatency {
@@ -45,7 +46,8 @@ export interface LatencyOptions {
   /** default $XDG_CACHE_HOME or ~/.cache, then slimtrain/latency; false: no cache */
   cacheDir?: string | false;
   timer?: ModelTimer;
-  onProgress?: (message: string) => void;
+  /** told how many layer widths are timed */
+  onProgress?: ProgressListener;
 }
 
 /** the fractions of a shrinkable width the grid holds */
@@ -121,40 +123,56 @@ export async function measureLatencyTable(model: tfl.LayersModel, partition: Par
   const path = cachePath(options);
   const cache = readCache(path);
   const layers: LayerLatency[] = [];
-  const timed = [...everything].filter(([node]) => ruleFor(node.className)?.widths);
-  for (const [node, smallest] of timed) {
-    const rule = ruleFor(node.className)!;
-    const full = rule.widths!(shapeOf(node));
-    const least = rule.widths!(shapeOf(node, smallest));
-    const ins = widthGrid(full.in, least.in < full.in);
-    const outs = widthGrid(full.out, least.out < full.out);
-    // what the layer computes decides its time; its name and how it was initialised do not
-    const settings = Object.entries(node.config).filter(([k]) => k !== 'name' && !/(Initializer|Regularizer|Constraint)$/.test(k));
-    const key = createHash('sha256')
-      // timing 2: TensorFlow.js timings no longer include tidy walking the output read back
-      .update(JSON.stringify({ className: node.className, settings, input: node.inputShapes[0], ins, outs, timing: 2 }))
-      .digest('hex');
-    let ms = cache.entries[key];
-    if (!ms) {
-      options.onProgress?.(`timing ${node.name} at ${ins.length * outs.length} widths`);
-      ms = [];
-      for (const i of ins) {
-        const row: number[] = [];
-        for (const o of outs) {
-          const alone = layerAlone(node, { in: i, out: o });
-          const x = tf.randomNormal([options.batch, ...node.inputShapes[0].slice(0, -1), i], 0, 1, 'float32', 5);
-          try {
-            row.push(await timer(alone, options.runtime, x));
-          } finally {
-            x.dispose();
-            alone.dispose();
+  const timed = [...everything]
+    .filter(([node]) => ruleFor(node.className)?.widths)
+    .map(([node, smallest]) => {
+      const rule = ruleFor(node.className)!;
+      const full = rule.widths!(shapeOf(node));
+      const least = rule.widths!(shapeOf(node, smallest));
+      const ins = widthGrid(full.in, least.in < full.in);
+      const outs = widthGrid(full.out, least.out < full.out);
+      // what the layer computes decides its time; its name and how it was initialised do not
+      const settings = Object.entries(node.config).filter(([k]) => k !== 'name' && !/(Initializer|Regularizer|Constraint)$/.test(k));
+      const key = createHash('sha256')
+        // timing 2: TensorFlow.js timings no longer include tidy walking the output read back
+        .update(JSON.stringify({ className: node.className, settings, input: node.inputShapes[0], ins, outs, timing: 2 }))
+        .digest('hex');
+      return { node, ins, outs, key };
+    });
+  // the widths not in the cache (alike layers timed once), and the whole model
+  const untimed = new Map(timed.filter((t) => !cache.entries[t.key]).map((t) => [t.key, t.ins.length * t.outs.length]));
+  const tick = stepCounter(
+    options.onProgress,
+    `timing layers at their widths (${runtimeName(options.runtime)}, batch ${options.batch})`,
+    [...untimed.values()].reduce((a, b) => a + b, 1),
+  );
+  // what was timed stays cached when a stop request ends the step
+  try {
+    for (const { node, ins, outs, key } of timed) {
+      let ms = cache.entries[key];
+      if (!ms) {
+        ms = [];
+        for (const i of ins) {
+          const row: number[] = [];
+          for (const o of outs) {
+            const alone = layerAlone(node, { in: i, out: o });
+            const x = tf.randomNormal([options.batch, ...node.inputShapes[0].slice(0, -1), i], 0, 1, 'float32', 5);
+            try {
+              row.push(await timer(alone, options.runtime, x));
+            } finally {
+              x.dispose();
+              alone.dispose();
+            }
+            tick();
           }
+          ms.push(row);
         }
-        ms.push(row);
+        cache.entries[key] = ms;
       }
-      cache.entries[key] = ms;
+      layers.push({ layer: node.name, ins, outs, ms });
     }
-    layers.push({ layer: node.name, ins, outs, ms });
+  } finally {
+    writeCache(path, cache);
   }
   const shape = (model.inputs[0].shape as (number | null)[]).slice(1) as number[];
   const x = tf.randomNormal([options.batch, ...shape], 0, 1, 'float32', 5);
@@ -164,7 +182,7 @@ export async function measureLatencyTable(model: tfl.LayersModel, partition: Par
   } finally {
     x.dispose();
   }
-  writeCache(path, cache);
+  tick();
   return { runtime: options.runtime, batch: options.batch, modelMs, layers };
 }
 

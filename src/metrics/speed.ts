@@ -10,6 +10,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { exportOnnx } from '../export/onnx.js';
 import { saveModel } from '../io/model_files.js';
 import { countModel } from './count.js';
+import { stepCounter, type ProgressListener } from '../util/progress.js';
 
 export interface Timing {
   runtime: string;
@@ -30,6 +31,8 @@ export interface SpeedOptions {
   batchSizes?: number[];
   /** timed runs per measurement, after 3 warm-up runs */
   repeats?: number;
+  /** told how many runs are done */
+  onProgress?: ProgressListener;
 }
 
 const median = (xs: number[]) => {
@@ -37,13 +40,25 @@ const median = (xs: number[]) => {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 
-async function time(run: () => Promise<void> | void, repeats: number): Promise<number> {
-  for (let i = 0; i < 3; i++) await run();
+/** warm-up runs before the timed ones */
+const WARM_UP = 3;
+
+/** a turn of the event loop, outside the timed runs: a signal (Ctrl-C) is handled between runs, not after the last */
+const between = () => new Promise((resolve) => setImmediate(resolve));
+
+async function time(run: () => Promise<void> | void, repeats: number, onRun?: () => void): Promise<number> {
+  for (let i = 0; i < WARM_UP; i++) {
+    await run();
+    onRun?.();
+    await between();
+  }
   const ms: number[] = [];
   for (let i = 0; i < repeats; i++) {
     const start = performance.now();
     await run();
     ms.push(performance.now() - start);
+    onRun?.();
+    await between();
   }
   return median(ms);
 }
@@ -59,23 +74,28 @@ export function runtimeName(runtime: Runtime): string {
   return runtime === 'ort' ? 'ONNX Runtime' : `TensorFlow.js ${tf.getBackend()}`;
 }
 
-/** Median milliseconds of `model` in `runtime` on each input, over `repeats` runs after 3 warm-up runs. */
+/** Median milliseconds of `model` in `runtime` on each input, over `repeats` runs after 3 warm-up runs; `onRun` is told of each run. */
 export async function timeModel(
   model: tfl.LayersModel,
   runtime: Runtime,
   inputs: readonly tf.Tensor[],
   repeats: number,
+  onRun?: () => void,
 ): Promise<number[]> {
   const ms: number[] = [];
   if (runtime === 'tfjs') {
     for (const x of inputs) {
       ms.push(
-        await time(() => {
-          // a block, not an expression: tidy walks what its function returns, element by element
-          tf.tidy(() => {
-            (model.predict(x) as tf.Tensor).dataSync();
-          });
-        }, repeats),
+        await time(
+          () => {
+            // a block, not an expression: tidy walks what its function returns, element by element
+            tf.tidy(() => {
+              (model.predict(x) as tf.Tensor).dataSync();
+            });
+          },
+          repeats,
+          onRun,
+        ),
       );
     }
     return ms;
@@ -89,9 +109,13 @@ export async function timeModel(
     for (const x of inputs) {
       const input = new ort.Tensor('float32', Float32Array.from(x.dataSync()), x.shape);
       ms.push(
-        await time(async () => {
-          await session.run({ input });
-        }, repeats),
+        await time(
+          async () => {
+            await session.run({ input });
+          },
+          repeats,
+          onRun,
+        ),
       );
     }
   } finally {
@@ -119,9 +143,10 @@ export async function measureModelSpeed(model: tfl.LayersModel, options: SpeedOp
   // runtime's idle threads slowed the other's runs several-fold
   const inputs = batchSizes.map((batch) => tf.randomNormal([batch, ...shape], 0, 1, 'float32', 3));
   const timings: Timing[] = [];
+  const tick = stepCounter(options.onProgress, `timing ${model.name}`, 2 * batchSizes.length * (WARM_UP + repeats));
   try {
-    const tfjs = await timeModel(model, 'tfjs', inputs, repeats);
-    const ort = await timeModel(model, 'ort', inputs, repeats);
+    const tfjs = await timeModel(model, 'tfjs', inputs, repeats, tick);
+    const ort = await timeModel(model, 'ort', inputs, repeats, tick);
     batchSizes.forEach((batch, i) => {
       for (const [runtime, ms] of [
         [runtimeName('tfjs'), tfjs[i]],
@@ -184,6 +209,8 @@ export interface CompareOptions {
   settle?: number;
   /** stop after this long even if unsettled (default 120 s) */
   maxSeconds?: number;
+  /** told of each round, out of the most that fit in maxSeconds */
+  onProgress?: ProgressListener;
 }
 
 /** How many times faster `model` runs than `base` in `runtime`, in alternating rounds (MeasuredRatio). */
@@ -197,6 +224,7 @@ export async function compareSpeed(
   const shape = (base.inputs[0].shape as (number | null)[]).slice(1) as number[];
   const x = tf.randomNormal([batch, ...shape], 0, 1, 'float32', 3);
   const ratios: number[] = [];
+  const step = `speed-up in ${runtimeName(runtime)} at batch ${batch}, in rounds until they agree within ${Math.round(settle * 100)}%`;
   const start = performance.now();
   let latest = { ratio: NaN, spread: Infinity };
   try {
@@ -205,12 +233,18 @@ export async function compareSpeed(
       const pair = round % 2 ? [model, base] : [base, model];
       const [first, second] = [(await timeModel(pair[0], runtime, [x], repeats))[0], (await timeModel(pair[1], runtime, [x], repeats))[0]];
       ratios.push(round % 2 ? second / first : first / second);
+      const seconds = (performance.now() - start) / 1000;
+      let done = false;
       if (ratios.length >= window) {
         const last = ratios.slice(-window);
         const mid = median(last);
         latest = { ratio: mid, spread: (Math.max(...last) - Math.min(...last)) / mid };
-        if (latest.spread < settle || (performance.now() - start) / 1000 > maxSeconds) break;
+        done = latest.spread < settle || seconds > maxSeconds;
       }
+      // the most rounds there can be, at the pace so far
+      const most = Math.max(window, ratios.length + Math.ceil(Math.max(0, maxSeconds - seconds) / (seconds / ratios.length)));
+      options.onProgress?.({ step, done: ratios.length, total: done ? ratios.length : most });
+      if (done) break;
     }
   } finally {
     x.dispose();

@@ -6,7 +6,8 @@ import { DataError } from '../data/errors.js';
 import { loadData, type DataOptions, type LoadedData } from '../data/load.js';
 import { importOnnx } from '../import/onnx_import.js';
 import { loadModel, type LoadedModel, type SlimtrainMetadata } from '../io/model_files.js';
-import { buildZooModel, isZooName, zooInputShape, zooNames } from './zoo.js';
+import type { ProgressListener } from '../util/progress.js';
+import { buildZooModel, folderInputShape, isZooName, zooInputShape, zooNames } from './zoo.js';
 
 export interface ResolvedModel {
   model: tfl.LayersModel;
@@ -24,10 +25,10 @@ export interface ModelFileOptions {
 }
 
 /** A model.json (or its folder) or a .onnx file; an ONNX model keeps its interface in metadata.onnx. */
-export async function loadModelFile(path: string, options: ModelFileOptions = {}): Promise<LoadedModel> {
+export async function loadModelFile(path: string, options: ModelFileOptions = {}, onProgress?: ProgressListener): Promise<LoadedModel> {
   const inputShape = options.modelInputShape;
   if (!path.toLowerCase().endsWith('.onnx')) return loadModel(path, { inputShape });
-  const imported = await importOnnx(path, { inputShape });
+  const imported = await importOnnx(path, { inputShape, onProgress });
   return { model: imported.model, metadata: { source: path, onnx: imported.interface }, path };
 }
 
@@ -36,18 +37,22 @@ export function namesModelFile(spec: string): boolean {
   return /\.(json|onnx|h5|keras)$/i.test(spec) || spec.includes('/');
 }
 
-/** A zoo name builds a fresh model for the given input and classes; anything else is a model file. */
+/** A zoo name builds a fresh model for the given input (default the one it was designed for) and classes; anything else is a model file. */
 export async function resolveModel(
   spec: string,
-  shape: { inputShape: [number, number, number]; numClasses: number },
+  shape: { inputShape?: [number, number, number]; numClasses: number },
   seed = 0,
   file: ModelFileOptions = {},
+  onProgress?: ProgressListener,
 ): Promise<ResolvedModel> {
-  if (isZooName(spec)) return { model: buildZooModel(spec, { ...shape, seed }), metadata: {} };
+  if (isZooName(spec)) {
+    const inputShape = shape.inputShape ?? zooInputShape(spec)!;
+    return { model: buildZooModel(spec, { inputShape, numClasses: shape.numClasses, seed }), metadata: {} };
+  }
   if (!namesModelFile(spec)) {
     throw new Error(`unknown model '${spec}': use a zoo model (${zooNames.join(', ')}), a model.json or a .onnx file`);
   }
-  return loadModelFile(spec, file);
+  return loadModelFile(spec, file, onProgress);
 }
 
 /** [height, width, channels] of a model's image input, if it has one. */
@@ -68,14 +73,17 @@ export interface ModelAndDataSpec extends DataOptions, ModelFileOptions {
  * is built for the data. A model from ONNX was trained elsewhere, so the normalisation
  * its inputs had must be given; a slimtrain model brings its own.
  */
-export async function resolveModelAndData(spec: ModelAndDataSpec): Promise<ResolvedModel & { data: LoadedData }> {
+export async function resolveModelAndData(
+  spec: ModelAndDataSpec,
+  onProgress?: ProgressListener,
+): Promise<ResolvedModel & { data: LoadedData }> {
   const seed = spec.seed ?? 0;
   if (isZooName(spec.model)) {
-    const data = await loadData(spec, spec.inputShape ?? zooInputShape(spec.model) ?? [32, 32, 3], seed);
+    const data = await loadData(spec, spec.inputShape ?? folderInputShape(spec.model), seed, onProgress);
     return { ...(await resolveModel(spec.model, { inputShape: data.train.shape, numClasses: data.train.numClasses }, seed)), data };
   }
   // not a zoo name: the shape and classes come from the file
-  const { model, metadata } = await resolveModel(spec.model, { inputShape: [1, 1, 1], numClasses: 1 }, seed, spec);
+  const { model, metadata } = await resolveModel(spec.model, { numClasses: 1 }, seed, spec, onProgress);
   try {
     if ((metadata.onnx || metadata.keras) && !spec.normalization && !metadata.normalization) {
       throw new DataError(
@@ -85,7 +93,7 @@ export async function resolveModelAndData(spec: ModelAndDataSpec): Promise<Resol
     }
     const shape = imageShape(model);
     if (!shape) throw new DataError(`${spec.model} does not take images (input shape [${model.inputs[0].shape}]); train it on image data`);
-    const data = await loadData({ ...spec, normalization: spec.normalization ?? metadata.normalization }, shape, seed);
+    const data = await loadData({ ...spec, normalization: spec.normalization ?? metadata.normalization }, shape, seed, onProgress);
     return { model, metadata, data };
   } catch (e) {
     model.dispose();

@@ -176,21 +176,27 @@ export function mobilenetV2Small(o: ZooOptions): tfl.LayersModel {
 export interface ZooEntry {
   build: (o: ZooOptions) => tfl.LayersModel;
   description: string;
-  /** the input the architecture was designed for (ImageNet's), where it has one */
-  inputShape?: [number, number, number];
+  /** the input the architecture was designed for: MNIST's, CIFAR's or ImageNet's */
+  inputShape: [number, number, number];
 }
 
+const MNIST: [number, number, number] = [28, 28, 1];
+const CIFAR: [number, number, number] = [32, 32, 3];
 const IMAGENET: [number, number, number] = [224, 224, 3];
 
 export const zoo = {
-  mlp: { build: mlp, description: 'MLP 784-300-100-classes (ReLU)' },
-  lenet5: { build: lenet5, description: 'LeNet-5: two 5x5 convolutions, three dense layers' },
-  'vgg-small': { build: vggSmall, description: 'three conv-BN-ReLU-pool blocks (32, 64, 128), linear classifier' },
-  vgg16: { build: vgg16, description: 'VGG16, CIFAR form (13 convs, 512-feature classifier)' },
-  'vgg16-bn': { build: vgg16Bn, description: 'VGG16 with batch normalisation, CIFAR form' },
-  resnet20: { build: resnet20, description: 'ResNet-20 for CIFAR (3 stages x 3 basic blocks)' },
-  resnet56: { build: resnet56, description: 'ResNet-56 for CIFAR (3 stages x 9 basic blocks)' },
-  'mobilenetv2-small': { build: mobilenetV2Small, description: 'small MobileNetV2 (inverted residuals, depthwise convs)' },
+  mlp: { build: mlp, description: 'MLP 784-300-100-classes (ReLU)', inputShape: MNIST },
+  lenet5: { build: lenet5, description: 'LeNet-5: two 5x5 convolutions, three dense layers', inputShape: MNIST },
+  'vgg-small': { build: vggSmall, description: 'three conv-BN-ReLU-pool blocks (32, 64, 128), linear classifier', inputShape: CIFAR },
+  vgg16: { build: vgg16, description: 'VGG16, CIFAR form (13 convs, 512-feature classifier)', inputShape: CIFAR },
+  'vgg16-bn': { build: vgg16Bn, description: 'VGG16 with batch normalisation, CIFAR form', inputShape: CIFAR },
+  resnet20: { build: resnet20, description: 'ResNet-20 for CIFAR (3 stages x 3 basic blocks)', inputShape: CIFAR },
+  resnet56: { build: resnet56, description: 'ResNet-56 for CIFAR (3 stages x 9 basic blocks)', inputShape: CIFAR },
+  'mobilenetv2-small': {
+    build: mobilenetV2Small,
+    description: 'small MobileNetV2 (inverted residuals, depthwise convs)',
+    inputShape: CIFAR,
+  },
   mobilenetv2: { build: mobilenetV2, description: "MobileNetV2 1.0, as Keras's applications build it", inputShape: IMAGENET },
   resnet50: { build: resnet50, description: "ResNet-50 (bottlenecks, 7x7 stem), torchvision's form", inputShape: IMAGENET },
   inceptionv3: {
@@ -214,8 +220,15 @@ export function isZooName(name: string): name is ZooName {
 }
 
 /** The input an architecture was designed for, if it has one. */
+/** The input a zoo model was designed for; undefined for a name that is not in the zoo. */
 export function zooInputShape(name: string): [number, number, number] | undefined {
   return isZooName(name) ? (zoo[name] as ZooEntry).inputShape : undefined;
+}
+
+/** The size an image folder is read at for a zoo model: its own where that is in colour, else CIFAR's 32x32x3. */
+export function folderInputShape(name: string): [number, number, number] {
+  const designed = zooInputShape(name);
+  return designed && designed[2] === 3 ? designed : CIFAR;
 }
 
 export function buildZooModel(name: string, o: ZooOptions): tfl.LayersModel {

@@ -108,7 +108,7 @@ ${htmlTable(beforeAfterTable(data))}
 ${speed ? `<h2>Measured speed and size</h2>\n${htmlTable(speed)}\n<p>medians of 15 runs after 3 warm-up runs; at batch 64 the speed-up is measured in alternating rounds until they agree within 10% (± half their range; marked noisy over 20%)</p>` : ''}
 
 <h2>In your browser</h2>
-<p>Run <code>slimtrain serve</code> on this folder and open the address it prints: <a href="browser.html">browser.html</a>
+<p>Run <code>slimtrain serve</code> on this folder and open the address it prints: <a id="browser-page" href="browser.html">browser.html</a>
 loads the sparse and the slim model in your browser and times them with each backend it has (WebGPU, WebGL, wasm).</p>
 
 <h2>Training</h2>
@@ -129,6 +129,11 @@ ${htmlTable({ header: ['setting', 'value'], rows: config })}
 <script>${chartJs()}</script>
 <script type="application/json" id="report-data">${chartData}</script>
 <script>
+// browser.html exists only where slimtrain serve serves this folder: opened as a file, the link would lead nowhere
+if (location.protocol === 'file:') {
+  const link = document.getElementById('browser-page');
+  link.replaceWith(Object.assign(document.createElement('code'), { textContent: 'browser.html' }));
+}
 (() => {
   const d = JSON.parse(document.getElementById('report-data').textContent);
   const epochs = d.history.map((h) => h.epoch);

@@ -158,3 +158,10 @@ export function checkpointing(
     onCheckpoint: (c) => writeCheckpoint(dir, { ...c, state: { ...c.state, job: fingerprint, epochStats: epochStats?.() } }),
   };
 }
+
+/** Where a resumed run goes on from, in a line. */
+export function resumingFrom(dir: string, checkpoint: Checkpoint): string {
+  const s = checkpoint.state;
+  const where = s.batchInEpoch ? `in epoch ${s.epoch + 1} after its batch ${s.batchInEpoch}` : `at the start of epoch ${s.epoch + 1}`;
+  return `resuming from ${dir}: ${s.epoch} epoch${s.epoch === 1 ? '' : 's'} done, going on ${where} (${s.step} steps in all)`;
+}

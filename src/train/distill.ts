@@ -10,6 +10,7 @@ import { batches } from '../data/batches.js';
 import type { ImageSet, Normalization } from '../data/datasets.js';
 import { outputKind, teacherLoss, type OutputKind } from './losses.js';
 import type { Agreement, EvalResult } from './metrics.js';
+import { stepCounter, type ProgressListener } from '../util/progress.js';
 
 export interface Distillation {
   /** a model with the student's input and output shapes; only read, never trained */
@@ -129,8 +130,10 @@ export function evaluateAgainst(
   normalization: Normalization,
   temperature: number,
   batchSize = 256,
+  onProgress?: ProgressListener,
 ): EvalResult {
   const kind = outputKind(model);
+  const tick = stepCounter(onProgress, `testing on ${set.count} images`, set.count);
   const loss = teacherLoss(kind, temperature);
   const sums: AgreementSums = { images: 0, agree: 0, error: 0, norm: 0 };
   let lossSum = 0;
@@ -148,6 +151,7 @@ export function evaluateAgainst(
       sums.error += b.error;
       sums.norm += b.norm;
     });
+    tick(batch.size);
   }
   const agreement = agreementOf(kind, sums);
   return { loss: lossSum / set.count, accuracy: agreement.score, count: set.count, predictions, agreement };

@@ -6,9 +6,10 @@ import { subsetSplits } from '../data/datasets.js';
 import { describeData, type DataOptions } from '../data/load.js';
 import { saveModel } from '../io/model_files.js';
 import { resolveModelAndData } from '../models/resolve.js';
-import { CheckpointError, checkpointing, jobFingerprint } from './checkpoint.js';
-import { checkDataFitsModel, evaluate, train, type EpochMetrics, type EvalResult, type TrainCallbacks, type TrainConfig } from './loop.js';
+import { CheckpointError, checkpointing, jobFingerprint, resumingFrom } from './checkpoint.js';
+import { checkDataFitsModel, evaluate, train, type EpochMetrics, type EvalResult, type JobCallbacks, type TrainConfig } from './loop.js';
 import type { ModelFileOptions } from '../models/resolve.js';
+import { stoppingProgress, type ProgressListener } from '../util/progress.js';
 
 export interface TrainJob extends Omit<TrainConfig, 'resume' | 'onCheckpoint'>, DataOptions, ModelFileOptions {
   model: string;
@@ -34,25 +35,17 @@ export interface TrainJobResult {
  * epoch and when `shouldStop` ends the run (train() then throws TrainingStopped);
  * `resume` continues from it, refusing a checkpoint made with other settings.
  */
-export async function runTrainJob(
-  job: TrainJob,
-  callbacks: TrainCallbacks & { onStage?(message: string): void } = {},
-): Promise<TrainJobResult> {
+export async function runTrainJob(job: TrainJob, callbacks: JobCallbacks = {}): Promise<TrainJobResult> {
   if (job.resume && !job.out) throw new CheckpointError('--resume needs --out: the checkpoint lives in OUT/checkpoint');
-  const resolved = await resolveModelAndData(job);
-  callbacks.onStage?.(describeData(resolved.data));
+  const resolved = await resolveModelAndData(job, stoppingProgress(callbacks.onProgress, job.shouldStop));
   const data = subsetSplits(resolved.data, job.subset);
+  callbacks.onStage?.(describeData(data));
   const { model, metadata } = resolved;
   const { resume: _resume, ...settings } = job;
-  const history = await train(
-    model,
-    data,
-    {
-      ...settings,
-      ...(job.out ? checkpointing(join(job.out, 'checkpoint'), jobFingerprint(job), job.resume ? 'required' : false) : {}),
-    },
-    callbacks,
-  );
+  const dir = job.out && join(job.out, 'checkpoint');
+  const checkpoints = dir ? checkpointing(dir, jobFingerprint(job), job.resume ? 'required' : false) : undefined;
+  if (dir && checkpoints?.resume) callbacks.onStage?.(resumingFrom(dir, checkpoints.resume));
+  const history = await train(model, data, { ...settings, ...checkpoints }, callbacks);
   const last = history[history.length - 1];
   const test = last
     ? { loss: last.testLoss, accuracy: last.testAccuracy, count: data.test.count }
@@ -74,8 +67,11 @@ export interface EvalJob extends DataOptions, ModelFileOptions {
 }
 
 /** Evaluates a saved model on a data set's test split, with the normalisation it was trained with. */
-export async function runEvalJob(job: EvalJob): Promise<EvalResult & { normalization: 'model' | 'dataset' }> {
-  const { model, metadata, data: all } = await resolveModelAndData(job);
+export async function runEvalJob(
+  job: EvalJob,
+  onProgress?: ProgressListener,
+): Promise<EvalResult & { normalization: 'model' | 'dataset' }> {
+  const { model, metadata, data: all } = await resolveModelAndData(job, onProgress);
   const data = subsetSplits(all, job.subset);
   checkDataFitsModel(model, data);
   const fromModel = job.normalization === undefined && metadata.normalization !== undefined;

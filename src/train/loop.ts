@@ -5,6 +5,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { batchCount, batches, type Augmentation, type Batch } from '../data/batches.js';
 import type { DataSplits, ImageSet, Normalization } from '../data/datasets.js';
 import { Rng } from '../util/random.js';
+import { stepCounter, StopRequested, type ProgressListener, type StepProgress } from '../util/progress.js';
 import { createOptimizer, type OptimizerConfig } from '../optim/dense.js';
 import type { Optimizer, OptimizerState } from '../optim/optimizer.js';
 import { epochSchedule, type ScheduleName } from './schedules.js';
@@ -14,7 +15,7 @@ import { applyFreeze } from './frozen.js';
 import { classificationLoss, outputKind, teacherLoss } from './losses.js';
 import { batchAgreement, checkTeacher, evaluateAgainst, TeacherOutputs, type Distillation } from './distill.js';
 
-export type { BatchProgress, EpochMetrics, EvalResult, TrainCallbacks } from './metrics.js';
+export type { BatchProgress, EpochMetrics, EvalResult, JobCallbacks, TrainCallbacks } from './metrics.js';
 
 export interface TrainConfig {
   epochs: number;
@@ -45,7 +46,7 @@ export class NumericalFault extends Error {
 }
 
 /** Thrown by train() when shouldStop ended the run; the checkpoint was handed to onCheckpoint. */
-export class TrainingStopped extends Error {
+export class TrainingStopped extends StopRequested {
   override name = 'TrainingStopped';
   constructor(
     readonly epoch: number,
@@ -136,12 +137,19 @@ export function trainStep(
 }
 
 /** Loss and accuracy of `model` (inference mode) over a whole image set. */
-export function evaluate(model: tfl.LayersModel, set: ImageSet, normalization: Normalization, batchSize = 256): EvalResult {
+export function evaluate(
+  model: tfl.LayersModel,
+  set: ImageSet,
+  normalization: Normalization,
+  batchSize = 256,
+  onProgress?: ProgressListener,
+): EvalResult {
   const lossFn = classificationLoss(model);
   const classes = model.outputs[0].shape[1] as number;
   let lossSum = 0;
   let seen = 0;
   const predictions = new Int32Array(set.count);
+  const tick = stepCounter(onProgress, `testing on ${set.count} images`, set.count);
   for (const batch of batches(set, { batchSize, normalization })) {
     tf.tidy(() => {
       const out = model.predict(batchTensor(batch, set.shape)) as tf.Tensor;
@@ -149,6 +157,7 @@ export function evaluate(model: tfl.LayersModel, set: ImageSet, normalization: N
       predictions.set(predictedClasses(out), seen);
       seen += batch.size;
     });
+    tick(batch.size);
   }
   const correct = predictions.reduce((n, c, i) => n + (c === set.labels[i] ? 1 : 0), 0);
   return { loss: lossSum / set.count, accuracy: correct / set.count, count: set.count, predictions };
@@ -160,9 +169,15 @@ function byAgreement(model: tfl.LayersModel, data: DataSplits, distill?: Distill
 }
 
 /** How a run measures a model on the test split: against the labels, or by its agreement with the teacher (byAgreement). */
-export function evaluateOnTest(model: tfl.LayersModel, data: DataSplits, distill?: Distillation): EvalResult {
-  if (byAgreement(model, data, distill)) return evaluateAgainst(model, distill.teacher, data.test, data.normalization, distill.temperature);
-  return evaluate(model, data.test, data.normalization);
+export function evaluateOnTest(
+  model: tfl.LayersModel,
+  data: DataSplits,
+  distill?: Distillation,
+  onProgress?: ProgressListener,
+): EvalResult {
+  if (byAgreement(model, data, distill))
+    return evaluateAgainst(model, distill.teacher, data.test, data.normalization, distill.temperature, undefined, onProgress);
+  return evaluate(model, data.test, data.normalization, undefined, onProgress);
 }
 
 /** Checks that the data fit the model; names both shapes when they do not. Unlabelled data need a teacher. */
@@ -205,6 +220,14 @@ export async function train(
   applyFreeze(model);
   const teacher = config.distill && new TeacherOutputs(config.distill, data.train.count, config.augmentation !== undefined);
   const agreement = byAgreement(model, data, config.distill);
+  // an epoch's test pass runs to its end: a stop request is honoured after the epoch's checkpoint
+  const testingProgress = (p: StepProgress) => {
+    try {
+      callbacks.onProgress?.(p);
+    } catch (e) {
+      if (!(e instanceof StopRequested)) throw e;
+    }
+  };
 
   const stepsPerEpoch = batchCount(data.train, { batchSize: config.batchSize });
   const schedule = epochSchedule(config, stepsPerEpoch);
@@ -316,7 +339,7 @@ export async function train(
         }
       }
       const seconds = (performance.now() - start) / 1000;
-      const test = evaluateOnTest(model, data, config.distill);
+      const test = evaluateOnTest(model, data, config.distill, testingProgress);
       const metrics: EpochMetrics = {
         epoch,
         ...(agreement ? { agreement } : {}),

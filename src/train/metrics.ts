@@ -1,4 +1,5 @@
 // What training reports: per batch, per epoch, and an evaluation.
+import type { ProgressListener } from '../util/progress.js';
 
 /**
  * How well a model's outputs agree with a teacher's over a set: the share of images
@@ -50,4 +51,11 @@ export interface TrainCallbacks {
   onEpochBegin?(epoch: number, batches: number): void;
   onBatchEnd?(p: BatchProgress): void;
   onEpochEnd?(m: EpochMetrics): void;
+  /** how far a long step (the test pass at an epoch's end, decoding, timing) has got */
+  onProgress?: ProgressListener;
+}
+
+/** What a job reports: training's progress, and a line per stage. */
+export interface JobCallbacks extends TrainCallbacks {
+  onStage?(message: string): void;
 }

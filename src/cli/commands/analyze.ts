@@ -3,13 +3,13 @@ import { Option } from '@commander-js/extra-typings';
 import { analyzeModel, type ModelAnalysis } from '../../graph/analyze.js';
 import { writeFileAtomic } from '../../io/model_files.js';
 import { resolveModel } from '../../models/resolve.js';
-import { zooInputShape } from '../../models/zoo.js';
 import { analysisToDot } from '../../report/dot.js';
 import { thousands } from '../../util/format.js';
 import { formatTable } from '../../util/table.js';
 import { MODEL_HELP, modelSpec, options, commonCommand } from '../options.js';
 import { printResult, startEngine } from '../run.js';
 import { applyFreeze } from '../../train/frozen.js';
+import { TerminalProgress } from '../progress.js';
 
 const define = () =>
   commonCommand('analyze')
@@ -38,7 +38,7 @@ function analysisJson(name: string, analysis: ModelAnalysis) {
   return { model: name, layers: analysis.layers, totals: analysis.totals, groups };
 }
 
-function analysisText(name: string, analysis: ModelAnalysis): string {
+function analysisText(name: string, input: string, analysis: ModelAnalysis): string {
   const t = analysis.totals;
   const layers = analysis.layers.map((l) => [
     l.name,
@@ -52,7 +52,7 @@ function analysisText(name: string, analysis: ModelAnalysis): string {
   ]);
   return (
     `${formatTable({ header: ['layer', 'class', 'output', 'params', 'MACs', 'groups', 'prunable', 'why not'], rows: layers })}\n\n` +
-    `${name}: ${thousands(t.params)} parameters${t.frozenParams ? `, ${thousands(t.frozenParams)} of them in frozen layers` : ''} ` +
+    `${name} at input ${input}: ${thousands(t.params)} parameters${t.frozenParams ? `, ${thousands(t.frozenParams)} of them in frozen layers` : ''} ` +
     `(+${thousands(t.nonTrainableParams)} batch-norm statistics and other non-trainable), ` +
     `${thousands(t.macs)} MACs (convolutions and dense layers); ${t.groups} groups, ${t.prunable} prunable, ` +
     `${t.tiedGroups} of them tied across layers by joins\n`
@@ -60,15 +60,27 @@ function analysisText(name: string, analysis: ModelAnalysis): string {
 }
 
 export function analyzeCommand() {
-  return define().action(async (spec, o, command) => {
+  return define().action(async (spec, o) => {
     // the analysis computes nothing heavy: the cpu backend serves unless another is asked for
     await startEngine(o, 'cpu');
-    // an ImageNet architecture is analysed at its designed size unless --input says otherwise
-    const input = command.getOptionValueSource('input') === 'cli' ? o.input : (zooInputShape(spec) ?? o.input);
-    const { model } = await resolveModel(spec, { inputShape: input, numClasses: o.classes }, 0, { modelInputShape: o.inputShape });
+    const { model } = await resolveModel(
+      spec,
+      { inputShape: o.input, numClasses: o.classes },
+      0,
+      { modelInputShape: o.inputShape },
+      new TerminalProgress(0, o.quiet).onProgress,
+    );
     applyFreeze(model, o);
     const analysis = analyzeModel(model, { freeze: o.freeze });
     if (o.dot) writeFileAtomic(o.dot, analysisToDot(analysis, model.name));
-    printResult(o, analysisJson(model.name, analysis), () => analysisText(model.name, analysis) + (o.dot ? `wrote ${o.dot}\n` : ''));
+    const input = model.inputs[0].shape
+      .slice(1)
+      .map((d) => d ?? '?')
+      .join('x');
+    printResult(
+      o,
+      { ...analysisJson(model.name, analysis), input: model.inputs[0].shape.slice(1) },
+      () => analysisText(model.name, input, analysis) + (o.dot ? `wrote ${o.dot}\n` : ''),
+    );
   });
 }

@@ -6,6 +6,7 @@ import { speedTable } from '../../report/tables.js';
 import { formatTable } from '../../util/table.js';
 import { MODEL_HELP, modelSpec, number, options, commonCommand } from '../options.js';
 import { printResult, startEngine } from '../run.js';
+import { TerminalProgress } from '../progress.js';
 
 const define = () =>
   commonCommand('bench')
@@ -26,17 +27,24 @@ const define = () =>
 export function benchCommand() {
   return define().action(async (spec, o) => {
     await startEngine(o);
+    const progress = new TerminalProgress(0, o.quiet);
     const results = [];
     const models = [];
     try {
       for (const s of o.vs ? [spec, o.vs] : [spec]) {
-        const { model } = await resolveModel(s, { inputShape: o.input, numClasses: o.classes }, 0, { modelInputShape: o.inputShape });
+        const { model } = await resolveModel(
+          s,
+          { inputShape: o.input, numClasses: o.classes },
+          0,
+          { modelInputShape: o.inputShape },
+          progress.onProgress,
+        );
         models.push(model);
-        results.push({ model: s, ...(await measureModelSpeed(model, { repeats: o.repeats })) });
+        results.push({ model: s, ...(await measureModelSpeed(model, { repeats: o.repeats, onProgress: progress.onProgress })) });
       }
       // the speed-up itself in alternating rounds: two single medians taken apart drift with the machine's load
       const speedUps: SpeedUps | undefined =
-        models.length === 2 ? await compareSpeeds(models[0], models[1], { maxSeconds: 60 }) : undefined;
+        models.length === 2 ? await compareSpeeds(models[0], models[1], { maxSeconds: 60, onProgress: progress.onProgress }) : undefined;
       const [a, b] = results.map((r) => ({ label: r.model, speed: r }));
       printResult(
         o,

@@ -24,8 +24,8 @@ import {
   UsageError,
   trainingCommand,
 } from '../options.js';
-import { progressCallbacks } from '../progress.js';
-import { printResult, stageReporter, startEngine, stoppable } from '../run.js';
+import { TerminalProgress } from '../progress.js';
+import { printResult, startEngine, stoppable } from '../run.js';
 import { runtimes } from '../../metrics/speed.js';
 
 /** What to remove: one of three targets, and where a speed-up counts. */
@@ -278,7 +278,7 @@ export function compressCommand() {
     const job = compressJob(o);
     if (o.out) prepareOutputDir(o.out, { overwrite: o.overwrite, resume: o.resume });
     await startEngine(o);
-    const callbacks = { ...progressCallbacks(o.epochs, o.quiet), onStage: stageReporter(o) };
+    const callbacks = new TerminalProgress(o.epochs, o.quiet);
     const r = await stoppable((shouldStop) => runCompressJob({ ...job, shouldStop }, callbacks), o.out);
     const { slimModel: _slim, sparseModel: _sparse, ...serialisable } = r;
     printResult(o, serialisable, () => summaryText(r, job.method));

@@ -5,6 +5,7 @@ import { runEvalJob, type EvalJob } from '../../train/job.js';
 import { pct } from '../../util/format.js';
 import { dataCommand, dataSettings, number, options } from '../options.js';
 import { printResult, startEngine } from '../run.js';
+import { TerminalProgress } from '../progress.js';
 
 const define = () =>
   dataCommand('eval')
@@ -30,7 +31,7 @@ const splitName = (o: EvalOptions) => o.val ?? (isDatasetName(o.data) ? `${o.dat
 export function evalCommand() {
   return define().action(async (o) => {
     await startEngine(o);
-    const { predictions: _predictions, ...r } = await runEvalJob(evalJob(o));
+    const { predictions: _predictions, ...r } = await runEvalJob(evalJob(o), new TerminalProgress(0, o.quiet).onProgress);
     printResult(
       o,
       { model: o.model, data: o.data, ...r },

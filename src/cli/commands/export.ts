@@ -7,6 +7,7 @@ import { resolveModel } from '../../models/resolve.js';
 import { thousands } from '../../util/format.js';
 import { MODEL_HELP, modelSpec, options, commonCommand } from '../options.js';
 import { printResult, startEngine } from '../run.js';
+import { TerminalProgress } from '../progress.js';
 
 const define = () =>
   commonCommand('export')
@@ -23,9 +24,13 @@ const define = () =>
 export function exportCommand() {
   return define().action(async (spec, o) => {
     await startEngine(o);
-    const { model, metadata } = await resolveModel(spec, { inputShape: o.input, numClasses: o.classes }, 0, {
-      modelInputShape: o.inputShape,
-    });
+    const { model, metadata } = await resolveModel(
+      spec,
+      { inputShape: o.input, numClasses: o.classes },
+      0,
+      { modelInputShape: o.inputShape },
+      new TerminalProgress(0, o.quiet).onProgress,
+    );
     // a model imported from ONNX keeps that file's input and output names and NCHW layout
     const bytes = exportOnnx(model, { foldBatchNorm: o.foldBatchnorm, interface: metadata.onnx });
     const check = await checkOnnx(model, bytes, { interface: metadata.onnx }).catch((e: Error) => {

@@ -8,6 +8,7 @@ import { prepareOutputDir } from '../../io/output.js';
 import { thousands } from '../../util/format.js';
 import { commonCommand, options } from '../options.js';
 import { printResult, startEngine } from '../run.js';
+import { TerminalProgress } from '../progress.js';
 
 const define = () =>
   commonCommand('import')
@@ -25,7 +26,7 @@ export function importCommand() {
     prepareOutputDir(o.out, { overwrite: o.overwrite });
     await startEngine(o);
     const start = performance.now();
-    const imported = await importOnnx(file, { inputShape: o.inputShape });
+    const imported = await importOnnx(file, { inputShape: o.inputShape, onProgress: new TerminalProgress(0, o.quiet).onProgress });
     const seconds = (performance.now() - start) / 1000;
     const { totals } = analyzeModel(imported.model);
     const path = await saveModel(imported.model, o.out, { source: file, onnx: imported.interface });

@@ -17,8 +17,8 @@ import {
   UsageError,
   trainingCommand,
 } from '../options.js';
-import { progressCallbacks } from '../progress.js';
-import { printResult, stageReporter, startEngine } from '../run.js';
+import { TerminalProgress } from '../progress.js';
+import { printResult, startEngine } from '../run.js';
 
 const define = () =>
   trainingCommand('prune')
@@ -65,7 +65,7 @@ export function pruneCommand() {
     const job = pruneJob(o);
     if (o.out) prepareOutputDir(o.out, { overwrite: o.overwrite });
     await startEngine(o);
-    const r = await runMagnitudePruneJob(job, { ...progressCallbacks(o.epochs, o.quiet), onStage: stageReporter(o) });
+    const r = await runMagnitudePruneJob(job, new TerminalProgress(o.epochs, o.quiet));
     const savedTo = o.out ? await saveModel(r.model, o.out) : undefined;
     const { model: _model, ...rest } = r;
     const share = o.allocation === 'uniform' ? 'the same fraction in every layer' : 'ranked across all layers';

@@ -16,8 +16,8 @@ import {
   trainingSettings,
   trainingCommand,
 } from '../options.js';
-import { progressCallbacks } from '../progress.js';
-import { printResult, stageReporter, startEngine, stoppable } from '../run.js';
+import { TerminalProgress } from '../progress.js';
+import { printResult, startEngine, stoppable } from '../run.js';
 
 const define = () =>
   trainingCommand('train')
@@ -48,7 +48,7 @@ export function trainCommand() {
     const job = trainJob(o);
     if (o.out) prepareOutputDir(o.out, { overwrite: o.overwrite, resume: o.resume });
     await startEngine(o);
-    const callbacks = { ...progressCallbacks(o.epochs, o.quiet), onStage: stageReporter(o) };
+    const callbacks = new TerminalProgress(o.epochs, o.quiet);
     const result = await stoppable((shouldStop) => runTrainJob({ ...job, shouldStop }, callbacks), o.out);
     const seconds = result.history.reduce((s, m) => s + m.seconds, 0);
     printResult(
