@@ -42,7 +42,10 @@ test("the packed tarball installs into a new project as the README says and runs
   const dir = mkdtempSync(join(tmpdir(), 'slimtrain-package-'));
   const { shell, tarball, example, printedLines } = readmeLibrary();
   // dist/ is built: the test command compiles before it tests
-  const packed = run('npm', ['pack', '--ignore-scripts', '--silent', '--pack-destination', dir], root).trim().split('\n').at(-1)!;
+  const pack = spawnSync('npm', ['pack', '--ignore-scripts', '--pack-destination', dir], { cwd: root, env: userEnv, encoding: 'utf8' });
+  assert.equal(pack.status, 0, pack.stderr);
+  assert.doesNotMatch(pack.stderr, /Unknown (project|user|cli) config/, "npm knows every key of this checkout's .npmrc");
+  const packed = pack.stdout.trim().split('\n').at(-1)!;
   assert.equal(packed, tarball, 'npm pack writes the file the README installs');
   const project = join(dir, 'project');
   mkdirSync(project);
