@@ -7,15 +7,17 @@ import type { DataSplits, ImageSet, Normalization } from '../data/datasets.js';
 import { Rng } from '../util/random.js';
 import { stepCounter, StopRequested, type ProgressListener, type StepProgress } from '../util/progress.js';
 import { createOptimizer, type OptimizerConfig } from '../optim/dense.js';
-import type { Optimizer, OptimizerState } from '../optim/optimizer.js';
+import type { Optimizer } from '../optim/optimizer.js';
 import { epochSchedule, type ScheduleName } from './schedules.js';
-import { restoreWeights, snapshotWeights, type Checkpoint } from './checkpoint.js';
+import type { Checkpoint, TrainingState } from './checkpoint.js';
+import { NumericalFault, RunState } from './run_state.js';
 import type { EpochMetrics, EvalResult, TrainCallbacks } from './metrics.js';
 import { applyFreeze } from './frozen.js';
 import { classificationLoss, outputKind, teacherLoss } from './losses.js';
 import { batchAgreement, checkTeacher, evaluateAgainst, TeacherOutputs, type Distillation } from './distill.js';
 
 export type { BatchProgress, EpochMetrics, EvalResult, JobCallbacks, TrainCallbacks } from './metrics.js';
+export { NumericalFault } from './run_state.js';
 
 export interface TrainConfig {
   epochs: number;
@@ -38,11 +40,6 @@ export interface TrainConfig {
   shouldStop?(): boolean;
   /** learn from a teacher's outputs too (on unlabelled data: only) */
   distill?: Distillation;
-}
-
-/** A NaN or infinite loss or weight: the run stops, naming the step and what to change. */
-export class NumericalFault extends Error {
-  override name = 'NumericalFault';
 }
 
 /** Thrown by train() when shouldStop ended the run; the checkpoint was handed to onCheckpoint. */
@@ -209,6 +206,95 @@ export function checkDataFitsModel(model: tfl.LayersModel, data: DataSplits, dis
   }
 }
 
+/** What a run holds from its first epoch to its last. */
+interface Run {
+  model: tfl.LayersModel;
+  data: DataSplits;
+  config: TrainConfig;
+  callbacks: TrainCallbacks;
+  variables: tf.Variable[];
+  optimizer: Optimizer;
+  schedule: (step: number) => number;
+  rng: Rng;
+  teacher?: TeacherOutputs;
+  /** accuracies are agreement with the teacher (byAgreement) */
+  agreement: boolean;
+  stepsPerEpoch: number;
+  state: RunState;
+  history: EpochMetrics[];
+  /** optimizer steps taken */
+  step: number;
+}
+
+/** the running sums of an epoch's loss, right answers and images */
+type EpochSums = TrainingState['partial'];
+
+/**
+ * Trains one epoch, from batch `skip` on with the sums `partial` of the batches before
+ * (a run resumed inside the epoch replays its shuffle). Asked to stop, it hands a
+ * checkpoint to onCheckpoint and throws TrainingStopped.
+ */
+async function trainEpoch(run: Run, epoch: number, skip: number, partial: EpochSums): Promise<EpochSums & { lr: number; seconds: number }> {
+  const { config, callbacks, data } = run;
+  callbacks.onEpochBegin?.(epoch, run.stepsPerEpoch);
+  const start = performance.now();
+  let { lossSum, correct, images } = partial;
+  const epochRng = run.rng.getState();
+  let lr = run.schedule(run.step);
+  let batchIndex = 0;
+  for (const batch of batches(data.train, {
+    batchSize: config.batchSize,
+    normalization: data.normalization,
+    rng: run.rng,
+    augmentation: config.augmentation,
+  })) {
+    if (batchIndex < skip) {
+      batchIndex++;
+      continue;
+    }
+    lr = run.schedule(run.step);
+    const r = trainStep(run.model, run.variables, run.optimizer, batch, data.train.shape, lr, run.teacher, run.agreement);
+    if (!Number.isFinite(r.loss)) {
+      throw new NumericalFault(
+        `loss became ${r.loss} at epoch ${epoch}, step ${run.step + 1}: lower the learning rate (now ${lr}) or the penalty (--lambda); the last checkpoint holds the last good state`,
+      );
+    }
+    run.step++;
+    lossSum += r.loss * batch.size;
+    correct += r.correct;
+    images += batch.size;
+    batchIndex++; // not inside the optional call below, which skips its arguments without a callback
+    callbacks.onBatchEnd?.({
+      epoch,
+      batch: batchIndex,
+      batches: run.stepsPerEpoch,
+      images,
+      loss: lossSum / images,
+      accuracy: correct / images,
+      seconds: (performance.now() - start) / 1000,
+    });
+    // let signal handlers and timers run between steps
+    await new Promise((resolve) => setImmediate(resolve));
+    if (config.shouldStop?.() && batchIndex < run.stepsPerEpoch) {
+      const at = { epoch: epoch - 1, step: run.step, batchInEpoch: batchIndex, rng: epochRng, partial: { lossSum, correct, images } };
+      config.onCheckpoint?.(run.state.capture(at, run.history));
+      throw new TrainingStopped(epoch, run.step);
+    }
+  }
+  return { lossSum, correct, images, lr, seconds: (performance.now() - start) / 1000 };
+}
+
+/** `listener` for an epoch's test pass, which runs to its end: a stop request is honoured after the epoch's checkpoint. */
+function testingProgress(listener: ProgressListener | undefined): ProgressListener {
+  return (p: StepProgress) => {
+    try {
+      listener?.(p);
+    } catch (e) {
+      if (!(e instanceof StopRequested)) throw e;
+    }
+  };
+}
+
 /** Trains `model` in place and evaluates it on the test split after every epoch. */
 export async function train(
   model: tfl.LayersModel,
@@ -218,146 +304,53 @@ export async function train(
 ): Promise<EpochMetrics[]> {
   checkDataFitsModel(model, data, config.distill);
   applyFreeze(model);
-  const teacher = config.distill && new TeacherOutputs(config.distill, data.train.count, config.augmentation !== undefined);
-  const agreement = byAgreement(model, data, config.distill);
-  // an epoch's test pass runs to its end: a stop request is honoured after the epoch's checkpoint
-  const testingProgress = (p: StepProgress) => {
-    try {
-      callbacks.onProgress?.(p);
-    } catch (e) {
-      if (!(e instanceof StopRequested)) throw e;
-    }
-  };
-
-  const stepsPerEpoch = batchCount(data.train, { batchSize: config.batchSize });
-  const schedule = epochSchedule(config, stepsPerEpoch);
   const owned = !('step' in config.optimizer);
   const optimizer = 'step' in config.optimizer ? config.optimizer : createOptimizer(config.optimizer);
   const variables = trainableVariables(model);
-  const rng = new Rng(config.seed);
+  const stepsPerEpoch = batchCount(data.train, { batchSize: config.batchSize });
   const resume = config.resume;
-  const history: EpochMetrics[] = resume ? resume.state.history.slice() : [];
-  let step = resume?.state.step ?? 0;
-  // optimizer buffers are saved under the variable's position: engine names differ between model instances
-  const renameSlots = (state: OptimizerState, rename: (name: string) => string): OptimizerState => ({
-    ...state,
-    slots: Object.fromEntries(
-      Object.entries(state.slots).map(([key, v]) => {
-        const slash = key.lastIndexOf('/');
-        return [`${rename(key.slice(0, slash))}/${key.slice(slash + 1)}`, v];
-      }),
-    ),
-  });
-  const position = new Map(variables.map((v, i) => [v.name, String(i)]));
-  if (resume) {
-    restoreWeights(model, resume);
-    optimizer.setState(
-      renameSlots(resume.state.optimizer, (i) => variables[Number(i)]?.name ?? `#${i}`),
-      variables,
-    );
-    rng.setState(resume.state.rng);
-  }
-  const checkpoint = (
-    epochsDone: number,
-    batchInEpoch: number,
-    epochRng: number[],
-    partial: Checkpoint['state']['partial'],
-  ): Checkpoint => {
-    const { weights, specs } = snapshotWeights(model);
-    // a non-finite weight never reaches a checkpoint: the last good one stays
-    const bad = weights.findIndex((w) => !w.every(Number.isFinite));
-    if (bad >= 0) {
-      throw new NumericalFault(
-        `weight ${specs[bad].name} holds NaN or infinite values after step ${step}: lower the learning rate or the penalty (--lambda); the last checkpoint holds the last good state`,
-      );
-    }
-    return {
-      state: {
-        version: 1,
-        epoch: epochsDone,
-        step,
-        batchInEpoch,
-        rng: epochRng,
-        partial,
-        optimizer: renameSlots(optimizer.getState(), (n) => position.get(n)!),
-        history: history.slice(),
-        weights: specs,
-      },
-      weights,
-    };
+  const run: Run = {
+    model,
+    data,
+    config,
+    callbacks,
+    variables,
+    optimizer,
+    schedule: epochSchedule(config, stepsPerEpoch),
+    rng: new Rng(config.seed),
+    teacher: config.distill && new TeacherOutputs(config.distill, data.train.count, config.augmentation !== undefined),
+    agreement: byAgreement(model, data, config.distill),
+    stepsPerEpoch,
+    state: new RunState(model, optimizer, variables),
+    history: resume ? resume.state.history.slice() : [],
+    step: resume?.state.step ?? 0,
   };
+  if (resume) run.state.restore(resume, run.rng);
   try {
     for (let epoch = (resume?.state.epoch ?? 0) + 1; epoch <= config.epochs; epoch++) {
-      callbacks.onEpochBegin?.(epoch, stepsPerEpoch);
-      const start = performance.now();
-      // a run resumed mid-epoch replays that epoch's shuffle and skips what it trained
-      const resumed = resume && epoch === resume.state.epoch + 1 ? resume.state : undefined;
-      const skip = resumed?.batchInEpoch ?? 0;
-      let lossSum = skip > 0 ? resumed!.partial.lossSum : 0;
-      let correct = skip > 0 ? resumed!.partial.correct : 0;
-      let images = skip > 0 ? resumed!.partial.images : 0;
-      const imagesBefore = images;
-      const epochRng = rng.getState();
-      let lr = schedule(step);
-      let batchIndex = 0;
-      for (const batch of batches(data.train, {
-        batchSize: config.batchSize,
-        normalization: data.normalization,
-        rng,
-        augmentation: config.augmentation,
-      })) {
-        if (batchIndex < skip) {
-          batchIndex++;
-          continue;
-        }
-        lr = schedule(step);
-        const r = trainStep(model, variables, optimizer, batch, data.train.shape, lr, teacher, agreement);
-        if (!Number.isFinite(r.loss)) {
-          throw new NumericalFault(
-            `loss became ${r.loss} at epoch ${epoch}, step ${step + 1}: lower the learning rate (now ${lr}) or the penalty (--lambda); the last checkpoint holds the last good state`,
-          );
-        }
-        step++;
-        lossSum += r.loss * batch.size;
-        correct += r.correct;
-        images += batch.size;
-        batchIndex++; // not inside the optional call below, which skips its arguments without a callback
-        callbacks.onBatchEnd?.({
-          epoch,
-          batch: batchIndex,
-          batches: stepsPerEpoch,
-          images,
-          loss: lossSum / images,
-          accuracy: correct / images,
-          seconds: (performance.now() - start) / 1000,
-        });
-        // let signal handlers and timers run between steps
-        await new Promise((resolve) => setImmediate(resolve));
-        if (config.shouldStop?.() && batchIndex < stepsPerEpoch) {
-          config.onCheckpoint?.(checkpoint(epoch - 1, batchIndex, epochRng, { lossSum, correct, images }));
-          throw new TrainingStopped(epoch, step);
-        }
-      }
-      const seconds = (performance.now() - start) / 1000;
-      const test = evaluateOnTest(model, data, config.distill, testingProgress);
+      const inside = resume && epoch === resume.state.epoch + 1 && resume.state.batchInEpoch > 0 ? resume.state : undefined;
+      const from = inside ? inside.partial : { lossSum: 0, correct: 0, images: 0 };
+      const e = await trainEpoch(run, epoch, inside?.batchInEpoch ?? 0, from);
+      const test = evaluateOnTest(model, data, config.distill, testingProgress(callbacks.onProgress));
       const metrics: EpochMetrics = {
         epoch,
-        ...(agreement ? { agreement } : {}),
-        lr,
-        trainLoss: lossSum / images,
-        trainAccuracy: correct / images,
+        ...(run.agreement ? { agreement: true } : {}),
+        lr: e.lr,
+        trainLoss: e.lossSum / e.images,
+        trainAccuracy: e.correct / e.images,
         testLoss: test.loss,
         testAccuracy: test.accuracy,
-        seconds,
-        imagesPerSecond: (images - imagesBefore) / seconds,
+        seconds: e.seconds,
+        imagesPerSecond: (e.images - from.images) / e.seconds,
       };
-      history.push(metrics);
+      run.history.push(metrics);
       callbacks.onEpochEnd?.(metrics);
-      config.onCheckpoint?.(checkpoint(epoch, 0, rng.getState(), { lossSum: 0, correct: 0, images: 0 }));
-      if (config.shouldStop?.() && epoch < config.epochs) throw new TrainingStopped(epoch + 1, step);
+      const at = { epoch, step: run.step, batchInEpoch: 0, rng: run.rng.getState(), partial: { lossSum: 0, correct: 0, images: 0 } };
+      config.onCheckpoint?.(run.state.capture(at, run.history));
+      if (config.shouldStop?.() && epoch < config.epochs) throw new TrainingStopped(epoch + 1, run.step);
     }
   } finally {
     if (owned) optimizer.dispose();
   }
-  return history;
+  return run.history;
 }
