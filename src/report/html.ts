@@ -65,24 +65,7 @@ function htmlTable({ header, rows }: Table): string {
   return `<table><thead><tr>${cells(header, 'th')}</tr></thead><tbody>${rows.map((r) => `<tr>${cells(r, 'td')}</tr>`).join('')}</tbody></table>`;
 }
 
-/** The whole report as one HTML document. */
-export function renderReport(data: ReportData): string {
-  const config = Object.entries(data.config)
-    .filter(([, v]) => v !== undefined && !(Array.isArray(v) && v.length === 0))
-    .map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]);
-  const speed =
-    data.speed && speedTable({ label: 'sparse', speed: data.speed.sparse }, { label: 'slim', speed: data.speed.slim }, data.speed.speedUps);
-  // the data the charts draw, safe inside a script element
-  const chartData = JSON.stringify({ history: data.history, baseline: data.baseline?.history ?? null, layers: data.layers }).replace(
-    /</g,
-    '\\u003c',
-  );
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<title>${escapeHtml(data.title)} · slimtrain report</title>
-<style>
+const STYLE = `<style>
   body { font: 14px/1.45 system-ui, sans-serif; margin: 24px auto; max-width: 1100px; color: #222; padding: 0 16px; }
   h1 { font-size: 22px; margin-bottom: 4px; } h2 { font-size: 17px; margin-top: 28px; }
   .lead { color: #555; margin-top: 0; }
@@ -93,43 +76,10 @@ export function renderReport(data: ReportData): string {
   .chart { position: relative; height: 260px; }
   .wide { position: relative; height: 320px; }
   code { background: #f4f4f4; padding: 1px 4px; }
-</style>
-</head>
-<body>
-<h1>${escapeHtml(data.title)}</h1>
-<p class="lead">${times(data.ratios.macs)} fewer MACs and ${times(data.ratios.params)} fewer parameters;
-${data.history[0]?.agreement ? 'agreement with the teacher' : 'test accuracy'} ${pct(data.slim.accuracy)}${data.baseline ? ` (dense ${pct(data.baseline.accuracy)})` : ''}.
-${data.sparse.zeroGroups} of ${data.sparse.groups} groups exactly zero. The slim model gives the sparse model's outputs
-(max |diff| ${data.check.maxAbsDiff.toExponential(2)}, bound ${data.check.bound.toExponential(2)};
-${data.predictionMismatches} test predictions differ).${data.agreement ? ` Against the teacher on the test images: ${agreementText(data.agreement)}.` : ''} ${data.trainSeconds.toFixed(0)} s of sparse training.</p>
+</style>`;
 
-<h2>Before and after</h2>
-${htmlTable(beforeAfterTable(data))}
-${speed ? `<h2>Measured speed and size</h2>\n${htmlTable(speed)}\n<p>medians of 15 runs after 3 warm-up runs; at batch 64 the speed-up is measured in alternating rounds until they agree within 10% (± half their range; marked noisy over 20%)</p>` : ''}
-
-<h2>In your browser</h2>
-<p>Run <code>slimtrain serve</code> on this folder and open the address it prints: <a id="browser-page" href="browser.html">browser.html</a>
-loads the sparse and the slim model in your browser and times them with each backend it has (WebGPU, WebGL, wasm).</p>
-
-<h2>Training</h2>
-<div class="charts">
-  <div class="chart"><canvas id="loss" role="img" aria-label="loss per epoch"></canvas></div>
-  <div class="chart"><canvas id="accuracy" role="img" aria-label="accuracy per epoch"></canvas></div>
-  <div class="chart"><canvas id="sparsity" role="img" aria-label="group sparsity per epoch"></canvas></div>
-  <div class="chart"><canvas id="norms" role="img" aria-label="sum of group norms per epoch"></canvas></div>
-</div>
-
-<h2>Channels kept per layer</h2>
-<div class="wide"><canvas id="layers" role="img" aria-label="channels kept and removed per layer"></canvas></div>
-${htmlTable(layerWidthTable(data.layers))}
-
-<h2>Configuration</h2>
-${htmlTable({ header: ['setting', 'value'], rows: config })}
-
-<script>${chartJs()}</script>
-<script type="application/json" id="report-data">${chartData}</script>
-<script>
-// browser.html exists only where slimtrain serve serves this folder: opened as a file, the link would lead nowhere
+/** what the page runs: the link to browser.html where it leads somewhere, and the charts from the report data */
+const PAGE_SCRIPT = `// browser.html exists only where slimtrain serve serves this folder: opened as a file, the link would lead nowhere
 if (location.protocol === 'file:') {
   const link = document.getElementById('browser-page');
   link.replaceWith(Object.assign(document.createElement('code'), { textContent: 'browser.html' }));
@@ -170,7 +120,72 @@ if (location.protocol === 'file:') {
   });
   document.body.dataset.charts = String(Chart.instances ? Object.keys(Chart.instances).length : 0);
 })();
-</script>
+`;
+
+/** the headline: how much smaller, how accurate, how exact */
+function lead(data: ReportData): string {
+  return `<p class="lead">${times(data.ratios.macs)} fewer MACs and ${times(data.ratios.params)} fewer parameters;
+${data.history[0]?.agreement ? 'agreement with the teacher' : 'test accuracy'} ${pct(data.slim.accuracy)}${data.baseline ? ` (dense ${pct(data.baseline.accuracy)})` : ''}.
+${data.sparse.zeroGroups} of ${data.sparse.groups} groups exactly zero. The slim model gives the sparse model's outputs
+(max |diff| ${data.check.maxAbsDiff.toExponential(2)}, bound ${data.check.bound.toExponential(2)};
+${data.predictionMismatches} test predictions differ).${data.agreement ? ` Against the teacher on the test images: ${agreementText(data.agreement)}.` : ''} ${data.trainSeconds.toFixed(0)} s of sparse training.</p>`;
+}
+
+/** the tables, the browser note and the chart canvases */
+function sections(data: ReportData): string {
+  const config = Object.entries(data.config)
+    .filter(([, v]) => v !== undefined && !(Array.isArray(v) && v.length === 0))
+    .map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]);
+  const speed =
+    data.speed && speedTable({ label: 'sparse', speed: data.speed.sparse }, { label: 'slim', speed: data.speed.slim }, data.speed.speedUps);
+  return `<h2>Before and after</h2>
+${htmlTable(beforeAfterTable(data))}
+${speed ? `<h2>Measured speed and size</h2>\n${htmlTable(speed)}\n<p>medians of 15 runs after 3 warm-up runs; at batch 64 the speed-up is measured in alternating rounds until they agree within 10% (± half their range; marked noisy over 20%)</p>` : ''}
+
+<h2>In your browser</h2>
+<p>Run <code>slimtrain serve</code> on this folder and open the address it prints: <a id="browser-page" href="browser.html">browser.html</a>
+loads the sparse and the slim model in your browser and times them with each backend it has (WebGPU, WebGL, wasm).</p>
+
+<h2>Training</h2>
+<div class="charts">
+  <div class="chart"><canvas id="loss" role="img" aria-label="loss per epoch"></canvas></div>
+  <div class="chart"><canvas id="accuracy" role="img" aria-label="accuracy per epoch"></canvas></div>
+  <div class="chart"><canvas id="sparsity" role="img" aria-label="group sparsity per epoch"></canvas></div>
+  <div class="chart"><canvas id="norms" role="img" aria-label="sum of group norms per epoch"></canvas></div>
+</div>
+
+<h2>Channels kept per layer</h2>
+<div class="wide"><canvas id="layers" role="img" aria-label="channels kept and removed per layer"></canvas></div>
+${htmlTable(layerWidthTable(data.layers))}
+
+<h2>Configuration</h2>
+${htmlTable({ header: ['setting', 'value'], rows: config })}`;
+}
+
+/** The whole report as one HTML document. */
+export function renderReport(data: ReportData): string {
+  // the data the charts draw, safe inside a script element
+  const chartData = JSON.stringify({ history: data.history, baseline: data.baseline?.history ?? null, layers: data.layers }).replace(
+    /</g,
+    '\\u003c',
+  );
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>${escapeHtml(data.title)} · slimtrain report</title>
+${STYLE}
+</head>
+<body>
+<h1>${escapeHtml(data.title)}</h1>
+${lead(data)}
+
+${sections(data)}
+
+<script>${chartJs()}</script>
+<script type="application/json" id="report-data">${chartData}</script>
+<script>
+${PAGE_SCRIPT}</script>
 </body>
 </html>
 `;
