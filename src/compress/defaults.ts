@@ -16,3 +16,6 @@ export const compressDefaults = {
   method: 'hspg',
   lambda: 1e-3,
 } as const satisfies Partial<CompressJob>;
+
+/** Where a speed target (or roundChannels 'auto') measures, unless told: apart, as a job may give them only with a target. */
+export const speedDefaults = { runtime: 'ort', speedBatch: 64 } as const satisfies Partial<CompressJob>;

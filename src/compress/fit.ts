@@ -16,6 +16,7 @@ import { checkCompressJob, sparseConfig, targetCost } from './sparse_stage.js';
 import { zeroGroups } from '../slim/construct.js';
 import type { CompressJob } from './types.js';
 import { applyFreeze } from '../train/frozen.js';
+import { targetOf } from './target.js';
 
 /** The method settings compress takes, as sparseTraining takes them; epochs and steps come from fit(). */
 export interface SparseFitOptions extends Partial<
@@ -195,7 +196,7 @@ export function sparseTraining(model: tfl.LayersModel, options: SparseFitOptions
     return fitOptimizer.sparse.stats(variables);
   };
   const predictedSpeedup = () => {
-    if (settings.targetSpeedup === undefined || !cost) return undefined;
+    if (targetOf(settings)?.kind !== 'speedup' || !cost) return undefined;
     return cost.total / (cost.total - cost.saved(zeroGroups(model, partition.groups)));
   };
   return {

@@ -22,6 +22,8 @@ import { checkCompressJob, trainSparse, type SparseTrained } from './sparse_stag
 import type { CompressJob, CompressResult, ModelSummary, SpeedTargetResult } from './types.js';
 import { applyFreeze } from '../train/frozen.js';
 import { stoppingProgress } from '../util/progress.js';
+import { runtimeLabel, speedSetting, targetOf } from './target.js';
+import { compressDefaults } from './defaults.js';
 
 export type * from './types.js';
 
@@ -66,7 +68,12 @@ export async function trainBaseline(
   callbacks: TrainCallbacks,
 ): Promise<NonNullable<CompressResult['baseline']>> {
   try {
-    const optimizer = { name: 'sgd', momentum: job.momentum ?? 0.9, nesterov: job.nesterov, weightDecay: job.weightDecay } as const;
+    const optimizer = {
+      name: 'sgd',
+      momentum: job.momentum ?? compressDefaults.momentum,
+      nesterov: job.nesterov,
+      weightDecay: job.weightDecay,
+    } as const;
     // the baseline trains what the sparse run trains
     applyFreeze(dense, job);
     const history = await train(dense, data, { ...trainSettings(job, distill), optimizer, ...checkpoints }, callbacks);
@@ -82,17 +89,16 @@ export async function trainBaseline(
  * predict for the zero groups, and the fastest multiple of channels, measured.
  */
 async function roundingFor(job: CompressJob, sparse: SparseTrained, callbacks: JobCallbacks): Promise<SpeedTargetResult | undefined> {
-  const auto = job.roundChannels === 'auto' || (job.roundChannels === undefined && job.targetSpeedup !== undefined);
+  const target = targetOf(job);
+  const auto = job.roundChannels === 'auto' || (job.roundChannels === undefined && target?.kind === 'speedup');
   if (!auto) return undefined;
-  const runtime = job.runtime ?? 'ort';
-  const batch = job.speedBatch ?? 64;
-  callbacks.onStage?.(
-    `choosing the multiple of channels per layer that runs fastest (${runtime === 'ort' ? 'ONNX Runtime' : 'TensorFlow.js'}, batch ${batch})`,
-  );
+  const { runtime, batch } = speedSetting(job);
+  callbacks.onStage?.(`choosing the multiple of channels per layer that runs fastest (${runtimeLabel(runtime)}, batch ${batch})`);
   const rounding = await fastestRounding(sparse, runtime, batch, callbacks.onProgress);
   const zero = zeroGroups(sparse.model, sparse.partition.groups);
-  const predicted = job.targetSpeedup === undefined ? undefined : sparse.cost.total / (sparse.cost.total - sparse.cost.saved(zero));
-  return { runtime, batch, target: job.targetSpeedup, predicted, ...rounding };
+  const speedup = target?.kind === 'speedup' ? target.ratio : undefined;
+  const predicted = speedup === undefined ? undefined : sparse.cost.total / (sparse.cost.total - sparse.cost.saved(zero));
+  return { runtime, batch, target: speedup, predicted, ...rounding };
 }
 
 /**

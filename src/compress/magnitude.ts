@@ -16,6 +16,7 @@ import { resolveModelAndData } from '../models/resolve.js';
 import { describeData, type DataOptions } from '../data/load.js';
 import { applyFreeze } from '../train/frozen.js';
 import type { ModelFileOptions } from '../models/resolve.js';
+import { compressDefaults } from './defaults.js';
 
 export interface MagnitudePruneJob extends Omit<TrainConfig, 'optimizer'>, DataOptions, ModelFileOptions {
   model: string;
@@ -84,7 +85,12 @@ export async function runMagnitudePruneJob(job: MagnitudePruneJob, callbacks: Jo
   callbacks.onStage?.(describeData(data));
   const { model } = resolved;
   const pruneEpoch = job.pruneEpoch ?? Math.max(1, Math.floor(job.epochs / 2));
-  const optimizer = { name: 'sgd' as const, momentum: job.momentum ?? 0.9, nesterov: job.nesterov, weightDecay: job.weightDecay };
+  const optimizer = {
+    name: 'sgd' as const,
+    momentum: job.momentum ?? compressDefaults.momentum,
+    nesterov: job.nesterov,
+    weightDecay: job.weightDecay,
+  };
   callbacks.onStage?.('dense training');
   applyFreeze(model, job);
   const history = await train(model, data, { ...job, epochs: pruneEpoch, optimizer }, callbacks);

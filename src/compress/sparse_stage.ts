@@ -16,6 +16,7 @@ import type { Checkpointing } from '../train/checkpoint.js';
 import type { EvalResult, JobCallbacks } from '../train/metrics.js';
 import type { CompressEpoch, CompressJob } from './types.js';
 import { applyFreeze } from '../train/frozen.js';
+import { costRatio, describeTarget, runtimeLabel, targetOf, type Target } from './target.js';
 
 export interface SparseTrained {
   model: tfl.LayersModel;
@@ -36,11 +37,6 @@ export function macsWeights(macs: readonly number[], power: number): number[] {
 
 /** The targets, one of which a method with a target takes, and the settings of a speed target. */
 const TARGETS = ['targetSparsity', 'targetMacsRatio', 'targetSpeedup', 'runtime', 'speedBatch'] as const;
-
-/** The dense-to-slim ratio of the cost a job's target counts (MACs, or latency), if it has one. */
-export function costRatio(job: CompressJob): number | undefined {
-  return job.targetSpeedup ?? job.targetMacsRatio;
-}
 
 /** proxsg/hspg given a target meet it by this share of the epochs (unless penaltyEndEpoch says otherwise) */
 const TARGET_BY = 0.5;
@@ -106,9 +102,9 @@ export function sparseConfig(job: CompressJob, partition: Partition, cost: CostM
   const prunable = partition.groups.filter((g) => g.prunable);
   const at = (epoch: number) => Math.round(epoch * stepsPerEpoch);
   const groupMacs = prunable.map((g) => g.savings.macs);
-  const targeted = job.targetSparsity !== undefined || costRatio(job) !== undefined;
+  const target = targetOf(job);
   // a penalty aimed at MACs weighs each group by the compute it frees
-  const weighting = job.weighting ?? (isPenaltyMethod(job.method) && costRatio(job) !== undefined ? 'sqrt-macs' : 'uniform');
+  const weighting = job.weighting ?? (isPenaltyMethod(job.method) && costRatio(target) !== undefined ? 'sqrt-macs' : 'uniform');
   const common = {
     lambda: job.lambda,
     direction: job.direction,
@@ -119,8 +115,8 @@ export function sparseConfig(job: CompressJob, partition: Partition, cost: CostM
   };
   // the target-driven methods: what to remove, and how the choice is allocated
   const choice = (): ChoiceSettings => {
-    const ratio = costRatio(job);
-    const target: PruneTarget =
+    const ratio = costRatio(target);
+    const prune: PruneTarget =
       ratio !== undefined
         ? {
             kind: 'cost',
@@ -130,16 +126,21 @@ export function sparseConfig(job: CompressJob, partition: Partition, cost: CostM
             total: cost.total,
             removed: (ids) => cost.saved(ids.map((i) => prunable[i])),
           }
-        : { kind: 'groups', fraction: job.targetSparsity ?? NaN };
+        : { kind: 'groups', fraction: target?.kind === 'sparsity' ? target.fraction : NaN };
     const layers = groupLayerIds(prunable);
-    const settings: ChoiceSettings = { target, allocation: job.allocation, groupLayers: layers, minKept: keptFloors(prunable, layers) };
-    checkReachable(settings, prunable.length, job);
+    const settings: ChoiceSettings = {
+      target: prune,
+      allocation: job.allocation,
+      groupLayers: layers,
+      minKept: keptFloors(prunable, layers),
+    };
+    checkReachable(settings, prunable.length, job, target);
     return settings;
   };
   const secondStage = at(job.switchEpoch ?? job.epochs / 4);
   // with a target the penalty ends once it is met, at the latest by the penalty's end
   const penalty = (from: number) =>
-    targeted
+    target
       ? { lambdaTarget: { ...choice(), from, by: at(job.penaltyEndEpoch ?? job.epochs * TARGET_BY) } }
       : { penaltyEnd: job.penaltyEndEpoch === undefined ? undefined : at(job.penaltyEndEpoch) };
   switch (job.method) {
@@ -176,20 +177,14 @@ export function sparseConfig(job: CompressJob, partition: Partition, cost: CostM
 }
 
 /** Refuses a target no choice can meet: every layer at its floor would still fall short. */
-function checkReachable(settings: ChoiceSettings, groupCount: number, job: CompressJob): void {
+function checkReachable(settings: ChoiceSettings, groupCount: number, job: CompressJob, target: Target | undefined): void {
   const share = reachableShare(settings, groupCount);
-  if (share >= 1) return;
-  const target = settings.target;
+  if (share >= 1 || !target) return;
+  const prune = settings.target;
   const most =
-    target.kind === 'cost' ? `${(1 / (1 - share * target.fraction)).toFixed(2)}x` : `a sparsity of ${(share * target.fraction).toFixed(3)}`;
-  const asked =
-    job.targetSpeedup !== undefined
-      ? `a ${job.targetSpeedup}x speed-up (${target.kind === 'cost' ? target.unit : ''})`
-      : job.targetMacsRatio !== undefined
-        ? `${job.targetMacsRatio}x fewer MACs`
-        : `a group sparsity of ${job.targetSparsity}`;
+    prune.kind === 'cost' ? `${(1 / (1 - share * prune.fraction)).toFixed(2)}x` : `a sparsity of ${(share * prune.fraction).toFixed(3)}`;
   throw new Error(
-    `${asked} cannot be met on ${job.model}: removing every group the layer floors allow (a quarter of each layer, ` +
+    `${describeTarget(target)} cannot be met on ${job.model}: removing every group the layer floors allow (a quarter of each layer, ` +
       `half of a residual stream, docs/DESIGN.md "Tied families and floors") gives ${most}; ask for at most that`,
   );
 }
@@ -201,10 +196,10 @@ export async function targetCost(
   job: CompressJob,
   callbacks: JobCallbacks = {},
 ): Promise<CostModel> {
-  if (job.targetSpeedup === undefined) return macsCost(partition.graph, countModel(model).macs);
-  const runtime = job.runtime ?? 'ort';
-  const batch = job.speedBatch ?? 64;
-  callbacks.onStage?.(`latency table: ${runtime === 'ort' ? 'ONNX Runtime' : 'TensorFlow.js'} at batch ${batch}`);
+  const target = targetOf(job);
+  if (target?.kind !== 'speedup') return macsCost(partition.graph, countModel(model).macs);
+  const { runtime, batch } = target;
+  callbacks.onStage?.(`latency table: ${runtimeLabel(runtime)} at batch ${batch}`);
   return latencyCost(await measureLatencyTable(model, partition, { runtime, batch, onProgress: callbacks.onProgress }), partition);
 }
 
