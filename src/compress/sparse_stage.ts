@@ -9,7 +9,16 @@ import { latencyCost, measureLatencyTable } from '../metrics/latency.js';
 import { countModel } from '../metrics/count.js';
 import { groupLayerIds, keptFloors } from '../optim/allocation.js';
 import { GroupIndex } from '../optim/group_index.js';
-import { createSparseOptimizer, type GroupStats, type PruneTarget, type SparseConfig, type SparseMethod } from '../optim/sparse.js';
+import {
+  createSparseOptimizer,
+  methodSpec,
+  sparseMethods,
+  TARGET_BY,
+  type GroupStats,
+  type PruneTarget,
+  type SparseConfig,
+  type SparseMethod,
+} from '../optim/sparse.js';
 import { reachableShare, type ChoiceSettings } from '../optim/target.js';
 import { evaluateOnTest, train, trainableVariables, type TrainConfig } from '../train/loop.js';
 import type { Checkpointing } from '../train/checkpoint.js';
@@ -38,26 +47,16 @@ export function macsWeights(macs: readonly number[], power: number): number[] {
 /** The targets, one of which a method with a target takes, and the settings of a speed target. */
 const TARGETS = ['targetSparsity', 'targetMacsRatio', 'targetSpeedup', 'runtime', 'speedBatch'] as const;
 
-/** proxsg/hspg given a target meet it by this share of the epochs (unless penaltyEndEpoch says otherwise) */
-const TARGET_BY = 0.5;
-
-function isPenaltyMethod(method: SparseMethod): boolean {
-  return method === 'proxsg' || method === 'hspg';
+/** The method settings of a compress job `method` reads (beside lambda, the step direction and SGD's). */
+function settingsOf(method: SparseMethod): (keyof CompressJob)[] {
+  const spec = methodSpec(method);
+  return [...(spec.target === 'none' ? [] : TARGETS), ...spec.settings];
 }
-
-/** The method settings of a compress job each method reads (beside lambda and the step direction, which all read). */
-const METHOD_SETTINGS = {
-  proxsg: ['weighting', 'penaltyEndEpoch', ...TARGETS, 'allocation'],
-  hspg: ['weighting', 'epsilon', 'switchEpoch', 'penaltyEndEpoch', ...TARGETS, 'allocation'],
-  obproxsg: ['switchEpoch'],
-  dhspg: ['weighting', 'epsilon', 'switchEpoch', ...TARGETS, 'pruneStartEpoch', 'pruneEndEpoch', 'prunePeriods', 'allocation'],
-  hesso: [...TARGETS, 'pruneStartEpoch', 'pruneEndEpoch', 'prunePeriods', 'allocation'],
-} as const satisfies Record<SparseMethod, readonly (keyof CompressJob)[]>;
 
 /** The method settings `job` gives that its method does not read: each would silently do nothing. */
 export function settingsIgnoredBy(job: CompressJob): (keyof CompressJob)[] {
-  const all = new Set(Object.values(METHOD_SETTINGS).flat());
-  const read = new Set<string>(METHOD_SETTINGS[job.method]);
+  const all = new Set(sparseMethods.flatMap(settingsOf));
+  const read = new Set(settingsOf(job.method));
   return [...all].filter((k) => job[k] !== undefined && !read.has(k));
 }
 
@@ -70,20 +69,13 @@ export function settingsIgnoredBy(job: CompressJob): (keyof CompressJob)[] {
 export function checkCompressJob(job: CompressJob, nameOf: (setting: keyof CompressJob) => string = (k) => k): void {
   const given = (['targetSparsity', 'targetMacsRatio', 'targetSpeedup'] as const).filter((k) => job[k] !== undefined);
   const targets = `${nameOf('targetSparsity')}, ${nameOf('targetMacsRatio')} or ${nameOf('targetSpeedup')}`;
-  if ((job.method === 'dhspg' || job.method === 'hesso') && given.length === 0)
-    throw new Error(`${nameOf('method')} ${job.method} needs ${targets}`);
+  const spec = methodSpec(job.method);
+  if (spec.target === 'needs' && given.length === 0) throw new Error(`${nameOf('method')} ${job.method} needs ${targets}`);
   if (given.length > 1) throw new Error(`give one of ${targets}, not ${given.map(nameOf).join(' and ')}`);
   for (const k of ['runtime', 'speedBatch'] as const)
     if (job[k] !== undefined && job.targetSpeedup === undefined && job.roundChannels !== 'auto')
       throw new Error(`${nameOf(k)} says where ${nameOf('targetSpeedup')} (or ${nameOf('roundChannels')} auto) measures: give one`);
-  if (job.method === 'hspg' && given.length > 0) {
-    const start = job.switchEpoch ?? job.epochs / 4;
-    const by = job.penaltyEndEpoch ?? job.epochs * TARGET_BY;
-    if (!(start < by))
-      throw new Error(
-        `with a target, hspg's half-space steps (${nameOf('switchEpoch')} ${start}) must start before ${nameOf('penaltyEndEpoch')} ${by}`,
-      );
-  }
+  spec.check?.({ ...job, targeted: given.length > 0 }, nameOf);
   for (const k of ['targetMacsRatio', 'targetSpeedup'] as const) {
     const ratio = job[k];
     if (ratio !== undefined && !(ratio > 1)) throw new Error(`${nameOf(k)} must be above 1, got ${ratio}`);
@@ -103,8 +95,9 @@ export function sparseConfig(job: CompressJob, partition: Partition, cost: CostM
   const at = (epoch: number) => Math.round(epoch * stepsPerEpoch);
   const groupMacs = prunable.map((g) => g.savings.macs);
   const target = targetOf(job);
+  const spec = methodSpec(job.method);
   // a penalty aimed at MACs weighs each group by the compute it frees
-  const weighting = job.weighting ?? (isPenaltyMethod(job.method) && costRatio(target) !== undefined ? 'sqrt-macs' : 'uniform');
+  const weighting = job.weighting ?? (spec.costWeighting && costRatio(target) !== undefined ? 'sqrt-macs' : 'uniform');
   const common = {
     lambda: job.lambda,
     direction: job.direction,
@@ -137,43 +130,12 @@ export function sparseConfig(job: CompressJob, partition: Partition, cost: CostM
     checkReachable(settings, prunable.length, job, target);
     return settings;
   };
-  const secondStage = at(job.switchEpoch ?? job.epochs / 4);
   // with a target the penalty ends once it is met, at the latest by the penalty's end
   const penalty = (from: number) =>
     target
       ? { lambdaTarget: { ...choice(), from, by: at(job.penaltyEndEpoch ?? job.epochs * TARGET_BY) } }
       : { penaltyEnd: job.penaltyEndEpoch === undefined ? undefined : at(job.penaltyEndEpoch) };
-  switch (job.method) {
-    case 'proxsg':
-      return { method: 'proxsg', ...common, ...penalty(0) };
-    case 'hspg':
-      return { method: 'hspg', ...common, epsilon: job.epsilon, halfSpaceStart: secondStage, ...penalty(secondStage) };
-    case 'obproxsg':
-      return { method: 'obproxsg', ...common, orthantStart: secondStage };
-    case 'dhspg': {
-      const pruneStart = job.pruneStartEpoch ?? job.epochs / 40;
-      return {
-        method: 'dhspg',
-        ...common,
-        ...choice(),
-        epsilon: job.epsilon,
-        pruneStart: at(pruneStart),
-        // projections start with the pruning unless told otherwise
-        projectionStart: at(job.switchEpoch ?? pruneStart),
-        pruneEnd: at(job.pruneEndEpoch ?? job.epochs * 0.15),
-        prunePeriods: job.prunePeriods,
-      };
-    }
-    case 'hesso':
-      return {
-        method: 'hesso',
-        ...common,
-        ...choice(),
-        pruneStart: at(job.pruneStartEpoch ?? job.epochs / 40),
-        pruneEnd: at(job.pruneEndEpoch ?? job.epochs * 0.15),
-        prunePeriods: job.prunePeriods,
-      };
-  }
+  return spec.config(job, { at, common, choice, penalty });
 }
 
 /** Refuses a target no choice can meet: every layer at its floor would still fall short. */

@@ -2,9 +2,8 @@
 // stages (job.ts runs them) and the library's and CLI's shared vocabulary.
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { ModelSpeed, Runtime, SpeedUps } from '../metrics/speed.js';
-import type { Allocation } from '../optim/allocation.js';
 import type { DirectionName } from '../optim/direction.js';
-import type { GroupStats, SparseMethod } from '../optim/sparse.js';
+import type { GroupStats, MethodSettings, SparseMethod } from '../optim/sparse.js';
 import type { SlimCheck } from '../slim/construct.js';
 import type { DataOptions } from '../data/load.js';
 import type { Quantization } from '../io/quantize.js';
@@ -23,28 +22,21 @@ export interface Artifacts {
   float16?: string;
 }
 
-export interface CompressJob extends Omit<TrainConfig, 'optimizer' | 'resume' | 'onCheckpoint' | 'distill'>, DataOptions, ModelFileOptions {
+export interface CompressJob
+  extends Omit<TrainConfig, 'optimizer' | 'resume' | 'onCheckpoint' | 'distill'>, MethodSettings, DataOptions, ModelFileOptions {
   /** zoo name, or a model.json or .onnx file to start from */
   model: string;
   /** a data set's name, or a folder with one subfolder of images per class */
   data: string;
   method: SparseMethod;
   lambda: number;
-  epsilon?: number;
   direction?: DirectionName;
   momentum?: number;
   nesterov?: boolean;
   weightDecay?: number;
-  /**
-   * hspg/obproxsg: epoch at which the second stage starts (default: a quarter of the
-   * epochs); dhspg: at which projections start (default: pruneStartEpoch)
-   */
-  switchEpoch?: number;
-  /** proxsg/hspg: epoch at which the penalty stops and the surviving groups train freely */
-  penaltyEndEpoch?: number;
-  /** dhspg */
+  /** a method with a target: the share of the prunable groups to remove */
   targetSparsity?: number;
-  /** dhspg, instead of targetSparsity: dense MACs / slim MACs to aim for */
+  /** instead of targetSparsity: dense MACs / slim MACs to aim for */
   targetMacsRatio?: number;
   /**
    * instead of targetSparsity or targetMacsRatio: the speed-up of the slim model to
@@ -56,25 +48,10 @@ export interface CompressJob extends Omit<TrainConfig, 'optimizer' | 'resume' | 
   runtime?: Runtime;
   /** with targetSpeedup: the batch size of the speed-up (default 64) */
   speedBatch?: number;
-  /** dhspg: epochs at which penalising starts and by which the chosen groups are zero */
-  pruneStartEpoch?: number;
-  pruneEndEpoch?: number;
-  /**
-   * dhspg: 'global' ranks all groups together; 'uniform' takes the same fraction of
-   * every layer's groups (default 'global')
-   */
-  allocation?: Allocation;
-  /** dhspg: periods the pruning is split into, each choosing and removing its share of the target (default 1) */
-  prunePeriods?: number;
   /** layers to freeze (not trained, channels kept) besides those the model marks trainable: false */
   freeze?: string[];
   /** train every layer, also those the model marks trainable: false (their channels then become prunable) */
   trainFrozen?: boolean;
-  /**
-   * 'uniform': one lambda for every group (the papers' setting); 'macs': lambda scaled
-   * by the MACs a group costs over the mean, so the penalty targets compute
-   */
-  weighting?: 'uniform' | 'macs' | 'sqrt-macs';
   subset?: number;
   /** also train the dense model with the same settings (plain SGD) for comparison */
   baseline?: boolean;

@@ -12,6 +12,7 @@ import type { OptimizerState } from '../optimizer.js';
 import { checkPerGroup, SparseOptimizer, type SparseCommon, type SparseState } from '../sparse_optimizer.js';
 import { checkTarget, chooseTowardsTarget, type ChoiceSettings } from '../target.js';
 import { checkEpsilon } from './hspg.js';
+import type { MethodSpec } from '../method_spec.js';
 
 export interface DhspgConfig extends SparseCommon, ChoiceSettings {
   method: 'dhspg';
@@ -26,6 +27,26 @@ export interface DhspgConfig extends SparseCommon, ChoiceSettings {
   /** split [pruneStart, pruneEnd) into this many periods (default 1) */
   prunePeriods?: number;
 }
+
+export const dhspgSpec: MethodSpec<DhspgConfig> = {
+  settings: ['weighting', 'epsilon', 'switchEpoch', 'pruneStartEpoch', 'pruneEndEpoch', 'prunePeriods', 'allocation'],
+  target: 'needs',
+  costWeighting: false,
+  config: (job, b) => {
+    const pruneStart = job.pruneStartEpoch ?? job.epochs / 40;
+    return {
+      method: 'dhspg',
+      ...b.common,
+      ...b.choice(),
+      epsilon: job.epsilon,
+      pruneStart: b.at(pruneStart),
+      // projections start with the pruning unless told otherwise
+      projectionStart: b.at(job.switchEpoch ?? pruneStart),
+      pruneEnd: b.at(job.pruneEndEpoch ?? job.epochs * 0.15),
+      prunePeriods: job.prunePeriods,
+    };
+  },
+};
 
 export interface DhspgState extends SparseState {
   /** 1 for the groups chosen to be penalised (in this period or an earlier one) */

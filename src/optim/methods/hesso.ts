@@ -12,6 +12,7 @@ import { hessoImportance, type GroupStatistics } from '../importance.js';
 import type { OptimizerState } from '../optimizer.js';
 import { checkPerGroup, SparseOptimizer, type SparseCommon, type SparseState } from '../sparse_optimizer.js';
 import { checkTarget, chooseTowardsTarget, type ChoiceSettings } from '../target.js';
+import type { MethodSpec } from '../method_spec.js';
 
 export interface HessoConfig extends SparseCommon, ChoiceSettings {
   method: 'hesso';
@@ -22,6 +23,20 @@ export interface HessoConfig extends SparseCommon, ChoiceSettings {
   /** periods [pruneStart, pruneEnd) is split into (default 1) */
   prunePeriods?: number;
 }
+
+export const hessoSpec: MethodSpec<HessoConfig> = {
+  settings: ['pruneStartEpoch', 'pruneEndEpoch', 'prunePeriods', 'allocation'],
+  target: 'needs',
+  costWeighting: false,
+  config: (job, b) => ({
+    method: 'hesso',
+    ...b.common,
+    ...b.choice(),
+    pruneStart: b.at(job.pruneStartEpoch ?? job.epochs / 40),
+    pruneEnd: b.at(job.pruneEndEpoch ?? job.epochs * 0.15),
+    prunePeriods: job.prunePeriods,
+  }),
+};
 
 export interface HessoState extends SparseState {
   /** 1: removed in an earlier period (zero); 2: fading out in this period */

@@ -4,6 +4,7 @@
 import type { GroupIndex } from '../group_index.js';
 import type { Admit, Tensors, Variables } from '../group_ops.js';
 import { PenaltyMethod, type PenaltyCommon } from '../penalty_method.js';
+import { TARGET_BY, type MethodSpec } from '../method_spec.js';
 
 export interface HspgConfig extends PenaltyCommon {
   method: 'hspg';
@@ -12,6 +13,25 @@ export interface HspgConfig extends PenaltyCommon {
   /** the step N_P at which half-space steps replace Prox-SG (default 0) */
   halfSpaceStart?: number;
 }
+
+export const hspgSpec: MethodSpec<HspgConfig> = {
+  settings: ['weighting', 'epsilon', 'switchEpoch', 'penaltyEndEpoch', 'allocation'],
+  target: 'takes',
+  costWeighting: true,
+  config: (job, b) => {
+    const halfSpaceStart = b.at(job.switchEpoch ?? job.epochs / 4);
+    return { method: 'hspg', ...b.common, epsilon: job.epsilon, halfSpaceStart, ...b.penalty(halfSpaceStart) };
+  },
+  check: (job, nameOf) => {
+    if (!job.targeted) return;
+    const start = job.switchEpoch ?? job.epochs / 4;
+    const by = job.penaltyEndEpoch ?? job.epochs * TARGET_BY;
+    if (!(start < by))
+      throw new Error(
+        `with a target, hspg's half-space steps (${nameOf('switchEpoch')} ${start}) must start before ${nameOf('penaltyEndEpoch')} ${by}`,
+      );
+  },
+};
 
 export function checkEpsilon(epsilon: number | undefined): number {
   const eps = epsilon ?? 0;

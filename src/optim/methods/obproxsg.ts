@@ -5,12 +5,20 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { GroupIndex } from '../group_index.js';
 import type { Tensors, Variables } from '../group_ops.js';
 import { SparseOptimizer, type GroupStats, type SparseCommon } from '../sparse_optimizer.js';
+import type { MethodSpec } from '../method_spec.js';
 
 export interface ObProxSgConfig extends SparseCommon {
   method: 'obproxsg';
   /** the step at which orthant steps replace Prox-SG steps (default 0) */
   orthantStart?: number;
 }
+
+export const obProxSgSpec: MethodSpec<ObProxSgConfig> = {
+  settings: ['switchEpoch'],
+  target: 'none',
+  costWeighting: false,
+  config: (job, b) => ({ method: 'obproxsg', ...b.common, orthantStart: b.at(job.switchEpoch ?? job.epochs / 4) }),
+};
 
 export class ObProxSg extends SparseOptimizer {
   constructor(

@@ -3,10 +3,18 @@
 import type { GroupIndex } from '../group_index.js';
 import type { Admit, Tensors, Variables } from '../group_ops.js';
 import { PenaltyMethod, type PenaltyCommon } from '../penalty_method.js';
+import type { MethodSpec } from '../method_spec.js';
 
 export interface ProxSgConfig extends PenaltyCommon {
   method: 'proxsg';
 }
+
+export const proxSgSpec: MethodSpec<ProxSgConfig> = {
+  settings: ['weighting', 'penaltyEndEpoch', 'allocation'],
+  target: 'takes',
+  costWeighting: true,
+  config: (_job, b) => ({ method: 'proxsg', ...b.common, ...b.penalty(0) }),
+};
 
 export class ProxSg extends PenaltyMethod {
   constructor(
