@@ -5,8 +5,7 @@
 // (artifacts.ts).
 import { join } from 'node:path';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { subsetSplits, type DataSplits } from '../data/datasets.js';
-import { describeData } from '../data/load.js';
+import type { DataSplits } from '../data/datasets.js';
 import { countModel } from '../metrics/count.js';
 import { compareSpeeds, measureModelSpeed } from '../metrics/speed.js';
 import { zeroGroups } from '../slim/construct.js';
@@ -117,9 +116,8 @@ export interface CompressInputs {
 export async function runCompressJob(job: CompressJob, callbacks: JobCallbacks = {}, teacher?: tfl.LayersModel): Promise<CompressResult> {
   checkCompressJob(job);
   const onProgress = stoppingProgress(callbacks.onProgress, job.shouldStop);
-  const first = await resolveModelAndData(job, onProgress);
-  const data = subsetSplits(first.data, job.subset);
-  callbacks.onStage?.(describeData(data));
+  const first = await resolveModelAndData(job, { onStage: callbacks.onStage, onProgress });
+  const { data } = first;
   const fresh = async () =>
     (await resolveModel(job.model, { inputShape: data.train.shape, numClasses: data.train.numClasses }, job.seed, job, onProgress)).model;
   return compressInputs(job, { data, first, fresh, teacher }, callbacks);

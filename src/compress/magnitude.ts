@@ -4,7 +4,6 @@
 // |kernel weight| (importance and allocation shared with DHSPG, src/optim) until the
 // MACs target is met, then fine-tune the slim model for the rest of the epoch budget.
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { subsetSplits } from '../data/datasets.js';
 import { predictRemoval, zeroInvariantGroups, type ChannelGroup, type Partition } from '../graph/groups.js';
 import { groupLayerIds, keptFloors, removalOrder, takeUntil, type Allocation } from '../optim/allocation.js';
 import { l1Magnitudes } from '../optim/importance.js';
@@ -13,7 +12,7 @@ import { constructSlimModel } from '../slim/construct.js';
 import { zeroOutGroups } from '../slim/zero.js';
 import { evaluate, train, type EpochMetrics, type JobCallbacks, type TrainConfig } from '../train/loop.js';
 import { resolveModelAndData } from '../models/resolve.js';
-import { describeData, type DataOptions } from '../data/load.js';
+import type { DataOptions } from '../data/load.js';
 import { applyFreeze } from '../train/frozen.js';
 import type { ModelFileOptions } from '../models/resolve.js';
 import { compressDefaults } from './defaults.js';
@@ -80,10 +79,7 @@ export function chooseByMagnitude(
 
 export async function runMagnitudePruneJob(job: MagnitudePruneJob, callbacks: JobCallbacks = {}): Promise<MagnitudePruneResult> {
   if (!(job.macsRatio > 1)) throw new Error(`the MACs ratio must be above 1, got ${job.macsRatio}`);
-  const resolved = await resolveModelAndData(job, callbacks.onProgress);
-  const data = subsetSplits(resolved.data, job.subset);
-  callbacks.onStage?.(describeData(data));
-  const { model } = resolved;
+  const { model, data } = await resolveModelAndData(job, callbacks);
   const pruneEpoch = job.pruneEpoch ?? Math.max(1, Math.floor(job.epochs / 2));
   const optimizer = {
     name: 'sgd' as const,

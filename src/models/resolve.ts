@@ -3,7 +3,8 @@
 // goes with it, read at the model's input size.
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { DataError } from '../data/errors.js';
-import { loadData, type DataOptions, type LoadedData } from '../data/load.js';
+import { subsetSplits } from '../data/datasets.js';
+import { describeData, loadData, type DataOptions, type LoadedData } from '../data/load.js';
 import { importOnnx } from '../import/onnx_import.js';
 import { loadModel, type LoadedModel, type SlimtrainMetadata } from '../io/model_files.js';
 import type { ProgressListener } from '../util/progress.js';
@@ -66,17 +67,33 @@ export interface ModelAndDataSpec extends DataOptions, ModelFileOptions {
   /** a data set's name, or a folder with one subfolder of images per class */
   data: string;
   seed?: number;
+  /** only the first N images of each split */
+  subset?: number;
+}
+
+/** What resolving tells: a line on the data read, and how far decoding and importing have got. */
+export interface ResolveReport {
+  onStage?(message: string): void;
+  onProgress?: ProgressListener;
 }
 
 /**
- * The model and its data: a model file fixes the size images are read at; a zoo model
- * is built for the data. A model from ONNX was trained elsewhere, so the normalisation
- * its inputs had must be given; a slimtrain model brings its own.
+ * The model and its data (the first `subset` images of each split), and a line on the
+ * data: a model file fixes the size images are read at; a zoo model is built for the
+ * data. A model from ONNX was trained elsewhere, so the normalisation its inputs had
+ * must be given; a slimtrain model brings its own.
  */
 export async function resolveModelAndData(
   spec: ModelAndDataSpec,
-  onProgress?: ProgressListener,
+  report: ResolveReport = {},
 ): Promise<ResolvedModel & { data: LoadedData }> {
+  const resolved = await modelAndAllData(spec, report.onProgress);
+  const data = subsetSplits(resolved.data, spec.subset);
+  report.onStage?.(describeData(data));
+  return { ...resolved, data };
+}
+
+async function modelAndAllData(spec: ModelAndDataSpec, onProgress?: ProgressListener): Promise<ResolvedModel & { data: LoadedData }> {
   const seed = spec.seed ?? 0;
   if (isZooName(spec.model)) {
     const data = await loadData(spec, spec.inputShape ?? folderInputShape(spec.model), seed, onProgress);

@@ -2,8 +2,7 @@
 // data, train or evaluate, save.
 import { join } from 'node:path';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { subsetSplits } from '../data/datasets.js';
-import { describeData, type DataOptions } from '../data/load.js';
+import type { DataOptions } from '../data/load.js';
 import { saveModel } from '../io/model_files.js';
 import { resolveModelAndData } from '../models/resolve.js';
 import { CheckpointError, checkpointing, jobFingerprint, resumingFrom } from './checkpoint.js';
@@ -37,10 +36,10 @@ export interface TrainJobResult {
  */
 export async function runTrainJob(job: TrainJob, callbacks: JobCallbacks = {}): Promise<TrainJobResult> {
   if (job.resume && !job.out) throw new CheckpointError('--resume needs --out: the checkpoint lives in OUT/checkpoint');
-  const resolved = await resolveModelAndData(job, stoppingProgress(callbacks.onProgress, job.shouldStop));
-  const data = subsetSplits(resolved.data, job.subset);
-  callbacks.onStage?.(describeData(data));
-  const { model, metadata } = resolved;
+  const { model, metadata, data } = await resolveModelAndData(job, {
+    onStage: callbacks.onStage,
+    onProgress: stoppingProgress(callbacks.onProgress, job.shouldStop),
+  });
   const { resume: _resume, ...settings } = job;
   const dir = job.out && join(job.out, 'checkpoint');
   const checkpoints = dir ? checkpointing(dir, jobFingerprint(job), job.resume ? 'required' : false) : undefined;
@@ -71,8 +70,7 @@ export async function runEvalJob(
   job: EvalJob,
   onProgress?: ProgressListener,
 ): Promise<EvalResult & { normalization: 'model' | 'dataset' }> {
-  const { model, metadata, data: all } = await resolveModelAndData(job, onProgress);
-  const data = subsetSplits(all, job.subset);
+  const { model, metadata, data } = await resolveModelAndData(job, { onProgress });
   checkDataFitsModel(model, data);
   const fromModel = job.normalization === undefined && metadata.normalization !== undefined;
   const result = evaluate(model, data.test, data.normalization, job.batchSize);
