@@ -92,8 +92,9 @@ function frozenDist(commit: string): string {
   if (dirty) throw new Error(`commit first: results name the commit they ran on, and these files differ from it:\n${dirty}`);
   const dir = join('.bench-dist', commit);
   if (!existsSync(dir)) {
-    // the addon is found beside dist/, as in the repository
+    // the addon and package.json (the version) are found beside dist/, as in the repository
     cpSync('dist', join(dir, 'dist'), { recursive: true });
+    cpSync('package.json', join(dir, 'package.json'));
     if (existsSync(join('native', 'build'))) cpSync(join('native', 'build'), join(dir, 'native', 'build'), { recursive: true });
   }
   return join(dir, 'dist', 'src', 'cli', 'main.js');

@@ -22,10 +22,14 @@ import { closeAllProgress } from './progress.js';
 
 const USAGE_ERROR = 2;
 
-/** the installed package's version, from its package.json */
+/** the installed package's version, from its package.json; a copy of dist/ without it still runs */
 function version(): string {
   const file = fileURLToPath(new URL('../../../package.json', import.meta.url));
-  return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
+  try {
+    return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
+  } catch {
+    return `unknown (no ${file})`;
+  }
 }
 
 /** commander's usage errors as slimtrain's other errors read: one line, named, with where to look */
