@@ -2,6 +2,7 @@
 // as tensors or a tf.data.Dataset, progress callbacks and an AbortSignal.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import seedrandom from 'seedrandom';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
@@ -255,4 +256,31 @@ test('sparseTraining with a speed target measures latency tables when fit() star
   // the choice meets the target the tables price; the projection may take a little more
   assert.ok(predicted >= 1.5 * 0.97 && predicted < 2.5, `predicted speed-up ${predicted}`);
   model.dispose();
+});
+
+test("the package's API is the documented one: building blocks live under slimtrain/internals, which holds the API too", async () => {
+  const api = await import('../src/index.js');
+  const internals = await import('../src/internals.js');
+  for (const name of [
+    'compress',
+    'sparseTraining',
+    'constructSlimModel',
+    'zeroOutGroups',
+    'zeroGroups',
+    'importOnnx',
+    'exportOnnx',
+    'loadDataset',
+  ])
+    assert.ok(name in api, `${name} is in the API`);
+  for (const name of ['encodeCifar', 'takeFirst', 'GroupIndex', 'registerNativeBackend']) {
+    assert.ok(!(name in api), `${name} is not in the API`);
+    assert.ok(name in internals, `${name} is in slimtrain/internals`);
+  }
+  assert.deepEqual(
+    Object.keys(api).filter((k) => !(k in internals)),
+    [],
+    'internals holds every API name',
+  );
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
+  assert.deepEqual(Object.keys(pkg.exports), ['.', './internals', './package.json']);
 });

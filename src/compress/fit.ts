@@ -62,6 +62,7 @@ export class SparseFitOptimizer extends tf.Optimizer {
   static readonly className = 'SlimtrainSparse';
   /** set by the callback before every step from the schedule */
   learningRate: number;
+  /** @internal the method's optimizer, which the callback builds when fit() starts */
   sparse?: SparseOptimizer;
 
   constructor(
@@ -105,6 +106,7 @@ export class SparseFitOptimizer extends tf.Optimizer {
 export class SparseFitCallback extends tfl.Callback {
   private schedule?: LearningRateSchedule;
 
+  /** @internal sparseTraining() makes it */
   constructor(
     private readonly setup: (
       stepsPerEpoch: number,
