@@ -6,16 +6,14 @@
 // in steps as compress places them (sparse_stage.ts).
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { zeroInvariantGroups, type Partition } from '../graph/groups.js';
+import type { Partition } from '../graph/groups.js';
 import type { CostModel } from '../metrics/cost.js';
-import { GroupIndex } from '../optim/group_index.js';
 import { createSparseOptimizer, type GroupStats, type SparseMethod, type SparseOptimizer } from '../optim/sparse.js';
 import { epochSchedule, type LearningRateSchedule } from '../train/schedules.js';
 import { compressDefaults } from './defaults.js';
-import { checkCompressJob, sparseConfig, targetCost } from './sparse_stage.js';
+import { checkCompressJob, sparseConfig, sparseSetup, targetCost } from './sparse_stage.js';
 import { zeroGroups } from '../slim/construct.js';
 import type { CompressJob } from './types.js';
-import { applyFreeze } from '../train/frozen.js';
 import { targetOf } from './target.js';
 
 /** The method settings compress takes, as sparseTraining takes them; epochs and steps come from fit(). */
@@ -167,13 +165,7 @@ export interface SparseTraining {
  */
 export function sparseTraining(model: tfl.LayersModel, options: SparseFitOptions = {}): SparseTraining {
   const { optimizer: method, stepsPerEpoch, useSchedule = true, ...settings } = options;
-  applyFreeze(model, settings);
-  const partition = zeroInvariantGroups(model, { freeze: settings.freeze });
-  const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
-  const index = GroupIndex.fromChannelGroups(
-    partition.groups.filter((g) => g.prunable),
-    model,
-  );
+  const { partition, variables, index } = sparseSetup(model, settings);
   const job = (epochs: number): CompressJob => ({
     ...compressDefaults,
     ...settings,

@@ -1,5 +1,6 @@
 // Stage 1 of compress: train the model with a group-sparse optimizer. The job's
 // settings, given in epochs, become one method's optimizer settings in steps.
+import type * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { batchCount } from '../data/batches.js';
 import type { DataSplits } from '../data/datasets.js';
@@ -165,6 +166,24 @@ export async function targetCost(
   return latencyCost(await measureLatencyTable(model, partition, { runtime, batch, onProgress: callbacks.onProgress }), partition);
 }
 
+/**
+ * What a sparse method works on, for compress and sparseTraining alike: the model's
+ * layers frozen as the job says, its zero-invariant groups, its trainable variables
+ * and the index of the prunable groups' slices in them.
+ */
+export function sparseSetup(
+  model: tfl.LayersModel,
+  job: Pick<CompressJob, 'freeze' | 'trainFrozen'>,
+): { partition: Partition; variables: tf.Variable[]; index: GroupIndex } {
+  applyFreeze(model, job);
+  const partition = zeroInvariantGroups(model, { freeze: job.freeze });
+  const index = GroupIndex.fromChannelGroups(
+    partition.groups.filter((g) => g.prunable),
+    model,
+  );
+  return { partition, variables: trainableVariables(model), index };
+}
+
 /** Trains `model` in place with the job's sparse optimizer; group statistics join each epoch's metrics. */
 export async function trainSparse(
   model: tfl.LayersModel,
@@ -174,13 +193,7 @@ export async function trainSparse(
   checkpoints: (epochStats: () => unknown[]) => Partial<Checkpointing>,
   callbacks: JobCallbacks = {},
 ): Promise<SparseTrained> {
-  applyFreeze(model, job);
-  const partition = zeroInvariantGroups(model, { freeze: job.freeze });
-  const variables = trainableVariables(model);
-  const index = GroupIndex.fromChannelGroups(
-    partition.groups.filter((g) => g.prunable),
-    model,
-  );
+  const { partition, variables, index } = sparseSetup(model, job);
   const steps = batchCount(data.train, { batchSize: settings.batchSize });
   const cost = await targetCost(model, partition, job, callbacks);
   const optimizer = createSparseOptimizer(index, sparseConfig(job, partition, cost, steps));
