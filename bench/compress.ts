@@ -21,7 +21,7 @@ import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { describeBackend, initEngine } from '../src/engine/index.js';
 import { loadModel, writeFileAtomic } from '../src/io/model_files.js';
-import { countModel } from '../src/metrics/count.js';
+import { countModel } from '../src/layers/count.js';
 import { compareSpeed } from '../src/metrics/speed.js';
 import { currentCommit, readResult, writeResult, type RowResult } from './results.js';
 import { command, findTask, modelPath, rowDir, seedsOf, tasks, type Row, type Task } from './tasks.js';

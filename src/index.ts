@@ -34,8 +34,8 @@ export {
 export { loadModelFile, type ModelFileOptions } from './models/resolve.js';
 export { importOnnx, OnnxImportError, type ImportedOnnx } from './import/onnx_import.js';
 export { exportOnnx, OnnxExportError, type OnnxExportOptions } from './export/onnx.js';
-export { checkOnnx, type OnnxCheck, type OnnxCheckOptions } from './export/onnx_check.js';
-export type { OnnxInterface, OnnxTensorSpec, OnnxLayout } from './io/onnx_interface.js';
+export { checkOnnx, type OnnxCheck, type OnnxCheckOptions } from './onnx/check.js';
+export type { OnnxInterface, OnnxTensorSpec, OnnxLayout } from './onnx/interface.js';
 export { ChannelSelect, type ChannelSelectArgs } from './layers/channel_select.js';
 export { GroupedConv2D, type GroupedConv2DArgs } from './layers/grouped_conv.js';
 export { Resize2D, type Resize2DArgs, type ResizeCoordinates, type ResizeRounding } from './layers/resize.js';
@@ -51,8 +51,8 @@ export {
   type PartitionOptions,
 } from './graph/groups.js';
 export { analyzeModel, type ModelAnalysis, type LayerAnalysis } from './graph/analyze.js';
-export { GraphError } from './graph/layer_graph.js';
-export { countModel, type ModelCount, type LayerCount } from './metrics/count.js';
+export { GraphError } from './layers/layer_graph.js';
+export { countModel, type ModelCount, type LayerCount } from './layers/count.js';
 
 // compress: the whole job, or the sparse optimizer inside your own model.fit
 export { compress, type CompressOptions, type CompressData } from './compress/compress.js';
@@ -110,7 +110,7 @@ export { zoo } from './models/zoo.js';
 export type { SparseConfig, ProxSgConfig, HspgConfig, ObProxSgConfig, DhspgConfig, HessoConfig, PruneTarget } from './optim/sparse.js';
 export type { Augmentation } from './data/batches.js';
 export type { NativeInfo } from './engine/native.js';
-export type { LayerGraph, GraphNode, WeightInfo } from './graph/layer_graph.js';
+export type { LayerGraph, GraphNode, WeightInfo } from './layers/layer_graph.js';
 export type { Optimizer, OptimizerState } from './optim/optimizer.js';
 export type { SlotSnapshot } from './optim/direction.js';
 export type { OptimizerConfig } from './optim/dense.js';

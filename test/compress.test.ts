@@ -10,7 +10,7 @@ import { macsCost } from '../src/metrics/cost.js';
 import { buildVerifiedSlim } from '../src/compress/slim_stage.js';
 import { loadDataset, subsetSplits } from '../src/data/datasets.js';
 import { zeroInvariantGroups } from '../src/graph/groups.js';
-import { countModel } from '../src/metrics/count.js';
+import { countModel } from '../src/layers/count.js';
 import { buildZooModel } from '../src/models/zoo.js';
 import { zeroOutGroups } from '../src/slim/zero.js';
 import { evaluate } from '../src/train/loop.js';

@@ -9,7 +9,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { initEngine } from '../src/engine/index.js';
 import { buildZooModel, zooInputShape, zooNames } from '../src/models/zoo.js';
 import { zeroInvariantGroups, type ChannelGroup } from '../src/graph/groups.js';
-import { countModel } from '../src/metrics/count.js';
+import { countModel } from '../src/layers/count.js';
 import { constructSlimModel } from '../src/slim/construct.js';
 import { loadModel, saveModel } from '../src/io/model_files.js';
 import { Rng } from '../src/util/random.js';

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initEngine } from '../src/engine/index.js';
 import { predictRemoval, zeroInvariantGroups } from '../src/graph/groups.js';
-import { countModel } from '../src/metrics/count.js';
+import { countModel } from '../src/layers/count.js';
 import { latencyCost, measureLatencyTable, widthGrid, type ModelTimer } from '../src/metrics/latency.js';
 import { buildZooModel } from '../src/models/zoo.js';
 import { Rng } from '../src/util/random.js';

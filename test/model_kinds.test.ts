@@ -13,7 +13,7 @@ import { zeroInvariantGroups } from '../src/graph/groups.js';
 import { constructSlimModel } from '../src/slim/construct.js';
 import { zeroOutGroups } from '../src/slim/zero.js';
 import { exportOnnx } from '../src/export/onnx.js';
-import { checkOnnx } from '../src/export/onnx_check.js';
+import { checkOnnx } from '../src/onnx/check.js';
 import { run } from './helpers/cli.js';
 
 await initEngine({ backend: 'cpu', announce: false });

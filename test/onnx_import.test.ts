@@ -14,10 +14,10 @@ import onnxProto from 'onnx-proto';
 import * as ort from 'onnxruntime-node';
 import { initEngine } from '../src/engine/index.js';
 import { exportOnnx } from '../src/export/onnx.js';
-import { checkOnnx } from '../src/export/onnx_check.js';
+import { checkOnnx } from '../src/onnx/check.js';
 import { zeroInvariantGroups } from '../src/graph/groups.js';
 import { importOnnx, OnnxImportError } from '../src/import/onnx_import.js';
-import { fromOnnxLayout, toOnnxLayout } from '../src/io/onnx_interface.js';
+import { fromOnnxLayout, toOnnxLayout } from '../src/onnx/interface.js';
 import { Rng } from '../src/util/random.js';
 import { slimHalf } from './helpers/groups.js';
 

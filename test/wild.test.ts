@@ -14,7 +14,7 @@ import * as ort from 'onnxruntime-node';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { initEngine } from '../src/engine/index.js';
 import { exportOnnx } from '../src/export/onnx.js';
-import { checkOnnx } from '../src/export/onnx_check.js';
+import { checkOnnx } from '../src/onnx/check.js';
 import { zeroInvariantGroups } from '../src/graph/groups.js';
 import { importOnnx, OnnxImportError } from '../src/import/onnx_import.js';
 import { loadModel, ModelFileError, saveModel } from '../src/io/model_files.js';

@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { DataSplits } from '../data/datasets.js';
-import { countModel } from '../metrics/count.js';
+import { countModel } from '../layers/count.js';
 import { compareSpeeds, measureModelSpeed } from '../metrics/speed.js';
 import { zeroGroups } from '../slim/construct.js';
 import { loadModelFile, resolveModel, resolveModelAndData, type ResolvedModel } from '../models/resolve.js';

@@ -7,7 +7,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { predictRemoval, zeroInvariantGroups, type ChannelGroup, type Partition } from '../graph/groups.js';
 import { groupLayerIds, keptFloors, removalOrder, takeUntil, type Allocation } from '../optim/allocation.js';
 import { l1Magnitudes } from '../optim/importance.js';
-import { countModel } from '../metrics/count.js';
+import { countModel } from '../layers/count.js';
 import { constructSlimModel } from '../slim/construct.js';
 import { zeroOutGroups } from '../slim/zero.js';
 import { evaluate, train, type EpochMetrics, type JobCallbacks, type TrainConfig } from '../train/loop.js';

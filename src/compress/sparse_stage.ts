@@ -7,7 +7,7 @@ import type { DataSplits } from '../data/datasets.js';
 import { zeroInvariantGroups, type Partition } from '../graph/groups.js';
 import { macsCost, type CostModel } from '../metrics/cost.js';
 import { latencyCost, measureLatencyTable } from '../metrics/latency.js';
-import { countModel } from '../metrics/count.js';
+import { countModel } from '../layers/count.js';
 import { groupLayerIds, keptFloors } from '../optim/allocation.js';
 import { GroupIndex } from '../optim/group_index.js';
 import {

@@ -12,27 +12,14 @@
 // and feeds nothing else).
 import onnxProto from 'onnx-proto';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { buildLayerGraph, type GraphNode } from '../graph/layer_graph.js';
+import { buildLayerGraph, type GraphNode } from '../layers/layer_graph.js';
 import { exportableLayerClasses, ruleFor } from '../layers/registry.js';
-import type { OnnxInterface } from '../io/onnx_interface.js';
-import { FLOAT, OnnxExportError, OnnxGraph, OPSET, type OnnxExportOptions, type OnnxValue } from './onnx_builder.js';
+import { exportedInterface } from '../onnx/interface.js';
+import { FLOAT, OnnxExportError, OnnxGraph, OPSET, type OnnxExportOptions, type OnnxValue } from '../onnx/builder.js';
 
-export { OnnxExportError, type OnnxExportOptions } from './onnx_builder.js';
+export { OnnxExportError, type OnnxExportOptions } from '../onnx/builder.js';
 
 const { onnx } = onnxProto;
-
-/** The ONNX name of a model's i-th input or output: 'input', 'input_1', ... (the TensorFlow.js order). */
-export const onnxName = (kind: 'input' | 'output', i: number) => (i === 0 ? kind : `${kind}_${i}`);
-
-/** exportOnnx's own interface: TensorFlow.js's layout, named input, input_1, ... and output, output_1, ... */
-export function exportedInterface(model: tfl.LayersModel): OnnxInterface {
-  const spec = (kind: 'input' | 'output') => (t: tfl.SymbolicTensor, i: number) => ({
-    name: onnxName(kind, i),
-    shape: t.shape.map((d) => d ?? -1),
-    layout: 'flat' as const,
-  });
-  return { inputs: model.inputs.map(spec('input')), outputs: model.outputs.map(spec('output')) };
-}
 
 /** Writes `model` as an ONNX ModelProto; returns the encoded bytes. */
 export function exportOnnx(model: tfl.LayersModel, options: OnnxExportOptions = {}): Uint8Array {

@@ -1,6 +1,6 @@
 // A per-layer view of a model's groups, for people (tables, pictures) and scripts.
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { countNode } from '../metrics/count.js';
+import { countNode } from '../layers/count.js';
 import { zeroInvariantGroups, type ChannelGroup, type Partition, type PartitionOptions } from './groups.js';
 
 export interface LayerAnalysis {

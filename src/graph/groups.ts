@@ -2,11 +2,11 @@
 // once all exactly zero, let a channel or unit be removed without changing any
 // output. Channels are traced through the layer graph; joins merge them (union-find).
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { layerMacs } from '../metrics/count.js';
+import { layerMacs } from '../layers/count.js';
 import { activationOffset } from '../layers/activation.js';
 import { ruleFor, supportedLayerClasses } from '../layers/registry.js';
 import type { ChannelFlow, Offset } from '../layers/rule.js';
-import { buildLayerGraph, GraphError, type GraphNode, type LayerGraph } from './layer_graph.js';
+import { buildLayerGraph, GraphError, type GraphNode, type LayerGraph } from '../layers/layer_graph.js';
 import { shapeSize } from '../util/shape.js';
 
 /** Slices of one weight along one axis. */

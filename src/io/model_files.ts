@@ -6,7 +6,7 @@ import { dirname, join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { quantizeWeights, type Grid, type QuantizePlan, type Quantization } from './quantize.js';
-import type { OnnxInterface } from './onnx_interface.js';
+import type { OnnxInterface } from '../onnx/interface.js';
 import { shapeSize } from '../util/shape.js';
 import { flattenModel, MODEL_CLASSES } from './flatten.js';
 // slimtrain's own layer classes (an imported grouped convolution, a channel shuffle)

@@ -5,7 +5,7 @@
 // relu(x + 0.4) - 0.4 (a max(x, -0.4)) is zero at zero again. Softmax over channels
 // mixes them.
 import * as tf from '@tensorflow/tfjs-core';
-import { activate, OnnxExportError } from '../export/onnx_builder.js';
+import { activate, OnnxExportError } from '../onnx/builder.js';
 import type { LayerRule, Offset } from './rule.js';
 
 /**

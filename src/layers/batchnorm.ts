@@ -5,7 +5,7 @@
 // mean[j] to 0 when it zeroes the group, and the moving average keeps 0 at 0 (the
 // batch mean of a zero channel is 0). Over another axis it mixes channels. ONNX:
 // BatchNormalization.
-import { batchNormParams, OnnxExportError } from '../export/onnx_builder.js';
+import { batchNormParams, OnnxExportError } from '../onnx/builder.js';
 import type { LayerRule } from './rule.js';
 
 export const batchNormalization: LayerRule = {

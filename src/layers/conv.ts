@@ -1,8 +1,8 @@
 // Conv2D: output channel j is kernel[:, :, :, j] and bias[j]; it reads its input
 // channels through kernel[:, :, i, :]. Written to ONNX as Conv, with a following
 // BatchNormalization folded in where that is exact.
-import { batchNormParams, convWeights, pads, pair, activate, type OnnxValue } from '../export/onnx_builder.js';
-import type { GraphNode } from '../graph/layer_graph.js';
+import { batchNormParams, convWeights, pads, pair, activate, type OnnxValue } from '../onnx/builder.js';
+import type { GraphNode } from './layer_graph.js';
 import { shapeSize } from '../util/shape.js';
 import type { LayerRule, OnnxEmit } from './rule.js';
 

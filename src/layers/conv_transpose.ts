@@ -3,7 +3,7 @@
 // through kernel[:, :, :, i]. Each input position is spread over a kh x kw window:
 // MACs = kernel size x input positions. ONNX: ConvTranspose, TensorFlow's padding as
 // pads plus output_padding.
-import { activate, OnnxExportError, pair } from '../export/onnx_builder.js';
+import { activate, OnnxExportError, pair } from '../onnx/builder.js';
 import { shapeSize } from '../util/shape.js';
 import type { LayerRule } from './rule.js';
 

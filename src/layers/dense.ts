@@ -1,6 +1,6 @@
 // Dense: unit j is kernel[:, j] and bias[j]; it reads its inputs through kernel[i, :].
 // On a 4-D input it acts on the last axis at every position. ONNX: Gemm.
-import { activate } from '../export/onnx_builder.js';
+import { activate } from '../onnx/builder.js';
 import { shapeSize } from '../util/shape.js';
 import { positions } from './conv.js';
 import type { LayerRule } from './rule.js';

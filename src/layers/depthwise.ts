@@ -1,7 +1,7 @@
 // DepthwiseConv2D: channel i passes through (times the depth multiplier m); its
 // kernel slice kernel[:, :, i, :] and biases i*m..i*m+m-1 join the group of the
 // channel it filters. ONNX: a grouped Conv.
-import { depthwiseWeights } from '../export/onnx_builder.js';
+import { depthwiseWeights } from '../onnx/builder.js';
 import { shapeSize } from '../util/shape.js';
 import { convAttrs, positions, writeConv } from './conv.js';
 import type { ChannelFlow, LayerRule } from './rule.js';

@@ -12,7 +12,7 @@
 // ONNX: Conv with `group`.
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { convWeights, pair } from '../export/onnx_builder.js';
+import { convWeights, pair } from '../onnx/builder.js';
 import { shapeSize } from '../util/shape.js';
 import { convAttrs, positions, writeConv } from './conv.js';
 import type { LayerRule } from './rule.js';

@@ -2,7 +2,7 @@
 // mean and variance every other channel is normalised with, so its inputs cannot be
 // removed. ONNX (opset 13 has no LayerNormalization): the formula, over the channel
 // axis.
-import { OnnxExportError } from '../export/onnx_builder.js';
+import { OnnxExportError } from '../onnx/builder.js';
 import type { LayerRule } from './rule.js';
 
 export const layerNormalization: LayerRule = {

@@ -1,6 +1,6 @@
 // Layers that move or copy values within each channel: channels pass through
 // unchanged. ONNX: Dropout is the identity at inference; ZeroPadding2D is Pad.
-import { OnnxExportError, pair } from '../export/onnx_builder.js';
+import { OnnxExportError, pair } from '../onnx/builder.js';
 import type { LayerRule } from './rule.js';
 
 export const dropout: LayerRule = {

@@ -1,7 +1,7 @@
 // Pooling acts on each channel alone: channels pass through. ONNX: MaxPool,
 // AveragePool, GlobalMaxPool/GlobalAveragePool (then Flatten: Keras drops the
 // spatial axes).
-import { pads, pair, type Attr } from '../export/onnx_builder.js';
+import { pads, pair, type Attr } from '../onnx/builder.js';
 import type { LayerRule } from './rule.js';
 
 export const pooling2d: LayerRule = {

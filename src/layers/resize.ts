@@ -8,7 +8,7 @@
 // that constant. ONNX: Resize with sizes.
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { OnnxExportError } from '../export/onnx_builder.js';
+import { OnnxExportError } from '../onnx/builder.js';
 import type { LayerRule } from './rule.js';
 
 type LayerArgs = NonNullable<ConstructorParameters<typeof tfl.layers.Layer>[0]>;

@@ -3,8 +3,8 @@
 // config field holds its width, and how it is written to ONNX. One file per layer
 // family implements it; registry.ts maps class names to rules, as Torch-Pruning maps
 // operators to their pruning functions.
-import type { GraphNode } from '../graph/layer_graph.js';
-import type { OnnxGraph, OnnxValue } from '../export/onnx_builder.js';
+import type { GraphNode } from './layer_graph.js';
+import type { OnnxGraph, OnnxValue } from '../onnx/builder.js';
 
 /**
  * What a channel is when its group is zero, where that is not 0 (a sigmoid gives 0.5,

@@ -1,7 +1,7 @@
 // SeparableConv2D: a depthwise part (its slices join the input channels' groups)
 // then a pointwise part that owns the output channels; the activation acts after
 // the pointwise part. ONNX: a grouped Conv, then a 1x1 Conv.
-import { convWeights, depthwiseWeights } from '../export/onnx_builder.js';
+import { convWeights, depthwiseWeights } from '../onnx/builder.js';
 import { shapeSize } from '../util/shape.js';
 import { convAttrs, positions, writeConv } from './conv.js';
 import { depthwiseChannels } from './depthwise.js';

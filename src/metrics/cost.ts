@@ -1,8 +1,8 @@
 // What a planned slim model saves, priced for any set of groups removed together: the
-// MACs (count.ts) or the latency a measured table predicts (latency.ts). A cost target
+// MACs (layers/count.ts) or the latency a measured table predicts (latency.ts). A cost target
 // (optim/target.ts) removes a share of one.
 import { predictRemoval, type ChannelGroup } from '../graph/groups.js';
-import type { LayerGraph } from '../graph/layer_graph.js';
+import type { LayerGraph } from '../layers/layer_graph.js';
 
 export interface CostModel {
   /** what is counted: 'MACs', 'latency' */

@@ -13,7 +13,7 @@ import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { plannedShapes, type Partition } from '../graph/groups.js';
-import type { GraphNode } from '../graph/layer_graph.js';
+import type { GraphNode } from '../layers/layer_graph.js';
 import { ruleFor } from '../layers/registry.js';
 import type { CostModel } from './cost.js';
 import { runtimeName, timeModel, type Runtime } from './speed.js';

@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { exportOnnx } from '../export/onnx.js';
 import { saveModel } from '../io/model_files.js';
-import { countModel } from './count.js';
+import { countModel } from '../layers/count.js';
 import { stepCounter, type ProgressListener } from '../util/progress.js';
 
 export interface Timing {

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { countModel } from '../metrics/count.js';
+import { countModel } from '../layers/count.js';
 import { ruleFor } from '../layers/registry.js';
 import type { ModelSpeed, SpeedUps } from '../metrics/speed.js';
 import type { Agreement, EpochMetrics } from '../train/metrics.js';

@@ -12,7 +12,7 @@ import {
   type WeightSlice,
 } from '../graph/groups.js';
 import { layerConfigs, modelTopology } from '../io/model_files.js';
-import { countModel } from '../metrics/count.js';
+import { countModel } from '../layers/count.js';
 import { ruleFor } from '../layers/registry.js';
 import { Rng } from '../util/random.js';
 import { shapeSize } from '../util/shape.js';

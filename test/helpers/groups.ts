@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { exportOnnx } from '../../src/export/onnx.js';
-import { checkOnnx } from '../../src/export/onnx_check.js';
+import { checkOnnx } from '../../src/onnx/check.js';
 import type { Partition } from '../../src/graph/groups.js';
 import { constructSlimModel, type SlimResult } from '../../src/slim/construct.js';
 import { zeroOutGroups } from '../../src/slim/zero.js';

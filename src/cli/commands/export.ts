@@ -1,7 +1,7 @@
 // slimtrain export: a model written as ONNX, checked in ONNX Runtime before it is written.
 import { Option } from '@commander-js/extra-typings';
 import { exportOnnx, OnnxExportError } from '../../export/onnx.js';
-import { checkOnnx } from '../../export/onnx_check.js';
+import { checkOnnx } from '../../onnx/check.js';
 import { writeFileAtomic } from '../../io/model_files.js';
 import { resolveModel } from '../../models/resolve.js';
 import { thousands } from '../../util/format.js';

@@ -5,7 +5,7 @@
 // else a ZeroPadding2D in front of a 'valid' convolution.
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { pads as tfSamePads } from '../../export/onnx_builder.js';
+import { pads as tfSamePads } from '../../onnx/builder.js';
 import { GroupedConv2D } from '../../layers/grouped_conv.js';
 import { tensorOf, type OpContext, type OpConverter, type TensorValue } from '../context.js';
 

@@ -4,7 +4,7 @@
 // exact for max pooling of non-negative values (after ReLU) and for average pooling
 // that counts the padding. GlobalAveragePool, GlobalMaxPool and ReduceMean over H, W.
 import * as tfl from '@tensorflow/tfjs-layers';
-import { pads as tfSamePads } from '../../export/onnx_builder.js';
+import { pads as tfSamePads } from '../../onnx/builder.js';
 import { tensorLike, tensorOf, type OpContext, type OpConverter, type TensorValue } from '../context.js';
 import { windowPads, zeroPadded } from './conv.js';
 

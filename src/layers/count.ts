@@ -2,8 +2,8 @@
 // (convolutions and dense layers only), computed from kernel shapes and output
 // sizes, so the same function prices a model and a planned slim version of it.
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { buildLayerGraph, type GraphNode } from '../graph/layer_graph.js';
-import { ruleFor } from '../layers/registry.js';
+import { buildLayerGraph, type GraphNode } from './layer_graph.js';
+import { ruleFor } from './registry.js';
 import { shapeSize } from '../util/shape.js';
 
 export interface LayerCount {

@@ -2,6 +2,7 @@
 // ONNX's layout, which a slim model exported back to ONNX keeps so it drops in where
 // the original ran. Also the moves between that layout and TensorFlow.js's.
 import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
 
 /**
  * How a TensorFlow.js tensor stands for an ONNX one: NHWC for (N, C, H, W); (N, C)
@@ -45,4 +46,17 @@ export function toOnnxLayout(t: tf.Tensor, spec: OnnxTensorSpec): Float32Array {
 export function onnxDims(spec: OnnxTensorSpec, shape: readonly number[]): number[] {
   if (spec.layout === 'nchw') return [shape[0], shape[3], shape[1], shape[2]];
   return spec.layout === 'nc11' ? [shape[0], shape[1], 1, 1] : [...shape];
+}
+
+/** The ONNX name of a model's i-th input or output: 'input', 'input_1', ... (the TensorFlow.js order). */
+export const onnxName = (kind: 'input' | 'output', i: number) => (i === 0 ? kind : `${kind}_${i}`);
+
+/** exportOnnx's own interface: TensorFlow.js's layout, named input, input_1, ... and output, output_1, ... */
+export function exportedInterface(model: tfl.LayersModel): OnnxInterface {
+  const spec = (kind: 'input' | 'output') => (t: tfl.SymbolicTensor, i: number) => ({
+    name: onnxName(kind, i),
+    shape: t.shape.map((d) => d ?? -1),
+    layout: 'flat' as const,
+  });
+  return { inputs: model.inputs.map(spec('input')), outputs: model.outputs.map(spec('output')) };
 }

@@ -3,8 +3,8 @@
 // against its source, or an imported model against the file it came from.
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { onnxDims, toOnnxLayout, type OnnxInterface } from '../io/onnx_interface.js';
-import { exportedInterface, OnnxExportError } from './onnx.js';
+import { exportedInterface, onnxDims, toOnnxLayout, type OnnxInterface } from './interface.js';
+import { OnnxExportError } from './builder.js';
 
 export interface OnnxCheck {
   maxAbsDiff: number;

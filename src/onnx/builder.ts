@@ -2,8 +2,7 @@
 // initializers), where a value stands (NCHW or not), activations, TensorFlow padding
 // as ONNX pads, and kernels in ONNX's layout. Encoded with protobufjs (onnx-proto).
 import onnxProto from 'onnx-proto';
-import type { GraphNode } from '../graph/layer_graph.js';
-import type { OnnxInterface } from '../io/onnx_interface.js';
+import type { OnnxInterface } from './interface.js';
 
 const { onnx } = onnxProto;
 export type INodeProto = onnxProto.onnx.INodeProto;
@@ -158,7 +157,11 @@ export function depthwiseWeights(w: Float32Array, [kh, kw, c, m]: number[]): Flo
 }
 
 /** gamma, beta, moving mean, moving variance, with the defaults of a layer without scale or centre. */
-export function batchNormParams(n: GraphNode, w: Float32Array[], channels: number): Float32Array[] {
+export function batchNormParams(
+  n: { weights: readonly { role: string; index: number }[] },
+  w: Float32Array[],
+  channels: number,
+): Float32Array[] {
   const byRole = new Map(n.weights.map((info) => [info.role, w[info.index]]));
   return [
     byRole.get('gamma') ?? new Float32Array(channels).fill(1),
