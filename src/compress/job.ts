@@ -181,7 +181,8 @@ async function trainAndSlim(
   callbacks: JobCallbacks,
 ): Promise<CompressResult> {
   callbacks.onStage?.(`${job.method} training`);
-  const measure = (m: tfl.LayersModel) => evaluateOnTest(m, data, distill);
+  // the slim model's and the artifacts' test passes show their progress too
+  const measure = (m: tfl.LayersModel) => evaluateOnTest(m, data, distill, callbacks.onProgress);
   let slimBuilt: tfl.LayersModel | undefined;
   try {
     const sparse = await trainSparse(
