@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import { describeBackend, initEngine } from '../src/engine/index.js';
-import { buildZooModel, zooInputShape } from '../src/models/zoo.js';
+import { buildZooModel, imagenetInputShape } from '../src/models/zoo.js';
 import { Sgd } from '../src/optim/dense.js';
 import { trainStep, trainableVariables } from '../src/train/loop.js';
 import { Rng } from '../src/util/random.js';
@@ -131,7 +131,7 @@ function measureTorch(s: Setting): Measurement & { torch: string } {
 }
 
 function settingsFor(name: string, batchSize: number): Setting {
-  const designed = zooInputShape(name);
+  const designed = imagenetInputShape(name);
   const input = (values.input?.split('x').map(Number) ?? designed ?? [28, 28, 1]) as [number, number, number];
   if (input.length !== 3 || input.some((d) => !(d > 0))) throw new Error(`--input must look like 28x28x1, got '${values.input}'`);
   return { model: name, input, classes: designed ? 1000 : 10, batchSize };

@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { initEngine, takeJavaScriptCalls } from '../src/engine/index.js';
-import { isZooName, zooInputShape } from '../src/models/zoo.js';
+import { isZooName, imagenetInputShape } from '../src/models/zoo.js';
 import { imageShape, resolveModel } from '../src/models/resolve.js';
 import { applyFreeze } from '../src/train/frozen.js';
 import { Sgd } from '../src/optim/dense.js';
@@ -96,7 +96,7 @@ if (values.corpus) {
   print({ backend: engine.backend, batchSize, models });
 } else {
   // a zoo architecture runs at its designed size (1000 classes), the small ones at 28x28x1
-  const designed = zooInputShape(values.model);
+  const designed = imagenetInputShape(values.model);
   const given = values.input?.split('x').map(Number) ?? designed ?? [28, 28, 1];
   const batchSize = Number(values['batch-size'] ?? 64);
   const zoo = isZooName(values.model);

@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { initEngine } from '../src/engine/index.js';
-import { buildZooModel, zooInputShape, zooNames } from '../src/models/zoo.js';
+import { buildZooModel, imagenetInputShape, zooNames } from '../src/models/zoo.js';
 import { zeroInvariantGroups, type ChannelGroup } from '../src/graph/groups.js';
 import { countModel } from '../src/layers/count.js';
 import { constructSlimModel } from '../src/slim/construct.js';
@@ -69,7 +69,7 @@ test('every zoo model partitions; prunable group counts are the channels and uni
   };
   for (const name of zooNames) {
     const model = buildZooModel(name, {
-      ...(zooInputShape(name) ? { inputShape: zooInputShape(name)! } : name === 'mlp' ? mnist : cifar),
+      ...(imagenetInputShape(name) ? { inputShape: imagenetInputShape(name)! } : name === 'mlp' ? mnist : cifar),
       numClasses: 10,
     });
     const { groups } = zeroInvariantGroups(model);

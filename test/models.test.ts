@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { initEngine } from '../src/engine/index.js';
-import { buildZooModel, zooInputShape, zooNames } from '../src/models/zoo.js';
+import { buildZooModel, imagenetInputShape, zooNames } from '../src/models/zoo.js';
 
 await initEngine({ backend: 'cpu' });
 
@@ -41,8 +41,8 @@ const imagenet: [string, number][] = [
   ['densenet121', 7_978_856],
 ];
 for (const [name, count] of imagenet) {
-  test(`${name} at ${zooInputShape(name)!.join('x')} with 1000 classes has ${count} trainable parameters`, () => {
-    const m = buildZooModel(name, { inputShape: zooInputShape(name)!, numClasses: 1000 });
+  test(`${name} at ${imagenetInputShape(name)!.join('x')} with 1000 classes has ${count} trainable parameters`, () => {
+    const m = buildZooModel(name, { inputShape: imagenetInputShape(name)!, numClasses: 1000 });
     assert.equal(trainableParams(m), count);
     assert.equal(m.outputs[0].shape[1], 1000);
     m.dispose();
@@ -84,7 +84,7 @@ test('the MobileNetV2-style net has inverted residuals with depthwise convolutio
 });
 
 test('every zoo model takes both input shapes, any class count, and gives logits', () => {
-  for (const name of zooNames.filter((n) => !zooInputShape(n))) {
+  for (const name of zooNames.filter((n) => !imagenetInputShape(n))) {
     for (const shape of name === 'mlp' ? [mnist] : [mnist, cifar]) {
       const m = buildZooModel(name, { ...shape, numClasses: 7 });
       const y = tf.tidy(() => m.predict(tf.ones([2, ...shape.inputShape])) as tf.Tensor);

@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as ort from 'onnxruntime-node';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { initEngine } from '../src/engine/index.js';
-import { buildZooModel, zooInputShape, zooNames } from '../src/models/zoo.js';
+import { buildZooModel, imagenetInputShape, zooNames } from '../src/models/zoo.js';
 import { exportOnnx, OnnxExportError } from '../src/export/onnx.js';
 import { zeroInvariantGroups } from '../src/graph/groups.js';
 import { Rng } from '../src/util/random.js';
@@ -45,7 +45,7 @@ const smallInput = (name: string) =>
       ? [32, 32, 3]
       : name === 'inceptionv3'
         ? [75, 75, 3]
-        : zooInputShape(name)
+        : imagenetInputShape(name)
           ? [32, 32, 3]
           : [20, 20, 3];
 // ResNet-50 and Inception-v3 (82 s and 32 s here, at 32x32 and 75x75) add no layer kind

@@ -79,3 +79,26 @@ test('off a terminal a long step is a line with its count, share and time left; 
   assert.equal(rate(7.25), '7.3');
   assert.equal(rate(1234.4), '1234');
 });
+
+test('Ctrl-C at a terminal ends slimtrain serve: the server closes and the exit code is 0', async () => {
+  const out = join(mkdtempSync(join(tmpdir(), 'slimtrain-tty-serve-')), 'run');
+  const made = await onTerminal([
+    'compress',
+    '--model',
+    'lenet5',
+    '--data',
+    'mnist',
+    '--epochs',
+    '1',
+    '--subset',
+    '300',
+    '--no-speed',
+    '--out',
+    out,
+  ]);
+  assert.equal(made.code, 0, made.screen.slice(-2000));
+  const r = await onTerminal(['serve', out], /Ctrl-C to stop/);
+  assert.equal(r.code, 0, r.screen.slice(-2000));
+  assert.ok(r.afterCtrlC! < 5_000, `exited ${r.afterCtrlC!.toFixed(0)} ms after Ctrl-C`);
+  rmSync(dirname(out), { recursive: true, force: true });
+});

@@ -39,7 +39,8 @@ let askToStop: ((s: NodeJS.Signals) => void) | undefined;
 
 /**
  * How the CLI meets SIGINT and SIGTERM, from `main` on: while a job that can stop
- * runs, the first signal asks it to stop after the current step and a second quits;
+ * runs, the first signal asks it to stop after the current step and a second quits
+ * (while `serve` waits, it ends the wait);
  * any other time a signal quits at once. Quitting stops the progress bars first, so
  * that their timers end and the cursor comes back. Returns the function that removes
  * the handlers.
@@ -63,6 +64,13 @@ export function handleSignals(): () => void {
   };
 }
 
+/** Waits for SIGINT or SIGTERM (a server's whole life), which then ends the wait instead of the process. */
+export function untilSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    askToStop = resolve;
+  });
+}
+
 /**
  * Runs a job that can stop: the first SIGINT/SIGTERM stops its bars and asks it to
  * stop after the current step (with a checkpoint in `out`, where training had begun);
@@ -74,7 +82,7 @@ export async function stoppable<T>(run: (shouldStop: () => boolean) => Promise<T
     signal = s;
     closeAllProgress();
     process.stderr.write(
-      `\nslimtrain: ${s}: finishing the current step${out ? ' and writing a checkpoint' : ''} (again to quit at once)\n`,
+      `\nslimtrain: ${s}: finishing the current step${out ? ', with a checkpoint where training has begun' : ''} (again to quit at once)\n`,
     );
   };
   try {

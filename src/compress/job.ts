@@ -20,7 +20,7 @@ import { buildVerifiedSlim, fastestRounding } from './slim_stage.js';
 import { checkCompressJob, trainSparse, type SparseTrained } from './sparse_stage.js';
 import type { CompressJob, CompressResult, ModelSummary, SpeedTargetResult } from './types.js';
 import { applyFreeze } from '../train/frozen.js';
-import { stoppingProgress } from '../util/progress.js';
+import { stoppingProgress, unstoppable } from '../util/progress.js';
 import { runtimeLabel, speedSetting, targetOf } from './target.js';
 import { compressDefaults } from './defaults.js';
 
@@ -149,7 +149,13 @@ export async function compressInputs(job: CompressJob, inputs: CompressInputs, c
     return found;
   };
 
-  const teacher = await teacherOf(job, inputs);
+  let teacher: Awaited<ReturnType<typeof teacherOf>>;
+  try {
+    teacher = await teacherOf(job, inputs);
+  } catch (e) {
+    unused?.model.dispose();
+    throw e;
+  }
   const distill = teacher?.distill;
   try {
     // before any training or measuring: data without labels, or a teacher of another shape
@@ -181,8 +187,8 @@ async function trainAndSlim(
   callbacks: JobCallbacks,
 ): Promise<CompressResult> {
   callbacks.onStage?.(`${job.method} training`);
-  // the slim model's and the artifacts' test passes show their progress too
-  const measure = (m: tfl.LayersModel) => evaluateOnTest(m, data, distill, callbacks.onProgress);
+  // the slim model's and the artifacts' test passes show their progress, and run to their end
+  const measure = (m: tfl.LayersModel) => evaluateOnTest(m, data, distill, unstoppable(callbacks.onProgress));
   let slimBuilt: tfl.LayersModel | undefined;
   try {
     const sparse = await trainSparse(

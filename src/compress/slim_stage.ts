@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { DataSplits } from '../data/datasets.js';
 import type { Partition } from '../graph/groups.js';
-import { runtimeName, timeModel, type Runtime } from '../metrics/speed.js';
+import { runtimeName, timeModel, WARM_UP, type Runtime } from '../metrics/speed.js';
 import { stepCounter, type ProgressListener } from '../util/progress.js';
 import { constructSlimModel, type SlimResult } from '../slim/construct.js';
 import type { EvalResult } from '../train/metrics.js';
@@ -57,7 +57,7 @@ export async function fastestRounding(
   batch: number,
   onProgress?: ProgressListener,
 ): Promise<{ roundTo: number; tried: { roundTo: number; ms: number }[] }> {
-  const runs = 3 + REPEATS;
+  const runs = WARM_UP + REPEATS;
   const tick = stepCounter(
     onProgress,
     `timing the slim model at each multiple of channels (${runtimeName(runtime)}, batch ${batch})`,

@@ -27,6 +27,7 @@ import type { EvalResult, JobCallbacks } from '../train/metrics.js';
 import type { CompressEpoch, CompressJob } from './types.js';
 import { applyFreeze } from '../train/frozen.js';
 import { costRatio, describeTarget, runtimeLabel, targetOf, type Target } from './target.js';
+import { unstoppable } from '../util/progress.js';
 
 export interface SparseTrained {
   model: tfl.LayersModel;
@@ -214,7 +215,14 @@ export async function trainSparse(
         },
       },
     );
-    return { model, partition, cost, history, stats: optimizer.stats(variables), eval: evaluateOnTest(model, data, settings.distill) };
+    return {
+      model,
+      partition,
+      cost,
+      history,
+      stats: optimizer.stats(variables),
+      eval: evaluateOnTest(model, data, settings.distill, unstoppable(callbacks.onProgress)),
+    };
   } finally {
     optimizer.dispose();
   }

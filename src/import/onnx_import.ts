@@ -24,7 +24,7 @@ import {
   type ParsedOnnx,
 } from './onnx_model.js';
 import { OP_CONVERTERS, supportedOnnxOps, UNSUPPORTED_HINTS } from './registry.js';
-import { stepCounter, type ProgressListener } from '../util/progress.js';
+import { stepCounter, StopRequested, type ProgressListener } from '../util/progress.js';
 
 export { OnnxImportError } from './onnx_model.js';
 
@@ -256,19 +256,21 @@ export async function importOnnx(
     if (e instanceof OnnxImportError) throw e;
     throw new OnnxImportError(`${path}: TensorFlow.js could not build the imported model (${(e as Error).message})`);
   }
-  tick();
-  const inference = inferenceVersion(bytes);
+  let inference: Uint8Array | undefined;
   let check: ImportedOnnx['check'];
   try {
+    tick();
+    inference = inferenceVersion(bytes);
     check = await checkOnnx(built.model, inference ?? bytes, {
       interface: built.interface,
       samples: 2,
       tolerance: options.tolerance,
     });
+    tick();
   } catch (e) {
     built.model.dispose();
+    if (e instanceof StopRequested) throw e;
     throw new OnnxImportError(`${path}: the import does not compute what the file does: ${(e as Error).message}; nothing was imported`);
   }
-  tick();
   return { ...built, opset: parsed.opset, producer: parsed.producer, trainingMode: inference !== undefined, check };
 }

@@ -103,10 +103,14 @@ function readCache(path: string | undefined): CacheFile {
 
 function writeCache(path: string | undefined, cache: CacheFile): void {
   if (!path) return;
-  mkdirSync(dirname(path), { recursive: true });
-  const temporary = `${path}.${process.pid}.tmp`;
-  writeFileSync(temporary, JSON.stringify(cache));
-  renameSync(temporary, path);
+  try {
+    mkdirSync(dirname(path), { recursive: true });
+    const temporary = `${path}.${process.pid}.tmp`;
+    writeFileSync(temporary, JSON.stringify(cache));
+    renameSync(temporary, path);
+  } catch {
+    // an unwritable cache only costs timing again next time, and must not hide why a measurement stopped
+  }
 }
 
 /**

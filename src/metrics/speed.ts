@@ -41,7 +41,7 @@ const median = (xs: number[]) => {
 };
 
 /** warm-up runs before the timed ones */
-const WARM_UP = 3;
+export const WARM_UP = 3;
 
 /** a turn of the event loop, outside the timed runs: a signal (Ctrl-C) is handled between runs, not after the last */
 const between = () => new Promise((resolve) => setImmediate(resolve));

@@ -219,10 +219,15 @@ export function isZooName(name: string): name is ZooName {
   return Object.hasOwn(zoo, name);
 }
 
-/** The input an architecture was designed for, if it has one. */
 /** The input a zoo model was designed for; undefined for a name that is not in the zoo. */
 export function zooInputShape(name: string): [number, number, number] | undefined {
   return isZooName(name) ? (zoo[name] as ZooEntry).inputShape : undefined;
+}
+
+/** The input of a zoo model designed for ImageNet (at 224x224x3 or 299x299x3, with 1000 classes); undefined for the MNIST and CIFAR ones. */
+export function imagenetInputShape(name: string): [number, number, number] | undefined {
+  const designed = zooInputShape(name);
+  return designed === MNIST || designed === CIFAR ? undefined : designed;
 }
 
 /** The size an image folder is read at for a zoo model: its own where that is in colour, else CIFAR's 32x32x3. */

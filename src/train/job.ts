@@ -73,6 +73,6 @@ export async function runEvalJob(
   const { model, metadata, data } = await resolveModelAndData(job, { onProgress });
   checkDataFitsModel(model, data);
   const fromModel = job.normalization === undefined && metadata.normalization !== undefined;
-  const result = evaluate(model, data.test, data.normalization, job.batchSize);
+  const result = evaluate(model, data.test, data.normalization, job.batchSize, onProgress);
   return { ...result, normalization: fromModel ? 'model' : 'dataset' };
 }

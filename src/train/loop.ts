@@ -5,7 +5,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { batchCount, batches, type Augmentation, type Batch } from '../data/batches.js';
 import type { DataSplits, ImageSet, Normalization } from '../data/datasets.js';
 import { Rng } from '../util/random.js';
-import { stepCounter, StopRequested, type ProgressListener, type StepProgress } from '../util/progress.js';
+import { stepCounter, StopRequested, unstoppable, type ProgressListener } from '../util/progress.js';
 import { createOptimizer, type OptimizerConfig } from '../optim/dense.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import { epochSchedule, type ScheduleName } from './schedules.js';
@@ -284,17 +284,6 @@ async function trainEpoch(run: Run, epoch: number, skip: number, partial: EpochS
   return { lossSum, correct, images, lr, seconds: (performance.now() - start) / 1000 };
 }
 
-/** `listener` for an epoch's test pass, which runs to its end: a stop request is honoured after the epoch's checkpoint. */
-function testingProgress(listener: ProgressListener | undefined): ProgressListener {
-  return (p: StepProgress) => {
-    try {
-      listener?.(p);
-    } catch (e) {
-      if (!(e instanceof StopRequested)) throw e;
-    }
-  };
-}
-
 /** Trains `model` in place and evaluates it on the test split after every epoch. */
 export async function train(
   model: tfl.LayersModel,
@@ -331,7 +320,7 @@ export async function train(
       const inside = resume && epoch === resume.state.epoch + 1 && resume.state.batchInEpoch > 0 ? resume.state : undefined;
       const from = inside ? inside.partial : { lossSum: 0, correct: 0, images: 0 };
       const e = await trainEpoch(run, epoch, inside?.batchInEpoch ?? 0, from);
-      const test = evaluateOnTest(model, data, config.distill, testingProgress(callbacks.onProgress));
+      const test = evaluateOnTest(model, data, config.distill, unstoppable(callbacks.onProgress));
       const metrics: EpochMetrics = {
         epoch,
         ...(run.agreement ? { agreement: true } : {}),

@@ -29,6 +29,17 @@ export class StopRequested extends Error {
   override name = 'StopRequested';
 }
 
+/** `listener` for a step that runs to its end (a test pass after training): a stop request is honoured after it. */
+export function unstoppable(listener: ProgressListener | undefined): ProgressListener {
+  return (p) => {
+    try {
+      listener?.(p);
+    } catch (e) {
+      if (!(e instanceof StopRequested)) throw e;
+    }
+  };
+}
+
 /** `listener`, which ends the step with StopRequested once `shouldStop` says so. */
 export function stoppingProgress(listener: ProgressListener | undefined, shouldStop: (() => boolean) | undefined): ProgressListener {
   return (p) => {

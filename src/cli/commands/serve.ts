@@ -3,7 +3,7 @@
 import { Option } from '@commander-js/extra-typings';
 import { serveRun } from '../../report/serve.js';
 import { commonCommand, number } from '../options.js';
-import { printResult } from '../run.js';
+import { printResult, untilSignal } from '../run.js';
 
 const define = () =>
   commonCommand('serve')
@@ -19,12 +19,14 @@ const define = () =>
 
 export function serveCommand() {
   return define().action(async (dir, o) => {
-    const { url } = await serveRun(dir, { port: o.port, host: o.host, repeats: o.repeats });
+    const server = await serveRun(dir, { port: o.port, host: o.host, repeats: o.repeats });
+    const { url } = server;
     printResult(
       o,
       { dir, url },
       () => `serving ${dir} at ${url}\nopen ${url} to time the sparse and slim models in your browser; Ctrl-C to stop\n`,
     );
-    await new Promise<void>((done) => process.once('SIGINT', () => done()));
+    await untilSignal();
+    await server.close();
   });
 }
