@@ -97,7 +97,8 @@ test('Ctrl-C at a terminal ends slimtrain serve: the server closes and the exit 
     out,
   ]);
   assert.equal(made.code, 0, made.screen.slice(-2000));
-  const r = await onTerminal(['serve', out], /Ctrl-C to stop/);
+  // any free port: a developer's machine may well have something on the default 8080
+  const r = await onTerminal(['serve', out, '--port', '0'], /Ctrl-C to stop/);
   assert.equal(r.code, 0, r.screen.slice(-2000));
   assert.ok(r.afterCtrlC! < 5_000, `exited ${r.afterCtrlC!.toFixed(0)} ms after Ctrl-C`);
   rmSync(dirname(out), { recursive: true, force: true });

@@ -26,7 +26,8 @@ export function serveCommand() {
       { dir, url },
       () => `serving ${dir} at ${url}\nopen ${url} to time the sparse and slim models in your browser; Ctrl-C to stop\n`,
     );
-    await untilSignal();
+    const signal = await untilSignal();
     await server.close();
+    if (!o.quiet) process.stderr.write(`\nslimtrain: ${signal}: stopped serving ${dir}\n`);
   });
 }
