@@ -51,7 +51,7 @@ export function demoFigures(output: string): string {
   return lines
     .slice(0, end < 0 ? lines.length : end)
     .join('\n')
-    .replace(/[\d.]+ s of sparse training/, 'N s of sparse training')
+    .replace(/[\d.]+ s of sparse training; peak memory [\d.]+ [kMG]B/, 'N s of sparse training; peak memory N')
     .trim();
 }
 

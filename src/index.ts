@@ -78,8 +78,10 @@ export { train, evaluate, TrainingStopped, NumericalFault, type TrainConfig } fr
 export type { BatchProgress, EpochMetrics, EvalResult, JobCallbacks, TrainCallbacks, Agreement } from './train/metrics.js';
 export { runTrainJob, runEvalJob, type TrainJob, type TrainJobResult, type EvalJob } from './train/job.js';
 export { distillDefaults, type Distillation } from './train/distill.js';
-export type { Checkpoint, TrainingState } from './train/checkpoint.js';
+export { CheckpointError, type Checkpoint, type TrainingState } from './train/checkpoint.js';
 export { StopRequested, type ProgressListener, type StepProgress } from './util/progress.js';
+export { WriteError, type WriteOperation } from './util/files.js';
+export { OutputError } from './io/output.js';
 
 // the slim model
 export { constructSlimModel, zeroGroups, SlimCheckError, type SlimResult, type SlimOptions, type SlimCheck } from './slim/construct.js';

@@ -3,7 +3,7 @@
 // to the same run done straight through.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initEngine } from '../src/engine/index.js';
@@ -90,10 +90,32 @@ test('a damaged or missing checkpoint is a clear error; the previous one survive
   writeCheckpoint(`${dir}-b`, saved!);
   renameSync(`${dir}-b`, `${dir}-b.prev`);
   assert.equal(readCheckpoint(`${dir}-b`).state.step, saved!.state.step);
-  writeFileSync(join(dir, 'weights.bin'), new Uint8Array(10));
-  assert.throws(() => readCheckpoint(dir), /weights.bin holds 10 bytes/);
+  writeFileSync(join(dir, 'tensors-000.bin'), new Uint8Array(10));
+  assert.throws(() => readCheckpoint(dir), /tensors-000.bin holds 10 bytes, the state needs \d+: the checkpoint is damaged/);
+  rmSync(join(dir, 'tensors-000.bin'));
+  assert.throws(() => readCheckpoint(dir), /tensors-000.bin cannot be read .*: the checkpoint is damaged/);
   assert.ok(existsSync(join(dir, 'state.json')));
   model.dispose();
+});
+
+test('a version 1 checkpoint (weights.bin, optimizer buffers as JSON numbers) still resumes, with the same arrays', async () => {
+  const dir = join(mkdtempSync(join(tmpdir(), 'slimtrain-ckpt-v1-')), 'checkpoint');
+  const model = build();
+  let saved: Checkpoint | undefined;
+  await train(model, subsetSplits(loadDataset('mnist'), 64), { ...config, epochs: 1, onCheckpoint: (c) => (saved = c) });
+  model.dispose();
+  const { state, weights } = saved!;
+  assert.ok(Object.keys(state.optimizer.slots).length > 0, 'momentum buffers to carry');
+  mkdirSync(dir);
+  writeFileSync(join(dir, 'weights.bin'), Buffer.concat(weights.map((w) => Buffer.from(w.buffer, w.byteOffset, w.byteLength))));
+  const slots = Object.fromEntries(
+    Object.entries(state.optimizer.slots).map(([k, s]) => [k, { shape: s.shape, values: Array.from(s.values) }]),
+  );
+  writeFileSync(join(dir, 'state.json'), JSON.stringify({ ...state, version: 1, optimizer: { ...state.optimizer, slots } }));
+  const read = readCheckpoint(dir);
+  assert.deepEqual(read.weights, weights);
+  assert.deepEqual(read.state.optimizer.slots, state.optimizer.slots);
+  assert.equal(read.state.step, state.step);
 });
 
 test('a NaN or infinite loss stops the run naming the step and the remedy; no checkpoint holds bad weights', async () => {

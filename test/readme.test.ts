@@ -10,12 +10,12 @@ import { demoArguments, demoFigures, lineShape, printed, readmePath } from '../b
 import { cli } from './helpers/cli.js';
 import { nativeAvailable } from './helpers/backends.js';
 
-test("demoFigures keeps a run's figures and leaves out its seconds, speeds and files", () => {
+test("demoFigures keeps a run's figures and leaves out its seconds, peak memory, speeds and files", () => {
   const output = [
     'model  test acc',
     'slim   99.03%',
     '',
-    '119 of 226 groups exactly zero; 51.8 s of sparse training',
+    '119 of 226 groups exactly zero; 51.8 s of sparse training; peak memory 412 MB',
     'MACs count convolutions',
     '',
     'measured   sparse  slim',
@@ -23,7 +23,7 @@ test("demoFigures keeps a run's figures and leaves out its seconds, speeds and f
   ].join('\n');
   assert.equal(
     demoFigures(output),
-    'model  test acc\nslim   99.03%\n\n119 of 226 groups exactly zero; N s of sparse training\nMACs count convolutions',
+    'model  test acc\nslim   99.03%\n\n119 of 226 groups exactly zero; N s of sparse training; peak memory N\nMACs count convolutions',
   );
   assert.notEqual(demoFigures(output.replace('99.03%', '99.08%')), demoFigures(output));
   assert.equal(lineShape('epoch 2: test 97.12%, 1,204 zero groups, max 4.8e-7'), 'epoch #: test #%, # zero groups, max #');

@@ -1,20 +1,31 @@
 // Stage 4 of compress: the files of a run in OUT. sparse/ and slim/ (TensorFlow.js),
 // slim.onnx (checked in ONNX Runtime before it is written), optionally
 // slim-float16/ (reloaded and evaluated), metrics.json and report.html.
-import { statSync } from 'node:fs';
+import { rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { DataSplits } from '../data/datasets.js';
 import { exportOnnx, OnnxExportError } from '../export/onnx.js';
 import { checkOnnx } from '../onnx/check.js';
 import type { OnnxInterface } from '../onnx/interface.js';
-import { loadModel, saveModel, WEIGHTS_FILE, writeFileAtomic, type SlimtrainMetadata } from '../io/model_files.js';
+import { loadModel, saveModel, WEIGHTS_FILE, type SlimtrainMetadata } from '../io/model_files.js';
+import { writeFileAtomic, WriteError } from '../util/files.js';
 import { gridsOf, type QuantizePlan } from '../io/quantize.js';
 import { checkSlim } from '../slim/construct.js';
 import { layerWidths, renderReport } from '../report/html.js';
 import type { EvalResult } from '../train/metrics.js';
 import type { Artifacts, CompressJob, CompressResult, Float16Figures, WrittenFigures } from './types.js';
 import { countMismatches } from './slim_stage.js';
+
+/** The files and folders of a run in OUT. */
+const FILES = {
+  sparse: 'sparse',
+  slim: 'slim',
+  onnx: 'slim.onnx',
+  float16: 'slim-float16',
+  metrics: 'metrics.json',
+  report: 'report.html',
+} as const;
 
 /** how the run measures a model on the test split (train/loop.ts evaluateOnTest) */
 type Measure = (model: tfl.LayersModel) => EvalResult;
@@ -29,7 +40,7 @@ async function writeFloat16(
 ): Promise<{ path: string; figures: Float16Figures }> {
   const path = await saveModel(
     slim,
-    join(out, 'slim-float16'),
+    join(out, FILES.float16),
     { dataset: data.name, normalization: data.normalization },
     { quantize: 'float16' },
   );
@@ -41,8 +52,8 @@ async function writeFloat16(
     figures: {
       accuracy: halfEval.accuracy,
       loss: halfEval.loss,
-      weightBytes: statSync(join(out, 'slim-float16', WEIGHTS_FILE)).size,
-      float32WeightBytes: statSync(join(out, 'slim', WEIGHTS_FILE)).size,
+      weightBytes: statSync(join(out, FILES.float16, WEIGHTS_FILE)).size,
+      float32WeightBytes: statSync(join(out, FILES.slim, WEIGHTS_FILE)).size,
       predictionMismatches: countMismatches(slimPredictions, halfEval.predictions),
     },
   };
@@ -70,8 +81,8 @@ async function writeQuantized(
   measure: Measure,
 ): Promise<{ sparse: string; slim: string; figures: WrittenFigures }> {
   const grids = gridsOf(models.sparse, plan);
-  const sparse = await saveModel(models.sparse, join(out, 'sparse'), metadata, { quantize: plan, grids });
-  const slim = await saveModel(models.slim, join(out, 'slim'), metadata, { quantize: plan, grids });
+  const sparse = await saveModel(models.sparse, join(out, FILES.sparse), metadata, { quantize: plan, grids });
+  const slim = await saveModel(models.slim, join(out, FILES.slim), metadata, { quantize: plan, grids });
   const written = await Promise.all([loadModel(sparse), loadModel(slim)]);
   try {
     const check = checkSlim(written[0].model, written[1].model, {}, 'the quantized files do not agree');
@@ -83,8 +94,8 @@ async function writeQuantized(
       figures: {
         quantization: kinds.size === 1 ? [...kinds][0] : 'as input',
         inputBytes: models.inputBytes,
-        sparseBytes: statSync(join(out, 'sparse', WEIGHTS_FILE)).size,
-        slimBytes: statSync(join(out, 'slim', WEIGHTS_FILE)).size,
+        sparseBytes: statSync(join(out, FILES.sparse, WEIGHTS_FILE)).size,
+        slimBytes: statSync(join(out, FILES.slim, WEIGHTS_FILE)).size,
         check,
         accuracy: slimEval.accuracy,
         predictionMismatches: countMismatches(models.slimPredictions, slimEval.predictions),
@@ -95,8 +106,27 @@ async function writeQuantized(
   }
 }
 
-/** Writes the run's files into `out`; adds the float16 and quantized figures to `result` when there are any. */
-export async function writeArtifacts(
+/**
+ * Writes the run's files into `out`; adds the float16 and quantized figures to
+ * `result` when there are any. All or none: when one cannot be written, those
+ * already written go too, and the run's checkpoint (which holds the trained run)
+ * is what remains.
+ */
+export async function writeArtifacts(...args: Parameters<typeof writeFiles>): Promise<Artifacts> {
+  const out = args[0];
+  try {
+    return await writeFiles(...args);
+  } catch (e) {
+    for (const name of Object.values(FILES)) rmSync(join(out, name), { recursive: true, force: true });
+    if (!(e instanceof WriteError)) throw e;
+    throw e.withContext(
+      `None of the run's files were left in ${out}. Training is done and saved in ${join(out, 'checkpoint')}: ` +
+        'once the disk takes them, the same command with --resume writes the files without training again',
+    );
+  }
+}
+
+async function writeFiles(
   out: string,
   job: CompressJob,
   data: DataSplits,
@@ -128,10 +158,10 @@ export async function writeArtifacts(
     ({ sparse, slim } = written);
     result.written = written.figures;
   } else {
-    sparse = await saveModel(models.sparse, join(out, 'sparse'), metadata);
-    slim = await saveModel(models.slim, join(out, 'slim'), metadata);
+    sparse = await saveModel(models.sparse, join(out, FILES.sparse), metadata);
+    slim = await saveModel(models.slim, join(out, FILES.slim), metadata);
   }
-  const onnx = join(out, 'slim.onnx');
+  const onnx = join(out, FILES.onnx);
   writeFileAtomic(onnx, onnxBytes);
   let float16: string | undefined;
   if (job.float16) {
@@ -140,10 +170,10 @@ export async function writeArtifacts(
     float16 = written.path;
     result.float16 = written.figures;
   }
-  const metrics = join(out, 'metrics.json');
+  const metrics = join(out, FILES.metrics);
   const { slimModel: _slim, sparseModel: _sparse, ...serialisable } = result;
   writeFileAtomic(metrics, `${JSON.stringify({ job, ...serialisable }, null, 2)}\n`);
-  const report = join(out, 'report.html');
+  const report = join(out, FILES.report);
   const { shouldStop: _s, resume: _r, ...config } = job;
   writeFileAtomic(
     report,

@@ -11,7 +11,8 @@ import { compareSpeeds, measureModelSpeed } from '../metrics/speed.js';
 import { zeroGroups } from '../slim/construct.js';
 import { loadModelFile, resolveModel, resolveModelAndData, type ResolvedModel } from '../models/resolve.js';
 import { isZooName } from '../models/zoo.js';
-import { checkpointing, jobFingerprint, resumingFrom, type Checkpointing } from '../train/checkpoint.js';
+import { checkpointBytes, checkpointing, jobFingerprint, resumingFrom, type Checkpointing } from '../train/checkpoint.js';
+import { checkFreeSpace } from '../io/output.js';
 import { checkDataFitsModel, evaluateOnTest, train, type TrainConfig } from '../train/loop.js';
 import { distillDefaults, evaluateAgainst, type Distillation } from '../train/distill.js';
 import type { JobCallbacks, TrainCallbacks } from '../train/metrics.js';
@@ -23,6 +24,7 @@ import { applyFreeze } from '../train/frozen.js';
 import { stoppingProgress, unstoppable } from '../util/progress.js';
 import { runtimeLabel, speedSetting, targetOf } from './target.js';
 import { compressDefaults } from './defaults.js';
+import { compressWrites } from './space.js';
 
 export type * from './types.js';
 
@@ -145,7 +147,7 @@ export async function compressInputs(job: CompressJob, inputs: CompressInputs, c
     if (!job.out) return {};
     const dir = join(job.out, name);
     const found = checkpointing(dir, fingerprint, job.resume ? (required ? 'required' : 'if-present') : false, epochStats);
-    if (found.resume) callbacks.onStage?.(resumingFrom(dir, found.resume));
+    if (found.resume) callbacks.onStage?.(resumingFrom(dir, found.resume, job.epochs));
     return found;
   };
 
@@ -160,6 +162,10 @@ export async function compressInputs(job: CompressJob, inputs: CompressInputs, c
   try {
     // before any training or measuring: data without labels, or a teacher of another shape
     checkDataFitsModel(first.model, data, distill);
+    if (job.out) {
+      const present = job.resume ? checkpointBytes(join(job.out, 'checkpoint')) + checkpointBytes(join(job.out, 'checkpoint-dense')) : 0;
+      checkFreeSpace(job.out, compressWrites(job, first.model, first.metadata.weights?.bytes), present);
+    }
     let baseline: CompressResult['baseline'];
     if (job.baseline) {
       callbacks.onStage?.('dense baseline');
@@ -224,6 +230,7 @@ async function trainAndSlim(
       sparseModel: model,
       slimModel: slim.model,
       speedTarget,
+      peakMemory: 0,
     };
     if (job.measureSpeed !== false) {
       callbacks.onStage?.('measuring speed and size (TensorFlow.js, ONNX Runtime)');
@@ -234,6 +241,7 @@ async function trainAndSlim(
         speedUps: await compareSpeeds(model, slim.model, { maxSeconds: 60, onProgress: callbacks.onProgress }),
       };
     }
+    result.peakMemory = process.resourceUsage().maxRSS * 1024;
     if (job.out) {
       const models = {
         sparse: model,

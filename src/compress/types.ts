@@ -131,6 +131,8 @@ export interface CompressResult {
   agreement?: Agreement;
   removedGroups: number;
   trainSeconds: number;
+  /** the process's peak resident memory, in bytes, up to writing the files */
+  peakMemory: number;
   /** the trained model with its zero groups; the caller disposes of it */
   sparseModel: tfl.LayersModel;
   /** the sparse model without its zero groups, checked to compute the same function; the caller disposes of it */

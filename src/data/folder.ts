@@ -4,10 +4,11 @@
 // cached in a binary file keyed by the files' names, sizes and times and the target
 // shape, so later epochs and later runs read it back instead of decoding again.
 import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { extname, join } from 'node:path';
 import sharp from 'sharp';
+import { makeDir, writeFileAtomic } from '../util/files.js';
 import { stepCounter, type ProgressListener } from '../util/progress.js';
 import { Rng } from '../util/random.js';
 import { chooseNormalization, takeIndices, type DataSplits, type ImageSet, type NormalizationChoice } from './datasets.js';
@@ -143,9 +144,7 @@ function readCache(path: string): Decoded | undefined {
 
 function writeCache(path: string, d: Decoded, size: number): void {
   const header = Buffer.from(`${JSON.stringify({ magic: MAGIC, count: d.labels.length, size, skipped: d.skipped })}\n`);
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, Buffer.concat([header, d.labels, d.images]));
-  renameSync(tmp, path);
+  writeFileAtomic(path, header, d.labels, d.images);
 }
 
 /** Decodes every listed image (or reads them back from the cache); undecodable ones are skipped. */
@@ -184,7 +183,7 @@ async function decodeAll(
   const decoded = { labels: Uint8Array.from(kept, (k) => k.label), images, skipped };
   if (cache && cacheDir) {
     try {
-      mkdirSync(cacheDir, { recursive: true });
+      makeDir(cacheDir);
       writeCache(cache, decoded, size);
     } catch {
       // an unwritable cache only costs decoding again next time

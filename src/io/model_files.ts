@@ -1,12 +1,13 @@
 // Models on disk in the TensorFlow.js LayersModel format (model.json + weights.bin),
 // readable by tf.loadLayersModel in browsers and Node alike. Files are written to a
 // temporary name and renamed, so a crash never leaves a half-written model.
-import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { quantizeWeights, type Grid, type QuantizePlan, type Quantization } from './quantize.js';
 import type { OnnxInterface } from '../onnx/interface.js';
+import { makeDir, writeFileAtomic } from '../util/files.js';
 import { shapeSize } from '../util/shape.js';
 import { flattenModel, MODEL_CLASSES } from './flatten.js';
 // slimtrain's own layer classes (an imported grouped convolution, a channel shuffle)
@@ -64,18 +65,6 @@ function patchTopology(model: tfl.LayersModel, topology: unknown): void {
   }
 }
 
-/** Writes `data` to `path` atomically: a temporary file in the same folder, then rename. */
-export function writeFileAtomic(path: string, data: string | Uint8Array): void {
-  const tmp = `${path}.${process.pid}.tmp`;
-  try {
-    writeFileSync(tmp, data);
-    renameSync(tmp, path);
-  } catch (e) {
-    rmSync(tmp, { force: true });
-    throw e;
-  }
-}
-
 export interface SaveOptions {
   /** store float32 weights quantized (io/quantize.ts): one way for all, or by weight name */
   quantize?: QuantizePlan;
@@ -90,7 +79,7 @@ export async function saveModel(
   metadata: SlimtrainMetadata = {},
   options: SaveOptions = {},
 ): Promise<string> {
-  mkdirSync(dir, { recursive: true });
+  makeDir(dir);
   const modelPath = join(dir, 'model.json');
   // TensorFlow.js takes plain JSON only: settings left undefined are dropped; `weights`
   // describes a file read, not this one

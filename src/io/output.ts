@@ -2,6 +2,8 @@
 // and then fail to save, nor silently mix its files with an earlier run's.
 import { existsSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { freeBytes } from '../util/files.js';
+import { sizeText } from '../util/format.js';
 
 export class OutputError extends Error {
   override name = 'OutputError';
@@ -33,4 +35,26 @@ export function prepareOutputDir(dir: string, options: { overwrite?: boolean; re
   } catch (e) {
     throw new OutputError(`cannot write to output folder ${dir}: ${(e as Error).message.replace(/^[A-Z]+: /, '')}`);
   }
+}
+
+/** A file or folder a run will write, and how large it may become. */
+export interface PlannedWrite {
+  what: string;
+  bytes: number;
+}
+
+/**
+ * Refuses a run whose files would not fit on the disk that holds `dir`: before the
+ * work, not hours into it. `present`: bytes already there that the run replaces (a
+ * resumed run's checkpoint).
+ */
+export function checkFreeSpace(dir: string, writes: readonly PlannedWrite[], present = 0): void {
+  const needed = writes.reduce((n, w) => n + w.bytes, 0) - present;
+  const free = freeBytes(resolve(dir));
+  if (needed <= free) return;
+  const parts = writes.map((w) => `${w.what} ${sizeText(w.bytes)}`).join(', ');
+  throw new OutputError(
+    `not enough space for this run in ${dir}: it writes up to ${sizeText(needed)} (${parts}${present ? `, less ${sizeText(present)} there already` : ''}) ` +
+      `and the disk has ${sizeText(free)} free; free space there, or choose --out on another disk`,
+  );
 }

@@ -7,7 +7,7 @@
 // Layers that match (class, settings, input size, grid) are timed once and kept in a
 // cache per runtime, batch size and backend.
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { cpus, homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -17,6 +17,7 @@ import type { GraphNode } from '../layers/layer_graph.js';
 import { ruleFor } from '../layers/registry.js';
 import type { CostModel } from './cost.js';
 import { runtimeName, timeModel, type Runtime } from './speed.js';
+import { makeDir, writeFileAtomic } from '../util/files.js';
 import { stepCounter, type ProgressListener } from '../util/progress.js';
 
 /** One layer's measured grid: ms[i][o] at `ins[i]` input and `outs[o]` output channels. */
@@ -104,10 +105,8 @@ function readCache(path: string | undefined): CacheFile {
 function writeCache(path: string | undefined, cache: CacheFile): void {
   if (!path) return;
   try {
-    mkdirSync(dirname(path), { recursive: true });
-    const temporary = `${path}.${process.pid}.tmp`;
-    writeFileSync(temporary, JSON.stringify(cache));
-    renameSync(temporary, path);
+    makeDir(dirname(path));
+    writeFileAtomic(path, JSON.stringify(cache));
   } catch {
     // an unwritable cache only costs timing again next time, and must not hide why a measurement stopped
   }

@@ -224,7 +224,10 @@ export function zooInputShape(name: string): [number, number, number] | undefine
   return isZooName(name) ? (zoo[name] as ZooEntry).inputShape : undefined;
 }
 
-/** The input of a zoo model designed for ImageNet (at 224x224x3 or 299x299x3, with 1000 classes); undefined for the MNIST and CIFAR ones. */
+/**
+ * The input of a zoo model designed for ImageNet (at 224x224x3 or 299x299x3, with
+ * 1000 classes); undefined for the MNIST and CIFAR ones.
+ */
 export function imagenetInputShape(name: string): [number, number, number] | undefined {
   const designed = zooInputShape(name);
   return designed === MNIST || designed === CIFAR ? undefined : designed;

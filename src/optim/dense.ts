@@ -2,7 +2,7 @@
 // reference numbers): coupled L2 weight decay, heavy-ball or Nesterov momentum,
 // Adam with optional decoupled decay (AdamW).
 import * as tf from '@tensorflow/tfjs-core';
-import { AdamDirection, MomentumDirection, type Direction } from './direction.js';
+import { AdamDirection, MomentumDirection, slotsPerVariable, type Direction } from './direction.js';
 import { checkGradientCount, type Optimizer, type OptimizerState } from './optimizer.js';
 
 export interface SgdOptions {
@@ -82,6 +82,11 @@ export interface OptimizerConfig {
   momentum?: number;
   nesterov?: boolean;
   weightDecay?: number;
+}
+
+/** The buffers `config`'s optimizer keeps per variable. */
+export function optimizerSlots(config: OptimizerConfig): number {
+  return slotsPerVariable({ direction: config.name === 'sgd' ? 'sgd' : 'adam', momentum: config.momentum });
 }
 
 export function createOptimizer(config: OptimizerConfig): Optimizer {

@@ -5,7 +5,7 @@
 // the group-sparse ones (optim/) take their steps along a Direction.
 import * as tf from '@tensorflow/tfjs-core';
 
-export type SlotSnapshot = Record<string, { shape: number[]; values: number[] }>;
+export type SlotSnapshot = Record<string, { shape: number[]; values: Float32Array }>;
 
 /** What a direction needs to continue: steps taken and its buffers by `variable/slot`. */
 export interface DirectionState {
@@ -30,10 +30,10 @@ export class SlotStore {
     return s;
   }
 
-  /** the buffers as plain arrays, by slot key */
+  /** a copy of the buffers, by slot key */
   snapshot(): SlotSnapshot {
     const out: SlotSnapshot = {};
-    for (const [key, s] of this.slots) out[key] = { shape: s.shape, values: Array.from(s.dataSync()) };
+    for (const [key, s] of this.slots) out[key] = { shape: s.shape, values: (s.dataSync() as Float32Array).slice() };
     return out;
   }
 
@@ -133,4 +133,9 @@ export interface DirectionConfig {
 
 export function createDirection(config: DirectionConfig): Direction {
   return config.direction === 'adam' ? new AdamDirection() : new MomentumDirection(config.momentum ?? 0, config.nesterov ?? false);
+}
+
+/** The buffers a direction keeps per variable (what a checkpoint holds beside the weights). */
+export function slotsPerVariable(config: DirectionConfig): number {
+  return config.direction === 'adam' ? 2 : (config.momentum ?? 0) === 0 ? 0 : 1;
 }

@@ -1,16 +1,23 @@
 // Training checkpoints: everything a run needs to continue bit for bit (weights,
 // optimizer buffers and step, the shuffling RNG, where in the epoch it stopped, the
 // metrics so far), written atomically: the new checkpoint goes to DIR.next and
-// replaces DIR only once complete, so the previous one survives a crash mid-write.
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+// replaces DIR only once complete, so the previous one survives a crash or a full
+// disk mid-write. The arrays are binary files beside a small JSON state, so that a
+// model of tens of millions of parameters writes and reads without large strings.
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { OptimizerState } from '../optim/optimizer.js';
+import { makeDir, rename, writeFileAtomic, WriteError } from '../util/files.js';
 import { shapeSize } from '../util/shape.js';
 import type { EpochMetrics } from './metrics.js';
 
+/** the format writeCheckpoint writes: 2 since optimizer buffers are binary */
+export const CHECKPOINT_VERSION = 2;
+
 export interface TrainingState {
-  version: 1;
+  version: typeof CHECKPOINT_VERSION;
   /** epochs completed */
   epoch: number;
   /** optimizer steps taken */
@@ -63,53 +70,157 @@ export function restoreWeights(model: tfl.LayersModel, checkpoint: Checkpoint): 
   });
 }
 
-/** Writes DIR/state.json and DIR/weights.bin by way of DIR.next; the old DIR goes only after. */
+/** a tensor's place in a checkpoint: which tensors-NNN.bin, and the byte it starts at (float32) */
+interface TensorPlace {
+  shape: number[];
+  shard: number;
+  offset: number;
+}
+
+/** The largest tensors-NNN.bin a checkpoint writes (a larger tensor gets a file of its own). */
+const SHARD_BYTES = 64 << 20;
+
+const shardFile = (dir: string, shard: number) => join(dir, `tensors-${String(shard).padStart(3, '0')}.bin`);
+
+/** Packs float32 arrays into shards of at most SHARD_BYTES, by reference: nothing is copied until written. */
+class ShardPacker {
+  readonly shards: Float32Array[][] = [[]];
+  private filled = 0;
+
+  place(values: Float32Array, shape: number[]): TensorPlace {
+    if (this.filled > 0 && this.filled + values.byteLength > SHARD_BYTES) {
+      this.shards.push([]);
+      this.filled = 0;
+    }
+    const place = { shape, shard: this.shards.length - 1, offset: this.filled };
+    this.shards[this.shards.length - 1].push(values);
+    this.filled += values.byteLength;
+    return place;
+  }
+}
+
+/**
+ * Writes the checkpoint into DIR by way of DIR.next, which replaces DIR only once
+ * complete (the old DIR goes only after): state.json holds the state, with each
+ * weight's and optimizer buffer's place in the binary tensors-NNN.bin beside it. Each
+ * array goes from memory straight to its file. A failed write removes DIR.next and
+ * leaves DIR as it was.
+ */
 export function writeCheckpoint(dir: string, checkpoint: Checkpoint): void {
   const next = `${dir}.next`;
   const previous = `${dir}.prev`;
   rmSync(next, { recursive: true, force: true });
-  mkdirSync(next, { recursive: true });
-  const bytes = new Uint8Array(checkpoint.weights.reduce((n, w) => n + w.byteLength, 0));
-  let at = 0;
-  for (const w of checkpoint.weights) {
-    bytes.set(new Uint8Array(w.buffer, w.byteOffset, w.byteLength), at);
-    at += w.byteLength;
+  try {
+    makeDir(next);
+    const packer = new ShardPacker();
+    const { state } = checkpoint;
+    const weights = state.weights.map((w, i) => ({ name: w.name, ...packer.place(checkpoint.weights[i], w.shape) }));
+    const slots = Object.fromEntries(Object.entries(state.optimizer.slots).map(([key, s]) => [key, packer.place(s.values, s.shape)]));
+    packer.shards.forEach((arrays, i) =>
+      writeFileAtomic(shardFile(next, i), ...arrays.map((a) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength))),
+    );
+    const file = { ...state, version: CHECKPOINT_VERSION, weights, optimizer: { ...state.optimizer, slots } };
+    writeFileAtomic(join(next, 'state.json'), JSON.stringify(file));
+    if (existsSync(dir)) rename(dir, previous);
+    rename(next, dir);
+  } catch (e) {
+    // the old checkpoint back in its place, if the swap had begun
+    if (!existsSync(dir) && existsSync(previous)) renameSync(previous, dir);
+    rmSync(next, { recursive: true, force: true });
+    throw e;
   }
-  writeFileSync(`${next}/weights.bin`, bytes);
-  writeFileSync(`${next}/state.json`, JSON.stringify(checkpoint.state));
-  if (existsSync(dir)) renameSync(dir, previous);
-  renameSync(next, dir);
   rmSync(previous, { recursive: true, force: true });
+}
+
+/** The bytes the checkpoint in `dir` takes on disk (0 when there is none). */
+export function checkpointBytes(dir: string): number {
+  if (!existsSync(dir)) return 0;
+  return readdirSync(dir).reduce((n, f) => n + statSync(join(dir, f)).size, 0);
+}
+
+/** The bytes of one checkpoint of `model` whose optimizer keeps `slots` buffers per trainable weight. */
+export function checkpointSize(model: tfl.LayersModel, slots: number): number {
+  const size = (weights: tfl.LayerVariable[]) => weights.reduce((n, w) => n + shapeSize(w.shape as number[]), 0);
+  return 4 * (size(model.weights) + slots * size(model.trainableWeights)) + (64 << 10);
 }
 
 export function checkpointExists(dir: string): boolean {
   return existsSync(`${dir}/state.json`) || existsSync(`${dir}.prev/state.json`);
 }
 
-/** Reads DIR (or DIR.prev, when a crash came between the two renames). */
-export function readCheckpoint(dir: string): Checkpoint {
-  const from = existsSync(`${dir}/state.json`) ? dir : existsSync(`${dir}.prev/state.json`) ? `${dir}.prev` : undefined;
-  if (!from) throw new CheckpointError(`no checkpoint in ${dir}: nothing to resume (checkpoints are written by runs with --out)`);
-  let state: TrainingState;
+/** Reads a shard file, viewed as float32 without a copy, and its size in bytes. */
+function readShard(path: string): { floats: Float32Array; bytes: number } {
+  let raw: Buffer;
   try {
-    state = JSON.parse(readFileSync(`${from}/state.json`, 'utf8')) as TrainingState;
+    raw = readFileSync(path);
   } catch (e) {
-    throw new CheckpointError(`${from}/state.json is not a readable checkpoint: ${(e as Error).message}`);
+    throw new CheckpointError(`${path} cannot be read (${(e as Error).message}): the checkpoint is damaged`);
   }
-  if (state.version !== 1) throw new CheckpointError(`${from}/state.json has version ${state.version}; this slimtrain reads version 1`);
+  const bytes = raw.byteOffset % 4 === 0 ? raw : Buffer.from(raw);
+  return { floats: new Float32Array(bytes.buffer, bytes.byteOffset, Math.floor(bytes.byteLength / 4)), bytes: raw.byteLength };
+}
+
+/** The arrays at `places`, each a view into its shard file, read once. */
+function readPlaces(from: string, places: TensorPlace[]): Float32Array[] {
+  const shards = new Map<number, ReturnType<typeof readShard>>();
+  return places.map((p) => {
+    let shard = shards.get(p.shard);
+    if (!shard) shards.set(p.shard, (shard = readShard(shardFile(from, p.shard))));
+    const start = p.offset / 4;
+    const end = start + shapeSize(p.shape);
+    if (!Number.isInteger(start) || end > shard.floats.length)
+      throw new CheckpointError(
+        `${shardFile(from, p.shard)} holds ${shard.bytes} bytes, the state needs ${4 * end}: the checkpoint is damaged`,
+      );
+    return shard.floats.subarray(start, end);
+  });
+}
+
+/** A version 1 checkpoint (weights.bin, optimizer buffers as JSON numbers): read, for runs begun before version 2. */
+function readVersion1(from: string, state: TrainingState): Checkpoint {
   const raw = readFileSync(`${from}/weights.bin`);
   const expected = state.weights.reduce((n, w) => n + 4 * shapeSize(w.shape), 0);
   if (raw.length !== expected)
     throw new CheckpointError(`${from}/weights.bin holds ${raw.length} bytes, the state needs ${expected}: the checkpoint is damaged`);
   const all = new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.length));
   let at = 0;
-  const weights = state.weights.map((w) => {
-    const n = shapeSize(w.shape);
-    const v = all.slice(at, at + n);
-    at += n;
-    return v;
-  });
-  return { state, weights };
+  const weights = state.weights.map((w) => all.subarray(at, (at += shapeSize(w.shape))));
+  const saved = state.optimizer.slots as unknown as Record<string, { shape: number[]; values: number[] }>;
+  const slots = Object.fromEntries(Object.entries(saved).map(([k, s]) => [k, { shape: s.shape, values: Float32Array.from(s.values) }]));
+  return { state: { ...state, version: CHECKPOINT_VERSION, optimizer: { ...state.optimizer, slots } }, weights };
+}
+
+/** Reads DIR (or DIR.prev, when a crash came between the two renames). */
+export function readCheckpoint(dir: string): Checkpoint {
+  const from = existsSync(`${dir}/state.json`) ? dir : existsSync(`${dir}.prev/state.json`) ? `${dir}.prev` : undefined;
+  if (!from) throw new CheckpointError(`no checkpoint in ${dir}: nothing to resume (checkpoints are written by runs with --out)`);
+  let file: Omit<TrainingState, 'version' | 'weights' | 'optimizer'> & {
+    version: number;
+    weights: (TensorPlace & { name: string })[];
+    optimizer: OptimizerState & { slots: Record<string, TensorPlace> };
+  };
+  try {
+    file = JSON.parse(readFileSync(`${from}/state.json`, 'utf8')) as typeof file;
+  } catch (e) {
+    throw new CheckpointError(`${from}/state.json is not a readable checkpoint: ${(e as Error).message}`);
+  }
+  if (file.version === 1) return readVersion1(from, file as unknown as TrainingState);
+  if (file.version !== CHECKPOINT_VERSION)
+    throw new CheckpointError(`${from}/state.json has version ${file.version}; this slimtrain reads versions 1 and ${CHECKPOINT_VERSION}`);
+  const slotKeys = Object.keys(file.optimizer.slots);
+  const arrays = readPlaces(from, [...file.weights, ...slotKeys.map((k) => file.optimizer.slots[k])]);
+  const slots = Object.fromEntries(
+    slotKeys.map((k, i) => [k, { shape: file.optimizer.slots[k].shape, values: arrays[file.weights.length + i] }]),
+  );
+  return {
+    state: {
+      ...file,
+      version: CHECKPOINT_VERSION,
+      weights: file.weights.map((w) => ({ name: w.name, shape: w.shape })),
+      optimizer: { ...file.optimizer, slots },
+    },
+    weights: arrays.slice(0, file.weights.length),
+  };
 }
 
 /** What a training run needs to checkpoint: where to continue from, and where each checkpoint goes. */
@@ -155,13 +266,37 @@ export function checkpointing(
   }
   return {
     resume: from,
-    onCheckpoint: (c) => writeCheckpoint(dir, { ...c, state: { ...c.state, job: fingerprint, epochStats: epochStats?.() } }),
+    onCheckpoint: (c) => {
+      try {
+        writeCheckpoint(dir, { ...c, state: { ...c.state, job: fingerprint, epochStats: epochStats?.() } });
+      } catch (e) {
+        if (!(e instanceof WriteError)) throw e;
+        const kept = checkpointExists(dir) ? readCheckpointState(dir) : undefined;
+        throw e.withContext(
+          kept
+            ? `The checkpoint in ${dir} is intact and holds the run ${where(kept)}: once the disk takes the next one, the same command with --resume goes on from there`
+            : 'No checkpoint was saved yet: run the command again once the disk takes it',
+        );
+      }
+    },
   };
 }
 
-/** Where a resumed run goes on from, in a line. */
-export function resumingFrom(dir: string, checkpoint: Checkpoint): string {
+/** where a checkpoint's run stands: 'after epoch 3' or 'in epoch 4, after its batch 120' */
+function where(s: Pick<TrainingState, 'epoch' | 'batchInEpoch'>): string {
+  return s.batchInEpoch ? `in epoch ${s.epoch + 1}, after its batch ${s.batchInEpoch}` : `after epoch ${s.epoch}`;
+}
+
+/** The state of the checkpoint in DIR (or DIR.prev) without its arrays. */
+function readCheckpointState(dir: string): Pick<TrainingState, 'epoch' | 'batchInEpoch' | 'step'> {
+  const from = existsSync(`${dir}/state.json`) ? dir : `${dir}.prev`;
+  return JSON.parse(readFileSync(`${from}/state.json`, 'utf8')) as TrainingState;
+}
+
+/** Where a resumed run of `epochs` epochs goes on from, in a line. */
+export function resumingFrom(dir: string, checkpoint: Checkpoint, epochs: number): string {
   const s = checkpoint.state;
-  const where = s.batchInEpoch ? `in epoch ${s.epoch + 1} after its batch ${s.batchInEpoch}` : `at the start of epoch ${s.epoch + 1}`;
-  return `resuming from ${dir}: ${s.epoch} epoch${s.epoch === 1 ? '' : 's'} done, going on ${where} (${s.step} steps in all)`;
+  if (s.epoch >= epochs) return `resuming from ${dir}: all ${s.epoch} epochs done (${s.step} steps), so no training is left`;
+  const next = s.batchInEpoch ? `in epoch ${s.epoch + 1} after its batch ${s.batchInEpoch}` : `at the start of epoch ${s.epoch + 1}`;
+  return `resuming from ${dir}: ${s.epoch} epoch${s.epoch === 1 ? '' : 's'} done, going on ${next} (${s.step} steps in all)`;
 }

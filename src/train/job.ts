@@ -3,9 +3,13 @@
 import { join } from 'node:path';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { DataOptions } from '../data/load.js';
-import { saveModel } from '../io/model_files.js';
+import { rmSync } from 'node:fs';
+import { saveModel, WEIGHTS_FILE, type SlimtrainMetadata } from '../io/model_files.js';
+import { WriteError } from '../util/files.js';
 import { resolveModelAndData } from '../models/resolve.js';
-import { CheckpointError, checkpointing, jobFingerprint, resumingFrom } from './checkpoint.js';
+import { CheckpointError, checkpointBytes, checkpointing, checkpointSize, jobFingerprint, resumingFrom } from './checkpoint.js';
+import { checkFreeSpace } from '../io/output.js';
+import { optimizerSlots } from '../optim/dense.js';
 import { checkDataFitsModel, evaluate, train, type EpochMetrics, type EvalResult, type JobCallbacks, type TrainConfig } from './loop.js';
 import type { ModelFileOptions } from '../models/resolve.js';
 import { stoppingProgress, type ProgressListener } from '../util/progress.js';
@@ -43,16 +47,39 @@ export async function runTrainJob(job: TrainJob, callbacks: JobCallbacks = {}): 
   const { resume: _resume, ...settings } = job;
   const dir = job.out && join(job.out, 'checkpoint');
   const checkpoints = dir ? checkpointing(dir, jobFingerprint(job), job.resume ? 'required' : false) : undefined;
-  if (dir && checkpoints?.resume) callbacks.onStage?.(resumingFrom(dir, checkpoints.resume));
+  if (dir && checkpoints?.resume) callbacks.onStage?.(resumingFrom(dir, checkpoints.resume, job.epochs));
+  if (job.out && dir) {
+    const params = model.countParams();
+    // an optimizer the caller made: priced as Adam's two buffers, the most any keeps
+    const slots = 'step' in job.optimizer ? 2 : optimizerSlots(job.optimizer);
+    const writes = [
+      { what: 'old and new checkpoint', bytes: 2 * checkpointSize(model, slots) },
+      { what: 'model', bytes: 4 * params },
+    ];
+    checkFreeSpace(job.out, writes, job.resume ? checkpointBytes(dir) : 0);
+  }
   const history = await train(model, data, { ...settings, ...checkpoints }, callbacks);
   const last = history[history.length - 1];
   const test = last
     ? { loss: last.testLoss, accuracy: last.testAccuracy, count: data.test.count }
     : evaluate(model, data.test, data.normalization);
   const savedTo = job.out
-    ? await saveModel(model, job.out, { dataset: data.name, normalization: data.normalization, onnx: metadata.onnx })
+    ? await saveTrained(model, job.out, { dataset: data.name, normalization: data.normalization, onnx: metadata.onnx })
     : undefined;
   return { model, history, test, savedTo };
+}
+
+/** saveModel into OUT, all or none: a failed write leaves the checkpoint, which holds the trained run, to write it from */
+async function saveTrained(model: tfl.LayersModel, out: string, metadata: SlimtrainMetadata): Promise<string> {
+  try {
+    return await saveModel(model, out, metadata);
+  } catch (e) {
+    for (const file of ['model.json', WEIGHTS_FILE]) rmSync(join(out, file), { force: true });
+    if (!(e instanceof WriteError)) throw e;
+    throw e.withContext(
+      `Training is done and saved in ${join(out, 'checkpoint')}: once the disk takes it, the same command with --resume writes the model without training again`,
+    );
+  }
 }
 
 export interface EvalJob extends DataOptions, ModelFileOptions {

@@ -4,7 +4,7 @@ import type * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { Optimizer, OptimizerState } from '../optim/optimizer.js';
 import type { Rng } from '../util/random.js';
-import { restoreWeights, snapshotWeights, type Checkpoint, type TrainingState } from './checkpoint.js';
+import { CHECKPOINT_VERSION, restoreWeights, snapshotWeights, type Checkpoint, type TrainingState } from './checkpoint.js';
 import type { EpochMetrics } from './metrics.js';
 
 /** A NaN or infinite loss or weight: the run stops, naming the step and what to change. */
@@ -60,6 +60,6 @@ export class RunState {
       );
     }
     const optimizer = renameSlots(this.optimizer.getState(), (n) => this.position.get(n)!);
-    return { state: { version: 1, ...at, optimizer, history: history.slice(), weights: specs }, weights };
+    return { state: { version: CHECKPOINT_VERSION, ...at, optimizer, history: history.slice(), weights: specs }, weights };
   }
 }

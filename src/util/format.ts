@@ -16,3 +16,10 @@ export const agreementText = (a: { metric: string; value: number }): string =>
 /** a speed-up measured in rounds (metrics/speed.ts compareSpeed): '2.95x ± 3%', '(noisy)' where the rounds disagreed */
 export const measuredTimes = (m: { ratio: number; spread: number; noisy: boolean }): string =>
   `${times(m.ratio)} ± ${(50 * m.spread).toFixed(0)}%${m.noisy ? ' (noisy)' : ''}`;
+
+/** `bytes` as people read a file size: 412 kB, 3.1 MB, 1.24 GB. */
+export function sizeText(bytes: number): string {
+  const [unit, scale] = bytes >= 1e9 ? ['GB', 1e9] : bytes >= 1e6 ? ['MB', 1e6] : ['kB', 1e3];
+  const v = bytes / scale;
+  return `${v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2)} ${unit}`;
+}

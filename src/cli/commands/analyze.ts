@@ -1,7 +1,7 @@
 // slimtrain analyze: the zero-invariant groups of a model, per layer, and why some cannot be removed.
 import { Option } from '@commander-js/extra-typings';
 import { analyzeModel, type ModelAnalysis } from '../../graph/analyze.js';
-import { writeFileAtomic } from '../../io/model_files.js';
+import { writeFileAtomic } from '../../util/files.js';
 import { resolveModel } from '../../models/resolve.js';
 import { analysisToDot } from '../../report/dot.js';
 import { thousands } from '../../util/format.js';

@@ -11,7 +11,7 @@ import { allocations } from '../../optim/allocation.js';
 import { directionNames } from '../../optim/direction.js';
 import { sparseMethods } from '../../optim/sparse.js';
 import { beforeAfterTable, speedTable } from '../../report/tables.js';
-import { agreementText, pct, thousands } from '../../util/format.js';
+import { agreementText, pct, sizeText, thousands } from '../../util/format.js';
 import { formatTable } from '../../util/table.js';
 import {
   dataSettings,
@@ -230,7 +230,7 @@ function summaryText(r: CompressResult, method: string): string {
     `\n${formatTable(beforeAfterTable({ method, ...r }))}\n`,
     `${r.sparse.zeroGroups} of ${r.sparse.groups} groups exactly zero, ${r.removedGroups} removed; ` +
       `slim vs sparse outputs: max |diff| ${r.check.maxAbsDiff.toExponential(2)} (bound ${r.check.bound.toExponential(2)}), ` +
-      `${r.predictionMismatches} test predictions differ; ${r.trainSeconds.toFixed(1)} s of sparse training`,
+      `${r.predictionMismatches} test predictions differ; ${r.trainSeconds.toFixed(1)} s of sparse training; peak memory ${sizeText(r.peakMemory)}`,
     'MACs count convolutions and dense layers; "MACs /" is the dense-to-slim ratio (FLOPs reduction).',
   ];
   if (r.agreement) lines.push(`slim vs the teacher on the test images: ${agreementText(r.agreement)}`);

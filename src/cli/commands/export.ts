@@ -2,7 +2,7 @@
 import { Option } from '@commander-js/extra-typings';
 import { exportOnnx, OnnxExportError } from '../../export/onnx.js';
 import { checkOnnx } from '../../onnx/check.js';
-import { writeFileAtomic } from '../../io/model_files.js';
+import { writeFileAtomic } from '../../util/files.js';
 import { resolveModel } from '../../models/resolve.js';
 import { thousands } from '../../util/format.js';
 import { MODEL_HELP, modelSpec, options, commonCommand } from '../options.js';
