@@ -83,19 +83,20 @@ export function writeFileAtomic(path: string, ...chunks: (string | Uint8Array)[]
   const tmp = `${path}.${process.pid}.tmp`;
   let fd: number | undefined;
   try {
-    fd = attempt(tmp, 'write', () => openSync(tmp, 'w'));
+    // errors name the file the caller asked for: the temporary one is gone by then
+    fd = attempt(path, 'write', () => openSync(tmp, 'w'));
     for (const chunk of chunks) {
       const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-      for (let at = 0; at < bytes.byteLength;) at += attempt(tmp, 'write', () => writeSync(fd!, bytes, at));
+      for (let at = 0; at < bytes.byteLength;) at += attempt(path, 'write', () => writeSync(fd!, bytes, at));
     }
-    attempt(tmp, 'flush', () => fsyncSync(fd!));
+    attempt(path, 'flush', () => fsyncSync(fd!));
     closeSync(fd);
     fd = undefined;
     attempt(path, 'rename', () => renameSync(tmp, path));
   } catch (e) {
     if (fd !== undefined) closeSync(fd);
     rmSync(tmp, { force: true });
-    throw writeError(tmp, 'write', e);
+    throw writeError(path, 'write', e);
   }
 }
 

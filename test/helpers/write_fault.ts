@@ -6,7 +6,7 @@ import { injectWriteFault } from '../../src/util/files.js';
 const [code, suffix] = (process.env.SLIMTRAIN_TEST_WRITE_FAULT ?? '').split(' ');
 if (code && suffix)
   injectWriteFault((path, operation) =>
-    operation === 'write' && path.replace(/\.\d+\.tmp$/, '').endsWith(suffix)
+    operation === 'write' && path.endsWith(suffix)
       ? Object.assign(new Error(`${code}: failed, ${operation}`), { code })
       : undefined,
   );
