@@ -61,6 +61,11 @@ export { sparseTraining, SparseFitOptimizer, SparseFitCallback, type SparseTrain
 export {
   runCompressJob,
   type CompressJob,
+  type CompressSource,
+  type CompressTraining,
+  type CompressMethod,
+  type CompressTargets,
+  type CompressOutput,
   type CompressResult,
   type CompressEpoch,
   type ModelSummary,

@@ -22,19 +22,50 @@ export interface Artifacts {
   float16?: string;
 }
 
-export interface CompressJob
-  extends Omit<TrainConfig, 'optimizer' | 'resume' | 'onCheckpoint' | 'distill'>, MethodSettings, DataOptions, ModelFileOptions {
+/** What a compress job starts from: the model, the data, and which layers train. */
+export interface CompressSource extends DataOptions, ModelFileOptions {
   /** zoo name, or a model.json or .onnx file to start from */
   model: string;
   /** a data set's name, or a folder with one subfolder of images per class */
   data: string;
-  method: SparseMethod;
-  lambda: number;
+  /** use only the first N images of each split */
+  subset?: number;
+  /** layers to freeze (not trained, channels kept) besides those the model marks trainable: false */
+  freeze?: string[];
+  /** train every layer, also those the model marks trainable: false (their channels then become prunable) */
+  trainFrozen?: boolean;
+}
+
+/** How it trains: epochs, batches and the learning-rate schedule, SGD's settings, distillation, a dense baseline. */
+export interface CompressTraining extends Omit<TrainConfig, 'optimizer' | 'resume' | 'onCheckpoint' | 'distill'> {
   direction?: DirectionName;
   momentum?: number;
   nesterov?: boolean;
   weightDecay?: number;
-  /** a method with a target: the share of the prunable groups to remove */
+  /**
+   * learn from a trained model's outputs as well as the labels: the model started
+   * from (a file), as it was before training, or `teacher` (docs/DESIGN.md, "Distillation")
+   */
+  distill?: boolean;
+  /** the teacher term's share of the loss, in (0, 1] (default 0.9); 1 reads no labels: unlabelled images do */
+  distillWeight?: number;
+  /** softens the class distributions the teacher term compares (default 4) */
+  temperature?: number;
+  /** a model.json or .onnx file to learn from instead of the original */
+  teacher?: string;
+  /** also train the dense model with the same settings (plain SGD) for comparison */
+  baseline?: boolean;
+}
+
+/** Which group-sparse method, with its penalty and the settings its spec reads (optim/methods/). */
+export interface CompressMethod extends MethodSettings {
+  method: SparseMethod;
+  lambda: number;
+}
+
+/** What to remove, for a method with a target: one of three, and where a speed-up is measured (compress/target.ts). */
+export interface CompressTargets {
+  /** the share of the prunable groups to remove */
   targetSparsity?: number;
   /** instead of targetSparsity: dense MACs / slim MACs to aim for */
   targetMacsRatio?: number;
@@ -48,20 +79,17 @@ export interface CompressJob
   runtime?: Runtime;
   /** with targetSpeedup: the batch size of the speed-up (default 64) */
   speedBatch?: number;
-  /** layers to freeze (not trained, channels kept) besides those the model marks trainable: false */
-  freeze?: string[];
-  /** train every layer, also those the model marks trainable: false (their channels then become prunable) */
-  trainFrozen?: boolean;
-  subset?: number;
-  /** also train the dense model with the same settings (plain SGD) for comparison */
-  baseline?: boolean;
-  /** measure latency, throughput and file sizes of the sparse and slim models (default true) */
-  measureSpeed?: boolean;
+}
+
+/** What comes out: the slim model's channels and storage, the measurements, the folder and its checkpoints. */
+export interface CompressOutput {
   /**
    * keep a multiple of this many channels per layer in the slim model (default 1);
    * 'auto' (the default with targetSpeedup): the multiple that runs fastest, measured
    */
   roundChannels?: number | 'auto';
+  /** measure latency, throughput and file sizes of the sparse and slim models (default true) */
+  measureSpeed?: boolean;
   /** with out: also write DIR/slim-float16 (half-precision weights) and report its accuracy */
   float16?: boolean;
   /**
@@ -70,22 +98,14 @@ export interface CompressJob
    * float32, or one quantization for every weight
    */
   quantize?: 'input' | 'none' | Quantization;
-  /**
-   * learn from a trained model's outputs as well as the labels: the model started
-   * from (a file), as it was before training, or `teacher` (docs/DESIGN.md, "Distillation")
-   */
-  distill?: boolean;
-  /** the teacher term's share of the loss, in (0, 1] (default 0.9); 1 reads no labels: unlabelled images do */
-  distillWeight?: number;
-  /** softens the class distributions the teacher term compares (default 4) */
-  temperature?: number;
-  /** a model.json or .onnx file to learn from instead of the original */
-  teacher?: string;
   /** folder for the results; checkpoints go to OUT/checkpoint (and OUT/checkpoint-dense for the baseline) */
   out?: string;
   /** continue the run whose checkpoints are in OUT (same settings) */
   resume?: boolean;
 }
+
+/** A whole compress job, in its five parts; the CLI's flags and the library's options are its fields. */
+export interface CompressJob extends CompressSource, CompressTraining, CompressMethod, CompressTargets, CompressOutput {}
 
 export interface ModelSummary {
   accuracy: number;

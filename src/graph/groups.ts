@@ -149,16 +149,28 @@ function checkSupported(graph: LayerGraph, freeze: ReadonlySet<string>): void {
   );
 }
 
+/** A --freeze name the model does not have, refused with the names it has. */
+function checkFreezeNames(graph: LayerGraph, freeze: ReadonlySet<string>): void {
+  const missing = [...freeze].find((name) => !graph.byName.has(name));
+  if (missing !== undefined)
+    throw new GraphError(
+      `cannot freeze '${missing}': the model has no layer of that name (layers: ${graph.nodes.map((n) => n.name).join(', ')})`,
+    );
+}
+
+/** The channels a node puts out: fresh at an input, opaque where frozen, else as its layer rule says. */
+function nodeChannels(node: GraphNode, flow: ChannelFlow, frozen: boolean, fresh: (n: number, reason?: string) => number[]): number[] {
+  const rule = ruleFor(node.className);
+  if (node.isInput) return fresh(flow.channelsOut, 'network input');
+  if (frozen && !rule?.ownsWeights && !rule?.channelWise) return flow.opaque(`feeds frozen layer ${node.name}`);
+  if (rule) return rule.channels(flow);
+  throw new GraphError(`layer '${node.name}' has class ${node.className}, which slimtrain cannot analyse yet`);
+}
+
 export function zeroInvariantGroups(model: tfl.LayersModel, options: PartitionOptions = {}): Partition {
   const graph = buildLayerGraph(model);
   const freeze = new Set(options.freeze ?? []);
-  for (const name of freeze) {
-    if (!graph.byName.has(name)) {
-      throw new GraphError(
-        `cannot freeze '${name}': the model has no layer of that name (layers: ${graph.nodes.map((n) => n.name).join(', ')})`,
-      );
-    }
-  }
+  checkFreezeNames(graph, freeze);
   checkSupported(graph, freeze);
   const ch = new Channels();
   /** channel ids of each node's output, along its last axis */
@@ -229,12 +241,7 @@ export function zeroInvariantGroups(model: tfl.LayersModel, options: PartitionOp
       union: (a, b) => ch.union(a, b),
       activationAt: (input) => activationOffset((node.config.activation as string | undefined) ?? 'linear', node.name, input),
     };
-    const rule = ruleFor(node.className);
-    let out: number[];
-    if (node.isInput) out = fresh(channelsOut, 'network input');
-    else if (frozen && !rule?.ownsWeights && !rule?.channelWise) out = flow.opaque(`feeds frozen layer ${node.name}`);
-    else if (rule) out = rule.channels(flow);
-    else throw new GraphError(`layer '${node.name}' has class ${node.className}, which slimtrain cannot analyse yet`);
+    const out = nodeChannels(node, flow, frozen, fresh);
     if (frozen) for (const id of out) ch.block(id, frozenReason);
     if (node.isOutput) for (const id of out) ch.block(id, `produces the model output (${node.name})`);
     maps.set(node.name, out);

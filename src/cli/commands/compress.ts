@@ -48,112 +48,123 @@ const TARGET_OPTIONS = {
   ),
 };
 
+/** What a job starts from (the data and frozen layers are flags of every training command). */
+const SOURCE_OPTIONS = {
+  model: new Option('--model <name>', MODEL_HELP).argParser(modelSpec),
+  from: new Option('--from <file>', "start from a user's trained model (model.json or .onnx) instead of random initialisation").argParser(
+    modelSpec,
+  ),
+};
+
+/** Learning from the original model or a teacher as well as, or instead of, the labels. */
+const DISTILL_OPTIONS = {
+  distill: new Option('--distill', 'learn from the original model (--from) as well as the labels: its outputs on each batch').default(
+    false,
+  ),
+  distillOnly: new Option(
+    '--distill-only',
+    'learn from the original model only, no labels: images without class subfolders do (maps, boxes, embeddings: mean squared error)',
+  ).default(false),
+  distillWeight: new Option(
+    '--distill-weight <w>',
+    `the teacher's share of the loss, in (0, 1); the labels have the rest (default ${distillDefaults.weight})`,
+  ).argParser(number('fraction')),
+  temperature: new Option(
+    '--temperature <t>',
+    `softens the class scores the teacher term compares (default ${distillDefaults.temperature})`,
+  ).argParser(number('positive')),
+  teacher: new Option('--teacher <file>', 'distil from this model (model.json or .onnx) instead of the original').argParser(modelSpec),
+};
+
+/** Which group-sparse method, and the settings its spec reads. */
+const METHOD_OPTIONS = {
+  optimizer: new Option('--optimizer <name>', 'sparse optimizer').choices(sparseMethods).default(compressDefaults.method),
+  lambda: new Option('--lambda <l>', 'group-lasso weight (l1 weight for obproxsg); with a target, where proxsg/hspg start adapting it')
+    .argParser(number('non-negative'))
+    .default(compressDefaults.lambda),
+  epsilon: new Option('--epsilon <e>', 'hspg, dhspg: half-space threshold in [0, 1) (default 0)').argParser(number('fraction')),
+  direction: new Option('--direction <name>', 'step direction').choices(directionNames).default('sgd' as const),
+  switchEpoch: new Option(
+    '--switch-epoch <e>',
+    'hspg/obproxsg: epoch of the second stage (default: epochs/4); dhspg: epoch projections start (default: --prune-start)',
+  ).argParser(number('non-negative')),
+  penaltyEnd: new Option(
+    '--penalty-end <e>',
+    'proxsg/hspg: epoch at which the penalty stops; zero groups stay zero, the rest train on (with a target: the epoch by which it is met, default epochs/2)',
+  ).argParser(number('non-negative')),
+  pruneStart: new Option(
+    '--prune-start <e>',
+    'dhspg, hesso: epoch at which the groups to remove are first chosen (default: epochs/40)',
+  ).argParser(number('non-negative')),
+  pruneEnd: new Option('--prune-end <e>', 'dhspg, hesso: epoch by which the chosen groups are zero (default: 15% of the epochs)').argParser(
+    number('non-negative'),
+  ),
+  allocation: new Option(
+    '--allocation <a>',
+    "with a target: 'global' (default) ranks all groups together, 'uniform' removes the same fraction of every layer",
+  ).choices(allocations),
+  prunePeriods: new Option(
+    '--prune-periods <n>',
+    'dhspg, hesso: split the pruning into N periods, each choosing and removing its share of the target (default 1)',
+  ).argParser(number('positive', true)),
+  weighting: new Option(
+    '--weighting <w>',
+    "proxsg/hspg/dhspg: lambda per group: 'uniform' (default), 'macs' (scaled by the MACs each group costs) or 'sqrt-macs' (the default of proxsg/hspg with --target-macs-ratio)",
+  ).choices(['uniform', 'macs', 'sqrt-macs'] as const),
+};
+
+/** What comes out: a dense baseline beside it, the slim model's channels and storage, measurements, the folder. */
+const OUTPUT_OPTIONS = {
+  baseline: new Option('--baseline', 'also train the dense model with the same settings, for comparison').default(false),
+  roundChannels: options.roundChannelsOrAuto(),
+  noSpeed: new Option('--no-speed', 'skip measuring latency, throughput and file sizes of the sparse and slim models'),
+  float16: new Option(
+    '--float16',
+    'also write DIR/slim-float16 with half-precision weights (as tfjs-converter --quantize_float16) and report its accuracy',
+  ).default(false),
+  quantize: new Option(
+    '--quantize <how>',
+    "how DIR/sparse and DIR/slim store weights: 'input' (default) as the model file given did (uint8, uint16, float16 or float32), 'none' (float32), or float16, uint8, uint16 for all",
+  ).choices(['input', 'none', ...quantizations] as const),
+  out: options.out(
+    'write DIR/sparse, DIR/slim (model.json + weights.bin), DIR/slim.onnx, DIR/metrics.json and DIR/report.html, and a checkpoint every epoch in DIR/checkpoint',
+  ),
+};
+
 const define = () =>
   trainingCommand('compress')
     .description('train once with a group-sparsity optimizer, remove the zero groups, check and save the slim model')
-    .addOption(new Option('--model <name>', MODEL_HELP).argParser(modelSpec))
-    .addOption(
-      new Option('--from <file>', "start from a user's trained model (model.json or .onnx) instead of random initialisation").argParser(
-        modelSpec,
-      ),
-    )
-    .addOption(
-      new Option('--distill', 'learn from the original model (--from) as well as the labels: its outputs on each batch').default(false),
-    )
-    .addOption(
-      new Option(
-        '--distill-only',
-        'learn from the original model only, no labels: images without class subfolders do (maps, boxes, embeddings: mean squared error)',
-      ).default(false),
-    )
-    .addOption(
-      new Option(
-        '--distill-weight <w>',
-        `the teacher's share of the loss, in (0, 1); the labels have the rest (default ${distillDefaults.weight})`,
-      ).argParser(number('fraction')),
-    )
-    .addOption(
-      new Option(
-        '--temperature <t>',
-        `softens the class scores the teacher term compares (default ${distillDefaults.temperature})`,
-      ).argParser(number('positive')),
-    )
-    .addOption(new Option('--teacher <file>', 'distil from this model (model.json or .onnx) instead of the original').argParser(modelSpec))
-    .addOption(new Option('--optimizer <name>', 'sparse optimizer').choices(sparseMethods).default(compressDefaults.method))
-    .addOption(
-      new Option('--lambda <l>', 'group-lasso weight (l1 weight for obproxsg); with a target, where proxsg/hspg start adapting it')
-        .argParser(number('non-negative'))
-        .default(compressDefaults.lambda),
-    )
-    .addOption(new Option('--epsilon <e>', 'hspg, dhspg: half-space threshold in [0, 1) (default 0)').argParser(number('fraction')))
+    .addOption(SOURCE_OPTIONS.model)
+    .addOption(SOURCE_OPTIONS.from)
+    .addOption(DISTILL_OPTIONS.distill)
+    .addOption(DISTILL_OPTIONS.distillOnly)
+    .addOption(DISTILL_OPTIONS.distillWeight)
+    .addOption(DISTILL_OPTIONS.temperature)
+    .addOption(DISTILL_OPTIONS.teacher)
+    .addOption(METHOD_OPTIONS.optimizer)
+    .addOption(METHOD_OPTIONS.lambda)
+    .addOption(METHOD_OPTIONS.epsilon)
     .addOption(TARGET_OPTIONS.sparsity)
     .addOption(TARGET_OPTIONS.macsRatio)
     .addOption(TARGET_OPTIONS.speedup)
     .addOption(TARGET_OPTIONS.runtime)
     .addOption(TARGET_OPTIONS.speedBatch)
-    .addOption(new Option('--direction <name>', 'step direction').choices(directionNames).default('sgd' as const))
-    .addOption(
-      new Option(
-        '--switch-epoch <e>',
-        'hspg/obproxsg: epoch of the second stage (default: epochs/4); dhspg: epoch projections start (default: --prune-start)',
-      ).argParser(number('non-negative')),
-    )
-    .addOption(
-      new Option(
-        '--penalty-end <e>',
-        'proxsg/hspg: epoch at which the penalty stops; zero groups stay zero, the rest train on (with a target: the epoch by which it is met, default epochs/2)',
-      ).argParser(number('non-negative')),
-    )
-    .addOption(
-      new Option('--prune-start <e>', 'dhspg, hesso: epoch at which the groups to remove are first chosen (default: epochs/40)').argParser(
-        number('non-negative'),
-      ),
-    )
-    .addOption(
-      new Option('--prune-end <e>', 'dhspg, hesso: epoch by which the chosen groups are zero (default: 15% of the epochs)').argParser(
-        number('non-negative'),
-      ),
-    )
-    .addOption(
-      new Option(
-        '--allocation <a>',
-        "with a target: 'global' (default) ranks all groups together, 'uniform' removes the same fraction of every layer",
-      ).choices(allocations),
-    )
-    .addOption(
-      new Option(
-        '--prune-periods <n>',
-        'dhspg, hesso: split the pruning into N periods, each choosing and removing its share of the target (default 1)',
-      ).argParser(number('positive', true)),
-    )
+    .addOption(METHOD_OPTIONS.direction)
+    .addOption(METHOD_OPTIONS.switchEpoch)
+    .addOption(METHOD_OPTIONS.penaltyEnd)
+    .addOption(METHOD_OPTIONS.pruneStart)
+    .addOption(METHOD_OPTIONS.pruneEnd)
+    .addOption(METHOD_OPTIONS.allocation)
+    .addOption(METHOD_OPTIONS.prunePeriods)
     .addOption(options.freeze())
     .addOption(options.trainFrozen())
-    .addOption(
-      new Option(
-        '--weighting <w>',
-        "proxsg/hspg/dhspg: lambda per group: 'uniform' (default), 'macs' (scaled by the MACs each group costs) or 'sqrt-macs' (the default of proxsg/hspg with --target-macs-ratio)",
-      ).choices(['uniform', 'macs', 'sqrt-macs'] as const),
-    )
-    .addOption(new Option('--baseline', 'also train the dense model with the same settings, for comparison').default(false))
-    .addOption(options.roundChannelsOrAuto())
-    .addOption(new Option('--no-speed', 'skip measuring latency, throughput and file sizes of the sparse and slim models'))
-    .addOption(
-      new Option(
-        '--float16',
-        'also write DIR/slim-float16 with half-precision weights (as tfjs-converter --quantize_float16) and report its accuracy',
-      ).default(false),
-    )
-    .addOption(
-      new Option(
-        '--quantize <how>',
-        "how DIR/sparse and DIR/slim store weights: 'input' (default) as the model file given did (uint8, uint16, float16 or float32), 'none' (float32), or float16, uint8, uint16 for all",
-      ).choices(['input', 'none', ...quantizations] as const),
-    )
-    .addOption(
-      options.out(
-        'write DIR/sparse, DIR/slim (model.json + weights.bin), DIR/slim.onnx, DIR/metrics.json and DIR/report.html, and a checkpoint every epoch in DIR/checkpoint',
-      ),
-    )
+    .addOption(METHOD_OPTIONS.weighting)
+    .addOption(OUTPUT_OPTIONS.baseline)
+    .addOption(OUTPUT_OPTIONS.roundChannels)
+    .addOption(OUTPUT_OPTIONS.noSpeed)
+    .addOption(OUTPUT_OPTIONS.float16)
+    .addOption(OUTPUT_OPTIONS.quantize)
+    .addOption(OUTPUT_OPTIONS.out)
     .addOption(options.resume())
     .addOption(options.overwrite());
 
