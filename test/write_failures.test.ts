@@ -18,7 +18,7 @@ import { checkFreeSpace, OutputError } from '../src/io/output.js';
 import { checkpointBytes, readCheckpoint } from '../src/train/checkpoint.js';
 import { runTrainJob, type TrainJob } from '../src/train/job.js';
 import { injectWriteFault, WriteError, type WriteOperation } from '../src/util/files.js';
-import { cli } from './helpers/cli.js';
+import { cli, run } from './helpers/cli.js';
 
 const faultHelper = join(dirname(fileURLToPath(import.meta.url)), 'helpers', 'write_fault.js');
 
@@ -228,14 +228,8 @@ test(
   async () => {
     await onSmallDisk(1200, async (disk) => {
       const out = join(disk, 'run');
-      const r = spawnSync(
-        process.execPath,
-        [cli, 'compress', '--model', 'lenet5', '--data', 'mnist', '--subset', '64', '--epochs', '1', '--out', out],
-        {
-          encoding: 'utf8',
-        },
-      );
-      assert.equal(r.status, 1, r.stderr);
+      const r = run('compress', '--model', 'lenet5', '--data', 'mnist', '--subset', '64', '--epochs', '1', '--out', out);
+      assert.equal(r.code, 1, r.stderr);
       assert.match(
         r.stderr,
         new RegExp(
@@ -243,14 +237,8 @@ test(
         ),
       );
       assert.doesNotMatch(r.stderr, /epoch 1/, 'refused before training');
-      const trained = spawnSync(
-        process.execPath,
-        [cli, 'train', '--model', 'mlp', '--data', 'mnist', '--subset', '64', '--epochs', '1', '--out', out],
-        {
-          encoding: 'utf8',
-        },
-      );
-      assert.equal(trained.status, 1, trained.stderr);
+      const trained = run('train', '--model', 'mlp', '--data', 'mnist', '--subset', '64', '--epochs', '1', '--out', out);
+      assert.equal(trained.code, 1, trained.stderr);
       assert.match(
         trained.stderr,
         /slimtrain: error: not enough space for this run in .*: it writes up to [\d.]+ MB \(old and new checkpoint [\d.]+ MB, model [\d.]+ MB\)/,
