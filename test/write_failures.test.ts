@@ -24,15 +24,11 @@ const faultHelper = join(dirname(fileURLToPath(import.meta.url)), 'helpers', 'wr
 
 await initEngine({ backend: 'native' });
 
+/** a small run of two epochs, what train and compress share */
+const run2 = { model: 'mlp', data: 'mnist', subset: 64, epochs: 2, batchSize: 32, seed: 5, lr: 0.05, schedule: 'cosine' } as const;
+
 const job: CompressJob = {
-  model: 'mlp',
-  data: 'mnist',
-  subset: 64,
-  epochs: 2,
-  batchSize: 32,
-  seed: 5,
-  lr: 0.05,
-  schedule: 'cosine',
+  ...run2,
   momentum: 0.9,
   method: 'hspg',
   lambda: 1,
@@ -276,18 +272,7 @@ test(
 
 test('train: a model that cannot be written leaves no part of it and the trained checkpoint; --resume writes it without training again', async () => {
   const out = join(mkdtempSync(join(tmpdir(), 'slimtrain-train-fault-')), 'run');
-  const trainJob: TrainJob = {
-    model: 'mlp',
-    data: 'mnist',
-    subset: 64,
-    epochs: 2,
-    batchSize: 32,
-    seed: 5,
-    lr: 0.05,
-    schedule: 'cosine',
-    optimizer: { name: 'sgd', momentum: 0.9 },
-    out,
-  };
+  const trainJob: TrainJob = { ...run2, optimizer: { name: 'sgd', momentum: 0.9 }, out };
   injectWriteFault((path, operation) =>
     operation === 'write' && /model\.json$/.test(path) ? Object.assign(new Error('EIO: i/o error, write'), { code: 'EIO' }) : undefined,
   );
