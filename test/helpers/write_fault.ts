@@ -6,7 +6,5 @@ import { injectWriteFault } from '../../src/util/files.js';
 const [code, suffix] = (process.env.SLIMTRAIN_TEST_WRITE_FAULT ?? '').split(' ');
 if (code && suffix)
   injectWriteFault((path, operation) =>
-    operation === 'write' && path.endsWith(suffix)
-      ? Object.assign(new Error(`${code}: failed, ${operation}`), { code })
-      : undefined,
+    operation === 'write' && path.endsWith(suffix) ? Object.assign(new Error(`${code}: failed, ${operation}`), { code }) : undefined,
   );
