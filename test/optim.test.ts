@@ -3,6 +3,9 @@
 // known sparse truth), and the requested sparsity of DHSPG on a small CNN.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { initEngine } from '../src/engine/index.js';
@@ -12,6 +15,8 @@ import type { DhspgState } from '../src/optim/methods/dhspg.js';
 import { zeroInvariantGroups } from '../src/graph/groups.js';
 import { trainStep, trainableVariables } from '../src/train/loop.js';
 import { Rng } from '../src/util/random.js';
+import type { OptimizerState } from '../src/optim/optimizer.js';
+import { CHECKPOINT_VERSION, readCheckpoint, writeCheckpoint } from '../src/train/checkpoint.js';
 
 await initEngine({ backend: 'cpu' });
 
@@ -293,9 +298,19 @@ function logisticStep(X: tf.Tensor2D, y: tf.Tensor1D) {
     });
 }
 
+/** `state` written in a checkpoint's files and read back, as a resumed run reads it. */
+function throughCheckpoint(state: OptimizerState): OptimizerState {
+  const dir = join(mkdtempSync(join(tmpdir(), 'slimtrain-optim-state-')), 'checkpoint');
+  const at = { epoch: 0, step: state.step, batchInEpoch: 0, rng: [1, 2, 3, 4], partial: { lossSum: 0, correct: 0, images: 0 } };
+  writeCheckpoint(dir, { state: { version: CHECKPOINT_VERSION, ...at, optimizer: state, history: [], weights: [] }, weights: [] });
+  const read = readCheckpoint(dir).state.optimizer;
+  rmSync(dirname(dir), { recursive: true, force: true });
+  return read;
+}
+
 /**
- * `config` run 50 steps straight, and run 20 steps, saved (through JSON, as a
- * checkpoint is), restored into a fresh optimizer and run to 50: both final weights.
+ * `config` run 50 steps straight, and run 20 steps, saved (through a checkpoint's
+ * files), restored into a fresh optimizer and run to 50: both final weights.
  * `watch` sees the straight run's weights after each step.
  */
 function straightAndResumed(
@@ -321,7 +336,7 @@ function straightAndResumed(
   const w2 = tf.variable(tf.zeros([P]), true, 'w');
   const b = make();
   for (let s = 0; s < 20; s++) stepOn(b, w2, s);
-  const state = JSON.parse(JSON.stringify(b.getState()));
+  const state = throughCheckpoint(b.getState());
   b.dispose();
   const c = make();
   // the state names variables; the resumed run's variable is the same one
