@@ -155,7 +155,8 @@ export const tasks: Task[] = [
     settings: referenceSettings,
     seeds: [0, 1, 2],
     goal: { macsRatio: 3, within: 0.1 },
-    rows: [dense, distilled('dhspg', 3, ['--epsilon', '0.1']), distilled('hesso', 3), speedRow(2, 'ort', ['--epsilon', '0.1'])],
+    // the floors cap ResNet-20's ONNX Runtime speed-up at batch 64 at 1.87x (predicted): 2x was refused
+    rows: [dense, distilled('dhspg', 3, ['--epsilon', '0.1']), distilled('hesso', 3), speedRow(1.75, 'ort', ['--epsilon', '0.1'])],
   },
   {
     id: 'resnet56-trained',
