@@ -144,8 +144,13 @@ export function checkpointSize(model: tfl.LayersModel, slots: number): number {
   return 4 * (size(model.weights) + slots * size(model.trainableWeights)) + (64 << 10);
 }
 
+/** Where the checkpoint of DIR lies: DIR, or DIR.prev when a crash came between the two renames of a swap. */
+function checkpointFolder(dir: string): string | undefined {
+  return existsSync(`${dir}/state.json`) ? dir : existsSync(`${dir}.prev/state.json`) ? `${dir}.prev` : undefined;
+}
+
 export function checkpointExists(dir: string): boolean {
-  return existsSync(`${dir}/state.json`) || existsSync(`${dir}.prev/state.json`);
+  return checkpointFolder(dir) !== undefined;
 }
 
 /** Reads a shard file, viewed as float32 without a copy, and its size in bytes. */
@@ -192,7 +197,7 @@ function readVersion1(from: string, state: TrainingState): Checkpoint {
 
 /** Reads DIR (or DIR.prev, when a crash came between the two renames). */
 export function readCheckpoint(dir: string): Checkpoint {
-  const from = existsSync(`${dir}/state.json`) ? dir : existsSync(`${dir}.prev/state.json`) ? `${dir}.prev` : undefined;
+  const from = checkpointFolder(dir);
   if (!from) throw new CheckpointError(`no checkpoint in ${dir}: nothing to resume (checkpoints are written by runs with --out)`);
   let file: Omit<TrainingState, 'version' | 'weights' | 'optimizer'> & {
     version: number;
@@ -289,8 +294,7 @@ function where(s: Pick<TrainingState, 'epoch' | 'batchInEpoch'>): string {
 
 /** The state of the checkpoint in DIR (or DIR.prev) without its arrays. */
 function readCheckpointState(dir: string): Pick<TrainingState, 'epoch' | 'batchInEpoch' | 'step'> {
-  const from = existsSync(`${dir}/state.json`) ? dir : `${dir}.prev`;
-  return JSON.parse(readFileSync(`${from}/state.json`, 'utf8')) as TrainingState;
+  return JSON.parse(readFileSync(`${checkpointFolder(dir)}/state.json`, 'utf8')) as TrainingState;
 }
 
 /** Where a resumed run of `epochs` epochs goes on from, in a line. */
