@@ -20,7 +20,10 @@ interface TerminalRun {
 
 /** Runs slimtrain on a pseudo-terminal; once the screen matches `ctrlCAt`, types Ctrl-C. */
 function onTerminal(args: string[], ctrlCAt?: RegExp): Promise<TerminalRun> {
-  const command = [process.execPath, cli, ...args].map((a) => `'${a}'`).join(' ');
+  // `exec`: script runs the command with $SHELL -c, and dash (Debian's /bin/sh, what
+  // script uses where SHELL is unset) stays as node's parent, takes the Ctrl-C too and
+  // dies of it, so the exit code would be the shell's 130 and not slimtrain's
+  const command = `exec ${[process.execPath, cli, ...args].map((a) => `'${a}'`).join(' ')}`;
   const child = spawn('script', ['-qfec', command, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
   let screen = '';
   let typed: number | undefined;
