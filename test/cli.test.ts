@@ -95,6 +95,8 @@ test('train saves a model that eval scores the same, with the same normalisation
   const trained = JSON.parse(t.stdout);
   assert.ok(existsSync(join(out, 'model.json')) && existsSync(join(out, 'weights.bin')));
   assert.equal(trained.history.length, 1);
+  // a small model's run: at least Node's own tens of MB, well under a gigabyte
+  assert.ok(trained.peakMemory > 30e6 && trained.peakMemory < 1e9, `peak memory ${trained.peakMemory} bytes`);
   assert.ok(trained.test.accuracy > 0.5, `accuracy ${trained.test.accuracy} after one epoch on 2000 images`);
   const e = run('eval', '--model', join(out, 'model.json'), '--data', 'mnist', '--subset', '2000', '--json');
   assert.equal(e.code, 0, e.stderr);

@@ -25,6 +25,7 @@ import { stoppingProgress, unstoppable } from '../util/progress.js';
 import { runtimeLabel, speedSetting, targetOf } from './target.js';
 import { compressDefaults } from './defaults.js';
 import { compressWrites } from './space.js';
+import { peakMemory } from '../util/memory.js';
 
 export type * from './types.js';
 
@@ -241,7 +242,7 @@ async function trainAndSlim(
         speedUps: await compareSpeeds(model, slim.model, { maxSeconds: 60, onProgress: callbacks.onProgress }),
       };
     }
-    result.peakMemory = process.resourceUsage().maxRSS * 1024;
+    result.peakMemory = peakMemory();
     if (job.out) {
       const models = {
         sparse: model,

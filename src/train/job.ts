@@ -12,6 +12,7 @@ import { checkFreeSpace } from '../io/output.js';
 import { optimizerSlots } from '../optim/dense.js';
 import { checkDataFitsModel, evaluate, train, type EpochMetrics, type EvalResult, type JobCallbacks, type TrainConfig } from './loop.js';
 import type { ModelFileOptions } from '../models/resolve.js';
+import { peakMemory } from '../util/memory.js';
 import { stoppingProgress, type ProgressListener } from '../util/progress.js';
 
 export interface TrainJob extends Omit<TrainConfig, 'resume' | 'onCheckpoint'>, DataOptions, ModelFileOptions {
@@ -31,6 +32,8 @@ export interface TrainJobResult {
   history: EpochMetrics[];
   test: Omit<EvalResult, 'predictions'>;
   savedTo?: string;
+  /** the process's peak resident memory, in bytes, up to saving the model */
+  peakMemory: number;
 }
 
 /**
@@ -66,7 +69,7 @@ export async function runTrainJob(job: TrainJob, callbacks: JobCallbacks = {}): 
   const savedTo = job.out
     ? await saveTrained(model, job.out, { dataset: data.name, normalization: data.normalization, onnx: metadata.onnx })
     : undefined;
-  return { model, history, test, savedTo };
+  return { model, history, test, savedTo, peakMemory: peakMemory() };
 }
 
 /** saveModel into OUT, all or none: a failed write leaves the checkpoint, which holds the trained run, to write it from */

@@ -4,7 +4,7 @@ import { optimizerNames } from '../../optim/dense.js';
 import { prepareOutputDir } from '../../io/output.js';
 import { runTrainJob, type TrainJob } from '../../train/job.js';
 import { historyTable } from '../../report/tables.js';
-import { pct } from '../../util/format.js';
+import { pct, sizeText } from '../../util/format.js';
 import { formatTable } from '../../util/table.js';
 import {
   checkResume,
@@ -53,10 +53,17 @@ export function trainCommand() {
     const seconds = result.history.reduce((s, m) => s + m.seconds, 0);
     printResult(
       o,
-      { model: o.model, data: o.data, test: result.test, history: result.history, savedTo: result.savedTo ?? null },
+      {
+        model: o.model,
+        data: o.data,
+        test: result.test,
+        history: result.history,
+        savedTo: result.savedTo ?? null,
+        peakMemory: result.peakMemory,
+      },
       () =>
         `${formatTable(historyTable(result.history))}\n` +
-        `\n${o.model} on ${o.data}: test accuracy ${pct(result.test.accuracy)} after ${o.epochs} epoch(s), ${seconds.toFixed(1)} s of training\n` +
+        `\n${o.model} on ${o.data}: test accuracy ${pct(result.test.accuracy)} after ${o.epochs} epoch(s), ${seconds.toFixed(1)} s of training; peak memory ${sizeText(result.peakMemory)}\n` +
         (result.savedTo ? `saved ${result.savedTo}\n` : ''),
     );
   });
