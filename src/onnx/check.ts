@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { exportedInterface, onnxDims, toOnnxLayout, type OnnxInterface } from './interface.js';
 import { OnnxExportError } from './builder.js';
+import { createSession } from './runtime.js';
 
 export interface OnnxCheck {
   maxAbsDiff: number;
@@ -38,7 +39,7 @@ export async function checkOnnx(model: tfl.LayersModel, onnxBytes: Uint8Array, o
     xs.map((x, i) => [io.inputs[i].name, new ort.Tensor('float32', toOnnxLayout(x, io.inputs[i]), onnxDims(io.inputs[i], x.shape))]),
   );
   tf.dispose(xs);
-  const session = await ort.InferenceSession.create(onnxBytes).catch((e: Error) => {
+  const session = await createSession(onnxBytes).catch((e: Error) => {
     throw new OnnxExportError(`ONNX Runtime refused the model (${e.message.split('\n')[0]})`);
   });
   try {
