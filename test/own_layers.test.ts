@@ -1,4 +1,4 @@
-// slimtrain's own layer classes (GroupedConv2D, ChannelSelect): each computes what an
+// slimtrain's own layer classes (GroupedConv2D, ChannelSelect, Resize2D, ConstantAffine): each computes what an
 // independent formulation computes (a plain Conv2D with a block-diagonal kernel;
 // indexing by hand), trains with the gradients of that formulation on every backend
 // that trains, saves and loads as model.json, and slims: whole parts of a grouped
@@ -15,6 +15,7 @@ import { initEngine } from '../src/engine/index.js';
 import { zeroInvariantGroups } from '../src/graph/groups.js';
 import { loadModel, saveModel } from '../src/io/model_files.js';
 import { ChannelSelect } from '../src/layers/channel_select.js';
+import { ConstantAffine } from '../src/layers/constant_affine.js';
 import { GroupedConv2D } from '../src/layers/grouped_conv.js';
 import { Resize2D } from '../src/layers/resize.js';
 import { constructSlimModel } from '../src/slim/construct.js';
@@ -68,27 +69,44 @@ for (const backend of ['cpu', ...trainingBackends]) {
   });
 }
 
-test('ChannelSelect picks, repeats and pads channels as its indices say, and passes gradients back to the channels it took', () => {
+test('ChannelSelect picks, repeats and pads channels as its indices say, and passes gradients back to the channels it took, as slices and as a gather', () => {
   const x = tf.tensor4d(
     Float32Array.from({ length: 2 * 2 * 3 * 4 }, (_, i) => i),
     [2, 2, 3, 4],
   );
-  const layer = new ChannelSelect({ indices: [3, -1, 0, 3] });
-  const y = layer.apply(x) as tf.Tensor4D;
-  const [xs, ys] = [x.arraySync(), y.arraySync()];
-  ys.forEach((n, a) =>
-    n.forEach((r, b) => r.forEach((px, c) => assert.deepEqual(px, [xs[a][b][c][3], 0, xs[a][b][c][0], xs[a][b][c][3]]))),
-  );
-  const g = tf
-    .grad((t: tf.Tensor) => tf.sum(layer.apply(t) as tf.Tensor))(x)
-    .arraySync() as number[][][][];
-  assert.deepEqual(g[0][0][0], [1, 0, 0, 2]);
+  const xs = x.arraySync();
+  // four runs or fewer: slices and zeros, concatenated; six runs of one: a gather
+  for (const indices of [
+    [3, -1, 0, 3],
+    [3, -1, 0, 3, 2, 1],
+  ]) {
+    const layer = new ChannelSelect({ indices });
+    const y = layer.apply(x) as tf.Tensor4D;
+    y.arraySync().forEach((n, a) =>
+      n.forEach((r, b) =>
+        r.forEach((px, c) =>
+          assert.deepEqual(
+            px,
+            indices.map((i) => (i < 0 ? 0 : xs[a][b][c][i])),
+          ),
+        ),
+      ),
+    );
+    const g = tf
+      .grad((t: tf.Tensor) => tf.sum(layer.apply(t) as tf.Tensor))(x)
+      .arraySync() as number[][][][];
+    assert.deepEqual(
+      g[0][0][0],
+      [0, 1, 2, 3].map((c) => indices.filter((i) => i === c).length),
+    );
+    y.dispose();
+  }
   assert.throws(() => new ChannelSelect({ indices: [0, 1.5] }), /indices must be a non-empty list of channel numbers/);
   assert.throws(
     () => new ChannelSelect({ indices: [4] }).apply(tfl.input({ shape: [2, 2, 4] })),
     /index 4 is beyond the input's 4 channels/,
   );
-  tf.dispose([x, y]);
+  x.dispose();
 });
 
 test('Resize2D computes what ONNX Runtime computes (checked on imports) and its gradient is the finite differences of its output, in every coordinate mode', () => {
@@ -176,4 +194,45 @@ test('a grouped convolution loses whole parts and a channel selection is renumbe
   assert.deepEqual((slim.model.getLayer('shuffle') as ChannelSelect).indices, [0, 2, 1, 3, -1, -1]);
   assert.ok(slim.check.maxAbsDiff <= slim.check.bound);
   assert.ok(slim.after.macs < slim.before.macs);
+});
+
+test("ConstantAffine computes x * scale + offset with ONNX's broadcasting, keeps its arrays untrained and through model.json, and blocks the channels it reads", async () => {
+  // an SSD head's box decoding: (N, anchors, 2) times and plus per-anchor arrays, then e^x
+  const input = tfl.input({ shape: [5, 2] });
+  const head = tfl.layers.dense({ units: 2, name: 'head' }).apply(input) as tfl.SymbolicTensor;
+  const affine = new ConstantAffine({ name: 'priors', shape: [5, 1] });
+  const decoded = affine.apply(head) as tfl.SymbolicTensor;
+  const out = tfl.layers.activation({ activation: 'exponential' as 'linear', name: 'sizes' }).apply(decoded) as tfl.SymbolicTensor;
+  const model = tfl.model({ inputs: input, outputs: out });
+  const scale = [0.1, 0.2, 0.3, 0.4, 0.5];
+  const offset = [1, -1, 2, -2, 3];
+  affine.setWeights([tf.tensor(scale, [5, 1]), tf.tensor(offset, [5, 1])]);
+  assert.deepEqual(
+    model.trainableWeights.map((w) => w.originalName),
+    ['head/kernel', 'head/bias'],
+  );
+
+  const x = tf.randomNormal([3, 5, 2], 0, 1, 'float32', 11);
+  const h = (model.getLayer('head').apply(x) as tf.Tensor).arraySync() as number[][][];
+  const y = (model.predict(x) as tf.Tensor).arraySync() as number[][][];
+  // by hand: anchor a's scale and offset, on both of its values
+  h.forEach((sample, n) =>
+    sample.forEach((anchor, a) =>
+      anchor.forEach((v, j) =>
+        assert.ok(Math.abs(y[n][a][j] - Math.exp(v * scale[a] + offset[a])) < 1e-4 * Math.exp(v * scale[a] + offset[a])),
+      ),
+    ),
+  );
+
+  const dir = mkdtempSync(join(tmpdir(), 'slimtrain-own-'));
+  await saveModel(model, dir);
+  const { model: loaded } = await loadModel(dir);
+  assert.equal(maxDiff(model.predict(x) as tf.Tensor, loaded.predict(x) as tf.Tensor), 0);
+
+  const partition = zeroInvariantGroups(model);
+  const heads = partition.groups.filter((g) => g.channels.some((c) => c.layer === 'head'));
+  assert.ok(
+    heads.length === 2 && heads.every((g) => !g.prunable && g.reasons.some((r) => /priors scales and shifts each position/.test(r))),
+  );
+  tf.dispose(x);
 });

@@ -17,9 +17,32 @@ export interface ChannelSelectArgs extends LayerArgs {
   indices: number[];
 }
 
+/** consecutive output channels that are consecutive input channels (`from` on), or zeros (`from` -1) */
+interface Run {
+  from: number;
+  length: number;
+}
+
+function runsOf(indices: number[]): Run[] {
+  const runs: Run[] = [];
+  for (const i of indices) {
+    const last = runs.at(-1);
+    const continues = last && (i < 0 ? last.from < 0 : last.from >= 0 && i === last.from + last.length);
+    if (continues) last.length++;
+    else runs.push({ from: i, length: 1 });
+  }
+  return runs;
+}
+
 export class ChannelSelect extends tfl.layers.Layer {
   static readonly className = 'ChannelSelect';
   readonly indices: number[];
+  /**
+   * a selection of a few runs (a Split, a channel Slice, channel padding) as slices:
+   * their gradient is a Pad, where a gather's is a segment sum, which on the native
+   * backend runs in JavaScript and cost a detector's box decoding a third of its step
+   */
+  private readonly runs?: Run[];
   /** the indices as the gather takes them (-1 pointing at the appended zero channel), made once */
   private picked?: tf.Tensor1D;
 
@@ -29,6 +52,8 @@ export class ChannelSelect extends tfl.layers.Layer {
       throw new Error(`ChannelSelect '${args.name ?? ''}': indices must be a non-empty list of channel numbers (or -1 for zeros)`);
     }
     this.indices = [...args.indices];
+    const runs = runsOf(this.indices);
+    if (runs.length <= 4 || this.indices.length >= 8 * runs.length) this.runs = runs;
   }
 
   override build(inputShape: tfl.Shape | tfl.Shape[]): void {
@@ -51,6 +76,13 @@ export class ChannelSelect extends tfl.layers.Layer {
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
     return tf.tidy(() => {
       const x = Array.isArray(inputs) ? inputs[0] : inputs;
+      if (this.runs) {
+        const lead = x.shape.slice(0, -1);
+        const parts = this.runs.map(({ from, length }) =>
+          from < 0 ? tf.zeros([...lead, length]) : tf.slice(x, [...lead.map(() => 0), from], [...lead, length]),
+        );
+        return parts.length === 1 ? parts[0] : tf.concat(parts, -1);
+      }
       // a zero channel appended at the end is where -1 points
       const source = this.indices.includes(-1) ? tf.pad(x, [...x.shape.slice(0, -1).map((): [number, number] => [0, 0]), [0, 1]]) : x;
       return tf.gather(source, this.picked!, x.rank - 1);
