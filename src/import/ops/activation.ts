@@ -77,6 +77,7 @@ export const activationOps: Record<string, OpConverter> = {
   Tanh: keras('tanh'),
   Softplus: keras('softplus', true),
   Softsign: keras('softsign'),
+  Exp: keras('exponential', true),
   HardSigmoid: (c) => hardSigmoid(c, c.tensor(0), c.attrs.float('alpha', 0.2), c.attrs.float('beta', 0.5)),
   HardSwish: hardSwish,
   // the operator (opset 20), or the chains patterns.ts folds into it

@@ -1,11 +1,14 @@
-// Add, Sub, Mul, Div, Max, Min. Two computed tensors: Add and Multiply layers (a pooled
-// (N, C, 1, 1) gate is reshaped to broadcast over the map); x * sigmoid(x) is SiLU
+// Add, Sub, Mul, Div, Max, Min. Two computed tensors: Add and Multiply layers, Sub as
+// an Add of the negated second (a pooled (N, C, 1, 1) gate is reshaped to broadcast
+// over the map); x * sigmoid(x) is SiLU
 // (Keras swish). A tensor and a constant: a scalar becomes a Rescaling, a
-// per-channel constant (normalisation inside the model) a 1x1 depthwise convolution.
+// per-channel constant (normalisation inside the model) a 1x1 depthwise convolution,
+// arrays over positions (a detector's box decoding) a ConstantAffine.
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { Constant } from '../onnx_model.js';
-import { tensorLike, type OpContext, type OpConverter, type TensorValue } from '../context.js';
+import { ConstantAffine } from '../../layers/constant_affine.js';
+import { onnxSampleShape, tensorLike, type OpContext, type OpConverter, type TensorValue } from '../context.js';
 
 type Op = 'Add' | 'Sub' | 'Mul' | 'Div';
 
@@ -27,12 +30,34 @@ function withConstant(c: OpContext, op: Op, x: TensorValue, k: Constant, constFi
   }
   const channels = x.t.shape.at(-1) as number;
   const perChannel = x.layout === 'nchw' && size === channels && k.dims.filter((d) => d !== 1).length === 1 && k.dims.at(-3) === channels;
-  if (!perChannel) c.fail(`a constant of shape [${k.dims}] is supported only as a scalar or one value per channel ([C, 1, 1])`);
   const scale = new Float32Array(size);
   const offset = new Float32Array(size);
   for (let i = 0; i < size; i++) ({ scale: scale[i], offset: offset[i] } = affine(c, op, k.data[i], constFirst));
+  if (!perChannel) return withConstantArrays(c, x, k.dims, scale, offset);
   const weights = [tf.tensor4d(scale, [1, 1, channels, 1]), tf.tensor1d(offset)];
   const t = c.apply((name) => tfl.layers.depthwiseConv2d({ name, kernelSize: 1, useBias: true }), x, weights);
+  return tensorLike(x, t, { nonNegative: false, producer: c.node });
+}
+
+/**
+ * x * scale + offset with arrays over the positions of a value held in ONNX's order
+ * (an SSD head's prior boxes, which its box decoding multiplies and adds): a
+ * ConstantAffine, whose arrays broadcast as ONNX broadcasts `dims` over one sample.
+ */
+function withConstantArrays(c: OpContext, x: TensorValue, dims: number[], scale: Float32Array, offset: Float32Array): TensorValue {
+  const sample = onnxSampleShape(x);
+  // right-aligned against (N, ...sample), as ONNX broadcasts
+  const aligned = [...new Array<number>(Math.max(0, sample.length + 1 - dims.length)).fill(1), ...dims];
+  const fits = aligned.length === sample.length + 1 && aligned[0] === 1 && aligned.slice(1).every((d, i) => d === 1 || d === sample[i]);
+  if (x.layout !== 'flat' || !fits) {
+    c.fail(
+      `a constant of shape [${dims}] with a tensor of shape [N,${sample}] is supported as a scalar, one value per channel ([C, 1, 1]), ` +
+        'or arrays over the positions of a tensor that is not an image (an SSD head after its Reshape)',
+    );
+  }
+  const shape = aligned.slice(1);
+  const weights = [tf.tensor(scale, shape), tf.tensor(offset, shape)];
+  const t = c.apply((name) => new ConstantAffine({ name, shape }), x, weights);
   return tensorLike(x, t, { nonNegative: false, producer: c.node });
 }
 
@@ -61,12 +86,20 @@ const binary =
       const t = c.apply((name) => tfl.layers.activation({ name, activation: 'swish' }), input);
       return tensorLike(input, t, { nonNegative: false, producer: c.node });
     }
-    if (op !== 'Add' && op !== 'Mul') c.fail(`${op} of two computed tensors is not supported`);
-    const [p, q] = [broadcastable(c, x, y), broadcastable(c, y, x)];
+    if (op === 'Div') c.fail('Div of two computed tensors is not supported');
+    // x - y as x + (-1) y: TensorFlow.js has no Subtract layer
+    const subtrahend =
+      op === 'Sub'
+        ? tensorLike(
+            y,
+            c.apply((name) => tfl.layers.rescaling({ name, scale: -1 }), y, [], '_negated'),
+          )
+        : y;
+    const [p, q] = [broadcastable(c, x, subtrahend), broadcastable(c, subtrahend, x)];
     if (p.layout !== q.layout) c.fail(`its inputs have different layouts (${p.layout}, ${q.layout})`);
-    const make = (name: string) => (op === 'Add' ? tfl.layers.add({ name }) : tfl.layers.multiply({ name }));
+    const make = (name: string) => (op === 'Mul' ? tfl.layers.multiply({ name }) : tfl.layers.add({ name }));
     const t = c.apply(make, [p, q]);
-    const nonNegative = Boolean(p.nonNegative && q.nonNegative);
+    const nonNegative = Boolean(op !== 'Sub' && p.nonNegative && q.nonNegative);
     return tensorLike(p.t.shape.length >= q.t.shape.length ? p : q, t, { nonNegative, producer: c.node });
   };
 

@@ -1,4 +1,4 @@
-// Layout-only operators: Flatten, Reshape, Transpose, channel Concat, Pad with zeros,
+// Layout-only operators: Flatten, Reshape, Transpose, Concat, Pad with zeros,
 // Dropout, Identity; Shape and Constant give constants for the folding in
 // constants.ts. A Reshape or Transpose that is not a flatten, an NHWC <-> NCHW
 // switch or part of a channel shuffle works on the values in ONNX's order (a map is
@@ -102,20 +102,34 @@ function reshaped(c: OpContext, x: TensorValue, dims: number[]): TensorValue {
   return { ...x, t: c.apply((name) => tfl.layers.reshape({ name, targetShape: dims }), x, [], '_reshape') };
 }
 
+/** where ONNX axis `axis` of x lies in the tensor that holds it; undefined where no axis of it does */
+function heldAxis(x: TensorValue, axis: number): number | undefined {
+  if (x.layout === 'nchw') return [0, 3, 1, 2][axis];
+  if (x.layout === 'nc11') return axis === 1 ? 1 : undefined;
+  return axis;
+}
+
 const concat: OpConverter = (c) => {
   const values = c.node.inputs.map((_, i) => c.value(i));
   const first = values.find((v): v is TensorValue => v?.kind === 'tensor') ?? c.tensor(0);
   const rank = first.layout === 'flat' ? first.t.shape.length : 4;
   const axis = (c.attrs.int('axis', 1) + rank) % rank;
-  const channels = first.layout === 'flat' ? rank - 1 : 1;
-  if (axis !== channels) c.fail(`Concat along axis ${axis} is not supported; along the channels (axis ${channels}) it is`);
+  const held = heldAxis(first, axis);
+  if (axis === 0 || held === undefined)
+    c.fail(`Concat along axis ${axis} of a ${rank}-D tensor is not supported; along any axis but the batch it is`);
+  const channels = held === first.t.shape.length - 1;
   // zeros beside maps: channel padding (BlazeFace)
-  if (values.some((v) => v?.kind === 'const')) return concatWithZeros(c, axis);
+  if (values.some((v) => v?.kind === 'const')) {
+    if (!channels) c.fail(`a constant input is supported only in a Concat along the channels, not along axis ${axis}`);
+    return concatWithZeros(c, axis);
+  }
   const xs = c.node.inputs.map((_, i) => c.tensor(i));
   // a Concat of one input (DenseNet's first block, as torch.onnx writes it) is that input
   if (xs.length === 1) return xs[0];
   if (xs.some((x) => x.layout !== xs[0].layout || x.flatFrom)) c.fail('its inputs differ in layout or are flattened maps');
-  const t = c.apply((name) => tfl.layers.concatenate({ name, axis: -1 }), xs);
+  // along the channels a join the group analysis sees through; along other axes (an
+  // SSD head's anchors) one it treats as opaque
+  const t = c.apply((name) => tfl.layers.concatenate({ name, axis: channels ? -1 : held }), xs);
   return tensorLike(xs[0], t, { nonNegative: xs.every((x) => x.nonNegative), producer: c.node });
 };
 
