@@ -14,6 +14,7 @@ import { imageShape, resolveModel } from '../src/models/resolve.js';
 import { applyFreeze } from '../src/train/frozen.js';
 import { Sgd } from '../src/optim/dense.js';
 import { trainStep, trainableVariables } from '../src/train/loop.js';
+import { TeacherOutputs } from '../src/train/distill.js';
 import { Rng } from '../src/util/random.js';
 import { corpus } from '../test/helpers/corpus.js';
 
@@ -28,7 +29,12 @@ const { values } = parseArgs({
 });
 const engine = await initEngine({ backend: values.backend });
 
-/** One profiled training step (after a warm-up step) of `model` on random images of `inputShape`. */
+/**
+ * One profiled training step (after a warm-up step) of `model` on random images of
+ * `inputShape`. A classifier trains on labels; a model with maps or several outputs
+ * (a detector) as `compress --distill-only` trains it, against its own outputs, which
+ * the warm-up step computes and keeps, so that the profile is the student's step.
+ */
 async function profileStep(model: tfl.LayersModel, inputShape: number[], batchSize: number) {
   const classes = model.outputs[0].shape.at(-1) as number;
   const variables = trainableVariables(model);
@@ -37,13 +43,17 @@ async function profileStep(model: tfl.LayersModel, inputShape: number[], batchSi
   const batch = {
     x: Float32Array.from({ length: batchSize * inputShape.reduce((a, b) => a * b, 1) }, () => rng.normal()),
     labels: Uint8Array.from({ length: batchSize }, () => rng.int(Math.min(classes, 256))),
+    indices: Int32Array.from({ length: batchSize }, (_, i) => i),
     size: batchSize,
   };
-  trainStep(model, variables, optimizer, batch, inputShape, 0.01); // warm-up
+  const classifier = model.outputs.length === 1 && model.outputs[0].shape.length === 2;
+  const teacher = classifier ? undefined : new TeacherOutputs({ teacher: model, weight: 1, temperature: 1 }, batchSize, false);
+  const step = () => trainStep(model, variables, optimizer, batch, inputShape, 0.01, teacher, teacher !== undefined);
+  step(); // warm-up
   takeJavaScriptCalls();
   const start = performance.now();
   const info = await tf.profile(() => {
-    trainStep(model, variables, optimizer, batch, inputShape, 0.01);
+    step();
   });
   const wall = performance.now() - start;
   optimizer.dispose();

@@ -1,16 +1,17 @@
 // Distillation: the teacher loss against closed forms (KL at a temperature, its
 // gradient), the teacher-output cache, agreement as a measure, and label-free
-// compression of a map model on an unlabelled image folder, end to end.
+// compression of a map model and of a two-output detector on an unlabelled image
+// folder, end to end.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { initEngine } from '../src/engine/index.js';
-import { classificationLoss, teacherLoss } from '../src/train/losses.js';
+import { classificationLoss, teacherLoss, teacherLosses } from '../src/train/losses.js';
 import { trainStep, trainableVariables } from '../src/train/loop.js';
 import { createOptimizer } from '../src/optim/dense.js';
 import { buildZooModel } from '../src/models/zoo.js';
@@ -124,12 +125,12 @@ test('teacher outputs are cached per image without augmentation and computed onc
   };
   const outputs = new TeacherOutputs({ teacher, weight: 1, temperature: 1 }, 8, false);
   const x = tf.randomNormal([4, 6, 6, 2], 0, 1, 'float32', 1);
-  const first = outputs.of(x, Int32Array.from([5, 1, 7, 2])).arraySync();
-  const again = outputs.of(x, Int32Array.from([5, 1, 7, 2])).arraySync();
+  const first = outputs.of(x, Int32Array.from([5, 1, 7, 2]))[0].arraySync();
+  const again = outputs.of(x, Int32Array.from([5, 1, 7, 2]))[0].arraySync();
   assert.equal(calls, 1);
   assert.deepEqual(again, first);
   // in another order, the cached rows follow their images
-  const swapped = outputs.of(tf.gather(x, [1, 0]), Int32Array.from([1, 5])).arraySync() as number[][][][];
+  const swapped = outputs.of(tf.gather(x, [1, 0]), Int32Array.from([1, 5]))[0].arraySync() as number[][][][];
   assert.deepEqual(swapped[0], (first as number[][][][])[1]);
   assert.equal(calls, 1);
   const augmented = new TeacherOutputs({ teacher, weight: 1, temperature: 1 }, 8, true);
@@ -138,24 +139,29 @@ test('teacher outputs are cached per image without augmentation and computed onc
   assert.equal(calls, 3);
 });
 
+/** 48 unlabelled 16x16 images in DIR/images: a disc of random place and size on a plain ground, so that outputs vary between images */
+async function discsFolder(dir: string): Promise<string> {
+  const images = join(dir, 'images');
+  mkdirSync(images);
+  const rng = new Rng(11);
+  for (let i = 0; i < 48; i++) {
+    const pixels = Buffer.alloc(16 * 16 * 3);
+    const [cx, cy, r] = [rng.int(16), rng.int(16), 3 + rng.int(6)];
+    for (let p = 0; p < 16 * 16; p++) {
+      const inside = ((p % 16) - cx) ** 2 + (Math.floor(p / 16) - cy) ** 2 < r * r;
+      for (let c = 0; c < 3; c++) pixels[p * 3 + c] = inside ? 40 + 70 * c : 220 - 60 * c;
+    }
+    await sharp(pixels, { raw: { width: 16, height: 16, channels: 3 } })
+      .png()
+      .toFile(join(images, `${i}.png`));
+  }
+  return images;
+}
+
 test('--distill-only compresses the corpus autoencoder 2x on a folder of unlabelled images, measured by its agreement with the original', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'slimtrain-unlabelled-'));
   try {
-    const images = join(dir, 'images');
-    mkdirSync(images);
-    const rng = new Rng(11);
-    for (let i = 0; i < 48; i++) {
-      // a disc of random place and size on a plain ground, so that the outputs vary between images
-      const pixels = Buffer.alloc(16 * 16 * 3);
-      const [cx, cy, r] = [rng.int(16), rng.int(16), 3 + rng.int(6)];
-      for (let p = 0; p < 16 * 16; p++) {
-        const inside = ((p % 16) - cx) ** 2 + (Math.floor(p / 16) - cy) ** 2 < r * r;
-        for (let c = 0; c < 3; c++) pixels[p * 3 + c] = inside ? 40 + 70 * c : 220 - 60 * c;
-      }
-      await sharp(pixels, { raw: { width: 16, height: 16, channels: 3 } })
-        .png()
-        .toFile(join(images, `${i}.png`));
-    }
+    const images = await discsFolder(dir);
     const data = await loadImageFolder(images, { shape: [16, 16, 3], cacheDir: false });
     assert.deepEqual([data.classes, data.train.numClasses, data.train.count + data.test.count], [[], 0, 48]);
     const original = corpus.find((c) => c.name.startsWith('convolutional autoencoder'))!.build();
@@ -197,6 +203,83 @@ test('--distill-only compresses the corpus autoencoder 2x on a folder of unlabel
       r.sparseModel.dispose();
       r.slimModel.dispose();
     }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+/** a detector's shape: a trunk, then per-position class scores (softmax) and boxes, each reshaped to (N, positions, k) */
+function twoHeadDetector(): tfl.LayersModel {
+  const input = tfl.input({ shape: [16, 16, 3] });
+  let x = input;
+  for (const [i, filters] of [8, 16].entries())
+    x = tfl.layers
+      .conv2d({ filters, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu', name: `trunk${i}` })
+      .apply(x) as tfl.SymbolicTensor;
+  const head = (k: number, name: string) =>
+    tfl.layers
+      .reshape({ targetShape: [16, k], name: `${name}_flat` })
+      .apply(tfl.layers.conv2d({ filters: k, kernelSize: 1, name }).apply(x)) as tfl.SymbolicTensor;
+  const scores = tfl.layers.activation({ activation: 'softmax', name: 'scores' }).apply(head(2, 'classes')) as tfl.SymbolicTensor;
+  return tfl.model({ inputs: input, outputs: [scores, head(4, 'boxes')] });
+}
+
+test('a model with two outputs (scores and boxes) learns each from the teacher on unlabelled images, is measured over both, and labels are refused for it', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'slimtrain-detector-'));
+  try {
+    const images = await discsFolder(dir);
+    const original = twoHeadDetector();
+    // the teacher loss is the sum of each output's; the cache keeps both
+    const x = tf.randomNormal([3, 16, 16, 3], 0, 1, 'float32', 2);
+    const outs = original.predict(x) as tf.Tensor[];
+    const student = outs.map((o) => tf.mul(o, 0.5));
+    const both = teacherLosses(['map', 'map'], 4)(student, outs).dataSync()[0];
+    const each = outs.map((o, k) => teacherLoss('map', 4)(student[k], o).dataSync()[0]);
+    assert.ok(Math.abs(both - each[0] - each[1]) < 1e-6, `${both} vs ${each}`);
+    const cached = new TeacherOutputs({ teacher: original, weight: 1, temperature: 4 }, 3, false);
+    const first = cached.of(x, Int32Array.from([0, 1, 2]));
+    const again = cached.of(x, Int32Array.from([0, 1, 2]));
+    assert.deepEqual(
+      again.map((t) => t.shape),
+      [
+        [3, 16, 2],
+        [3, 16, 4],
+      ],
+    );
+    again.forEach((t, k) => assert.deepEqual(t.arraySync(), first[k].arraySync()));
+    tf.dispose([x, ...outs, ...student, ...first, ...again]);
+
+    const file = await saveModel(original, join(dir, 'original'), { normalization: { mean: [0, 0, 0], std: [1, 1, 1] } });
+    original.dispose();
+    const job = {
+      ...compressDefaults,
+      model: file,
+      data: images,
+      method: 'hesso' as const,
+      targetMacsRatio: 2,
+      batchSize: 8,
+      measureSpeed: false,
+    };
+    const r = await runCompressJob({ ...job, epochs: 2, lr: 0.01, distill: true, distillWeight: 1 });
+    try {
+      assert.ok(r.ratios.macs >= 1.9, `MACs ratio ${r.ratios.macs}`);
+      assert.equal(r.agreement?.metric, 'relative error');
+      assert.ok(Number.isFinite(r.agreement!.value) && r.agreement!.value < 1, `relative error ${r.agreement!.value}`);
+      assert.ok(Math.abs(r.slim.accuracy - r.sparse.accuracy) < 1e-4);
+      assert.equal(r.slimModel.outputs.length, 2);
+    } finally {
+      r.sparseModel.dispose();
+      r.slimModel.dispose();
+    }
+    const labelled = join(dir, 'labelled');
+    for (const name of ['a', 'b']) {
+      mkdirSync(join(labelled, name), { recursive: true });
+      for (let i = 0; i < 4; i++) copyFileSync(join(images, `${i + (name === 'b' ? 4 : 0)}.png`), join(labelled, name, `${i}.png`));
+    }
+    await assert.rejects(
+      runCompressJob({ ...job, data: labelled, epochs: 1 }),
+      /has 2 outputs \(\[16, 2\], \[16, 4\]\); labels train a model with one output .*--distill-only/,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

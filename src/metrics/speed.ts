@@ -10,6 +10,8 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { exportOnnx } from '../export/onnx.js';
 import { saveModel } from '../io/model_files.js';
 import { countModel } from '../layers/count.js';
+import { createSession } from '../onnx/runtime.js';
+import { outputList } from '../util/shape.js';
 import { stepCounter, type ProgressListener } from '../util/progress.js';
 
 export interface Timing {
@@ -90,7 +92,7 @@ export async function timeModel(
           () => {
             // a block, not an expression: tidy walks what its function returns, element by element
             tf.tidy(() => {
-              (model.predict(x) as tf.Tensor).dataSync();
+              for (const y of outputList(model.predict(x))) y.dataSync();
             });
           },
           repeats,
@@ -101,7 +103,7 @@ export async function timeModel(
     return ms;
   }
   const ort = await import('onnxruntime-node');
-  const session = await ort.InferenceSession.create(exportOnnx(model), {
+  const session = await createSession(exportOnnx(model), {
     intraOpNumThreads: 0,
     extra: { session: { intra_op: { allow_spinning: '0' } } },
   });

@@ -15,7 +15,7 @@ import { layerConfigs, modelTopology } from '../io/model_files.js';
 import { countModel } from '../layers/count.js';
 import { ruleFor } from '../layers/registry.js';
 import { Rng } from '../util/random.js';
-import { shapeSize } from '../util/shape.js';
+import { outputList, shapeSize } from '../util/shape.js';
 
 export interface SlimOptions {
   /** layers to keep whole (see zeroInvariantGroups) */
@@ -149,8 +149,6 @@ function keptWidths(partition: Partition, zero: ChannelGroup[], roundTo: number)
   }
 }
 
-const asList = (t: tf.Tensor | tf.Tensor[]) => (Array.isArray(t) ? t : [t]);
-
 /**
  * The slim model gives the sparse model's outputs on the check inputs, within
  * `tolerance` of the largest output (a SlimCheckError otherwise).
@@ -162,8 +160,8 @@ export function checkSlim(
   what = 'the removed groups were not zero-invariant',
 ): SlimCheck {
   const inputs = options.checkInputs ?? defaultCheckInputs(sparse, 8);
-  const sparseOut = asList(sparse.predict(inputs.length === 1 ? inputs[0] : inputs) as tf.Tensor | tf.Tensor[]);
-  const slimOut = asList(slim.predict(inputs.length === 1 ? inputs[0] : inputs) as tf.Tensor | tf.Tensor[]);
+  const sparseOut = outputList(sparse.predict(inputs.length === 1 ? inputs[0] : inputs));
+  const slimOut = outputList(slim.predict(inputs.length === 1 ? inputs[0] : inputs));
   const { maxAbsDiff, maxAbs } = compareOutputs(sparseOut, slimOut);
   tf.dispose([...sparseOut, ...slimOut]);
   const samples = inputs[0].shape[0];

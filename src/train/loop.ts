@@ -13,8 +13,9 @@ import type { Checkpoint, TrainingState } from './checkpoint.js';
 import { NumericalFault, RunState } from './run_state.js';
 import type { EpochMetrics, EvalResult, TrainCallbacks } from './metrics.js';
 import { applyFreeze } from './frozen.js';
-import { classificationLoss, outputKind, teacherLoss } from './losses.js';
-import { batchAgreement, checkTeacher, evaluateAgainst, TeacherOutputs, type Distillation } from './distill.js';
+import { classificationLoss, outputKind, outputKinds, teacherLosses } from './losses.js';
+import { outputList } from '../util/shape.js';
+import { agreementKind, batchAgreement, checkTeacher, evaluateAgainst, TeacherOutputs, type Distillation } from './distill.js';
 
 export type { BatchProgress, EpochMetrics, EvalResult, JobCallbacks, TrainCallbacks } from './metrics.js';
 export { NumericalFault } from './run_state.js';
@@ -101,24 +102,23 @@ export function trainStep(
 ): StepResult {
   const labelled = !teacher || teacher.distill.weight < 1;
   const labelLoss = labelled ? classificationLoss(model) : undefined;
-  // only a run with a teacher needs the output's kind: the plain step does no more than before
-  const kind = teacher ? outputKind(model) : undefined;
-  const distillLoss = teacher && teacherLoss(kind!, teacher.distill.temperature);
+  // only a run with a teacher needs the outputs' kinds: the plain step does no more than before
+  const distillLoss = teacher && teacherLosses(outputKinds(model), teacher.distill.temperature);
   const classes = model.outputs[0].shape[1] as number;
-  let output: tf.Tensor | undefined;
-  let target: tf.Tensor | undefined;
+  let outputs: tf.Tensor[] = [];
+  let targets: tf.Tensor[] = [];
   const loss = tf.tidy(() => {
     const x = batchTensor(batch, inputShape);
     const y = labelled ? oneHotLabels(batch.labels, classes) : undefined;
-    if (teacher) target = tf.keep(teacher.of(x, batch.indices));
+    if (teacher) targets = teacher.of(x, batch.indices).map((t) => tf.keep(t));
     const { value, grads } = tf.variableGrads(() => {
-      const out = model.apply(x, { training: true }) as tf.Tensor;
-      output = tf.keep(out);
-      if (!teacher) return labelLoss!(out, y!);
-      const taught = distillLoss!(out, target!);
+      const outs = outputList(model.apply(x, { training: true }));
+      outputs = outs.map((o) => tf.keep(o));
+      if (!teacher) return labelLoss!(outs[0], y!);
+      const taught = distillLoss!(outs, targets);
       if (!labelled) return taught;
       const w = teacher.distill.weight;
-      return tf.add(tf.mul(taught, w), tf.mul(labelLoss!(out, y!), 1 - w)) as tf.Scalar;
+      return tf.add(tf.mul(taught, w), tf.mul(labelLoss!(outs[0], y!), 1 - w)) as tf.Scalar;
     }, variables);
     optimizer.step(
       variables,
@@ -127,9 +127,9 @@ export function trainStep(
     );
     return value;
   });
-  const correct = agreement ? batchAgreement(kind!, output!, target!) : countCorrect(output!, batch.labels);
+  const correct = agreement ? batchAgreement(agreementKind(model), outputs, targets) : countCorrect(outputs[0], batch.labels);
   const result = { loss: loss.dataSync()[0], correct };
-  tf.dispose([loss, output!, ...(target ? [target] : [])]);
+  tf.dispose([loss, ...outputs, ...targets]);
   return result;
 }
 
@@ -162,7 +162,7 @@ export function evaluate(
 
 /** Where there are no labels (or the model outputs maps) a run measures agreement with its teacher instead of accuracy. */
 function byAgreement(model: tfl.LayersModel, data: DataSplits, distill?: Distillation): distill is Distillation {
-  return distill !== undefined && (data.test.numClasses === 0 || outputKind(model) === 'map');
+  return distill !== undefined && (data.test.numClasses === 0 || agreementKind(model) === 'map');
 }
 
 /** How a run measures a model on the test split: against the labels, or by its agreement with the teacher (byAgreement). */
@@ -193,6 +193,11 @@ export function checkDataFitsModel(model: tfl.LayersModel, data: DataSplits, dis
   if (data.train.numClasses === 0)
     throw new Error(
       `${data.name} has no labels (images without class subfolders): learn from the original model instead (compress --from FILE --distill-only)`,
+    );
+  if (model.outputs.length > 1)
+    throw new Error(
+      `model '${model.name}' has ${model.outputs.length} outputs (${model.outputs.map((o) => `[${o.shape.slice(1).join(', ')}]`).join(', ')}); ` +
+        'labels train a model with one output of class scores: learn from the original model instead (compress --from FILE --distill-only)',
     );
   if (outputKind(model) === 'map')
     throw new Error(

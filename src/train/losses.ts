@@ -7,22 +7,31 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 
 export type OutputKind = 'probabilities' | 'logits' | 'map';
 
+/** an output computed by a softmax */
+function isSoftmax(output: tfl.SymbolicTensor): boolean {
+  const last = output.sourceLayer;
+  const config = last.getConfig() as { activation?: string };
+  return last.getClassName() === 'Softmax' || config.activation === 'softmax';
+}
+
 /**
  * Models that end in softmax give probabilities; the zoo's give logits. The loss
  * must match, or training silently optimises the wrong thing.
  */
 export function outputsProbabilities(model: tfl.LayersModel): boolean {
   // outputs[0].sourceLayer, not outputLayers[0]: a Sequential model has no outputLayers
-  const last = model.outputs[0].sourceLayer;
-  const config = last.getConfig() as { activation?: string };
-  return last.getClassName() === 'Softmax' || config.activation === 'softmax';
+  return isSoftmax(model.outputs[0]);
 }
 
 /** A rank-2 output is a score per class; any other shape is a map. */
-export function outputKind(model: tfl.LayersModel): OutputKind {
-  if (model.outputs[0].shape.length !== 2) return 'map';
-  return outputsProbabilities(model) ? 'probabilities' : 'logits';
-}
+const kindOf = (output: tfl.SymbolicTensor): OutputKind =>
+  output.shape.length !== 2 ? 'map' : isSoftmax(output) ? 'probabilities' : 'logits';
+
+/** The kind of the model's (first) output. */
+export const outputKind = (model: tfl.LayersModel): OutputKind => kindOf(model.outputs[0]);
+
+/** The kind of each output: a detector has several (scores and boxes). */
+export const outputKinds = (model: tfl.LayersModel): OutputKind[] => model.outputs.map(kindOf);
 
 const logProbabilities = (probs: tf.Tensor) => tf.log(tf.clipByValue(probs, 1e-7, 1));
 
@@ -49,4 +58,10 @@ export function teacherLoss(kind: OutputKind, temperature: number): (student: tf
     const kl = tf.sum(tf.mul(tf.exp(t), tf.sub(t, s)), -1);
     return tf.mul(tf.mean(kl), temperature * temperature) as tf.Scalar;
   };
+}
+
+/** The teacher loss of a model with outputs of `kinds`: the sum of each output's. */
+export function teacherLosses(kinds: OutputKind[], temperature: number): (students: tf.Tensor[], teachers: tf.Tensor[]) => tf.Scalar {
+  const losses = kinds.map((kind) => teacherLoss(kind, temperature));
+  return (students, teachers) => tf.addN(losses.map((loss, k) => loss(students[k], teachers[k]))) as tf.Scalar;
 }
