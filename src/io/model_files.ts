@@ -387,6 +387,17 @@ function isFile(path: string): boolean {
 }
 
 /**
+ * A Sequential model takes its input's shape from its first layer; Keras ignores a
+ * `batch_input_shape` on any later one, but TensorFlow.js checks the tensor the layer
+ * gets against it and prints a warning where they differ. Some files carry the first
+ * layer's shape on the second too (ml5's DoodleNet): it is dropped, as Keras drops it.
+ */
+function withoutLaterInputShapes(topology: unknown): void {
+  if (!isObject(topology) || topology.class_name !== 'Sequential') return;
+  for (const layer of layerConfigs(topology).slice(1)) delete layer.config.batch_input_shape;
+}
+
+/**
  * The inputs' sizes: those the file fixes, the free ones (other than the batch) from
  * `shape` (one sample's, [H, W, C]); free sizes without it are refused, since every
  * count and check needs them.
@@ -446,6 +457,7 @@ export async function loadModel(path: string, options: { inputShape?: readonly n
   // a folder holds model.json; any file is read (and told apart from .h5 and .keras files)
   const modelPath = path.endsWith('.json') || isFile(path) ? resolve(path) : resolve(path, 'model.json');
   const json = readModelJson(modelPath);
+  withoutLaterInputShapes(json.modelTopology);
   fixInputShape(modelPath, json.modelTopology, options.inputShape);
   const manifest = json.weightsManifest ?? [];
   const weightSpecs = withoutModelPrefix(
