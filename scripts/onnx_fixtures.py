@@ -391,6 +391,22 @@ class Upsampling(nn.Module):
         return self.out(torch.relu(nn.functional.interpolate(y, scale_factor=2, mode=self.mode)))
 
 
+class AtrousPooling(nn.Module):
+    """what DeepLab's and a PAN's heads do at output stride 16: a dilated depthwise convolution (BN kept), and the
+    image pooling branch (global pool, 1x1 conv, ReLU) spread back over the map by a bilinear resize from 1x1"""
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU())
+        self.atrous = nn.Sequential(nn.Conv2d(8, 8, 3, padding=2, dilation=2, groups=8, bias=False), nn.BatchNorm2d(8), nn.ReLU())
+        self.pool = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Conv2d(8, 4, 1), nn.ReLU())
+        self.out = nn.Conv2d(12, 2, 1)
+
+    def forward(self, x):
+        y = self.atrous(self.stem(x))
+        p = nn.functional.interpolate(self.pool(y), size=y.shape[2:], mode='bilinear', align_corners=True)
+        return self.out(torch.cat([y, p], 1))
+
+
 class Refused(nn.Module):
     """one pattern slimtrain cannot import exactly, after a convolution"""
 
@@ -491,6 +507,9 @@ def main():
                prunable=4),
         export('resize_mixed', Upsampling('mixed'), [2, 3, 8, 8], opset=11, description='bilinear and nearest Resize to sizes, by 1.75 and 0.5',
                prunable=4),
+        # the stem's 8 filters with the depthwise channels they feed, and the pooling branch's 4
+        export('atrous_pooling', AtrousPooling(), [2, 3, 12, 12], training=keep,
+               description='a dilated depthwise convolution, image pooling resized from 1x1 (DeepLab, PAN)', prunable=8 + 4),
     ]
     # free height and width, as detection and segmentation exports have them: imported with --input-shape
     free = [

@@ -34,6 +34,14 @@ await saveModel(buildZooModel('lenet5', { inputShape: [28, 28, 1], numClasses: 7
   y = tfl.layers.dense({ units: 10, name: 'out' }).apply(y) as tfl.SymbolicTensor;
   await saveModel(tfl.model({ inputs: input, outputs: y }), join(base, 'noise'));
 }
+{
+  // as Keras writes a DeepLab backbone: TensorFlow.js builds the layer and computes without the dilation
+  const input = tfl.input({ shape: [28, 28, 1] });
+  let y = tfl.layers.depthwiseConv2d({ kernelSize: 3, dilationRate: 2, padding: 'same', name: 'dw' }).apply(input) as tfl.SymbolicTensor;
+  y = tfl.layers.flatten({ name: 'flat' }).apply(y) as tfl.SymbolicTensor;
+  y = tfl.layers.dense({ units: 10, name: 'out' }).apply(y) as tfl.SymbolicTensor;
+  await saveModel(tfl.model({ inputs: input, outputs: y }), join(base, 'dilated'));
+}
 
 // data folders for $SLIMTRAIN_DATA: a Fashion-MNIST whose training images stop early,
 // and a CIFAR-10 whose first batch is cut short and whose test batch has a bad label
@@ -149,6 +157,13 @@ const cases: Case[] = [
     args: compress('--from', join(base, 'noise', 'model.json')),
     code: 1,
     message: /layer 'odd' has class GaussianNoise, which slimtrain cannot analyse yet\. Mark it unprunable with --freeze odd/,
+  },
+  {
+    what: 'a dilated DepthwiseConv2D, which TensorFlow.js would run without its dilation',
+    args: compress('--from', join(base, 'dilated', 'model.json')),
+    code: 1,
+    message:
+      /dilated\/model\.json: layer dw \(DepthwiseConv2D\) has dilation_rate \[2,2\], which TensorFlow\.js ignores: .*export the model to ONNX/,
   },
   {
     what: 'images that do not fit the model',

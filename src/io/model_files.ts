@@ -265,6 +265,14 @@ function checkTopology(path: string, topology: unknown): void {
         throw bad(`layer ${name ?? i} (${layer.class_name}) has ${key} ${shown(v)}, not a positive integer up to ${MAX_DIMENSION}`);
       }
     }
+    // TensorFlow.js builds the layer and computes without the dilation: a model that is not the file's
+    const dilation = [config.dilation_rate].flat();
+    if (layer.class_name === 'DepthwiseConv2D' && dilation.some((d) => d !== undefined && d !== 1)) {
+      throw new ModelFileError(
+        `${path}: layer ${name ?? i} (DepthwiseConv2D) has dilation_rate ${shown(config.dilation_rate)}, which TensorFlow.js ignores: ` +
+          'it would compute something other than the file; export the model to ONNX (tf2onnx), where slimtrain runs such a layer as a grouped convolution',
+      );
+    }
     const shape = config.batch_input_shape;
     if (shape !== undefined && !(Array.isArray(shape) && shape.every((d) => d === null || isDimension(d)))) {
       throw bad(`layer ${name ?? i} (${layer.class_name}) has batch_input_shape ${shown(shape)}`);

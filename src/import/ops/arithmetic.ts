@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { Constant } from '../onnx_model.js';
 import { ConstantAffine } from '../../layers/constant_affine.js';
+import { asMap } from './shape.js';
 import { onnxSampleShape, tensorLike, type OpContext, type OpConverter, type TensorValue } from '../context.js';
 
 type Op = 'Add' | 'Sub' | 'Mul' | 'Div';
@@ -62,11 +63,7 @@ function withConstantArrays(c: OpContext, x: TensorValue, dims: number[], scale:
 }
 
 /** A pooled (N, C) gate as (N, 1, 1, C), so it broadcasts over an (N, H, W, C) map. */
-function broadcastable(c: OpContext, a: TensorValue, b: TensorValue): TensorValue {
-  if (a.layout !== 'nc11' || b.layout !== 'nchw') return a;
-  const t = c.apply((name) => tfl.layers.reshape({ name, targetShape: [1, 1, a.t.shape[1] as number] }), a, [], '_expand');
-  return { ...a, t, layout: 'nchw' };
-}
+const broadcastable = (c: OpContext, a: TensorValue, b: TensorValue): TensorValue => (b.layout === 'nchw' ? asMap(c, a) : a);
 
 const isSigmoidOf = (c: OpContext, gate: string, x: string) => {
   const p = c.producer(gate);

@@ -76,7 +76,9 @@ const conv: OpConverter = (c) => {
     ]);
     return tensorOf(t, 'nchw', { producer: c.node });
   }
-  if (group === channels && inPerGroup === 1) {
+  // TensorFlow.js's DepthwiseConv2D ignores its dilation rate: a dilated one (DeepLab's
+  // and PAN's backbones at output stride 16) is a GroupedConv2D of one channel a part
+  if (group === channels && inPerGroup === 1 && dilations.every((d) => d === 1)) {
     const multiplier = out / channels;
     const kernelTf = tf.transpose(tf.reshape(weights, [channels, multiplier, kh, kw]), [2, 3, 0, 1]);
     const t = c.apply((name) => tfl.layers.depthwiseConv2d({ name, depthMultiplier: multiplier, ...common }), padded.x, [

@@ -7,7 +7,8 @@
 // and True, other sizes and downsampling -> slimtrain's Resize2D.
 import * as tfl from '@tensorflow/tfjs-layers';
 import { Resize2D, RESIZE_COORDINATES, RESIZE_ROUNDING, type ResizeCoordinates, type ResizeRounding } from '../../layers/resize.js';
-import { tensorLike, type OpContext, type OpConverter } from '../context.js';
+import { onnxSampleShape, tensorLike, type OpContext, type OpConverter } from '../context.js';
+import { asMap } from './shape.js';
 
 /** coordinate mode and nearest rounding under which nearest upsampling by a whole factor repeats each value */
 const REPEATS: Record<string, readonly string[]> = {
@@ -31,8 +32,9 @@ function scalesOf(c: OpContext, dims: number[]): { scales: number[]; sizes?: num
 }
 
 const resize: OpConverter = (c) => {
-  const x = c.tensor(0);
-  if (x.layout !== 'nchw') c.fail('the input is not an image-shaped (N, C, H, W) tensor');
+  // a pooled value spread over a map (DeepLab's image pooling, a PAN's global branch)
+  const x = asMap(c, c.tensor(0));
+  if (x.layout !== 'nchw') c.fail(`the input is not an image-shaped (N, C, H, W) tensor but one of shape [N,${onnxSampleShape(x)}]`);
   const [h, w, channels] = x.t.shape.slice(1) as number[];
   const { scales, sizes } = scalesOf(c, [1, channels, h, w]);
   const [sn, sc, sh, sw] = scales;

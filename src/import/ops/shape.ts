@@ -9,6 +9,13 @@ import { concatWithZeros, groupedView, shuffled } from './channels.js';
 import { zeroPadded } from './conv.js';
 import { onnxSampleShape, tensorLike, tensorOf, type OpContext, type OpConverter, type TensorValue, type Value } from '../context.js';
 
+/** A pooled (N, C, 1, 1) value, held as (N, C), as the (N, 1, 1, C) map it stands for; any other value as it is. */
+export function asMap(c: OpContext, x: TensorValue): TensorValue {
+  if (x.layout !== 'nc11') return x;
+  const t = c.apply((name) => tfl.layers.reshape({ name, targetShape: [1, 1, x.t.shape[1] as number] }), x, [], '_map');
+  return { ...x, t, layout: 'nchw' };
+}
+
 /** (N, C, H, W) -> (N, C*H*W): a flattened map remembers [C, H, W] so the next Gemm can reorder its rows. */
 function flatten(c: OpContext, x: TensorValue): TensorValue {
   if (x.layout === 'flat' && x.t.shape.length === 2) return x;
