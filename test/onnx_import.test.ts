@@ -129,6 +129,49 @@ for (const f of manifest.refused) {
   });
 }
 
+test('ONNX import says what a quantized or half-precision file is and what to do, and names a strided slice of a map as a Focus layer', async () => {
+  const { onnx } = onnxProto;
+  const resnet = () => onnx.ModelProto.decode(readFileSync(join(DIR, 'resnet.onnx')));
+  const refuses = async (model: onnxProto.onnx.ModelProto, says: RegExp) => {
+    const file = join(tmpdir(), `slimtrain-refused-${process.pid}.onnx`);
+    writeFileSync(file, onnx.ModelProto.encode(model).finish());
+    await assert.rejects(importOnnx(file), (e: Error) => {
+      assert.ok(e instanceof OnnxImportError, e.message);
+      assert.match(e.message, says);
+      return true;
+    });
+  };
+  const { INT8, FLOAT16 } = onnx.TensorProto.DataType;
+  for (const [type, bytes, says] of [
+    [
+      INT8,
+      1,
+      /tensor '[^']+' has data type INT8; the file is quantized \(int8 weights, zero points\): .*export the model before quantizing it/,
+    ],
+    [FLOAT16, 2, /tensor '[^']+' has data type FLOAT16; the file holds FLOAT16 weights: .*export the model in float32/],
+  ] as const) {
+    const model = resnet();
+    const weight = model.graph!.initializer!.find((t) => t.dims!.length === 4)!;
+    const count = weight.dims!.reduce((n: number, d) => n * Number(d), 1);
+    Object.assign(weight, { dataType: type, rawData: new Uint8Array(count * bytes) });
+    await refuses(model, says);
+  }
+  // every other row of the image, as YOLOv5's Focus layer takes it
+  const model = resnet();
+  const graph = model.graph!;
+  const first = graph.node!.find((n) => n.input!.includes('image'))!;
+  first.input = first.input!.map((i) => (i === 'image' ? 'rows' : i));
+  for (const [name, value] of [
+    ['starts', 0],
+    ['ends', 32],
+    ['axes', 2],
+    ['steps', 2],
+  ] as const)
+    graph.initializer!.push({ name, dims: [1], dataType: onnx.TensorProto.DataType.INT64, int64Data: [value] });
+  graph.node!.unshift({ opType: 'Slice', name: 'focus', input: ['image', 'starts', 'ends', 'axes', 'steps'], output: ['rows'] });
+  await refuses(model, /node 'focus' \(Slice\): slicing along axis 2 with step 2 \(a Focus layer's space-to-depth\) is not supported/);
+});
+
 test('ONNX import refuses an operator it does not import, naming the node, the operator and what it imports', async () => {
   const { onnx } = onnxProto;
   const model = onnx.ModelProto.decode(readFileSync(join(DIR, 'resnet.onnx')));

@@ -83,7 +83,8 @@ function graphInput(
   if (sample.length === 3) return tensorOf(tfl.input({ shape: [sample[1], sample[2], sample[0]], name: layerName(spec.name) }), 'nchw');
   // (N, F), and sequences such as (N, T, F): as they are
   if (sample.length > 0) return tensorOf(tfl.input({ shape: sample, name: layerName(spec.name) }), 'flat');
-  throw new OnnxImportError(`${file}: input '${spec.name}' has shape [${spec.shape}]; slimtrain imports tensors with a batch axis`);
+  const shown = spec.shape.map((d) => (d < 0 ? '?' : d)).join(', ');
+  throw new OnnxImportError(`${file}: input '${spec.name}' has shape [${shown}]; slimtrain imports tensors with a batch axis`);
 }
 
 function spec(name: string, v: TensorValue): OnnxTensorSpec {

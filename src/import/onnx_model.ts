@@ -74,10 +74,17 @@ export function tensorValues(t: ITensorProto, where: string): Constant {
     case DataType.BOOL:
     case DataType.UINT8:
       return { dims, data: view ? Array.from(raw!) : (t.int32Data ?? []).map(Number) };
-    default:
-      throw new OnnxImportError(
-        `${where}: tensor '${t.name ?? ''}' has data type ${DataType[t.dataType ?? 0] ?? t.dataType}; slimtrain reads float32, float64 and integer tensors`,
-      );
+    default: {
+      const type = DataType[t.dataType ?? 0] ?? String(t.dataType);
+      // what the type says about the file, and what to do
+      const why =
+        t.dataType === DataType.INT8
+          ? 'the file is quantized (int8 weights, zero points): slimtrain trains float models, so export the model before quantizing it'
+          : t.dataType === DataType.FLOAT16 || t.dataType === DataType.BFLOAT16
+            ? `the file holds ${type} weights: slimtrain trains float32 models, so export the model in float32`
+            : 'slimtrain reads float32, float64, int32, int64, uint8 and bool tensors';
+      throw new OnnxImportError(`${where}: tensor '${t.name ?? ''}' has data type ${type}; ${why}`);
+    }
   }
 }
 

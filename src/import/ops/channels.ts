@@ -66,7 +66,10 @@ const slice: OpConverter = (c) => {
     else if (x.layout === 'nchw' && (r.axis === 2 || r.axis === 3) && r.step === 1 && r.count > 0) {
       cropping[r.axis - 2] = [r.begin, dims[r.axis] - r.begin - r.count];
     } else if (!whole) {
-      c.fail(`slicing along axis ${r.axis} is not supported; along the channels, or a map's height and width with step 1, it is`);
+      // a strided slice of height and width is a space-to-depth (YOLOv5's and YOLOX's Focus layer)
+      const strided = r.step !== 1 && x.layout === 'nchw' && (r.axis === 2 || r.axis === 3);
+      const what = strided ? ` with step ${r.step} (a Focus layer's space-to-depth)` : '';
+      c.fail(`slicing along axis ${r.axis}${what} is not supported; along the channels, or a map's height and width with step 1, it is`);
     }
   }
   const picked = selectChannels(c, x, indices);
