@@ -185,6 +185,20 @@ test('ONNX import refuses an operator it does not import, naming the node, the o
     assert.match(e.message, /slimtrain imports Add, AveragePool, BatchNormalization/);
     return true;
   });
+  // several: all named at once, each with its count, first node and hint, before any complaint about shapes
+  const relus = model.graph!.node!.filter((n) => n.opType === 'Relu');
+  relus[0].opType = 'If';
+  relus[1].opType = 'If';
+  model.graph!.input![0].type!.tensorType!.shape!.dim![2] = { dimParam: 'height' };
+  writeFileSync(file, onnx.ModelProto.encode(model).finish());
+  await assert.rejects(importOnnx(file), (e: Error) => {
+    assert.ok(e instanceof OnnxImportError);
+    assert.match(
+      e.message,
+      /lpnorm-\d+\.onnx uses 2 operators slimtrain does not import: LpNormalization \(node '[^']*'\): Replace it in the model or export without it; If \(2 nodes, first '[^']*'\): control flow is not imported/,
+    );
+    return true;
+  });
 });
 
 test('ONNX import of a file exported with a fixed batch size (torch.onnx.export without dynamic_axes) checks at that size; exported back, it takes any batch size', async () => {

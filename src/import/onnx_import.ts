@@ -129,12 +129,8 @@ class GraphState extends OnnxGraphIndex {
       return [{ kind: 'const', ...fold(got as (Constant | undefined)[], attrs, this.parsed.opset) }];
     }
     const convert = OP_CONVERTERS[node.opType];
-    if (!convert) {
-      fail(
-        `operator ${node.opType} is not supported. ${UNSUPPORTED_HINTS[node.opType] ?? 'Replace it in the model or export without it'}. ` +
-          `slimtrain imports ${supportedOnnxOps.join(', ')}`,
-      );
-    }
+    if (!convert)
+      fail(`operator ${node.opType} is not supported. ${unsupportedHint(node.opType)}. slimtrain imports ${supportedOnnxOps.join(', ')}`);
     const context: OpContext = {
       node,
       attrs,
@@ -170,6 +166,32 @@ class GraphState extends OnnxGraphIndex {
   }
 }
 
+const unsupportedHint = (op: string) => UNSUPPORTED_HINTS[op] ?? 'Replace it in the model or export without it';
+
+/**
+ * Every operator the graph uses that slimtrain neither converts nor folds, named at
+ * once and before anything else (a recurrent model's shapes would otherwise be
+ * complained of first), with where each is used.
+ */
+function checkOperators(nodes: readonly OnnxNode[], file: string): void {
+  const unknown = new Map<string, string[]>();
+  for (const n of nodes)
+    if (!(n.opType in OP_CONVERTERS) && !(n.opType in CONSTANT_FOLDS)) unknown.set(n.opType, [...(unknown.get(n.opType) ?? []), n.name]);
+  if (unknown.size === 0) return;
+  const [op, names] = [...unknown][0];
+  if (unknown.size === 1 && names.length === 1) {
+    throw new OnnxImportError(
+      `${file}: node '${names[0]}' (${op}): operator ${op} is not supported. ${unsupportedHint(op)}. slimtrain imports ${supportedOnnxOps.join(', ')}`,
+    );
+  }
+  const listed = [...unknown].map(
+    ([o, ns]) => `${o} (${ns.length > 1 ? `${ns.length} nodes, first '${ns[0]}'` : `node '${ns[0]}'`}): ${unsupportedHint(o)}`,
+  );
+  throw new OnnxImportError(
+    `${file} uses ${unknown.size > 1 ? `${unknown.size} operators` : 'an operator'} slimtrain does not import: ${listed.join('; ')}. slimtrain imports ${supportedOnnxOps.join(', ')}`,
+  );
+}
+
 /** Builds the TensorFlow.js model of a parsed ONNX graph; `file` names it in errors. */
 export function buildFromOnnx(
   parsed: ParsedOnnx,
@@ -177,6 +199,7 @@ export function buildFromOnnx(
   inputShape?: readonly number[],
 ): { model: tfl.LayersModel; interface: OnnxInterface } {
   const state = new GraphState({ ...parsed, nodes: foldPatterns(parsed, file) }, file);
+  checkOperators(state.parsed.nodes, file);
   // taken as it is: an input turned to NCHW by every reader, or only reshaped to another
   // shape (raw features; an image reshaped to itself, x.view(-1, 1, H, W), stays an image)
   const asItIs = (n: OnnxNode, input: { shape: number[] }) => {
