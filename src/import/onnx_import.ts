@@ -129,8 +129,7 @@ class GraphState extends OnnxGraphIndex {
       return [{ kind: 'const', ...fold(got as (Constant | undefined)[], attrs, this.parsed.opset) }];
     }
     const convert = OP_CONVERTERS[node.opType];
-    if (!convert)
-      fail(`operator ${node.opType} is not supported. ${unsupportedHint(node.opType)}. slimtrain imports ${supportedOnnxOps.join(', ')}`);
+    if (!convert) fail(notImported(node.opType));
     const context: OpContext = {
       node,
       attrs,
@@ -167,6 +166,8 @@ class GraphState extends OnnxGraphIndex {
 }
 
 const unsupportedHint = (op: string) => UNSUPPORTED_HINTS[op] ?? 'Replace it in the model or export without it';
+const notImported = (op: string) =>
+  `operator ${op} is not supported. ${unsupportedHint(op)}. slimtrain imports ${supportedOnnxOps.join(', ')}`;
 
 /**
  * Every operator the graph uses that slimtrain neither converts nor folds, named at
@@ -180,9 +181,7 @@ function checkOperators(nodes: readonly OnnxNode[], file: string): void {
   if (unknown.size === 0) return;
   const [op, names] = [...unknown][0];
   if (unknown.size === 1 && names.length === 1) {
-    throw new OnnxImportError(
-      `${file}: node '${names[0]}' (${op}): operator ${op} is not supported. ${unsupportedHint(op)}. slimtrain imports ${supportedOnnxOps.join(', ')}`,
-    );
+    throw new OnnxImportError(`${file}: node '${names[0]}' (${op}): ${notImported(op)}`);
   }
   const listed = [...unknown].map(
     ([o, ns]) => `${o} (${ns.length > 1 ? `${ns.length} nodes, first '${ns[0]}'` : `node '${ns[0]}'`}): ${unsupportedHint(o)}`,

@@ -60,12 +60,14 @@ export class ChannelSelect extends tfl.layers.Layer {
     const channels = (inputShape as tfl.Shape).at(-1)!;
     const beyond = this.indices.find((i) => i >= channels);
     if (beyond !== undefined) throw new Error(`ChannelSelect '${this.name}': index ${beyond} is beyond the input's ${channels} channels`);
-    this.picked = tf.keep(
-      tf.tensor1d(
-        this.indices.map((i) => (i < 0 ? channels : i)),
-        'int32',
-      ),
-    );
+    // only the gather reads them
+    if (!this.runs)
+      this.picked = tf.keep(
+        tf.tensor1d(
+          this.indices.map((i) => (i < 0 ? channels : i)),
+          'int32',
+        ),
+      );
     super.build(inputShape);
   }
 
