@@ -6,6 +6,9 @@
 // row needs the dense model of its seed under runs/bench: the dense row runs first
 // where that file is missing. Then each task's seed-0 models without a speed-up are
 // timed against its seed-0 dense model in alternating rounds (compareSpeed).
+// Dense models are kept in the repository (bench/models/<task>/seed-<n>, committed
+// with the results): a machine's runs/ does not outlive its session, and a
+// from-trained row of a later session starts from them.
 // `npm run bench:table` makes BENCHMARKS.md from the results.
 // The commands run from a copy of dist/ (.bench-dist/<commit>), so that building
 // while a long benchmark runs does not change its code; the working tree must be
@@ -20,12 +23,12 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { describeBackend, initEngine } from '../src/engine/index.js';
-import { loadModel } from '../src/io/model_files.js';
+import { loadModel, MODEL_FILE, WEIGHTS_FILE } from '../src/io/model_files.js';
 import { writeFileAtomic } from '../src/util/files.js';
 import { countModel } from '../src/layers/count.js';
 import { compareSpeed } from '../src/metrics/speed.js';
 import { currentCommit, readResult, writeResult, type RowResult } from './results.js';
-import { command, findTask, modelPath, rowDir, seedsOf, tasks, type Row, type Task } from './tasks.js';
+import { command, findTask, keptModelDir, modelPath, rowDir, seedsOf, tasks, type Row, type Task } from './tasks.js';
 
 const { values } = parseArgs({
   options: {
@@ -61,6 +64,22 @@ function selected(): { task: Task; row: Row }[] {
 }
 
 const dense = (task: Task) => task.rows.find((r) => r.id === 'dense')!;
+
+/** copies a dense model (model.json + weights.bin) from one folder to another */
+function copyModel(from: string, to: string): void {
+  mkdirSync(to, { recursive: true });
+  for (const file of [MODEL_FILE, WEIGHTS_FILE]) cpSync(join(from, file), join(to, file));
+}
+
+/** the dense models kept in the repository, put where the from-trained commands read them */
+function restoreDenseModels(): void {
+  for (const task of tasks)
+    for (const seed of task.seeds) {
+      const kept = keptModelDir(task, seed);
+      if (existsSync(join(kept, MODEL_FILE)) && !existsSync(modelPath(task, dense(task), seed)))
+        copyModel(kept, rowDir(task, dense(task), seed));
+    }
+}
 /** a result for this exact command exists */
 const done = (task: Task, row: Row, seed: number) =>
   JSON.stringify(readResult(task.id, row.id, seed)?.command) === JSON.stringify(command(task, row, seed));
@@ -221,6 +240,7 @@ async function runRows(pending: Pending[], machine: string): Promise<void> {
         ...(resume ? { resumed: true } : {}),
         ...(await figures(args[0], json, modelPath(p.task, p.row, p.seed))),
       });
+      if (p.row.id === 'dense' && p.task.rows.some((r) => r.fromDense)) copyModel(dir, keptModelDir(p.task, p.seed));
       running.delete(key);
     }
   };
@@ -252,6 +272,7 @@ async function timeTask(task: Task): Promise<void> {
   }
 }
 
+restoreDenseModels();
 const pending = plan();
 if (values.list) {
   for (const p of pending)

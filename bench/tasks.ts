@@ -4,6 +4,7 @@
 // trained model do. The from-scratch tasks are retired: their figures stay in the
 // table as measured, and the runner no longer runs them.
 import { join } from 'node:path';
+import { MODEL_FILE } from '../src/io/model_files.js';
 
 export interface Row {
   id: string;
@@ -229,10 +230,13 @@ export const RUNS_DIR = join('runs', 'bench');
 
 export const rowDir = (task: Task, row: Row, seed: number) => join(RUNS_DIR, task.id, row.id, `seed-${seed}`);
 
+/** where the repository keeps a task's dense model of one seed (bench/compress.ts) */
+export const keptModelDir = (task: Task, seed: number) => join('bench', 'models', task.id, `seed-${seed}`);
+
 /** where a row's final model is written */
 export function modelPath(task: Task, row: Row, seed: number): string {
   const dir = rowDir(task, row, seed);
-  return row.args[0] === 'compress' ? join(dir, 'slim', 'model.json') : join(dir, 'model.json');
+  return row.args[0] === 'compress' ? join(dir, 'slim', MODEL_FILE) : join(dir, MODEL_FILE);
 }
 
 /** the command of one row and seed, as a user would type it (without the leading `slimtrain`) */

@@ -14,6 +14,7 @@ import { flattenModel, MODEL_CLASSES } from './flatten.js';
 // register with TensorFlow.js's serializer when their rules load
 import '../layers/registry.js';
 
+export const MODEL_FILE = 'model.json';
 export const WEIGHTS_FILE = 'weights.bin';
 
 /** What slimtrain records about a model beside its topology. */
@@ -80,7 +81,7 @@ export async function saveModel(
   options: SaveOptions = {},
 ): Promise<string> {
   makeDir(dir);
-  const modelPath = join(dir, 'model.json');
+  const modelPath = join(dir, MODEL_FILE);
   // TensorFlow.js takes plain JSON only: settings left undefined are dropped; `weights`
   // describes a file read, not this one
   const { weights: _read, ...written } = metadata;
@@ -463,7 +464,7 @@ export interface LoadedModel {
  */
 export async function loadModel(path: string, options: { inputShape?: readonly number[] } = {}): Promise<LoadedModel> {
   // a folder holds model.json; any file is read (and told apart from .h5 and .keras files)
-  const modelPath = path.endsWith('.json') || isFile(path) ? resolve(path) : resolve(path, 'model.json');
+  const modelPath = path.endsWith('.json') || isFile(path) ? resolve(path) : resolve(path, MODEL_FILE);
   const json = readModelJson(modelPath);
   withoutLaterInputShapes(json.modelTopology);
   fixInputShape(modelPath, json.modelTopology, options.inputShape);

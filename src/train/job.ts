@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { DataOptions } from '../data/load.js';
 import { rmSync } from 'node:fs';
-import { saveModel, WEIGHTS_FILE, type SlimtrainMetadata } from '../io/model_files.js';
+import { MODEL_FILE, saveModel, WEIGHTS_FILE, type SlimtrainMetadata } from '../io/model_files.js';
 import { WriteError } from '../util/files.js';
 import { resolveModelAndData } from '../models/resolve.js';
 import { CheckpointError, checkpointBytes, checkpointing, checkpointSize, jobFingerprint, resumingFrom } from './checkpoint.js';
@@ -77,7 +77,7 @@ async function saveTrained(model: tfl.LayersModel, out: string, metadata: Slimtr
   try {
     return await saveModel(model, out, metadata);
   } catch (e) {
-    for (const file of ['model.json', WEIGHTS_FILE]) rmSync(join(out, file), { force: true });
+    for (const file of [MODEL_FILE, WEIGHTS_FILE]) rmSync(join(out, file), { force: true });
     if (!(e instanceof WriteError)) throw e;
     throw e.withContext(
       `Training is done and saved in ${join(out, 'checkpoint')}: once the disk takes it, the same command with --resume writes the model without training again`,
