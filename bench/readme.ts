@@ -5,6 +5,7 @@
 // fail when the README drifts from what the code prints.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -55,6 +56,18 @@ export function demoFigures(output: string): string {
     .trim();
 }
 
+/**
+ * The processor a run's figures belong to. Training rounds differently on another
+ * processor (oneDNN picks its kernels by instruction set), so the same seed ends
+ * with other figures there.
+ */
+export const processor = () => cpus()[0]?.model.trim() ?? 'unknown';
+
+/** The processor the README says its demo block was printed on. */
+export function demoProcessor(readme: string): string | undefined {
+  return /On the native backend \(seed 0, (.+?)\) it printed/.exec(readme)?.[1];
+}
+
 /** A printed line with its figures as placeholders: what the library example prints from run to run. */
 export function lineShape(line: string): string {
   return line.replace(/-?\d[\d,.]*(e[+-]?\d+)?/g, '#');
@@ -84,6 +97,7 @@ async function main(): Promise<void> {
   const demo = run([join(root, 'dist', 'src', 'cli', 'main.js'), ...demoArguments()], root);
   readme = withPrinted(readme, 'demo', demo.stdout);
   readme = readme.replace(/and the demo [\w ]+? on the native backend/, `and the demo ${minutes(demo.seconds)} on the native backend`);
+  readme = readme.replace(/On the native backend \(seed 0[^)]*\) it printed/, `On the native backend (seed 0, ${processor()}) it printed`);
   // inside the package, `import 'slimtrain'` resolves to this checkout's build
   const dir = join(root, 'runs', 'readme');
   rmSync(dir, { recursive: true, force: true });
