@@ -57,11 +57,16 @@ export function demoFigures(output: string): string {
 }
 
 /**
- * The processor a run's figures belong to. Training rounds differently on another
- * processor (oneDNN picks its kernels by instruction set), so the same seed ends
- * with other figures there.
+ * The processor a run's figures belong to, and OpenBLAS's kernel choice where the
+ * environment forces one. Training rounds differently on another processor (oneDNN
+ * and OpenBLAS pick their kernels by instruction set), so the same seed ends with
+ * other figures there: the seeded demo scored 99.08% on an AMD EPYC, and 98.90% on
+ * the same machine with OPENBLAS_CORETYPE=Haswell.
  */
-export const processor = () => cpus()[0]?.model.trim() ?? 'unknown';
+export function processor(): string {
+  const forced = process.env.OPENBLAS_CORETYPE;
+  return (cpus()[0]?.model.trim() ?? 'unknown') + (forced ? ` with OPENBLAS_CORETYPE=${forced}` : '');
+}
 
 /** The processor the README says its demo block was printed on. */
 export function demoProcessor(readme: string): string | undefined {
