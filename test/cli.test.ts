@@ -165,16 +165,16 @@ test('analyze: an unsupported layer names the --freeze option, which then works'
 
 test('compress --target-speedup: measured latency tables on this machine, a choice predicted to meet the target, and the fastest channel multiple', () => {
   const cache = mkdtempSync(join(tmpdir(), 'slimtrain-cache-'));
-  const args = ['compress', '--model', 'lenet5', '--data', 'mnist', '--epochs', '1', '--subset', '500', '--optimizer', 'dhspg'];
+  const args = ['compress', '--model', 'vgg-small', '--data', 'mnist', '--epochs', '1', '--subset', '500', '--optimizer', 'dhspg'];
   const r = runWith(
     { XDG_CACHE_HOME: cache },
     ...args,
-    // the most the floors allow is measured here (1.09x to 1.11x of it with two training jobs
-    // beside it), so ask for little; ONNX Runtime, since
-    // LeNet-5's layers alone in TensorFlow.js at batch 16 take about a call's overhead
-    // each, and their tables are noise
+    // the most the floors allow is measured here, so ask for well below it: VGG-small's
+    // floors allowed 3.57x on an AMD EPYC, where LeNet-5's allowed 1.09x on an Intel Xeon
+    // and 0.98x on the EPYC under the suite's load; ONNX Runtime, since small layers alone
+    // in TensorFlow.js at batch 16 take about a call's overhead each, and their tables are noise
     '--target-speedup',
-    '1.05',
+    '1.5',
     '--runtime',
     'ort',
     '--speed-batch',
@@ -185,8 +185,8 @@ test('compress --target-speedup: measured latency tables on this machine, a choi
   assert.equal(r.code, 0, r.stderr);
   const result = JSON.parse(r.stdout);
   const t = result.speedTarget;
-  assert.deepEqual([t.runtime, t.batch, t.target], ['ort', 16, 1.05]);
-  assert.ok(t.predicted >= 1.05 * 0.999, `predicted ${t.predicted}`);
+  assert.deepEqual([t.runtime, t.batch, t.target], ['ort', 16, 1.5]);
+  assert.ok(t.predicted >= 1.5 * 0.999, `predicted ${t.predicted}`);
   assert.equal(t.tried[0].roundTo, 1);
   assert.ok(t.tried.some((x: { roundTo: number; ms: number }) => x.roundTo === t.roundTo && x.ms > 0));
   assert.match(r.stderr, /latency table: ONNX Runtime at batch 16/);
