@@ -68,9 +68,12 @@ export function processor(): string {
   return (cpus()[0]?.model.trim() ?? 'unknown') + (forced ? ` with OPENBLAS_CORETYPE=${forced}` : '');
 }
 
+/** The README's sentence before its demo block, which names the backend and the processor. */
+const PRINTED_ON = /On the native backend \(seed 0(?:, (.+?))?\) it printed/;
+
 /** The processor the README says its demo block was printed on. */
 export function demoProcessor(readme: string): string | undefined {
-  return /On the native backend \(seed 0, (.+?)\) it printed/.exec(readme)?.[1];
+  return PRINTED_ON.exec(readme)?.[1];
 }
 
 /** A printed line with its figures as placeholders: what the library example prints from run to run. */
@@ -102,7 +105,7 @@ async function main(): Promise<void> {
   const demo = run([join(root, 'dist', 'src', 'cli', 'main.js'), ...demoArguments()], root);
   readme = withPrinted(readme, 'demo', demo.stdout);
   readme = readme.replace(/and the demo [\w ]+? on the native backend/, `and the demo ${minutes(demo.seconds)} on the native backend`);
-  readme = readme.replace(/On the native backend \(seed 0[^)]*\) it printed/, `On the native backend (seed 0, ${processor()}) it printed`);
+  readme = readme.replace(PRINTED_ON, `On the native backend (seed 0, ${processor()}) it printed`);
   // inside the package, `import 'slimtrain'` resolves to this checkout's build
   const dir = join(root, 'runs', 'readme');
   rmSync(dir, { recursive: true, force: true });
