@@ -163,7 +163,7 @@ test('analyze: an unsupported layer names the --freeze option, which then works'
   assert.match(frozen.stdout, /hidden\s+Dense\s+4\s+196\s+192\s+4\s+4/);
 });
 
-test('compress --target-speedup: measured latency tables on this machine, a choice predicted to meet the target, and the fastest channel multiple', () => {
+test('compress --target-speedup: measured latency tables on this machine, checked on whole slim models, a choice predicted to meet the target, and the fastest channel multiple', () => {
   const cache = mkdtempSync(join(tmpdir(), 'slimtrain-cache-'));
   const args = ['compress', '--model', 'vgg-small', '--data', 'mnist', '--epochs', '1', '--subset', '500', '--optimizer', 'dhspg'];
   const r = runWith(
@@ -187,6 +187,9 @@ test('compress --target-speedup: measured latency tables on this machine, a choi
   const t = result.speedTarget;
   assert.deepEqual([t.runtime, t.batch, t.target], ['ort', 16, 1.5]);
   assert.ok(t.predicted >= 1.5 * 0.999, `predicted ${t.predicted}`);
+  // the tables were checked on two whole slim models, the second slimmer than the first
+  assert.equal(t.checked.length, 2);
+  assert.ok(t.checked[1].predicted > t.checked[0].predicted && t.checked.every((c: { measured: number }) => c.measured > 0));
   assert.equal(t.tried[0].roundTo, 1);
   assert.ok(t.tried.some((x: { roundTo: number; ms: number }) => x.roundTo === t.roundTo && x.ms > 0));
   assert.match(r.stderr, /latency table: ONNX Runtime at batch 16/);

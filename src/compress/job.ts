@@ -100,7 +100,8 @@ async function roundingFor(job: CompressJob, sparse: SparseTrained, callbacks: J
   const zero = zeroGroups(sparse.model, sparse.partition.groups);
   const speedup = target?.kind === 'speedup' ? target.ratio : undefined;
   const predicted = speedup === undefined ? undefined : sparse.cost.total / (sparse.cost.total - sparse.cost.saved(zero));
-  return { runtime, batch, target: speedup, predicted, ...rounding };
+  const checked = sparse.cost.checks?.map((p) => ({ predicted: 1 / p.predicted, measured: 1 / p.measured }));
+  return { runtime, batch, target: speedup, predicted, ...(checked ? { checked } : {}), ...rounding };
 }
 
 /**

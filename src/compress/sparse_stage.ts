@@ -7,6 +7,7 @@ import type { DataSplits } from '../data/datasets.js';
 import { zeroInvariantGroups, type Partition } from '../graph/groups.js';
 import { macsCost, type CostModel } from '../metrics/cost.js';
 import { latencyCost, measureLatencyTable } from '../metrics/latency.js';
+import { calibrateLatency } from './calibrate.js';
 import { countModel } from '../layers/count.js';
 import { groupLayerIds, keptFloors } from '../optim/allocation.js';
 import { GroupIndex } from '../optim/group_index.js';
@@ -145,15 +146,19 @@ function checkReachable(settings: ChoiceSettings, groupCount: number, job: Compr
   const share = reachableShare(settings, groupCount);
   if (share >= 1 || !target) return;
   const prune = settings.target;
-  const most =
-    prune.kind === 'cost' ? `${(1 / (1 - share * prune.fraction)).toFixed(2)}x` : `a sparsity of ${(share * prune.fraction).toFixed(3)}`;
+  // rounded down, so that asking for what the message says is met
+  const down = (x: number, digits: number) => (Math.floor(x * 10 ** digits) / 10 ** digits).toFixed(digits);
+  const most = prune.kind === 'cost' ? `${down(1 / (1 - share * prune.fraction), 2)}x` : `a sparsity of ${down(share * prune.fraction, 3)}`;
   throw new Error(
     `${describeTarget(target)} cannot be met on ${job.model}: removing every group the layer floors allow (a quarter of each layer, ` +
       `half of a residual stream, docs/DESIGN.md "Tied families and floors") gives ${most}; ask for at most that`,
   );
 }
 
-/** What the job's target counts: the latency its tables predict (measured now, or read from the cache), or the MACs. */
+/**
+ * What the job's target counts: the latency its tables predict (measured now, or read
+ * from the cache) mapped onto whole slimmed models timed now, or the MACs.
+ */
 export async function targetCost(
   model: tfl.LayersModel,
   partition: Partition,
@@ -164,7 +169,9 @@ export async function targetCost(
   if (target?.kind !== 'speedup') return macsCost(partition.graph, countModel(model).macs);
   const { runtime, batch } = target;
   callbacks.onStage?.(`latency table: ${runtimeLabel(runtime)} at batch ${batch}`);
-  return latencyCost(await measureLatencyTable(model, partition, { runtime, batch, onProgress: callbacks.onProgress }), partition);
+  const table = latencyCost(await measureLatencyTable(model, partition, { runtime, batch, onProgress: callbacks.onProgress }), partition);
+  callbacks.onStage?.(`latency table checked on two slimmed models, timed against the model (${runtimeLabel(runtime)} at batch ${batch})`);
+  return calibrateLatency(model, partition, table, { runtime, batch, onProgress: callbacks.onProgress });
 }
 
 /**

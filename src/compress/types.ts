@@ -173,8 +173,10 @@ export interface SpeedTargetResult {
   batch: number;
   /** the speed-up asked for, if one was */
   target?: number;
-  /** the speed-up the latency tables predict for the zero groups */
+  /** the speed-up the latency tables predict for the zero groups, mapped onto `checked` */
   predicted?: number;
+  /** whole slim models timed against the model before training: the speed-up the tables predicted for each, and the one measured */
+  checked?: { predicted: number; measured: number }[];
   /** the multiple of channels kept, and the slim model's median ms at each multiple tried */
   roundTo: number;
   tried: { roundTo: number; ms: number }[];

@@ -11,6 +11,8 @@ export interface CostModel {
   total: number;
   /** what removing `groups` together saves */
   saved(groups: readonly ChannelGroup[]): number;
+  /** latency only: the whole slim models its predictions were mapped onto (compress/calibrate.ts), as shares of the total kept */
+  checks?: readonly { predicted: number; measured: number }[];
 }
 
 export function macsCost(graph: LayerGraph, totalMacs: number): CostModel {

@@ -4,6 +4,7 @@ import { Option } from '@commander-js/extra-typings';
 import { compressDefaults } from '../../compress/defaults.js';
 import { distillDefaults } from '../../train/distill.js';
 import { runCompressJob, type CompressJob, type CompressResult } from '../../compress/job.js';
+import type { SpeedTargetResult } from '../../compress/types.js';
 import { checkCompressJob, settingsIgnoredBy } from '../../compress/sparse_stage.js';
 import { prepareOutputDir } from '../../io/output.js';
 import { quantizations } from '../../io/quantize.js';
@@ -253,13 +254,17 @@ function summaryText(r: CompressResult, method: string): string {
       `medians of 15 runs after 3 warm-up runs; ratios are speed-ups and how many times smaller; at batch ${r.speed.speedUps.batch} the speed-up is measured in alternating rounds until they agree within 10% (± half their range; noisy: over 20%)`,
     );
   }
+  const checkedOn = (checked: SpeedTargetResult['checked']) =>
+    checked
+      ? `, checked on ${checked.length} whole slim models (tables ${checked.map((c) => `${c.predicted.toFixed(2)}x`).join(', ')}; measured ${checked.map((c) => `${c.measured.toFixed(2)}x`).join(', ')})`
+      : '';
   if (r.speedTarget) {
     const t = r.speedTarget;
     const where = `${t.runtime === 'ort' ? 'ONNX Runtime' : 'TensorFlow.js'} at batch ${t.batch}`;
     const asked =
       t.target === undefined
         ? ''
-        : `speed-up asked ${t.target}x, predicted ${t.predicted!.toFixed(2)}x from the latency tables (${where}); `;
+        : `speed-up asked ${t.target}x, predicted ${t.predicted!.toFixed(2)}x from the latency tables (${where})${checkedOn(t.checked)}; `;
     const tried = t.tried.map((x) => `${x.roundTo}: ${x.ms.toFixed(3)} ms`).join(', ');
     lines.push(`${asked}channels kept in multiples of ${t.roundTo}, the fastest measured (${where}: ${tried})`);
   }
