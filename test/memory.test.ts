@@ -21,6 +21,12 @@ import { runCompressJob } from '../src/compress/job.js';
 
 const engine = await initEngine({ announce: false });
 
+/** a garbage collection, where V8 lets us ask for one */
+const collect: () => void = (() => {
+  v8.setFlagsFromString('--expose_gc');
+  return runInNewContext('gc') as () => void;
+})();
+
 /**
  * One of each block the ImageNet architectures train through: ZeroPadding2D before a
  * stride-2 depthwise convolution, BN, ReLU6 and swish, a squeeze-and-excitation gate,
@@ -53,7 +59,7 @@ function everyBlock(inputShape: [number, number, number]): tfl.LayersModel {
   return tfl.model({ inputs: x, outputs: tfl.layers.dense({ units: 10 }).apply(y) as tfl.SymbolicTensor });
 }
 
-test(`100 training steps on ${engine.backend}, after 100 to warm up, end with the tensors, bytes and resident memory they began with`, () => {
+test(`training on ${engine.backend}, after 100 steps to warm up, keeps its tensors, bytes and resident memory steady over three windows of 100 steps`, () => {
   const inputShape: [number, number, number] = [32, 32, 3];
   const model = everyBlock(inputShape);
   const variables = trainableVariables(model);
@@ -64,20 +70,28 @@ test(`100 training steps on ${engine.backend}, after 100 to warm up, end with th
     labels: Uint8Array.from({ length: 16 }, () => rng.int(10)),
     size: 16,
   };
-  const snapshot = () => ({ ...tf.memory(), rss: process.memoryUsage().rss });
+  const snapshot = () => {
+    collect();
+    return { ...tf.memory(), rss: process.memoryUsage().rss };
+  };
   // resident memory settles over the first 100 steps here (V8's heap and code, the
-  // buffer pool): about 20 MiB, then 1-3 MiB over the next 100
-  let start: ReturnType<typeof snapshot> | undefined;
-  for (let step = 1; step <= 200; step++) {
+  // buffer pool): about 20 MiB, then under 1 MiB a window of 100 steps
+  const snapshots: ReturnType<typeof snapshot>[] = [];
+  for (let step = 1; step <= 400; step++) {
     trainStep(model, variables, optimizer, batch, inputShape, 0.01);
-    if (step === 100) start = snapshot();
+    if (step % 100 === 0) snapshots.push(snapshot());
   }
-  const end = snapshot();
-  assert.equal(end.numTensors, start!.numTensors, 'live tensors');
-  assert.equal(end.numBytes, start!.numBytes, 'bytes held by tensors');
-  // a leak of one activation a step (100 x 1 MiB for the first convolution's) would show
-  const grewMiB = (end.rss - start!.rss) / 2 ** 20;
-  assert.ok(grewMiB < 16, `resident memory grew by ${grewMiB.toFixed(1)} MiB from step 100 to step 200`);
+  const [start, ...later] = snapshots;
+  for (const s of later) {
+    assert.equal(s.numTensors, start.numTensors, 'live tensors');
+    assert.equal(s.numBytes, start.numBytes, 'bytes held by tensors');
+  }
+  // a leak of one activation a step (100 x 1 MiB for the first convolution's) grows
+  // every window; a one-off jump (the allocator taking a new arena on a loaded
+  // machine: 27 MiB once in CI) grows one, so the quietest window decides
+  const grewMiB = later.map((s, i) => (s.rss - snapshots[i].rss) / 2 ** 20);
+  const figures = grewMiB.map((g) => g.toFixed(1)).join(', ');
+  assert.ok(Math.min(...grewMiB) < 16, `resident memory grew by ${figures} MiB in the three windows of 100 steps after step 100`);
   optimizer.dispose();
   model.dispose();
 });
@@ -112,12 +126,6 @@ test("the wasm backend's bare abort (its memory exhausted) is named with what to
   assert.equal(engineFailure(new Error('Aborted()')), undefined);
   assert.equal(engineFailure(new WebAssembly.RuntimeError('unreachable')), undefined);
 });
-
-/** a garbage collection, where V8 lets us ask for one */
-const collect: () => void = (() => {
-  v8.setFlagsFromString('--expose_gc');
-  return runInNewContext('gc') as () => void;
-})();
 
 test('a compress run (dhspg with a target, a checkpoint every epoch) ends every epoch after the first with the same live tensors and resident memory, and reports its peak', async () => {
   const seen: { tensors: number; bytes: number; rss: number }[] = [];
