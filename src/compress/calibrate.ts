@@ -9,6 +9,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import type { ChannelGroup, Partition } from '../graph/groups.js';
 import type { CostModel } from '../metrics/cost.js';
 import { compareSpeed, type Runtime } from '../metrics/speed.js';
+import { runtimeLabel } from './target.js';
 import { groupLayerIds, keptFloors, removalOrder } from '../optim/allocation.js';
 import { constructSlimModel } from '../slim/construct.js';
 import { zeroOutGroups } from '../slim/zero.js';
@@ -27,6 +28,7 @@ export interface CalibrationOptions {
   runtime: Runtime;
   batch: number;
   meter?: RatioMeter;
+  onStage?: (stage: string) => void;
   onProgress?: ProgressListener;
 }
 
@@ -93,6 +95,9 @@ export async function calibrateLatency(
     prunable.map((_, g) => g),
     new Float64Array(prunable.length),
     { allocation: 'uniform', layers, minKept: keptFloors(prunable, layers) },
+  );
+  options.onStage?.(
+    `latency table checked on ${LEVELS.length} slimmed models, timed against the model (${runtimeLabel(options.runtime)} at batch ${options.batch})`,
   );
   const points: CalibrationPoint[] = [];
   for (const level of LEVELS) {

@@ -170,8 +170,7 @@ export async function targetCost(
   const { runtime, batch } = target;
   callbacks.onStage?.(`latency table: ${runtimeLabel(runtime)} at batch ${batch}`);
   const table = latencyCost(await measureLatencyTable(model, partition, { runtime, batch, onProgress: callbacks.onProgress }), partition);
-  callbacks.onStage?.(`latency table checked on two slimmed models, timed against the model (${runtimeLabel(runtime)} at batch ${batch})`);
-  return calibrateLatency(model, partition, table, { runtime, batch, onProgress: callbacks.onProgress });
+  return calibrateLatency(model, partition, table, { runtime, batch, onStage: callbacks.onStage, onProgress: callbacks.onProgress });
 }
 
 /**
