@@ -2,6 +2,9 @@
 // how the groups to remove were spread over the layers.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { initEngine } from '../src/engine/index.js';
 import { runCompressJob } from '../src/compress/job.js';
@@ -14,6 +17,7 @@ import { countModel } from '../src/layers/count.js';
 import { buildZooModel } from '../src/models/zoo.js';
 import { zeroOutGroups } from '../src/slim/zero.js';
 import { evaluate } from '../src/train/loop.js';
+import { saveModel } from '../src/io/model_files.js';
 
 await initEngine({ announce: false });
 
@@ -42,6 +46,8 @@ test('compress --allocation uniform: DHSPG takes half of every LeNet-5 layer for
   // 6, 16, 120 and 84 channels or units, then the 10 outputs, which are never pruned
   assert.deepEqual(widths(r.slimModel), [3, 8, 60, 42, 10]);
   assert.equal(r.removedGroups, 113);
+  // a zoo model is built untrained: there is no original to compare with
+  assert.equal(r.original, undefined);
   r.slimModel.dispose();
   r.sparseModel.dispose();
 });
@@ -114,4 +120,34 @@ test('buildVerifiedSlim alone: groups zeroed by hand go, and the slim model clas
   assert.equal(slim.eval.accuracy, sparseEval.accuracy);
   slim.model.dispose();
   model.dispose();
+});
+
+test('a run from a model file tests the original before any training: its figures are those evaluate gives the model as saved', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'slimtrain-original-'));
+  try {
+    const data = subsetSplits(loadDataset('mnist'), 300);
+    const model = buildZooModel('lenet5', { inputShape: [28, 28, 1], numClasses: 10, seed: 3 });
+    const file = await saveModel(model, join(dir, 'original'), { normalization: data.normalization });
+    const expected = { ...evaluate(model, data.test, data.normalization), ...countModel(model) };
+    model.dispose();
+    const r = await runCompressJob({
+      ...baseJob,
+      model: file,
+      subset: 300,
+      epochs: 1,
+      method: 'hesso',
+      targetMacsRatio: 2,
+      measureSpeed: false,
+    });
+    try {
+      assert.deepEqual(r.original, { accuracy: expected.accuracy, loss: expected.loss, params: expected.params, macs: expected.macs });
+      // the sparse model is that model trained: it has learnt since
+      assert.ok(r.sparse.loss < expected.loss - 0.5, `loss ${expected.loss} before training, ${r.sparse.loss} after`);
+    } finally {
+      r.sparseModel.dispose();
+      r.slimModel.dispose();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -13,7 +13,7 @@ import { loadModelFile, resolveModel, resolveModelAndData, type ResolvedModel } 
 import { isZooName } from '../models/zoo.js';
 import { checkpointBytes, checkpointing, jobFingerprint, resumingFrom, type Checkpointing } from '../train/checkpoint.js';
 import { checkFreeSpace } from '../io/output.js';
-import { checkDataFitsModel, evaluateOnTest, train, type TrainConfig } from '../train/loop.js';
+import { byAgreement, checkDataFitsModel, evaluateOnTest, train, type TrainConfig } from '../train/loop.js';
 import { distillDefaults, evaluateAgainst, type Distillation } from '../train/distill.js';
 import type { JobCallbacks, TrainCallbacks } from '../train/metrics.js';
 import { writeArtifacts } from './artifacts.js';
@@ -183,6 +183,26 @@ export async function compressInputs(job: CompressJob, inputs: CompressInputs, c
   }
 }
 
+/**
+ * A model the user brings (a file, or the caller's model), tested as it is before any
+ * training: what the slim model's accuracy is weighed against. Not for a zoo model,
+ * which starts untrained, nor where a run measures agreement with the teacher (the
+ * original agrees with itself).
+ */
+function originalFigures(
+  job: CompressJob,
+  data: DataSplits,
+  model: tfl.LayersModel,
+  distill: Distillation | undefined,
+  measure: (m: tfl.LayersModel) => { accuracy: number; loss: number },
+  callbacks: JobCallbacks,
+): ModelSummary | undefined {
+  if (isZooName(job.model) || byAgreement(model, data, distill)) return undefined;
+  callbacks.onStage?.('testing the original model, before training');
+  const e = measure(model);
+  return summary(model, e.accuracy, e.loss);
+}
+
 /** Stages 1-4 of compressInputs on `model`, the caller's to dispose of with the result (disposed of here on an error). */
 async function trainAndSlim(
   job: CompressJob,
@@ -194,11 +214,12 @@ async function trainAndSlim(
   checkpoints: (name: string, required: boolean, epochStats?: () => unknown[]) => Partial<Checkpointing>,
   callbacks: JobCallbacks,
 ): Promise<CompressResult> {
-  callbacks.onStage?.(`${job.method} training`);
-  // the slim model's and the artifacts' test passes show their progress, and run to their end
+  // the test passes show their progress, and run to their end
   const measure = (m: tfl.LayersModel) => evaluateOnTest(m, data, distill, unstoppable(callbacks.onProgress));
   let slimBuilt: tfl.LayersModel | undefined;
   try {
+    const original = originalFigures(job, data, model, distill, measure, callbacks);
+    callbacks.onStage?.(`${job.method} training`);
     const sparse = await trainSparse(
       model,
       data,
@@ -214,6 +235,7 @@ async function trainAndSlim(
     slimBuilt = slim.model;
     const result: CompressResult = {
       history: sparse.history,
+      original,
       baseline,
       sparse: {
         ...summary(model, sparse.eval.accuracy, sparse.eval.loss),

@@ -139,6 +139,8 @@ export interface WrittenFigures {
 
 export interface CompressResult {
   history: CompressEpoch[];
+  /** the model the run started from, on the test split before any training: for a model the user brings, with labelled test data */
+  original?: ModelSummary;
   baseline?: ModelSummary & { history: EpochMetrics[] };
   sparse: ModelSummary & { groups: number; zeroGroups: number };
   slim: ModelSummary;

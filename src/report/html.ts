@@ -22,6 +22,8 @@ export interface ReportData {
   method: string;
   config: Record<string, unknown>;
   history: (EpochMetrics & GroupStats)[];
+  /** the model the run started from, before training (a model the user brought) */
+  original?: ModelFigures;
   baseline?: ModelFigures & { history: EpochMetrics[] };
   sparse: ModelFigures & { groups: number; zeroGroups: number };
   slim: ModelFigures;
@@ -125,7 +127,7 @@ if (location.protocol === 'file:') {
 /** the headline: how much smaller, how accurate, how exact */
 function lead(data: ReportData): string {
   return `<p class="lead">${times(data.ratios.macs)} fewer MACs and ${times(data.ratios.params)} fewer parameters;
-${data.history[0]?.agreement ? 'agreement with the teacher' : 'test accuracy'} ${pct(data.slim.accuracy)}${data.baseline ? ` (dense ${pct(data.baseline.accuracy)})` : ''}.
+${data.history[0]?.agreement ? 'agreement with the teacher' : 'test accuracy'} ${pct(data.slim.accuracy)}${data.original ? ` (the original ${pct(data.original.accuracy)})` : ''}${data.baseline ? ` (dense ${pct(data.baseline.accuracy)})` : ''}.
 ${data.sparse.zeroGroups} of ${data.sparse.groups} groups exactly zero. The slim model gives the sparse model's outputs
 (max |diff| ${data.check.maxAbsDiff.toExponential(2)}, bound ${data.check.bound.toExponential(2)};
 ${data.predictionMismatches} test predictions differ).${data.agreement ? ` Against the teacher on the test images: ${agreementText(data.agreement)}.` : ''} ${data.trainSeconds.toFixed(0)} s of sparse training.</p>`;

@@ -26,9 +26,10 @@ function figuresRow(label: string, m: ModelFigures, ratios?: { params: number; m
 
 const UNIT = { params: 1, macs: 1 };
 
-/** dense baseline (if any), sparse and slim: accuracy, size and the dense-to-slim ratios */
+/** the original before training and the dense baseline (where a run has them), sparse and slim: accuracy, size, dense-to-slim ratios */
 export function beforeAfterTable(r: {
   method: string;
+  original?: ModelFigures;
   baseline?: ModelFigures;
   sparse: ModelFigures;
   slim: ModelFigures;
@@ -38,7 +39,11 @@ export function beforeAfterTable(r: {
 }): Table {
   const rows = [figuresRow(`sparse (${r.method})`, r.sparse, UNIT), figuresRow('slim', r.slim, r.ratios)];
   const header = r.history?.[0]?.agreement ? FIGURES_HEADER.map((h) => (h === 'test acc' ? 'agreement' : h)) : FIGURES_HEADER;
-  return { header, rows: r.baseline ? [figuresRow('dense baseline', r.baseline), ...rows] : rows };
+  const before = [
+    ...(r.original ? [figuresRow('original, before training', r.original, UNIT)] : []),
+    ...(r.baseline ? [figuresRow('dense baseline', r.baseline)] : []),
+  ];
+  return { header, rows: [...before, ...rows] };
 }
 
 /** the L1 pruning baseline: dense before pruning, then pruned and fine-tuned */

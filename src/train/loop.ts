@@ -161,7 +161,7 @@ export function evaluate(
 }
 
 /** Where there are no labels (or the model outputs maps) a run measures agreement with its teacher instead of accuracy. */
-function byAgreement(model: tfl.LayersModel, data: DataSplits, distill?: Distillation): distill is Distillation {
+export function byAgreement(model: tfl.LayersModel, data: DataSplits, distill?: Distillation): distill is Distillation {
   return distill !== undefined && (data.test.numClasses === 0 || agreementKind(model) === 'map');
 }
 
