@@ -433,6 +433,27 @@ class Refused(nn.Module):
         return torch.erf(y)
 
 
+class SqueezeHeads(nn.Module):
+    """Squeeze and Unsqueeze, as tf2onnx writes a Keras global pool and hand-written
+    heads have them: an SE gate pooled and squeezed to (N, C) one axis at a time, its gate
+    unsqueezed back (a negative axis), and a classifier on a pool squeezed without axes."""
+
+    def __init__(self, classes=5):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 8, 3, 1, 1)
+        self.fc1 = nn.Linear(8, 4)
+        self.fc2 = nn.Linear(4, 8)
+        self.conv2 = nn.Conv2d(8, 12, 3, 2, 1)
+        self.fc = nn.Linear(12, classes)
+
+    def forward(self, x):
+        x = torch.relu(self.conv1(x))
+        s = nn.functional.adaptive_avg_pool2d(x, 1).squeeze(3).squeeze(2)
+        s = torch.sigmoid(self.fc2(torch.relu(self.fc1(s))))
+        x = torch.relu(self.conv2(x * s.unsqueeze(2).unsqueeze(-1)))
+        return self.fc(nn.functional.adaptive_avg_pool2d(x, 1).squeeze())
+
+
 def export(name, model, shape, training=torch.onnx.TrainingMode.EVAL, opset=13, description='', seed=0, prunable=None, free_size=False,
            layout='nchw'):
     torch.manual_seed(seed)
@@ -472,6 +493,11 @@ def main():
         export('mobilenetv2_bn_opset7', TinyMobileNetV2(), [2, 3, 32, 32], training=keep, opset=7,
                description='MobileNetV2 blocks, BN kept, Clip with attributes'),
         export('squeezenet_opset10', TinySqueezeNet(), [2, 3, 35, 35], opset=10, description='SqueezeNet 1.0 layout, ceil-mode pools'),
+        # Squeeze and Unsqueeze with attributes (before opset 13) and with inputs
+        export('squeeze_heads_opset11', SqueezeHeads(), [2, 3, 12, 12], opset=11, description='Squeeze and Unsqueeze with attributes',
+               prunable=8 + 4 + 12),
+        export('squeeze_heads', SqueezeHeads(), [2, 3, 12, 12], description='Squeeze and Unsqueeze with their axes as inputs',
+               prunable=8 + 4 + 12),
         # every channel of both convolutions stays prunable: the constant of relu6(x + 3) / 6 meets x = 0
         export('hardswish_written', HardSwishWrittenOut(), [2, 3, 16, 16], description='hard-swish written out', prunable=16),
         export('densenet_concat', DenseNetConcat(), [2, 3, 16, 16], description='one-input Concat (DenseNet)', prunable=12),

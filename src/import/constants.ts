@@ -38,8 +38,20 @@ function broadcast(a: Constant, b: Constant, f: (x: number, y: number) => number
 }
 
 /** Unsqueeze/Squeeze take their axes as an attribute before opset 13, as an input since. */
-const axesOf = (inputs: (Constant | undefined)[], attrs: Attributes, opset: number): number[] | undefined =>
+export const axesOf = (inputs: (Constant | undefined)[], attrs: Attributes, opset: number): number[] | undefined =>
   opset >= 13 ? (inputs[1] ? values(inputs[1]) : undefined) : attrs.has('axes') ? attrs.ints('axes', []) : undefined;
+
+/** `dims` after a Squeeze (without axes: of every axis of size 1) or an Unsqueeze of `axes` */
+export function squeezedDims(opType: string, dims: readonly number[], axes: number[] | undefined): number[] {
+  if (opType === 'Unsqueeze') {
+    const rank = dims.length + (axes?.length ?? 0);
+    const out = [...dims];
+    for (const a of (axes ?? []).map((a) => axisOf(a, rank)).sort((p, q) => p - q)) out.splice(a, 0, 1);
+    return out;
+  }
+  const gone = axes?.map((a) => axisOf(a, dims.length));
+  return dims.filter((d, i) => (gone ? !gone.includes(i) : d !== 1));
+}
 
 const arithmetic =
   (f: (x: number, y: number) => number): Fold =>
@@ -84,17 +96,14 @@ export const CONSTANT_FOLDS: Record<string, Fold> = {
   Mul: arithmetic((x, y) => x * y),
   // integer division truncates (a chunk's size, (C + 1) / 2, from a Shape)
   Div: ([a, b]) => broadcast(a!, b!, isFloat(a!) || isFloat(b!) ? (x, y) => x / y : (x, y) => Math.trunc(x / y)),
-  Unsqueeze([x, ...rest], attrs, opset) {
-    const axes = axesOf([x, ...rest], attrs, opset) ?? [];
-    const rank = x!.dims.length + axes.length;
-    const dims = [...x!.dims];
-    for (const a of axes.map((a) => axisOf(a, rank)).sort((p, q) => p - q)) dims.splice(a, 0, 1);
-    return { dims, data: x!.data };
-  },
-  Squeeze([x, ...rest], attrs, opset) {
-    const axes = axesOf([x, ...rest], attrs, opset)?.map((a) => axisOf(a, x!.dims.length));
-    return { dims: x!.dims.filter((d, i) => (axes ? !axes.includes(i) : d !== 1)), data: x!.data };
-  },
+  Unsqueeze: (inputs, attrs, opset) => ({
+    dims: squeezedDims('Unsqueeze', inputs[0]!.dims, axesOf(inputs, attrs, opset)),
+    data: inputs[0]!.data,
+  }),
+  Squeeze: (inputs, attrs, opset) => ({
+    dims: squeezedDims('Squeeze', inputs[0]!.dims, axesOf(inputs, attrs, opset)),
+    data: inputs[0]!.data,
+  }),
   Concat(inputs, attrs) {
     const parts = inputs.filter((c): c is Constant => c !== undefined);
     const axis = axisOf(attrs.int('axis', 0), parts[0].dims.length);

@@ -1,4 +1,5 @@
-// Layout-only operators: Flatten, Reshape, Transpose, Concat, Pad with zeros,
+// Layout-only operators: Flatten, Reshape (and Squeeze and Unsqueeze, reshapes that
+// name axes of size 1), Transpose, Concat, Pad with zeros,
 // Dropout, Identity; Shape and Constant give constants for the folding in
 // constants.ts. A Reshape or Transpose that is not a flatten, an NHWC <-> NCHW
 // switch or part of a channel shuffle works on the values in ONNX's order (a map is
@@ -8,6 +9,8 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { concatWithZeros, groupedView, shuffled } from './channels.js';
 import { zeroPadded } from './conv.js';
 import { onnxSampleShape, tensorLike, tensorOf, type OpContext, type OpConverter, type TensorValue, type Value } from '../context.js';
+import { attributes, type OnnxNode } from '../onnx_model.js';
+import { axesOf, squeezedDims } from '../constants.js';
 
 /** A pooled (N, C, 1, 1) value, held as (N, C), as the (N, 1, 1, C) map it stands for; any other value as it is. */
 export function asMap(c: OpContext, x: TensorValue): TensorValue {
@@ -46,7 +49,17 @@ const reshape: OpConverter = (c) => {
   const rest = target.slice(1).map((d, i) => (d === 0 ? sample[i] : d));
   if (rest.some(Number.isNaN)) c.fail('its target shape depends on the batch size beyond the first axis');
   const known = rest.filter((d) => d !== -1).reduce((a, b) => a * b, 1);
-  const dims = rest.map((d) => (d === -1 ? size / known : d));
+  return reshapeTo(
+    c,
+    x,
+    rest.map((d) => (d === -1 ? size / known : d)),
+  );
+};
+
+/** x as one sample of shape `dims` (ONNX's order, same size): a Reshape's, a Squeeze's or an Unsqueeze's result */
+function reshapeTo(c: OpContext, x: TensorValue, dims: number[]): TensorValue {
+  const sample = onnxSampleShape(x);
+  const size = sample.reduce((a, b) => a * b, 1);
   if (x.grouped) {
     if (dims.join() === sample.join()) return { ...x, grouped: undefined };
     c.fail(
@@ -59,8 +72,9 @@ const reshape: OpConverter = (c) => {
   // a map for the convolutions and pools that read it: held as NHWC
   const image = dims.length === 3 && c.consumers(c.node.outputs[0]).some((n) => IMAGE_READERS.has(n.opType));
   if (dims.join() === sample.join() && (x.layout !== 'flat' || !image)) return x;
-  if (x.layout === 'flat' && x.t.shape.length === 2 && dims.length === 3 && dims[1] === 1 && dims[2] === 1) {
-    return { ...x, layout: 'nc11' };
+  // a vector as (N, C, 1, 1): an SE gate's, however it got there (one Reshape, or Unsqueezes one axis at a time)
+  if (x.layout === 'flat' && !x.flatFrom && dims.length === 3 && dims[1] === 1 && dims[2] === 1) {
+    return { ...flatten(c, x), layout: 'nc11' };
   }
   if (x.flatFrom) c.fail(`reshaping the flattened map [${x.flatFrom}] to [${dims}] is not supported; flattening to (N, -1) is`);
   const ordered = inOnnxOrder(c, x);
@@ -75,6 +89,53 @@ const reshape: OpConverter = (c) => {
     );
   }
   return { ...reshaped(c, ordered, dims), layout: 'flat', flatFrom: undefined, producer: c.node };
+}
+
+/** the axes a Squeeze or Unsqueeze node names (constants.ts axesOf); a later node's may come from a Constant node not converted yet */
+function namedAxes(c: OpContext, node: OnnxNode): number[] | undefined {
+  const input = c.opset >= 13 ? node.inputs[1] : undefined;
+  const producer = input ? c.producer(input) : undefined;
+  const axes = input
+    ? (c.constantNamed(input) ?? (producer?.opType === 'Constant' ? attributes(producer, c.node.name).tensor('value') : undefined))
+    : undefined;
+  if (input && !axes) c.fail(`the axes of '${node.name}' are computed, not constant`);
+  return axesOf([undefined, axes], attributes(node, c.node.name), c.opset);
+}
+
+/** one sample's ONNX shape after a Squeeze or Unsqueeze node; the batch axis stays first */
+function squeezedShape(c: OpContext, node: OnnxNode, sample: number[]): number[] {
+  // the batch is of no known size: a Squeeze without axes keeps it
+  const dims = [NaN, ...sample];
+  const axes = namedAxes(c, node);
+  if (node.opType === 'Unsqueeze' && !axes?.length) c.fail(`'${node.name}' names no axes to insert`);
+  const squeezed = node.opType === 'Squeeze' ? (axes ?? []).map((a) => (a + dims.length) % dims.length) : [];
+  const out = squeezedDims(node.opType, dims, axes);
+  if (squeezed.includes(0) || !Number.isNaN(out[0]))
+    c.fail(`'${node.name}' squeezes or inserts the batch axis (axis 0); slimtrain keeps the batch first`);
+  const wide = squeezed.filter((a) => dims[a] !== 1);
+  if (wide.length) c.fail(`'${node.name}' squeezes axes [${wide}] of [N,${sample}], which are not of size 1`);
+  return out.slice(1);
+}
+
+/**
+ * Squeeze and Unsqueeze: reshapes that name axes of size 1. A chain of them (a pool
+ * squeezed one axis at a time, a gate unsqueezed back) becomes one reshape, so that
+ * no (N, C, 1) step stands between a vector and the channels it gates.
+ */
+const squeezeOrUnsqueeze: OpConverter = (c) => {
+  const x = c.tensor(0);
+  let dims = squeezedShape(c, c.node, onnxSampleShape(x));
+  const chain: OnnxNode[] = [];
+  for (let out = c.node.outputs[0]; ;) {
+    const next = c.consumers(out);
+    if (next.length !== 1 || !['Squeeze', 'Unsqueeze'].includes(next[0].opType)) break;
+    dims = squeezedShape(c, next[0], dims);
+    chain.push(next[0]);
+    out = next[0].outputs[0];
+  }
+  const result = reshapeTo(c, x, dims);
+  for (const node of chain) c.absorb(node, [result]);
+  return result;
 };
 
 /** operators that read their input as an image (N, C, H, W) */
@@ -230,6 +291,8 @@ const transpose: OpConverter = (c) => {
 export const shapeOps: Record<string, OpConverter> = {
   Flatten: flattenOp,
   Reshape: reshape,
+  Squeeze: squeezeOrUnsqueeze,
+  Unsqueeze: squeezeOrUnsqueeze,
   Concat: concat,
   Pad: pad,
   Dropout: dropout,
