@@ -122,7 +122,7 @@ test('buildVerifiedSlim alone: groups zeroed by hand go, and the slim model clas
   model.dispose();
 });
 
-test('a run from a model file tests the original before any training: its figures are those evaluate gives the model as saved', async () => {
+test('a run from a model file tests the original before any training: its figures are those evaluate gives the model as saved, and a score near chance names the normalisation flags', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'slimtrain-original-'));
   try {
     const data = subsetSplits(loadDataset('mnist'), 300);
@@ -130,17 +130,21 @@ test('a run from a model file tests the original before any training: its figure
     const file = await saveModel(model, join(dir, 'original'), { normalization: data.normalization });
     const expected = { ...evaluate(model, data.test, data.normalization), ...countModel(model) };
     model.dispose();
-    const r = await runCompressJob({
-      ...baseJob,
-      model: file,
-      subset: 300,
-      epochs: 1,
-      method: 'hesso',
-      targetMacsRatio: 2,
-      measureSpeed: false,
-    });
+    const stages: string[] = [];
+    const r = await runCompressJob(
+      { ...baseJob, model: file, subset: 300, epochs: 1, method: 'hesso', targetMacsRatio: 2, measureSpeed: false },
+      { onStage: (s) => stages.push(s) },
+    );
     try {
       assert.deepEqual(r.original, { accuracy: expected.accuracy, loss: expected.loss, params: expected.params, macs: expected.macs });
+      // untrained, it scores near chance, as a trained model fed images normalised otherwise would: the stage says what to check
+      assert.ok(expected.accuracy < 0.2, `accuracy ${expected.accuracy}`);
+      assert.ok(
+        stages.some((s) =>
+          /^the original model, before training: test accuracy .*chance is 10\.00%.*--normalize, --mean and --std/.test(s),
+        ),
+        stages.join('\n'),
+      );
       // the sparse model is that model trained: it has learnt since
       assert.ok(r.sparse.loss < expected.loss - 0.5, `loss ${expected.loss} before training, ${r.sparse.loss} after`);
     } finally {

@@ -26,6 +26,7 @@ import { runtimeLabel, speedSetting, targetOf } from './target.js';
 import { compressDefaults } from './defaults.js';
 import { compressWrites } from './space.js';
 import { peakMemory } from '../util/memory.js';
+import { pct } from '../util/format.js';
 
 export type * from './types.js';
 
@@ -198,8 +199,14 @@ function originalFigures(
   callbacks: JobCallbacks,
 ): ModelSummary | undefined {
   if (isZooName(job.model) || byAgreement(model, data, distill)) return undefined;
-  callbacks.onStage?.('testing the original model, before training');
   const e = measure(model);
+  // a trained model near chance was most likely fed images normalised otherwise than in its training
+  const chance = 1 / data.test.numClasses;
+  const hint =
+    e.accuracy < 2 * chance
+      ? ` (chance is ${pct(chance)}: if it was trained, check that its images are normalised as in its training: --normalize, --mean and --std)`
+      : '';
+  callbacks.onStage?.(`the original model, before training: test accuracy ${pct(e.accuracy)}${hint}`);
   return summary(model, e.accuracy, e.loss);
 }
 
