@@ -436,7 +436,8 @@ class Refused(nn.Module):
 class SqueezeHeads(nn.Module):
     """Squeeze and Unsqueeze, as tf2onnx writes a Keras global pool and hand-written
     heads have them: an SE gate pooled and squeezed to (N, C) one axis at a time, its gate
-    unsqueezed back (a negative axis), and a classifier on a pool squeezed without axes."""
+    unsqueezed back (a negative axis), a row squeezed and unsqueezed into a column for a
+    convolution, and a classifier on a pool squeezed without axes."""
 
     def __init__(self, classes=5):
         super().__init__()
@@ -444,14 +445,17 @@ class SqueezeHeads(nn.Module):
         self.fc1 = nn.Linear(8, 4)
         self.fc2 = nn.Linear(4, 8)
         self.conv2 = nn.Conv2d(8, 12, 3, 2, 1)
-        self.fc = nn.Linear(12, classes)
+        self.conv3 = nn.Conv2d(12, 6, (3, 1), 1, (1, 0))
+        self.fc = nn.Linear(6, classes)
 
     def forward(self, x):
         x = torch.relu(self.conv1(x))
         s = nn.functional.adaptive_avg_pool2d(x, 1).squeeze(3).squeeze(2)
         s = torch.sigmoid(self.fc2(torch.relu(self.fc1(s))))
         x = torch.relu(self.conv2(x * s.unsqueeze(2).unsqueeze(-1)))
-        return self.fc(nn.functional.adaptive_avg_pool2d(x, 1).squeeze())
+        # a row squeezed to a sequence and unsqueezed to a column for a convolution, as tf2onnx writes Conv1D
+        x = nn.functional.adaptive_max_pool2d(x, (1, 6)).squeeze(2).unsqueeze(-1)
+        return self.fc(nn.functional.adaptive_avg_pool2d(torch.relu(self.conv3(x)), 1).squeeze())
 
 
 def export(name, model, shape, training=torch.onnx.TrainingMode.EVAL, opset=13, description='', seed=0, prunable=None, free_size=False,
@@ -493,11 +497,12 @@ def main():
         export('mobilenetv2_bn_opset7', TinyMobileNetV2(), [2, 3, 32, 32], training=keep, opset=7,
                description='MobileNetV2 blocks, BN kept, Clip with attributes'),
         export('squeezenet_opset10', TinySqueezeNet(), [2, 3, 35, 35], opset=10, description='SqueezeNet 1.0 layout, ceil-mode pools'),
-        # Squeeze and Unsqueeze with attributes (before opset 13) and with inputs
+        # Squeeze and Unsqueeze with attributes (before opset 13) and with inputs: conv1's 8 channels (tied to the
+        # gate), fc1's 4, conv2's 12 (through the row turned column) and conv3's 6
         export('squeeze_heads_opset11', SqueezeHeads(), [2, 3, 12, 12], opset=11, description='Squeeze and Unsqueeze with attributes',
-               prunable=8 + 4 + 12),
+               prunable=8 + 4 + 12 + 6),
         export('squeeze_heads', SqueezeHeads(), [2, 3, 12, 12], description='Squeeze and Unsqueeze with their axes as inputs',
-               prunable=8 + 4 + 12),
+               prunable=8 + 4 + 12 + 6),
         # every channel of both convolutions stays prunable: the constant of relu6(x + 3) / 6 meets x = 0
         export('hardswish_written', HardSwishWrittenOut(), [2, 3, 16, 16], description='hard-swish written out', prunable=16),
         export('densenet_concat', DenseNetConcat(), [2, 3, 16, 16], description='one-input Concat (DenseNet)', prunable=12),

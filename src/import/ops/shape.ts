@@ -56,8 +56,11 @@ const reshape: OpConverter = (c) => {
   );
 };
 
-/** x as one sample of shape `dims` (ONNX's order, same size): a Reshape's, a Squeeze's or an Unsqueeze's result */
-function reshapeTo(c: OpContext, x: TensorValue, dims: number[]): TensorValue {
+/**
+ * x as one sample of shape `dims` (ONNX's order, same size): a Reshape's, a Squeeze's or
+ * an Unsqueeze's result, named `output` (the last of a folded chain's)
+ */
+function reshapeTo(c: OpContext, x: TensorValue, dims: number[], output = c.node.outputs[0]): TensorValue {
   const sample = onnxSampleShape(x);
   const size = sample.reduce((a, b) => a * b, 1);
   if (x.grouped) {
@@ -70,11 +73,17 @@ function reshapeTo(c: OpContext, x: TensorValue, dims: number[]): TensorValue {
   if (view) return view;
   if (dims.length === 1 && dims[0] === size) return flatten(c, x);
   // a map for the convolutions and pools that read it: held as NHWC
-  const image = dims.length === 3 && c.consumers(c.node.outputs[0]).some((n) => IMAGE_READERS.has(n.opType));
+  const image = dims.length === 3 && c.consumers(output).some((n) => IMAGE_READERS.has(n.opType));
   if (dims.join() === sample.join() && (x.layout !== 'flat' || !image)) return x;
   // a vector as (N, C, 1, 1): an SE gate's, however it got there (one Reshape, or Unsqueezes one axis at a time)
   if (x.layout === 'flat' && !x.flatFrom && dims.length === 3 && dims[1] === 1 && dims[2] === 1) {
     return { ...flatten(c, x), layout: 'nc11' };
+  }
+  // a map's height and width reshaped, its channels kept (a row turned into a column): one
+  // reshape of NHWC keeps each channel's positions in order, and the channels removable
+  if (x.layout === 'nchw' && dims.length === 3 && dims[0] === sample[0]) {
+    const t = c.apply((name) => tfl.layers.reshape({ name, targetShape: [dims[1], dims[2], dims[0]] }), x);
+    return tensorOf(t, 'nchw', { nonNegative: x.nonNegative, producer: c.node });
   }
   if (x.flatFrom) c.fail(`reshaping the flattened map [${x.flatFrom}] to [${dims}] is not supported; flattening to (N, -1) is`);
   const ordered = inOnnxOrder(c, x);
@@ -126,14 +135,13 @@ const squeezeOrUnsqueeze: OpConverter = (c) => {
   const x = c.tensor(0);
   let dims = squeezedShape(c, c.node, onnxSampleShape(x));
   const chain: OnnxNode[] = [];
-  for (let out = c.node.outputs[0]; ;) {
-    const next = c.consumers(out);
-    if (next.length !== 1 || !['Squeeze', 'Unsqueeze'].includes(next[0].opType)) break;
+  let out = c.node.outputs[0];
+  for (let next = c.consumers(out); next.length === 1 && ['Squeeze', 'Unsqueeze'].includes(next[0].opType); next = c.consumers(out)) {
     dims = squeezedShape(c, next[0], dims);
     chain.push(next[0]);
     out = next[0].outputs[0];
   }
-  const result = reshapeTo(c, x, dims);
+  const result = reshapeTo(c, x, dims, out);
   for (const node of chain) c.absorb(node, [result]);
   return result;
 };
