@@ -79,9 +79,10 @@ function reshapeTo(c: OpContext, x: TensorValue, dims: number[], output = c.node
   if (x.layout === 'flat' && !x.flatFrom && dims.length === 3 && dims[1] === 1 && dims[2] === 1) {
     return { ...flatten(c, x), layout: 'nc11' };
   }
-  // a map's height and width reshaped, its channels kept (a row turned into a column): one
-  // reshape of NHWC keeps each channel's positions in order, and the channels removable
-  if (x.layout === 'nchw' && dims.length === 3 && dims[0] === sample[0]) {
+  // a map's height and width reshaped for a convolution or pool, its channels kept (a row
+  // turned into a column): one reshape of NHWC keeps each channel's positions in order,
+  // and the channels removable
+  if (image && x.layout === 'nchw' && dims[0] === sample[0]) {
     const t = c.apply((name) => tfl.layers.reshape({ name, targetShape: [dims[1], dims[2], dims[0]] }), x);
     return tensorOf(t, 'nchw', { nonNegative: x.nonNegative, producer: c.node });
   }
