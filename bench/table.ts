@@ -222,6 +222,7 @@ function section(task: Task): string {
     markdownTable(header, rows),
     picture(task, all),
     goalVerdict(task, all),
+    task.goalNote ?? '',
     speedVerdicts(all),
     task.reference ?? '',
     pendingRows(task),
