@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { ChannelGroup, Partition } from '../graph/groups.js';
-import type { CostModel } from '../metrics/cost.js';
+import type { CalibrationPoint, CostModel } from '../metrics/cost.js';
 import { compareSpeed, type Runtime } from '../metrics/speed.js';
 import { runtimeLabel } from './target.js';
 import { groupLayerIds, keptFloors, removalOrder } from '../optim/allocation.js';
@@ -17,12 +17,6 @@ import type { ProgressListener } from '../util/progress.js';
 
 /** How many times faster `slim` runs than `model`, measured; calibrateLatency takes another in tests. */
 export type RatioMeter = (model: tfl.LayersModel, slim: tfl.LayersModel) => Promise<number>;
-
-/** One whole slim model: the share of the model's latency the tables predict it keeps, and the share measured. */
-export interface CalibrationPoint {
-  predicted: number;
-  measured: number;
-}
 
 export interface CalibrationOptions {
   runtime: Runtime;

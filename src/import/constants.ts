@@ -10,7 +10,7 @@ const sizeOf = (dims: number[]) => dims.reduce((a, b) => a * b, 1);
 const stridesOf = (dims: number[]) => dims.map((_, i) => sizeOf(dims.slice(i + 1)));
 const isFloat = (c: Constant) => c.data instanceof Float32Array;
 const values = (c: Constant | undefined) => (c ? Array.from(c.data) : []);
-const axisOf = (axis: number, rank: number) => (axis < 0 ? axis + rank : axis);
+export const axisOf = (axis: number, rank: number) => (axis < 0 ? axis + rank : axis);
 
 /** A constant of `dims` whose element at each index is `at(index)`; float when `float`. */
 function build(dims: number[], float: boolean, at: (index: number[]) => number): Constant {

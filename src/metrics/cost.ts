@@ -11,8 +11,14 @@ export interface CostModel {
   total: number;
   /** what removing `groups` together saves */
   saved(groups: readonly ChannelGroup[]): number;
-  /** latency only: the whole slim models its predictions were mapped onto (compress/calibrate.ts), as shares of the total kept */
-  checks?: readonly { predicted: number; measured: number }[];
+  /** latency only: the whole slim models its predictions were mapped onto (compress/calibrate.ts) */
+  checks?: readonly CalibrationPoint[];
+}
+
+/** One whole slim model: the share of the model's latency the tables predict it keeps, and the share measured. */
+export interface CalibrationPoint {
+  predicted: number;
+  measured: number;
 }
 
 export function macsCost(graph: LayerGraph, totalMacs: number): CostModel {

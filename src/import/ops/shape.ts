@@ -10,7 +10,7 @@ import { concatWithZeros, groupedView, shuffled } from './channels.js';
 import { zeroPadded } from './conv.js';
 import { onnxSampleShape, tensorLike, tensorOf, type OpContext, type OpConverter, type TensorValue, type Value } from '../context.js';
 import { attributes, type OnnxNode } from '../onnx_model.js';
-import { axesOf, squeezedDims } from '../constants.js';
+import { axesOf, axisOf, squeezedDims } from '../constants.js';
 
 /** A pooled (N, C, 1, 1) value, held as (N, C), as the (N, 1, 1, C) map it stands for; any other value as it is. */
 export function asMap(c: OpContext, x: TensorValue): TensorValue {
@@ -118,11 +118,10 @@ function squeezedShape(c: OpContext, node: OnnxNode, sample: number[]): number[]
   const dims = [NaN, ...sample];
   const axes = namedAxes(c, node);
   if (node.opType === 'Unsqueeze' && !axes?.length) c.fail(`'${node.name}' names no axes to insert`);
-  const squeezed = node.opType === 'Squeeze' ? (axes ?? []).map((a) => (a + dims.length) % dims.length) : [];
   const out = squeezedDims(node.opType, dims, axes);
-  if (squeezed.includes(0) || !Number.isNaN(out[0]))
-    c.fail(`'${node.name}' squeezes or inserts the batch axis (axis 0); slimtrain keeps the batch first`);
-  const wide = squeezed.filter((a) => dims[a] !== 1);
+  // the batch (NaN) no longer first: axis 0 squeezed, or an axis inserted before it
+  if (!Number.isNaN(out[0])) c.fail(`'${node.name}' squeezes or inserts the batch axis (axis 0); slimtrain keeps the batch first`);
+  const wide = node.opType === 'Squeeze' ? (axes ?? []).map((a) => axisOf(a, dims.length)).filter((a) => dims[a] !== 1) : [];
   if (wide.length) c.fail(`'${node.name}' squeezes axes [${wide}] of [N,${sample}], which are not of size 1`);
   return out.slice(1);
 }
