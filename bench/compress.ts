@@ -165,7 +165,9 @@ async function figures(
   kind: string,
   json: Record<string, unknown>,
   model: string,
-): Promise<Pick<RowResult, 'accuracy' | 'params' | 'macs' | 'zeroGroups' | 'groups' | 'density' | 'agreement' | 'predictedSpeedup'>> {
+): Promise<
+  Pick<RowResult, 'accuracy' | 'params' | 'macs' | 'zeroGroups' | 'groups' | 'density' | 'original' | 'agreement' | 'predictedSpeedup'>
+> {
   const { model: m } = await loadModel(model);
   const { params, macs } = countModel(m);
   m.dispose();
@@ -174,6 +176,7 @@ async function figures(
   const history = json.history as { density?: number }[];
   const sparse = json.sparse as { zeroGroups: number; groups: number };
   const agreement = json.agreement as { metric: string; value: number } | undefined;
+  const original = json.original as { accuracy: number } | undefined;
   return {
     accuracy: (json.slim as { accuracy: number }).accuracy,
     params,
@@ -181,6 +184,7 @@ async function figures(
     zeroGroups: sparse.zeroGroups,
     groups: sparse.groups,
     density: history[history.length - 1]?.density,
+    ...(original ? { original: original.accuracy } : {}),
     ...(agreement ? { agreement: { metric: agreement.metric, value: agreement.value } } : {}),
     predictedSpeedup: (json.speedTarget as { predicted?: number } | undefined)?.predicted,
   };

@@ -36,6 +36,8 @@ export interface RowResult {
   groups?: number;
   /** obproxsg: non-zero fraction of the grouped weights */
   density?: number;
+  /** a from-trained row: the test accuracy of the model it started from, measured by the run before training */
+  original?: number;
   /** with a teacher: the slim model's agreement with it on the test split */
   agreement?: { metric: string; value: number };
   /** a speed target's prediction */

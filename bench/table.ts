@@ -28,7 +28,7 @@ interface Summary {
   accuracy: number;
   spread: number;
   macsRatio: number;
-  /** points from dense: seed by seed where dense has the row's seeds, else from dense's mean */
+  /** points from where the row started: each run's measure of its start, else the dense model of its seed, else dense's mean */
   delta: number;
 }
 
@@ -42,10 +42,11 @@ function summarise(task: Task): Summary[] {
   const denseMacs = denseResults.find((r) => r.macs)?.macs;
   const denseBySeed = new Map(denseResults.map((r) => [r.seed, r.accuracy]));
   const denseMean = mean(denseResults.map((r) => r.accuracy));
-  // a compressed model is compared with the dense model of its own seed (the one it started from) where there is one
+  // a compressed model is compared with the model it started from: as the run measured it, else the dense model of its seed
+  const start = (r: RowResult) => r.original ?? denseBySeed.get(r.seed);
   const delta = (results: RowResult[]) =>
-    results.every((r) => denseBySeed.has(r.seed))
-      ? mean(results.map((r) => r.accuracy - denseBySeed.get(r.seed)!))
+    results.every((r) => start(r) !== undefined)
+      ? mean(results.map((r) => r.accuracy - start(r)!))
       : mean(results.map((r) => r.accuracy)) - denseMean;
   return task.rows
     .map((row) => ({ row, results: readSeeds(task.id, row.id) }))
@@ -248,8 +249,9 @@ task's settings (the dense row), compressed with \`compress --from dense --disti
 at the same settings, learning from the dense model's outputs as well as the labels
 (docs/DESIGN.md, "Distillation"). Accuracy is on the full test split: the mean over
 the seeds ± the sample standard deviation; "Δ points" is the mean difference from
-the dense model of the same seed (the one a from-trained row started from), or from
-the dense row's mean where it lacks the row's seeds. Params and MACs count the final model (the slim model for the
+the model a from-trained row started from (its accuracy as the run measured it before
+training, or the dense model of the same seed), or from the dense row's mean where it
+lacks the row's seeds. Params and MACs count the final model (the slim model for the
 group-sparsity methods). The speed-ups are the task's seed-0 dense model's time at
 batch 64 over the row's seed-0 model's, in TensorFlow.js (native backend) and ONNX
 Runtime, measured in alternating rounds until the latest 5 rounds agree within 10%
