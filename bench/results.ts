@@ -75,6 +75,22 @@ export function readSeeds(task: string, row: string): RowResult[] {
     .map((seed) => readResult(task, row, seed)!);
 }
 
+/** the mean of the figures of a row's seeds */
+export const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+/**
+ * A row's accuracy less that of the models it started from, mean over its seeds: each
+ * run's own measure of its start, else the dense row's model of its seed; the dense
+ * row's mean where a seed has neither.
+ */
+export function pointsFromStart(results: RowResult[], dense: RowResult[]): number {
+  const denseBySeed = new Map(dense.map((r) => [r.seed, r.accuracy]));
+  const starts = results.map((r) => r.original ?? denseBySeed.get(r.seed));
+  return starts.every((s) => s !== undefined)
+    ? mean(results.map((r, i) => r.accuracy - starts[i]!))
+    : mean(results.map((r) => r.accuracy)) - mean(dense.map((r) => r.accuracy));
+}
+
 /** written whole or not at all */
 export function writeResult(result: RowResult): void {
   const path = resultPath(result.task, result.row, result.seed);

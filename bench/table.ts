@@ -7,7 +7,7 @@ import { writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { NOISY, type MeasuredRatio } from '../src/metrics/speed.js';
 import { measuredTimes, pct, thousands, times } from '../src/util/format.js';
-import { changedSince, readSeeds, type RowResult } from './results.js';
+import { changedSince, mean, pointsFromStart, readSeeds, type RowResult } from './results.js';
 import { scatterSvg } from './scatter.js';
 import { seedsOf, tasks, type Row, type Task } from './tasks.js';
 
@@ -16,7 +16,6 @@ const PICTURES = join('docs', 'bench');
 const SPEED_TOLERANCE = 0.15;
 const SETTLED = 0.1;
 
-const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 /** sample standard deviation; 0 for one value */
 const sd = (xs: number[]) => (xs.length < 2 ? 0 : Math.sqrt(xs.reduce((a, x) => a + (x - mean(xs)) ** 2, 0) / (xs.length - 1)));
 const points = (x: number) => (100 * x).toFixed(2);
@@ -28,7 +27,7 @@ interface Summary {
   accuracy: number;
   spread: number;
   macsRatio: number;
-  /** points from where the row started: each run's measure of its start, else the dense model of its seed, else dense's mean */
+  /** points from the models the row started from (pointsFromStart) */
   delta: number;
 }
 
@@ -40,14 +39,6 @@ function macsRatioOf(r: RowResult, denseMacs: number | undefined): number {
 function summarise(task: Task): Summary[] {
   const denseResults = readSeeds(task.id, 'dense');
   const denseMacs = denseResults.find((r) => r.macs)?.macs;
-  const denseBySeed = new Map(denseResults.map((r) => [r.seed, r.accuracy]));
-  const denseMean = mean(denseResults.map((r) => r.accuracy));
-  // a compressed model is compared with the model it started from: as the run measured it, else the dense model of its seed
-  const start = (r: RowResult) => r.original ?? denseBySeed.get(r.seed);
-  const delta = (results: RowResult[]) =>
-    results.every((r) => start(r) !== undefined)
-      ? mean(results.map((r) => r.accuracy - start(r)!))
-      : mean(results.map((r) => r.accuracy)) - denseMean;
   return task.rows
     .map((row) => ({ row, results: readSeeds(task.id, row.id) }))
     .filter((s) => s.results.length > 0)
@@ -57,7 +48,7 @@ function summarise(task: Task): Summary[] {
       accuracy: mean(results.map((r) => r.accuracy)),
       spread: sd(results.map((r) => r.accuracy)),
       macsRatio: mean(results.map((r) => macsRatioOf(r, denseMacs))),
-      delta: delta(results),
+      delta: pointsFromStart(results, denseResults),
     }));
 }
 
