@@ -106,7 +106,7 @@ function plan(): Pending[] {
 
 /** dist/ and the native addon as they are now, copied where a rebuild cannot reach them */
 function frozenDist(commit: string): string {
-  const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src', 'native', 'bench', ':!bench/results'], {
+  const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src', 'native', 'bench', ':!bench/results', ':!bench/models'], {
     encoding: 'utf8',
   }).trim();
   if (dirty) throw new Error(`commit first: results name the commit they ran on, and these files differ from it:\n${dirty}`);
