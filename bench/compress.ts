@@ -17,9 +17,10 @@
 // small models two one-thread trainings get through nearly twice the work of one
 // two-thread one.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { describeBackend, initEngine } from '../src/engine/index.js';
@@ -80,6 +81,14 @@ function restoreDenseModels(): void {
         copyModel(kept, rowDir(task, dense(task), seed));
     }
 }
+
+/** the weights a from-trained row starts from: a dense model trained again since a row was stopped is another start */
+function weightsDigest(model: string): string {
+  return createHash('sha256')
+    .update(readFileSync(join(dirname(model), WEIGHTS_FILE)))
+    .digest('hex');
+}
+
 /** a result for this exact command exists */
 const done = (task: Task, row: Row, seed: number) =>
   JSON.stringify(readResult(task.id, row.id, seed)?.command) === JSON.stringify(command(task, row, seed));
@@ -210,19 +219,20 @@ async function runRows(pending: Pending[], machine: string): Promise<void> {
       const key = `${p.task.id}/${p.row.id}/${p.seed}`;
       running.add(key);
       const args = command(p.task, p.row, p.seed);
-      // a row stopped mid-run resumes from its checkpoint; a row whose command changed starts again
+      // a row stopped mid-run resumes from its checkpoint; a row whose command or starting model changed starts again
       const dir = rowDir(p.task, p.row, p.seed);
       const started = join(dir, 'bench-command.json');
+      const start = JSON.stringify({ args, ...(p.row.fromDense ? { from: weightsDigest(modelPath(p.task, dense(p.task), p.seed)) } : {}) });
       const resume =
         args[0] !== 'prune' &&
         existsSync(join(dir, 'checkpoint', 'state.json')) &&
         existsSync(started) &&
-        readFileSync(started, 'utf8') === JSON.stringify(args);
+        readFileSync(started, 'utf8') === start;
       process.stderr.write(`\n== ${key}: slimtrain ${args.join(' ')}${resume ? ' --resume' : ''}\n`);
       if (!resume) {
         rmSync(dir, { recursive: true, force: true });
         mkdirSync(dir, { recursive: true });
-        writeFileAtomic(started, JSON.stringify(args));
+        writeFileAtomic(started, start);
       }
       const ran = await runCommand(cli, key, [...args, resume ? '--resume' : '--overwrite'], threads).catch((e: Error) => {
         if (stopping) return undefined;
