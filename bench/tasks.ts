@@ -141,9 +141,9 @@ export const tasks: Task[] = [
     seeds: [0, 1, 2],
     goal: { macsRatio: 6.3, within: 0.3 },
     goalNote:
-      'A sweep of the HESSO target on the AMD EPYC, from its own dense models (docs/decisions.md, 2026-12-06), ' +
-      'holds 0.3 point at 3x fewer MACs (-0.15 over three seeds) and not at 4x (-0.37), 5x (-0.51) or 6.3x (-0.44): ' +
-      'from 4x on, the first two blocks keep a third of their width or less, and the slim model no longer fits its training set.',
+      'HESSO holds 0.3 point at 3x fewer MACs (its row above). A sweep of its target (docs/decisions.md, 2026-12-06) ' +
+      'missed it from 4x on (-0.37 at 4x, -0.51 at 5x over three seeds): there the first two blocks keep a third of their ' +
+      'width or less, and the slim model no longer fits its training set.',
     rows: [
       dense,
       distilled('dhspg', 6.3),
