@@ -9,6 +9,7 @@ import { pathToFileURL } from 'node:url';
 import { initEngine } from '../src/engine/index.js';
 import { runCompressJob } from '../src/compress/job.js';
 import { chromiumMissing, launchChromium } from './helpers/chromium.js';
+import { slowerNote } from '../src/report/tables.js';
 
 await initEngine({ announce: false });
 
@@ -89,3 +90,15 @@ test(
     }
   },
 );
+
+test("the summary warns where the slim model measured slower than the sparse one, beyond the rounds' spread, and names the flags that fix it", () => {
+  const ratio = (r: number, spread = 0.05, noisy = false) => ({ ratio: r, spread, rounds: 5, noisy });
+  const note = slowerNote({ batch: 64, ort: ratio(0.75), tfjs: ratio(1.47) });
+  assert.match(note ?? '', /slower than the sparse one in ONNX Runtime \(0\.75x\) at batch 64/);
+  assert.match(note ?? '', /--round-channels auto --runtime ort/);
+  assert.doesNotMatch(note ?? '', /TensorFlow\.js/);
+  // within its spread of 1, noisy, or already rounded for that runtime: nothing to say
+  assert.equal(slowerNote({ batch: 64, ort: ratio(0.97, 0.08), tfjs: ratio(1.2) }), undefined);
+  assert.equal(slowerNote({ batch: 64, ort: ratio(0.5, 0.3, true), tfjs: ratio(1.2) }), undefined);
+  assert.equal(slowerNote({ batch: 64, ort: ratio(0.75), tfjs: ratio(1.2) }, 'ort'), undefined);
+});

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { DataSplits } from '../data/datasets.js';
 import { countModel } from '../layers/count.js';
-import { compareSpeeds, measureModelSpeed } from '../metrics/speed.js';
+import { compareSpeeds, measureModelSpeed, runtimeLabel } from '../metrics/speed.js';
 import { zeroGroups } from '../slim/construct.js';
 import { loadModelFile, resolveModel, resolveModelAndData, type ResolvedModel } from '../models/resolve.js';
 import { isZooName } from '../models/zoo.js';
@@ -22,7 +22,7 @@ import { checkCompressJob, trainSparse, type SparseTrained } from './sparse_stag
 import type { CompressJob, CompressResult, ModelSummary, SpeedTargetResult } from './types.js';
 import { applyFreeze } from '../train/frozen.js';
 import { stoppingProgress, unstoppable } from '../util/progress.js';
-import { runtimeLabel, speedSetting, targetOf } from './target.js';
+import { speedSetting, targetOf } from './target.js';
 import { compressDefaults } from './defaults.js';
 import { compressWrites } from './space.js';
 import { peakMemory } from '../util/memory.js';
@@ -30,8 +30,14 @@ import { pct } from '../util/format.js';
 
 export type * from './types.js';
 
-/** Settings that act only after training: a resumed run may change them. */
-const afterTraining = ['out', 'measureSpeed', 'roundChannels', 'float16'] as const;
+/**
+ * Settings that act only after training: a resumed run may change them. Where a
+ * speed-up is measured shapes training only for a speed target.
+ */
+const afterTraining = (job: CompressJob) => [
+  ...(['out', 'measureSpeed', 'roundChannels', 'float16'] as const),
+  ...(job.targetSpeedup === undefined ? (['runtime', 'speedBatch'] as const) : []),
+];
 
 function summary(model: tfl.LayersModel, accuracy: number, loss: number): ModelSummary {
   const c = countModel(model);
@@ -144,7 +150,7 @@ export async function compressInputs(job: CompressJob, inputs: CompressInputs, c
     unused = undefined;
     return model;
   };
-  const fingerprint = jobFingerprint(job, afterTraining);
+  const fingerprint = jobFingerprint(job, afterTraining(job));
   // the sparse stage may not have begun when a run with a baseline stopped
   const checkpoints = (name: string, required: boolean, epochStats?: () => unknown[]) => {
     if (!job.out) return {};

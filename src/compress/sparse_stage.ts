@@ -7,6 +7,7 @@ import type { DataSplits } from '../data/datasets.js';
 import { zeroInvariantGroups, type Partition } from '../graph/groups.js';
 import { macsCost, type CostModel } from '../metrics/cost.js';
 import { latencyCost, measureLatencyTable } from '../metrics/latency.js';
+import { runtimeLabel } from '../metrics/speed.js';
 import { calibrateLatency } from './calibrate.js';
 import { countModel } from '../layers/count.js';
 import { groupLayerIds, keptFloors } from '../optim/allocation.js';
@@ -27,7 +28,7 @@ import type { Checkpointing } from '../train/checkpoint.js';
 import type { EvalResult, JobCallbacks } from '../train/metrics.js';
 import type { CompressEpoch, CompressJob } from './types.js';
 import { applyFreeze } from '../train/frozen.js';
-import { costRatio, describeTarget, runtimeLabel, targetOf, type Target } from './target.js';
+import { costRatio, describeTarget, targetOf, type Target } from './target.js';
 import { unstoppable } from '../util/progress.js';
 
 export interface SparseTrained {

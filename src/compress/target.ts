@@ -1,7 +1,7 @@
 // A compress job's target, read once from its settings (targetSparsity,
 // targetMacsRatio, or targetSpeedup with its runtime and batch): what the methods with
 // a target aim at, how it is said, and where a speed is measured.
-import type { Runtime } from '../metrics/speed.js';
+import { runtimeLabel, type Runtime } from '../metrics/speed.js';
 import { speedDefaults } from './defaults.js';
 import type { CompressJob } from './types.js';
 
@@ -37,10 +37,6 @@ export function targetOf(
 /** The dense-to-slim ratio of the cost a target counts (MACs, or latency); none for a sparsity. */
 export function costRatio(target: Target | undefined): number | undefined {
   return target && target.kind !== 'sparsity' ? target.ratio : undefined;
-}
-
-export function runtimeLabel(runtime: Runtime): string {
-  return runtime === 'ort' ? 'ONNX Runtime' : 'TensorFlow.js';
 }
 
 /** A target as people say it: "a 2x speed-up (ONNX Runtime at batch 64)", "3x fewer MACs", "a group sparsity of 0.5". */

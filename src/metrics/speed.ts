@@ -72,6 +72,12 @@ function tfjsFileBytes(dir: string): number {
 export const runtimes = ['ort', 'tfjs'] as const;
 export type Runtime = (typeof runtimes)[number];
 
+/** the runtime as people name it */
+export function runtimeLabel(runtime: Runtime): string {
+  return runtime === 'ort' ? 'ONNX Runtime' : 'TensorFlow.js';
+}
+
+/** the runtime with TensorFlow.js's backend */
 export function runtimeName(runtime: Runtime): string {
   return runtime === 'ort' ? 'ONNX Runtime' : `TensorFlow.js ${tf.getBackend()}`;
 }

@@ -7,12 +7,12 @@ import { dirname, join } from 'node:path';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { countModel } from '../layers/count.js';
 import { ruleFor } from '../layers/registry.js';
-import type { ModelSpeed, SpeedUps } from '../metrics/speed.js';
+import type { ModelSpeed, Runtime, SpeedUps } from '../metrics/speed.js';
 import type { Agreement, EpochMetrics } from '../train/metrics.js';
 import type { GroupStats } from '../optim/sparse.js';
 import { agreementText, pct, times } from '../util/format.js';
 import type { Table } from '../util/table.js';
-import { beforeAfterTable, layerWidthTable, speedTable, type LayerWidth, type ModelFigures } from './tables.js';
+import { beforeAfterTable, layerWidthTable, slowerNote, speedTable, type LayerWidth, type ModelFigures } from './tables.js';
 
 export type { LayerWidth } from './tables.js';
 
@@ -34,6 +34,8 @@ export interface ReportData {
   agreement?: Agreement;
   trainSeconds: number;
   speed?: { sparse: ModelSpeed; slim: ModelSpeed; speedUps: SpeedUps };
+  /** with a speed target or rounding: the runtime the channels were rounded for */
+  speedTarget?: { runtime: Runtime };
   layers: LayerWidth[];
 }
 
@@ -140,9 +142,10 @@ function sections(data: ReportData): string {
     .map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]);
   const speed =
     data.speed && speedTable({ label: 'sparse', speed: data.speed.sparse }, { label: 'slim', speed: data.speed.slim }, data.speed.speedUps);
+  const slower = data.speed && slowerNote(data.speed.speedUps, data.speedTarget?.runtime);
   return `<h2>Before and after</h2>
 ${htmlTable(beforeAfterTable(data))}
-${speed ? `<h2>Measured speed and size</h2>\n${htmlTable(speed)}\n<p>medians of 15 runs after 3 warm-up runs; at batch 64 the speed-up is measured in alternating rounds until they agree within 10% (± half their range; marked noisy over 20%)</p>` : ''}
+${speed ? `<h2>Measured speed and size</h2>\n${htmlTable(speed)}\n<p>medians of 15 runs after 3 warm-up runs; at batch 64 the speed-up is measured in alternating rounds until they agree within 10% (± half their range; marked noisy over 20%)</p>${slower ? `\n<p><strong>${escapeHtml(slower)}</strong></p>` : ''}` : ''}
 
 <h2>In your browser</h2>
 <p>Run <code>slimtrain serve</code> on this folder and open the address it prints: <a id="browser-page" href="browser.html">browser.html</a>

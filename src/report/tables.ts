@@ -1,6 +1,6 @@
 // The result tables, built once and drawn twice: as text in the terminal
 // (util/table.ts formatTable) and as HTML in report.html (report/html.ts).
-import type { MeasuredRatio, ModelSpeed, SpeedUps } from '../metrics/speed.js';
+import { runtimeLabel, runtimes, type MeasuredRatio, type ModelSpeed, type Runtime, type SpeedUps } from '../metrics/speed.js';
 import type { EpochMetrics } from '../train/metrics.js';
 import { measuredTimes, pct, thousands, times } from '../util/format.js';
 import type { Table } from '../util/table.js';
@@ -57,10 +57,8 @@ export function pruneTable(r: { dense: ModelFigures; pruned: ModelFigures; ratio
 /**
  * Two measured models side by side (ratio = first / second: a speed-up, or how many
  * times smaller), or one alone: params, MACs, each runtime and batch, file sizes.
- */
-/**
- * Two models' measured speed and size side by side. `speedUps`, measured in
- * alternating rounds, replace the ratio of single medians at their batch size.
+ * `speedUps`, measured in alternating rounds, replace the ratio of single medians at
+ * their batch size.
  */
 export function speedTable(a: { label: string; speed: ModelSpeed }, b?: { label: string; speed: ModelSpeed }, speedUps?: SpeedUps): Table {
   const row = (label: string, x: number, y: number | undefined, show: (v: number) => string, ratio?: MeasuredRatio) => [
@@ -119,4 +117,20 @@ export function layerWidthTable(layers: readonly LayerWidth[]): Table {
     header: ['layer', 'class', 'channels before', 'kept', 'removed', 'MACs before', 'MACs after'],
     rows: layers.map((l) => [l.name, l.className, l.before, l.after, l.before - l.after, thousands(l.macsBefore), thousands(l.macsAfter)]),
   };
+}
+
+/**
+ * Where a slim model measured slower than the model it came from, beyond the rounds'
+ * spread: fewer MACs at widths a runtime's fastest kernels do not take (docs/DESIGN.md,
+ * "Speed targets"); not for the runtime its channels were already rounded for.
+ */
+export function slowerNote(speedUps: SpeedUps, roundedFor?: Runtime): string | undefined {
+  const slower = runtimes.filter((k) => !speedUps[k].noisy && speedUps[k].ratio * (1 + speedUps[k].spread / 2) < 1 && k !== roundedFor);
+  if (slower.length === 0) return undefined;
+  const where = slower.map((k) => `${runtimeLabel(k)} (${speedUps[k].ratio.toFixed(2)}x)`).join(' and ');
+  return (
+    `the slim model ran slower than the sparse one in ${where} at batch ${speedUps.batch}: channel counts that are not a multiple of 8 ` +
+    `can miss a runtime's fastest kernels; --round-channels auto --runtime ${slower[0]} keeps the multiple measured fastest, ` +
+    `and --target-speedup aims at a speed-up instead of MACs`
+  );
 }

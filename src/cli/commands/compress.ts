@@ -11,7 +11,7 @@ import { quantizations } from '../../io/quantize.js';
 import { allocations } from '../../optim/allocation.js';
 import { directionNames } from '../../optim/direction.js';
 import { sparseMethods } from '../../optim/sparse.js';
-import { beforeAfterTable, speedTable } from '../../report/tables.js';
+import { beforeAfterTable, slowerNote, speedTable } from '../../report/tables.js';
 import { agreementText, pct, sizeText, thousands } from '../../util/format.js';
 import { formatTable } from '../../util/table.js';
 import {
@@ -253,6 +253,8 @@ function summaryText(r: CompressResult, method: string): string {
     lines.push(
       `medians of 15 runs after 3 warm-up runs; ratios are speed-ups and how many times smaller; at batch ${r.speed.speedUps.batch} the speed-up is measured in alternating rounds until they agree within 10% (± half their range; noisy: over 20%)`,
     );
+    const slower = slowerNote(r.speed.speedUps, r.speedTarget?.runtime);
+    if (slower) lines.push(slower);
   }
   const checkedOn = (checked: SpeedTargetResult['checked']) =>
     checked
