@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { initEngine } from '../src/engine/index.js';
-import { runCompressJob } from '../src/compress/job.js';
+import { collapseWarning, runCompressJob } from '../src/compress/job.js';
 import { sparseConfig } from '../src/compress/sparse_stage.js';
 import { macsCost } from '../src/metrics/cost.js';
 import { buildVerifiedSlim } from '../src/compress/slim_stage.js';
@@ -154,4 +154,16 @@ test('a run from a model file tests the original before any training: its figure
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('a trained model near chance where the original was well above it is called diverged, with a fifth of the learning rate to try', () => {
+  const original = { accuracy: 0.989, loss: 0.04, params: 6018, macs: 795968 };
+  assert.match(
+    collapseWarning(original, 0.101, 10, 0.05) ?? '',
+    /scores 10\.10% where the original scored 98\.90% .*diverged.*--lr 0\.01\)/,
+  );
+  // no figure for the original, an original near chance itself, or a trained model above twice chance: nothing to say
+  assert.equal(collapseWarning(undefined, 0.101, 10, 0.05), undefined);
+  assert.equal(collapseWarning({ ...original, accuracy: 0.15 }, 0.101, 10, 0.05), undefined);
+  assert.equal(collapseWarning(original, 0.21, 10, 0.05), undefined);
 });

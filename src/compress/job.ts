@@ -216,6 +216,20 @@ function originalFigures(
   return summary(model, e.accuracy, e.loss);
 }
 
+/**
+ * A trained model near chance where the original it started from was well above it:
+ * training diverged without a NaN (seen with distillation at lr 0.05 on a model without
+ * batch normalisation), which a lower learning rate mends.
+ */
+export function collapseWarning(original: ModelSummary | undefined, accuracy: number, classes: number, lr: number): string | undefined {
+  const chance = 1 / classes;
+  if (!original || original.accuracy < 2 * chance || accuracy >= 2 * chance) return undefined;
+  return (
+    `the trained model scores ${pct(accuracy)} where the original scored ${pct(original.accuracy)} (chance is ${pct(chance)}): ` +
+    `training diverged; run again with a lower learning rate (--lr ${Number((lr / 5).toPrecision(2))})`
+  );
+}
+
 /** Stages 1-4 of compressInputs on `model`, the caller's to dispose of with the result (disposed of here on an error). */
 async function trainAndSlim(
   job: CompressJob,
@@ -241,6 +255,8 @@ async function trainAndSlim(
       (stats) => checkpoints('checkpoint', !job.baseline, stats),
       callbacks,
     );
+    const collapsed = collapseWarning(original, sparse.eval.accuracy, data.test.numClasses, job.lr ?? compressDefaults.lr);
+    if (collapsed) callbacks.onStage?.(collapsed);
 
     const speedTarget = await roundingFor(job, sparse, callbacks);
     callbacks.onStage?.('building the slim model');
