@@ -35,9 +35,15 @@ export type * from './types.js';
  * speed-up is measured shapes training only for a speed target.
  */
 const afterTraining = (job: CompressJob) => [
-  ...(['out', 'measureSpeed', 'roundChannels', 'float16'] as const),
-  ...(job.targetSpeedup === undefined ? (['runtime', 'speedBatch'] as const) : []),
+  'out',
+  'measureSpeed',
+  'roundChannels',
+  'float16',
+  ...(job.targetSpeedup === undefined ? ['runtime', 'speedBatch'] : []),
 ];
+
+/** an accuracy a classifier all but reaches by guessing: below twice chance */
+const nearChance = (accuracy: number, chance: number) => accuracy < 2 * chance;
 
 function summary(model: tfl.LayersModel, accuracy: number, loss: number): ModelSummary {
   const c = countModel(model);
@@ -208,10 +214,9 @@ function originalFigures(
   const e = measure(model);
   // a trained model near chance was most likely fed images normalised otherwise than in its training
   const chance = 1 / data.test.numClasses;
-  const hint =
-    e.accuracy < 2 * chance
-      ? ` (chance is ${pct(chance)}: if it was trained, check that its images are normalised as in its training: --normalize, --mean and --std)`
-      : '';
+  const hint = nearChance(e.accuracy, chance)
+    ? ` (chance is ${pct(chance)}: if it was trained, check that its images are normalised as in its training: --normalize, --mean and --std)`
+    : '';
   callbacks.onStage?.(`the original model, before training: test accuracy ${pct(e.accuracy)}${hint}`);
   return summary(model, e.accuracy, e.loss);
 }
@@ -223,7 +228,7 @@ function originalFigures(
  */
 export function collapseWarning(original: ModelSummary | undefined, accuracy: number, classes: number, lr: number): string | undefined {
   const chance = 1 / classes;
-  if (!original || original.accuracy < 2 * chance || accuracy >= 2 * chance) return undefined;
+  if (!original || nearChance(original.accuracy, chance) || !nearChance(accuracy, chance)) return undefined;
   return (
     `the trained model scores ${pct(accuracy)} where the original scored ${pct(original.accuracy)} (chance is ${pct(chance)}): ` +
     `training diverged; run again with a lower learning rate (--lr ${Number((lr / 5).toPrecision(2))})`
